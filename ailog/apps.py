@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AilogConfig(AppConfig):
+    name = "ailog"
+    verbose_name = "AI attempt and run log"

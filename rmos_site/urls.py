@@ -1,0 +1,35 @@
+"""Top-level URLs: admin, login, the API (under /api/) and the dashboard pages."""
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from rmos_site.errors import json_error_response
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("profiles.urls")),
+    path("api/", include("ailog.urls")),
+    path("api/", include("analytics.urls")),
+    path("", RedirectView.as_view(url="/rmos/ai-ops/", permanent=False)),
+]
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None):
+    if request.path.startswith("/api/"):
+        return json_error_response(404, "not_found", f"No API endpoint at {request.path}.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest):
+    if request.path.startswith("/api/"):
+        return json_error_response(500, "server_error", "Internal error; it has been logged.")
+    from django.views.defaults import server_error
+
+    return server_error(request)
