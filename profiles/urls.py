@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Profile URLs under /api/. The profile-admin router exists only when ENABLE_RMOS_PROFILE_ADMIN is on."""
+from django.conf import settings
+from django.urls import path
 
-urlpatterns: list = []
+from profiles import apis
+
+urlpatterns = [
+    path("rmos/ai/profiles", apis.ProfileListApi.as_view(), name="profiles-list"),
+    path("rmos/ai/profiles/<str:name>", apis.ProfileDetailApi.as_view(), name="profiles-detail"),
+    path("rmos/ai/rules", apis.RuleListApi.as_view(), name="rules-list"),
+]
+
+if settings.ENABLE_RMOS_PROFILE_ADMIN:
+    urlpatterns += [
+        path("rmos/ai/profile-admin/list", apis.ProfileAdminListApi.as_view(), name="profile-admin-list"),
+        path("rmos/ai/profile-admin/<str:name>", apis.ProfileAdminDetailApi.as_view(), name="profile-admin-detail"),
+        path("rmos/ai/profile-admin/<str:name>/history", apis.ProfileAdminHistoryApi.as_view(), name="profile-admin-history"),
+        path("rmos/ai/profile-admin/<str:name>/rollback", apis.ProfileAdminRollbackApi.as_view(), name="profile-admin-rollback"),
+    ]

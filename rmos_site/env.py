@@ -91,6 +91,7 @@ def parse_database_url(url: str) -> dict:
 
 
 def sqlite_settings(path: Path) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its directory
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,

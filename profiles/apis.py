@@ -1,0 +1,201 @@
+"""Profile API: read endpoints (always on) and the profile-admin router (seed paths, behind a flag)."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engine.profile import DESCRIPTION_MAX, MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, PALETTE_KEY_MAX
+from profiles import selectors, services
+from rmos_site.api import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictSerializer,
+    permission_for_writes,
+)
+
+CHANGE_PROFILE = "profiles.change_constraintprofile"
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    min_rings = serializers.IntegerField()
+    max_rings = serializers.IntegerField()
+    min_ring_width_mm = serializers.FloatField()
+    max_ring_width_mm = serializers.FloatField()
+    min_total_width_mm = serializers.FloatField()
+    max_total_width_mm = serializers.FloatField()
+    allow_mosaic = serializers.BooleanField()
+    allow_segmented = serializers.BooleanField()
+    palette_key = serializers.CharField()
+    bias_simple = serializers.BooleanField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class ProfileChangeOutputSerializer(serializers.Serializer):
+    profile = ProfileOutputSerializer()
+    changed = serializers.BooleanField(help_text="false when the values were already these: no new version")
+    changes = ChangeSerializer(many=True)
+    history_id = serializers.IntegerField(allow_null=True)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=["created", "changed", "rollback", "import", "deleted"])
+    user = serializers.CharField(allow_null=True)
+    operator = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+    time = serializers.DateTimeField()
+    rollback_of = serializers.IntegerField(allow_null=True)
+    changes = ChangeSerializer(many=True)
+
+
+def _change_body(change: services.ProfileChange) -> dict:
+    return {
+        "profile": selectors.profile_to_dict(change.profile),
+        "changed": change.changed,
+        "changes": change.changes,
+        "history_id": change.history_id,
+    }
+
+
+class ProfileListApi(APIView):
+    @extend_schema(
+        operation_id="profiles_list",
+        responses=inline_serializer("ProfileList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}),
+    )
+    def get(self, request):
+        results = [selectors.profile_to_dict(p) for p in selectors.profile_list()]
+        return Response({"count": len(results), "results": results})
+
+
+class ProfileDetailApi(APIView):
+    @extend_schema(operation_id="profiles_get", responses=ProfileOutputSerializer)
+    def get(self, request, name: str):
+        return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
+
+
+class RuleListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        match = serializers.DictField(child=serializers.CharField(allow_blank=True))
+        profile = serializers.CharField()
+        priority = serializers.IntegerField()
+        enabled = serializers.BooleanField()
+        note = serializers.CharField(allow_blank=True)
+        version = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="rules_list",
+        responses=inline_serializer("RuleList", {"count": serializers.IntegerField(), "results": OutputSerializer(many=True)}),
+    )
+    def get(self, request):
+        results = [selectors.rule_to_dict(r) for r in selectors.rule_list()]
+        return Response({"count": len(results), "results": results})
+
+
+# ---------------------------------------------------------------------------------------------
+# profile-admin (exists only when ENABLE_RMOS_PROFILE_ADMIN=true; see profiles/urls.py)
+
+
+class ProfileAdminListApi(ProfileListApi):
+    @extend_schema(
+        operation_id="profile_admin_list",
+        responses=inline_serializer("ProfileAdminList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}),
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class ProfileAdminDetailApi(APIView):
+    permission_classes = [permission_for_writes(CHANGE_PROFILE)]
+
+    class InputSerializer(StrictSerializer):
+        description = StrictCharField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False)
+        min_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
+        max_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
+        min_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, max_value=MAX_RING_WIDTH_LIMIT)
+        max_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, max_value=MAX_RING_WIDTH_LIMIT)
+        min_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, max_value=MAX_TOTAL_WIDTH_LIMIT)
+        max_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, max_value=MAX_TOTAL_WIDTH_LIMIT)
+        allow_mosaic = StrictBooleanField(required=False)
+        allow_segmented = StrictBooleanField(required=False)
+        palette_key = StrictCharField(required=False, allow_blank=True, max_length=PALETTE_KEY_MAX)
+        bias_simple = StrictBooleanField(required=False)
+        note = StrictCharField(help_text="why you make this change (required; journaled)", max_length=services.NOTE_MAX)
+        operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
+        version = StrictIntegerField(required=False, min_value=1, help_text="the version you edited; a stale one gets 409")
+
+    @extend_schema(operation_id="profile_admin_get", responses=ProfileOutputSerializer)
+    def get(self, request, name: str):
+        return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
+
+    @extend_schema(operation_id="profile_admin_update", request=InputSerializer, responses=ProfileChangeOutputSerializer)
+    def put(self, request, name: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        note = data.pop("note")
+        operator = data.pop("operator", "")
+        version = data.pop("version", None)
+        change = services.profile_update(
+            name=name, changes=data, note=note, version=version, user=request.user, operator=operator
+        )
+        return Response(_change_body(change))
+
+
+class ProfileAdminHistoryApi(APIView):
+    class QuerySerializer(StrictSerializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
+
+    @extend_schema(
+        operation_id="profile_admin_history",
+        parameters=[OpenApiParameter("limit", int, description=f"1-{selectors.PROFILE_HISTORY_MAX}, default 50")],
+        responses=inline_serializer(
+            "ProfileHistory",
+            {"profile": serializers.CharField(), "count": serializers.IntegerField(), "results": HistoryEntrySerializer(many=True)},
+        ),
+    )
+    def get(self, request, name: str):
+        query = self.QuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        results = selectors.profile_history(name=name, limit=query.validated_data["limit"])
+        return Response({"profile": name, "count": len(results), "results": results})
+
+
+class ProfileAdminRollbackApi(APIView):
+    permission_classes = [permission_for_writes(CHANGE_PROFILE)]
+
+    class InputSerializer(StrictSerializer):
+        id = StrictIntegerField(min_value=1, help_text="history record id of this profile to restore")
+        note = StrictCharField(max_length=services.NOTE_MAX)
+        operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
+        version = StrictIntegerField(required=False, min_value=1)
+
+    @extend_schema(operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer)
+    def post(self, request, name: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        change = services.profile_rollback(
+            name=name,
+            history_id=data["id"],
+            note=data["note"],
+            user=request.user,
+            operator=data.get("operator", ""),
+            version=data.get("version"),
+        )
+        return Response(_change_body(change))

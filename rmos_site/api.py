@@ -1,0 +1,86 @@
+"""Small building blocks shared by every app's API: strict serializers and permission checks."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses keys it does not declare (DRF silently drops them otherwise)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(name for name, f in self.fields.items() if not f.read_only)
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail(f"unknown field; known fields: {known}", code="unknown_field")] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON ``true`` / ``false``; not 1, "yes" or "true"."""
+
+    default_error_messages = {"invalid": "must be true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers (``5``, or ``5.0``); not strings, booleans or fractions."""
+
+    default_error_messages = {"invalid": "must be a whole number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        if isinstance(data, float) and (not math.isfinite(data) or data != int(data)):
+            self.fail("invalid")
+        return super().to_internal_value(int(data))
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """Only JSON numbers; they keep their written precision (0.1 stays 0.1)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, Decimal)):
+            self.fail("invalid")
+        if isinstance(data, float):
+            if not math.isfinite(data):
+                self.fail("invalid")
+            data = repr(data)
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """Only JSON strings; DRF would otherwise turn numbers into text."""
+
+    default_error_messages = {"invalid": "must be text."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def permission_for_writes(perm: str) -> type[BasePermission]:
+    """A permission class: reads need a signed-in user, writes need ``perm`` as well."""
+
+    class _WritePermission(BasePermission):
+        message = f"This change needs the '{perm}' permission."
+
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            if not (user and user.is_authenticated):
+                return False
+            return request.method in SAFE_METHODS or user.has_perm(perm)
+
+    _WritePermission.__name__ = f"WritePermission[{perm}]"
+    return _WritePermission

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.authtoken.models import Token
+
+from rmos_site.roles import ROLE_NAMES, ensure_roles
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or update) an account for a program or a person and give it an API token. "
+        "Roles: viewer (reads everything), operator (+ edits and rolls back profiles), integrator "
+        "(+ posts runs and events to the log). The account has no password: it signs in with the "
+        "token (header 'Authorization: Token <key>'). The token is printed once, or written to "
+        "--token-file (mode 600) so that it never appears on screen."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username", help="account name, e.g. generator-bot")
+        parser.add_argument("--role", choices=sorted(ROLE_NAMES), required=True, help="what the account may do")
+        parser.add_argument("--token-file", type=Path, help="write the token to this file instead of printing it")
+        parser.add_argument("--rotate", action="store_true", help="replace an existing token with a new one")
+
+    def handle(self, *args, username: str, role: str, token_file: Path | None, rotate: bool, **options) -> None:
+        ensure_roles()
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_unusable_password()
+            user.save()
+        elif user.is_superuser:
+            raise CommandError(f"{username!r} is a superuser; pick another name for an API account.")
+        user.groups.set([Group.objects.get(name=ROLE_NAMES[role])])
+        if rotate:
+            Token.objects.filter(user=user).delete()
+        token, token_created = Token.objects.get_or_create(user=user)
+        verb = "created" if created else "updated"
+        if token_file is not None:
+            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(token.key + "\n")
+            self.stdout.write(f"Account {username!r} {verb} with role {role}; token written to {token_file}.")
+        elif token_created:
+            self.stdout.write(f"Account {username!r} {verb} with role {role}. API token (shown once): {token.key}")
+        else:
+            self.stdout.write(
+                f"Account {username!r} {verb} with role {role}; it already has a token "
+                "(use --rotate to replace it, --token-file to write it to a file)."
+            )
