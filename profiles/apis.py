@@ -98,6 +98,9 @@ class RuleListApi(APIView):
         note = serializers.CharField(allow_blank=True)
         version = serializers.IntegerField()
 
+        class Meta:
+            ref_name = "Rule"
+
     @extend_schema(
         operation_id="rules_list",
         responses=inline_serializer("RuleList", {"count": serializers.IntegerField(), "results": OutputSerializer(many=True)}),
@@ -139,6 +142,9 @@ class ProfileAdminDetailApi(APIView):
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1, help_text="the version you edited; a stale one gets 409")
 
+        class Meta:
+            ref_name = "ProfileUpdateInput"
+
     @extend_schema(operation_id="profile_admin_get", responses=ProfileOutputSerializer)
     def get(self, request, name: str):
         return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
@@ -160,6 +166,9 @@ class ProfileAdminDetailApi(APIView):
 class ProfileAdminHistoryApi(APIView):
     class QuerySerializer(StrictSerializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
+
+        class Meta:
+            ref_name = "ProfileHistoryQuery"
 
     @extend_schema(
         operation_id="profile_admin_history",
@@ -184,6 +193,9 @@ class ProfileAdminRollbackApi(APIView):
         note = StrictCharField(max_length=services.NOTE_MAX)
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1)
+
+        class Meta:
+            ref_name = "ProfileRollbackInput"
 
     @extend_schema(operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer)
     def post(self, request, name: str):

@@ -137,7 +137,9 @@ def profile_create(
     user=None,
     operator: str = "",
     change_type: str = ChangeType.CREATED,
+    dry_run: bool = False,
 ) -> ConstraintProfile:
+    """Create a profile (version 1). ``dry_run`` validates and returns the unsaved profile."""
     note = _clean_note(note)
     operator = _clean_operator(operator)
     problems: list[Problem] = []
@@ -150,6 +152,8 @@ def profile_create(
     if problems:
         raise ValidationFailed(errors=_errors(problems))
     profile = ConstraintProfile(name=spec.name, version=1, **spec.values())
+    if dry_run:
+        return profile
     _stamp(profile, user=user, note=note, change_type=change_type, operator=operator)
     profile.save()
     _after_commit(ConstraintProfile, profile.id, journal.PROFILE_FIELDS, kind="profile")
@@ -167,8 +171,12 @@ def profile_update(
     operator: str = "",
     change_type: str = ChangeType.CHANGED,
     rollback_of: int | None = None,
+    dry_run: bool = False,
 ) -> ProfileChange:
-    """Apply a partial update. Returns the change; nothing is saved when nothing differs."""
+    """Apply a partial update. Returns the change; nothing is saved when nothing differs.
+
+    ``dry_run`` runs every check and returns the change it would make, writing nothing.
+    """
     note = _clean_note(note)
     operator = _clean_operator(operator)
     if "name" in changes and changes["name"] != name:
@@ -190,8 +198,8 @@ def profile_update(
         for f in CONSTRAINT_FIELDS
         if current[f] != new_values[f]
     ]
-    if not diff:
-        return ProfileChange(profile)
+    if not diff or dry_run:
+        return ProfileChange(profile, diff)
     for f in CONSTRAINT_FIELDS:
         setattr(profile, f, new_values[f])
     profile.version += 1
@@ -211,6 +219,7 @@ def profile_rollback(
     user=None,
     operator: str = "",
     version: int | None = None,
+    dry_run: bool = False,
 ) -> ProfileChange:
     """Restore the constraint values of one of this profile's history records, as a new version."""
     note = _clean_note(note)
@@ -230,6 +239,7 @@ def profile_rollback(
         operator=operator,
         change_type=ChangeType.ROLLBACK,
         rollback_of=history_id,
+        dry_run=dry_run,
     )
 
 
@@ -330,7 +340,13 @@ def _rule_columns(clean: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def rule_create(
-    *, values: Mapping[str, Any], note: str, user=None, operator: str = "", change_type: str = ChangeType.CREATED
+    *,
+    values: Mapping[str, Any],
+    note: str,
+    user=None,
+    operator: str = "",
+    change_type: str = ChangeType.CREATED,
+    dry_run: bool = False,
 ) -> ResolutionRule:
     note = _clean_note(note)
     operator = _clean_operator(operator)
@@ -341,6 +357,8 @@ def rule_create(
     if problems:
         raise ValidationFailed(errors=_errors(problems))
     rule = ResolutionRule(name=clean["name"], **_rule_columns(clean))
+    if dry_run:
+        return rule
     _stamp(rule, user=user, note=note, change_type=change_type, operator=operator)
     rule.save()
     _after_commit(ResolutionRule, rule.id, journal.RULE_FIELDS, kind="rule")
@@ -357,6 +375,7 @@ def rule_update(
     user=None,
     operator: str = "",
     change_type: str = ChangeType.CHANGED,
+    dry_run: bool = False,
 ) -> tuple[ResolutionRule, list[dict[str, Any]]]:
     """Apply a partial update in the canonical shape (``match`` replaces the whole match)."""
     note = _clean_note(note)
@@ -386,8 +405,8 @@ def rule_update(
             shown_before = before.name if column == "profile" else before
             shown_after = after.name if column == "profile" else after
             diff.append({"field": column, "before": shown_before, "after": shown_after})
-    if not diff:
-        return rule, []
+    if not diff or dry_run:
+        return rule, diff
     rule.name = clean["name"]
     for column, value in columns.items():
         setattr(rule, column, value)
@@ -531,61 +550,43 @@ def profiles_import(
     plan = ImportPlan(source=source)
     note = f"import from {source}"
     existing_rules = {r.name: r for r in selectors.rule_list()}
-    kept_rule_targets = {v["profile"] for v in rules_clean.values()}
-    if not prune:
-        kept_rule_targets |= {r.profile.name for n, r in existing_rules.items() if n not in rules_clean}
-    for name in sorted(set(existing_profiles) - set(parsed.profiles)) if prune else []:
-        if name in kept_rule_targets:
-            raise ImportFailed(source, [canonical.LineProblem(None, f"profiles.{name}", "in_use", "would be pruned but rules still target it")])
+    if prune:
+        kept_rule_targets = {v["profile"] for v in rules_clean.values()}
+        for name in sorted(set(existing_profiles) - set(parsed.profiles)):
+            if name in kept_rule_targets:
+                raise ImportFailed(source, [canonical.LineProblem(None, f"profiles.{name}", "in_use", "would be pruned, but rules in the file still target it")])
 
+    # A dry run is the real import, rolled back: what it reports is exactly what a run would do.
     with transaction.atomic():
         for name in sorted(parsed.profiles):
-            spec = specs[name]
+            values = specs[name].values()
             if name not in existing_profiles:
+                profile_create(name=name, values=values, note=note, user=user, change_type=ChangeType.IMPORT)
                 plan.profiles_created.append(name)
-                if not dry_run:
-                    profile_create(name=name, values=spec.values(), note=note, user=user, change_type=ChangeType.IMPORT)
                 continue
-            current = selectors.profile_values(existing_profiles[name])
-            diff = [
-                {"field": f, "before": journal.plain(current[f]), "after": journal.plain(spec.values()[f])}
-                for f in CONSTRAINT_FIELDS
-                if current[f] != spec.values()[f]
-            ]
-            if not diff:
+            change = profile_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
+            if change.changed:
+                plan.profiles_changed[name] = change.changes
+            else:
                 plan.unchanged += 1
-                continue
-            plan.profiles_changed[name] = diff
-            if not dry_run:
-                profile_update(name=name, changes=spec.values(), note=note, user=user, change_type=ChangeType.IMPORT)
         for name in sorted(rules_clean):
             values = rules_clean[name]
             if name not in existing_rules:
+                rule_create(values=values, note=note, user=user, change_type=ChangeType.IMPORT)
                 plan.rules_created.append(name)
-                if not dry_run:
-                    rule_create(values=values, note=note, user=user, change_type=ChangeType.IMPORT)
                 continue
-            current = selectors.rule_values(existing_rules[name])
-            normalized, _ = _parse_rule(values)
-            current_clean, _ = _parse_rule(current)
-            diff = [
-                {"field": k, "before": current_clean.get(k), "after": normalized.get(k)}
-                for k in normalized
-                if normalized.get(k) != current_clean.get(k)
-            ]
-            if not diff:
+            _, diff = rule_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
+            if diff:
+                plan.rules_changed[name] = diff
+            else:
                 plan.unchanged += 1
-                continue
-            plan.rules_changed[name] = diff
-            if not dry_run:
-                rule_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
         if prune:
             for name in sorted(set(existing_rules) - set(rules_clean)):
+                rule_delete(name=name, note=note, user=user)
                 plan.rules_deleted.append(name)
-                if not dry_run:
-                    rule_delete(name=name, note=note, user=user)
             for name in sorted(set(existing_profiles) - set(parsed.profiles)):
+                profile_delete(name=name, note=note, user=user)
                 plan.profiles_deleted.append(name)
-                if not dry_run:
-                    profile_delete(name=name, note=note, user=user)
+        if dry_run:
+            transaction.set_rollback(True)
     return plan

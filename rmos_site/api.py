@@ -12,14 +12,22 @@ class StrictSerializer(serializers.Serializer):
     """A serializer that refuses keys it does not declare (DRF silently drops them otherwise)."""
 
     def to_internal_value(self, data):
+        unknown_errors = {}
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                known = ", ".join(name for name, f in self.fields.items() if not f.read_only)
-                raise serializers.ValidationError(
-                    {key: [serializers.ErrorDetail(f"unknown field; known fields: {known}", code="unknown_field")] for key in unknown}
-                )
-        return super().to_internal_value(data)
+            known = ", ".join(name for name, f in self.fields.items() if not f.read_only)
+            unknown_errors = {
+                key: [serializers.ErrorDetail(f"unknown field; known fields: {known}", code="unknown_field")]
+                for key in sorted(set(data) - set(self.fields), key=str)
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown_errors and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown_errors}) from None
+            raise
+        if unknown_errors:
+            raise serializers.ValidationError(unknown_errors)
+        return value
 
 
 class StrictBooleanField(serializers.BooleanField):

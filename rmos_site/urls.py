@@ -1,7 +1,7 @@
 """Top-level URLs: admin, login, the API (under /api/) and the dashboard pages."""
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", include("analytics.urls")),
     path("", RedirectView.as_view(url="/rmos/ai-ops/", permanent=False)),
 ]
+# Unknown API paths answer in the API's JSON error shape, in DEBUG too (added last: after apps).
+urlpatterns.append(re_path(r"^api/", lambda request: handler404(request)))
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None):

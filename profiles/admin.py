@@ -1,0 +1,260 @@
+"""Django admin for profiles and rules: every save, delete and revert goes through the services.
+
+The forms carry a required change note (the journal's reason). ``clean()`` runs the service as a
+dry run, so validation messages appear next to their fields; ``save_model`` then makes the real
+change. A revert from the history page is a rollback to that record, journaled as one.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
+from engine.profile import CONSTRAINT_FIELDS
+from profiles import services
+from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
+from rmos_site.errors import ApplicationError
+
+NOTE_HELP = "Why you make this change. Required; it becomes the reason in the history."
+
+
+def _revert_record_id(request) -> int | None:
+    """The history record id when this request is simple-history's revert page."""
+    match = request.resolver_match
+    if match and match.url_name and match.url_name.endswith("_simple_history") and len(match.args) >= 2:
+        try:
+            return int(match.args[1])
+        except ValueError:
+            return None
+    return None
+
+
+def _attach(form: forms.Form, exc: ApplicationError) -> None:
+    for error in exc.errors or []:
+        field = error.field if error.field in form.fields else None
+        form.add_error(field, f"{error.message} [{error.rule}]")
+    if not exc.errors:
+        form.add_error(None, exc.detail)
+
+
+class ProfileAdminForm(forms.ModelForm):
+    change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX)
+    edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    # Set by ProfileAdmin.get_form for the request being served.
+    request = None
+
+    class Meta:
+        model = ConstraintProfile
+        fields = ["name", *CONSTRAINT_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["edited_version"].initial = self.instance.version
+            if "name" in self.fields:
+                self.fields["name"].disabled = True
+
+    def _post_clean(self):
+        # The services decide validity (incl. the database's check constraints, which they
+        # mirror); skip ModelForm's own instance.full_clean() so messages are not doubled.
+        pass
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        values = {f: data.get(f) for f in CONSTRAINT_FIELDS}
+        note = data.get("change_note", "")
+        history_id = _revert_record_id(self.request) if self.request else None
+        try:
+            if history_id is not None:
+                services.profile_rollback(name=self.instance.name, history_id=history_id, note=note, dry_run=True)
+            elif self.instance.pk:
+                services.profile_update(
+                    name=self.instance.name, changes=values, note=note, version=data.get("edited_version"), dry_run=True
+                )
+            else:
+                services.profile_create(name=data.get("name"), values=values, note=note, dry_run=True)
+        except ApplicationError as exc:
+            _attach(self, exc)
+        return data
+
+
+@admin.register(ConstraintProfile)
+class ConstraintProfileAdmin(SimpleHistoryAdmin):
+    form = ProfileAdminForm
+    list_display = ("name", "min_rings", "max_rings", "min_ring_width_mm", "max_ring_width_mm",
+                    "min_total_width_mm", "max_total_width_mm", "allow_mosaic", "allow_segmented",
+                    "palette_key", "bias_simple", "version", "updated_at")
+    list_filter = ("allow_mosaic", "allow_segmented", "bias_simple", "palette_key")
+    search_fields = ("name", "description")
+    readonly_fields = ("version", "created_at", "updated_at")
+    history_list_display = ("version", "change_type", "operator", "history_change_reason")
+    fieldsets = (
+        (None, {"fields": ("name", "description")}),
+        ("Rings", {"fields": (("min_rings", "max_rings"), ("min_ring_width_mm", "max_ring_width_mm"))}),
+        ("Whole rosette", {"fields": (("min_total_width_mm", "max_total_width_mm"),)}),
+        ("Patterns and materials", {"fields": ("allow_mosaic", "allow_segmented", "palette_key", "bias_simple")}),
+        ("Change", {"fields": ("change_note", "edited_version")}),
+        ("Version", {"fields": ("version", "created_at", "updated_at")}),
+    )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        note = data["change_note"]
+        values = {f: data[f] for f in CONSTRAINT_FIELDS}
+        history_id = _revert_record_id(request)
+        try:
+            if history_id is not None:
+                result = services.profile_rollback(name=obj.name, history_id=history_id, note=note, user=request.user)
+                saved = result.profile
+            elif change:
+                result = services.profile_update(
+                    name=obj.name, changes=values, note=note, version=data.get("edited_version"), user=request.user
+                )
+                saved = result.profile
+                if not result.changed:
+                    messages.info(request, "Nothing changed: no new version was made.")
+            else:
+                saved = services.profile_create(name=data["name"], values=values, note=note, user=request.user)
+        except ApplicationError as exc:
+            # Only a race after clean() gets here (e.g. someone saved in between).
+            messages.error(request, f"Not saved: {exc.detail}")
+            raise PermissionDenied(exc.detail) from exc
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.profile_delete(name=obj.name, note=f"deleted in Django admin by {request.user}", user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for profile in queryset:
+            self.delete_model(request, profile)
+
+
+class RuleAdminForm(forms.ModelForm):
+    change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX)
+    edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    request = None
+
+    class Meta:
+        model = ResolutionRule
+        fields = ["name", "tool_pattern", "material_pattern", "machine_pattern", "workflow_mode",
+                  "geometry_engine", "priority", "enabled", "note", "profile"]
+        help_texts = {
+            "tool_pattern": "Exact tool id, a glob such as saw:*, or blank for any tool.",
+            "material_pattern": "Exact material id, a glob such as shell:*, or blank.",
+            "machine_pattern": "Exact machine id, a glob such as proto:*, or blank.",
+            "priority": "Lower wins between equally specific rules.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["edited_version"].initial = self.instance.version
+
+    def _post_clean(self):
+        pass
+
+    def canonical_values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data.get("name"),
+            "match": {
+                "tool_id": data.get("tool_pattern") or "",
+                "material_id": data.get("material_pattern") or "",
+                "machine_id": data.get("machine_pattern") or "",
+                "workflow_mode": data.get("workflow_mode") or "",
+                "geometry_engine": data.get("geometry_engine") or "",
+            },
+            "profile": data["profile"].name if data.get("profile") else None,
+            "priority": data.get("priority"),
+            "enabled": data.get("enabled"),
+            "note": data.get("note") or "",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        reverting = self.request is not None and _revert_record_id(self.request) is not None
+        try:
+            if self.instance.pk:
+                services.rule_update(
+                    name=ResolutionRule.objects.get(pk=self.instance.pk).name,
+                    changes=self.canonical_values(),
+                    note=data.get("change_note", ""),
+                    version=None if reverting else data.get("edited_version"),
+                    dry_run=True,
+                )
+            else:
+                services.rule_create(values=self.canonical_values(), note=data.get("change_note", ""), dry_run=True)
+        except ApplicationError as exc:
+            mapping = {"match.tool_id": "tool_pattern", "match.material_id": "material_pattern",
+                       "match.machine_id": "machine_pattern", "match.workflow_mode": "workflow_mode",
+                       "match.geometry_engine": "geometry_engine"}
+            for error in exc.errors:
+                field = mapping.get(error.field, error.field)
+                self.add_error(field if field in self.fields else None, f"{error.message} [{error.rule}]")
+            if not exc.errors:
+                self.add_error(None, exc.detail)
+        return data
+
+
+@admin.register(ResolutionRule)
+class ResolutionRuleAdmin(SimpleHistoryAdmin):
+    form = RuleAdminForm
+    list_display = ("name", "tool_pattern", "material_pattern", "machine_pattern", "workflow_mode",
+                    "geometry_engine", "priority", "enabled", "profile", "version")
+    list_filter = ("enabled", "workflow_mode", "profile")
+    search_fields = ("name", "tool_pattern", "material_pattern", "machine_pattern", "note")
+    readonly_fields = ("version", "created_at", "updated_at")
+    history_list_display = ("version", "change_type", "operator", "history_change_reason")
+    list_select_related = ("profile",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
+
+    def save_model(self, request, obj, form, change):
+        values = form.canonical_values()
+        note = form.cleaned_data["change_note"]
+        history_id = _revert_record_id(request)
+        try:
+            if change and history_id is None:
+                saved, _ = services.rule_update(
+                    name=ResolutionRule.objects.get(pk=obj.pk).name, changes=values, note=note,
+                    version=form.cleaned_data.get("edited_version"), user=request.user,
+                )
+            elif change:
+                saved, _ = services.rule_update(
+                    name=ResolutionRule.objects.get(pk=obj.pk).name, changes=values,
+                    note=f"rollback to #{history_id}: {note}", user=request.user,
+                    change_type=ChangeType.ROLLBACK,
+                )
+            else:
+                saved = services.rule_create(values=values, note=note, user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, f"Not saved: {exc.detail}")
+            raise PermissionDenied(exc.detail) from exc
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.rule_delete(name=obj.name, note=f"deleted in Django admin by {request.user}", user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            self.delete_model(request, rule)
+
+
+admin.site.site_header = "RMOS AI Ops administration"
+admin.site.site_title = "RMOS AI Ops"
+admin.site.index_title = "Profiles, rules and logs"
