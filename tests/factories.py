@@ -1,0 +1,49 @@
+"""Small data builders shared by the tests. Everything is created through the services."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+
+from engine.profile import DEFAULTS
+from profiles import services
+from rmos_site.roles import ROLE_NAMES, ensure_roles
+
+
+def profile_values(**overrides: Any) -> dict[str, Any]:
+    values = dict(DEFAULTS)
+    values.update(overrides)
+    return values
+
+
+def make_profile(name: str = "default", *, note: str = "test setup", **overrides: Any):
+    return services.profile_create(name=name, values=profile_values(**overrides), note=note)
+
+
+def make_rule(name: str, *, profile: str, note: str = "test setup", priority: int = 100, enabled: bool = True, **match: str):
+    return services.rule_create(
+        values={"name": name, "match": match, "profile": profile, "priority": priority, "enabled": enabled, "note": ""},
+        note=note,
+    )
+
+
+def make_user(username: str = "someone", *, role: str | None = None, superuser: bool = False, password: str = "pw-123456"):
+    User = get_user_model()
+    if superuser:
+        return User.objects.create_superuser(username=username, email="", password=password)
+    user = User.objects.create_user(username=username, password=password)
+    if role is not None:
+        ensure_roles()
+        user.groups.add(Group.objects.get(name=ROLE_NAMES[role]))
+    return user
+
+
+def token_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def mm(value: str) -> Decimal:
+    return Decimal(value)

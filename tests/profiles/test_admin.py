@@ -1,0 +1,142 @@
+"""Django admin for profiles and rules: pages load, edits go through the services."""
+from __future__ import annotations
+
+import pytest
+
+from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, admin_user, starter_profiles):
+    client.force_login(admin_user)
+    return client
+
+
+def _form_data(profile: ConstraintProfile, **overrides) -> dict:
+    data = {
+        "name": profile.name,
+        "description": profile.description,
+        "min_rings": profile.min_rings,
+        "max_rings": profile.max_rings,
+        "min_ring_width_mm": profile.min_ring_width_mm,
+        "max_ring_width_mm": profile.max_ring_width_mm,
+        "min_total_width_mm": profile.min_total_width_mm,
+        "max_total_width_mm": profile.max_total_width_mm,
+        "palette_key": profile.palette_key,
+        "edited_version": profile.version,
+        "change_note": "admin edit",
+    }
+    for flag in ("allow_mosaic", "allow_segmented", "bias_simple"):
+        if getattr(profile, flag):
+            data[flag] = "on"
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/profiles/constraintprofile/",
+        "/admin/profiles/constraintprofile/add/",
+        "/admin/profiles/resolutionrule/",
+        "/admin/profiles/resolutionrule/add/",
+    ],
+)
+def test_admin_pages_load(admin_client, url):
+    assert admin_client.get(url).status_code == 200
+
+
+def test_change_and_history_pages_load(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    for url in (
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/",
+        f"/admin/profiles/constraintprofile/{profile.pk}/history/",
+        f"/admin/profiles/resolutionrule/{rule.pk}/change/",
+        f"/admin/profiles/resolutionrule/{rule.pk}/history/",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    record = profile.history.first()
+    response = admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/{record.history_id}/")
+    assert response.status_code == 200
+
+
+def test_admin_edit_is_validated_next_to_the_field(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    response = admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, min_rings=9, max_rings=3)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "max_rings" in errors and "min_le_max" in errors["max_rings"][0]
+    assert ConstraintProfile.objects.get(pk=profile.pk).version == 1
+
+
+def test_admin_edit_needs_a_note(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    response = admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=7, change_note="")
+    )
+    assert response.status_code == 200 and "change_note" in response.context["adminform"].form.errors
+    assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 8
+
+
+def test_admin_edit_is_journaled_like_an_api_edit(admin_client, admin_user):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    response = admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/",
+        _form_data(profile, max_rings=7, change_note="fewer rings for thin saws"),
+    )
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.max_rings, profile.version) == (7, 2)
+    record = profile.history.order_by("-history_id").first()
+    assert (record.history_user, record.history_change_reason, record.change_type) == (
+        admin_user, "fewer rings for thin saws", ChangeType.CHANGED)
+
+
+def test_admin_stale_form_is_refused(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    stale = _form_data(profile, max_rings=7)
+    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6))
+    response = admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", stale)
+    assert response.status_code == 200
+    assert "current version is 2" in str(response.context["adminform"].form.non_field_errors())
+    assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 6
+
+
+def test_admin_revert_is_a_journaled_rollback(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    first = profile.history.first()
+    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=5))
+    profile.refresh_from_db()
+    response = admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/history/{first.history_id}/",
+        _form_data(profile, max_rings=8, change_note="back to the import", edited_version=1),
+    )
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.max_rings, profile.version) == (8, 3)
+    record = profile.history.order_by("-history_id").first()
+    assert record.change_type == ChangeType.ROLLBACK and record.rollback_of == first.history_id
+
+
+def test_admin_rule_edit_goes_through_the_service(admin_client):
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    data = {
+        "name": rule.name, "tool_pattern": "saw: *", "material_pattern": "", "machine_pattern": "",
+        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
+        "profile": rule.profile_id, "edited_version": rule.version, "change_note": "saws first",
+    }
+    response = admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data)
+    assert response.status_code == 200 and "tool_pattern" in response.context["adminform"].form.errors
+    data["tool_pattern"] = "saw:*"
+    response = admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data)
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.priority, rule.version) == (5, 2)
+    assert rule.history.order_by("-history_id").first().history_change_reason == "saws first"

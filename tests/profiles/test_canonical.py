@@ -1,0 +1,235 @@
+"""The canonical YAML: determinism, round trips, atomic writes, import and export commands."""
+from __future__ import annotations
+
+import os
+import sys
+import subprocess
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from profiles import canonical, selectors, services
+from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
+
+pytestmark = pytest.mark.django_db
+
+STARTER = settings.BASE_DIR / "rmos_site/config/rmos_constraint_profiles.yaml"
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_starter_file_imports_all_profiles_and_rules(starter_profiles):
+    names = set(ConstraintProfile.objects.values_list("name", flat=True))
+    assert {"default", "thin_saw", "router_bit", "proto_machine", "production_machine", "premium_shell", "maple_contrast"} <= names
+    rules = {r.name: (r.tool_pattern, r.material_pattern, r.machine_pattern, r.profile.name) for r in ResolutionRule.objects.all()}
+    assert rules["saw-tools"] == ("saw:*", "", "", "thin_saw")
+    assert rules["router-tools"] == ("router:*", "", "", "router_bit")
+    assert rules["shell-materials"][1:] == ("shell:*", "", "premium_shell")
+    assert rules["maple-materials"][1:] == ("wood:maple*", "", "maple_contrast")
+    assert rules["prototype-machines"][2:] == ("proto:*", "proto_machine")
+    assert rules["production-machines"][2:] == ("prod:*", "production_machine")
+    record = ConstraintProfile.history.first()
+    assert (record.change_type, record.history_change_reason) == (ChangeType.IMPORT, "import from rmos_constraint_profiles.yaml")
+
+
+def test_starter_values_are_physically_sensible(starter_profiles):
+    for profile in ConstraintProfile.objects.all():
+        assert Decimal_between(profile.min_ring_width_mm, "0.3", "4") and Decimal_between(profile.max_ring_width_mm, "0.3", "4")
+        assert Decimal_between(profile.min_total_width_mm, "3", "12") and Decimal_between(profile.max_total_width_mm, "3", "12")
+
+
+def Decimal_between(value, low: str, high: str) -> bool:
+    from decimal import Decimal
+
+    return Decimal(low) <= value <= Decimal(high)
+
+
+def test_export_import_export_is_byte_identical(starter_profiles, tmp_path):
+    first = tmp_path / "a.yaml"
+    run("export_profiles", str(first))
+    assert first.read_text() == STARTER.read_text()
+    run("import_profiles", str(first))
+    second = tmp_path / "b.yaml"
+    run("export_profiles", str(second))
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_export_without_change_leaves_the_file_untouched(starter_profiles, tmp_path):
+    target = tmp_path / "p.yaml"
+    services.profiles_export(path=target)
+    mtime = target.stat().st_mtime_ns
+    result = services.profiles_export(path=target)
+    assert not result.changed and target.stat().st_mtime_ns == mtime
+
+
+def test_a_one_field_change_is_a_one_line_diff(starter_profiles, django_capture_on_commit_callbacks):
+    target = Path(settings.RMOS_PROFILE_YAML_PATH)
+    services.profiles_export()
+    before = target.read_text().splitlines()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.profile_update(name="thin_saw", changes={"max_rings": 7}, note="one field")
+    after = target.read_text().splitlines()  # re-exported on commit
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(before) == len(after) and changed == [("    max_rings: 8", "    max_rings: 7")]
+
+
+def test_every_committed_change_re_exports_the_yaml(starter_profiles, django_capture_on_commit_callbacks):
+    target = Path(settings.RMOS_PROFILE_YAML_PATH)
+    assert not target.exists()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.profile_update(name="default", changes={"bias_simple": True}, note="simpler by default")
+    assert len(callbacks) == 1
+    profiles, rules = selectors.canonical_state()
+    assert target.read_text() == canonical.render(profiles, rules)
+    assert "bias_simple: true" in target.read_text().split("  maple_contrast:")[0]
+
+
+def test_journal_mirror_gets_one_line_per_change(starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks):
+    import json
+
+    settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.profile_update(name="default", changes={"max_rings": 5}, note="mirror me", operator="ops")
+    lines = settings.RMOS_PROFILE_HISTORY_PATH.read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert (entry["kind"], entry["subject"], entry["type"], entry["note"], entry["operator"]) == (
+        "profile", "default", "changed", "mirror me", "ops")
+    assert entry["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
+
+
+def test_failure_in_the_middle_of_a_write_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "p.yaml"
+    target.write_text("old content\n")
+
+    def crash(fd):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError):
+        canonical.atomic_write(target, "new content\n")
+    assert target.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.yaml"]  # no temp file left behind
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(starter_profiles, tmp_path):
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    history_before = ConstraintProfile.history.count()
+    out = run("import_profiles", str(edited), "--dry-run")
+    assert "~ profile thin_saw.max_rings: 8 -> 9" in out
+    assert "Dry run: nothing was written." in out
+    assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 8
+    assert ConstraintProfile.history.count() == history_before
+    assert not Path(settings.RMOS_PROFILE_YAML_PATH).exists() or "max_rings: 9" not in Path(settings.RMOS_PROFILE_YAML_PATH).read_text()
+
+
+def test_import_applies_changes_journaled_as_import(starter_profiles, tmp_path):
+    edited = tmp_path / "tuned.yaml"
+    edited.write_text(STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    out = run("import_profiles", str(edited))
+    assert "change 1" in out
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    assert (profile.max_rings, profile.version) == (9, 2)
+    record = profile.history.order_by("-history_id").first()
+    assert (record.change_type, record.history_change_reason) == (ChangeType.IMPORT, "import from tuned.yaml")
+
+
+def test_malformed_yaml_is_rejected_with_its_line(starter_profiles, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nprofiles:\n  default: [unclosed\n")
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert "bad.yaml:" in str(caught.value) and "yaml_syntax" in str(caught.value)
+    assert ":4:" in str(caught.value) or ":3:" in str(caught.value)
+
+
+def test_unknown_keys_are_rejected_with_their_lines_and_nothing_is_imported(starter_profiles, tmp_path):
+    text = STARTER.read_text()
+    text = text.replace("    bias_simple: false\n", "    bias_simple: false\n    colour: red\n", 1)
+    text = text.replace("    max_rings: 8\n", "    max_rings: 30\n", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    lines = text.splitlines()
+    colour_line = lines.index("    colour: red") + 1
+    versions = {p.name: p.version for p in ConstraintProfile.objects.all()}
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    message = str(caught.value)
+    assert f"bad.yaml:{colour_line}: profiles.default.colour" in message and "unknown_key" in message
+    assert {p.name: p.version for p in ConstraintProfile.objects.all()} == versions
+
+
+def test_value_errors_name_profile_field_rule_and_line(starter_profiles, tmp_path):
+    text = STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 30\n", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    line = text.splitlines().index("    max_rings: 30") + 1
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert f"bad.yaml:{line}: profiles.thin_saw.max_rings: must be between 1 and 24, got 30 [range]" in str(caught.value)
+    assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 8
+
+
+def test_duplicate_keys_are_rejected(starter_profiles, tmp_path):
+    bad = tmp_path / "dup.yaml"
+    bad.write_text(STARTER.read_text().replace("    max_rings: 6\n", "    max_rings: 6\n    max_rings: 7\n", 1))
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert "duplicate key 'max_rings'" in str(caught.value)
+
+
+def test_yaml_objects_are_not_constructed(db, tmp_path):
+    bad = tmp_path / "evil.yaml"
+    bad.write_text("version: 1\nprofiles: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert "yaml_syntax" in str(caught.value)
+
+
+def test_prune_deletes_what_the_file_lacks(starter_profiles, tmp_path):
+    services.profile_create(name="scratch", values=selectors.profile_values(ConstraintProfile.objects.get(name="default")), note="tmp")
+    out = run("import_profiles", str(STARTER), "--prune", "--dry-run")
+    assert "- profile scratch: delete" in out
+    assert ConstraintProfile.objects.filter(name="scratch").exists()
+    run("import_profiles", str(STARTER), "--prune")
+    assert not ConstraintProfile.objects.filter(name="scratch").exists()
+
+
+def test_export_check_detects_drift_and_exits_non_zero(starter_profiles, tmp_path):
+    target = tmp_path / "canonical.yaml"
+    services.profiles_export(path=target)
+    assert "matches the database" in run("export_profiles", str(target), "--check")
+    target.write_text(target.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    with pytest.raises(SystemExit) as caught:
+        run("export_profiles", str(target), "--check")
+    assert caught.value.code == 1
+    assert "max_rings: 9" in target.read_text()  # --check writes nothing
+
+
+def test_export_history_writes_the_seed_journal_format(starter_profiles, tmp_path):
+    import json
+
+    services.profile_update(name="default", changes={"max_rings": 5}, note="fewer", operator="dev")
+    target = tmp_path / "journal.jsonl"
+    run("export_history", "--jsonl", str(target))
+    entries = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(entries) == ConstraintProfile.history.count() + ResolutionRule.history.count()
+    last_profile_change = [e for e in entries if e["kind"] == "profile" and e["note"] == "fewer"][0]
+    assert {"id", "subject", "type", "operator", "note", "time", "changes", "user", "version"} <= set(last_profile_change)
+    assert last_profile_change["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
+
+
+def test_import_command_help_explains_itself():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_profiles", "--help"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, env={**os.environ}, check=True,
+    )
+    assert "all or nothing" in result.stdout and "--dry-run" in result.stdout and "--prune" in result.stdout
