@@ -142,5 +142,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"rmos": {"level": "INFO"}},
+    "loggers": {
+        "rmos": {"level": "INFO"},
+        # Replaces Django's own console handler so that nothing is printed twice.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

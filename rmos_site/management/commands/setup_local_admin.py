@@ -21,8 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin", help="account name (default: admin)")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the server will listen, for the example")
 
-    def handle(self, *args, username: str, **options) -> None:
+    def handle(self, *args, username: str, base_url: str, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("setup_local_admin prints a password: it runs only with DJANGO_DEBUG=true.")
         User = get_user_model()
@@ -47,7 +48,7 @@ class Command(BaseCommand):
                     f"  user:      {username}",
                     f"  password:  {shown}",
                     f"  API token: {token.key}",
-                    f"  try:       curl -H 'Authorization: Token {token.key}' http://127.0.0.1:8000/api/rmos/ai/profiles",
+                    f"  try:       curl -H 'Authorization: Token {token.key}' {base_url}/api/rmos/ai/profiles",
                 ]
             )
         )
