@@ -5,7 +5,10 @@ import math
 from decimal import Decimal
 
 from rest_framework import serializers
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 
 class StrictSerializer(serializers.Serializer):
@@ -92,3 +95,53 @@ def permission_for_writes(perm: str) -> type[BasePermission]:
 
     _WritePermission.__name__ = f"WritePermission[{perm}]"
     return _WritePermission
+
+
+class IngestRateThrottle(UserRateThrottle):
+    """Requests per account to the ingestion endpoints (rate ``RMOS_THROTTLE_INGEST``)."""
+
+    scope = "ingest"
+
+
+class AuthFailureThrottle(SimpleRateThrottle):
+    """Failed token authentications per client address (rate ``RMOS_THROTTLE_AUTH_FAILURES``).
+
+    Only failures are counted, so a client with a good token is never slowed down; a client that
+    keeps guessing gets 429 before its guesses are even checked.
+    """
+
+    scope = "auth_failure"
+
+    def get_cache_key(self, request, view=None):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def blocked(self, request) -> float | None:
+        """Seconds to wait when this client has used up its failures, else None."""
+        self.key = self.get_cache_key(request)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.wait()
+        return None
+
+    def record_failure(self) -> None:
+        self.throttle_success()
+
+
+class ThrottledTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, with a cap on failed attempts per client address."""
+
+    def authenticate(self, request):
+        if not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith(self.keyword.lower() + " "):
+            return super().authenticate(request)
+        throttle = AuthFailureThrottle()
+        wait = throttle.blocked(request)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many failed token authentications from this address; wait and retry.")
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            throttle.record_failure()
+            raise

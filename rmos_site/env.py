@@ -42,6 +42,14 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={raw!r}: expected a whole number") from None
 
 
+def _rate(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
+        raise ConfigurationError(f"{name}={raw!r}: expected a rate such as 600/min (per s, min, hour or day)")
+    return raw
+
+
 def _list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -128,6 +136,9 @@ class Env:
     secure_hsts_seconds: int
     secure_cookies: bool
     secure_proxy_ssl_header: bool
+    throttle_ingest: str
+    throttle_auth_failures: str
+    num_proxies: int
 
 
 def load() -> Env:
@@ -159,4 +170,7 @@ def load() -> Env:
         secure_hsts_seconds=_int("DJANGO_SECURE_HSTS_SECONDS", 0 if debug else 31_536_000),
         secure_cookies=_bool("DJANGO_SECURE_COOKIES", not debug),
         secure_proxy_ssl_header=_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False),
+        throttle_ingest=_rate("RMOS_THROTTLE_INGEST", "3000/min"),
+        throttle_auth_failures=_rate("RMOS_THROTTLE_AUTH_FAILURES", "20/min"),
+        num_proxies=_int("RMOS_NUM_PROXIES", 0),
     )

@@ -107,7 +107,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes a missing credential a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "rmos_site.api.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -117,6 +117,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "rmos_site.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {"ingest": ENV.throttle_ingest, "auth_failure": ENV.throttle_auth_failures},
+    # Client addresses come from REMOTE_ADDR unless we are told how many proxies to trust.
+    "NUM_PROXIES": ENV.num_proxies,
+}
+
+# Shared by every app process (throttle counters must not live in one process): a database table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "rmos_cache",
+    }
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,96 @@
+"""Cross-cutting safety: token-guessing throttle, deploy settings, settings from the environment."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from rmos_site import env
+from tests.factories import token_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_repeated_bad_tokens_get_429_and_good_tokens_still_work(client, viewer):
+    for _ in range(20):
+        assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION="Token guess").status_code == 401
+    response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION="Token guess")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled" and int(response["Retry-After"]) > 0
+    # Blocked address: even a good token waits, so guessing cannot continue behind it.
+    assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}").status_code == 429
+    # Another address is not affected.
+    other = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}", REMOTE_ADDR="10.1.2.3")
+    assert other.status_code == 200
+
+
+def test_forwarded_for_header_cannot_dodge_the_throttle(client):
+    for i in range(20):
+        client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION="Token guess", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}")
+    response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION="Token guess", HTTP_X_FORWARDED_FOR="9.9.9.9")
+    assert response.status_code == 429
+
+
+def _manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RMOS_", "ENABLE_"))}
+    environment.update(extra_env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_is_clean_with_only_debug_off_a_secret_and_hosts():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", extra_env={
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-deploy-secret-" + "z" * 30,
+        "DJANGO_ALLOWED_HOSTS": "rmos.example.com",
+    })
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_no_default_secret_when_debug_is_off():
+    result = _manage("check", extra_env={"DJANGO_DEBUG": "false"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_secure_defaults_follow_debug_and_can_be_switched(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith(("DJANGO_SECURE", "DJANGO_DEBUG")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 50)
+    loaded = env.load()
+    assert (loaded.debug, loaded.secure_ssl_redirect, loaded.secure_cookies, loaded.secure_hsts_seconds) == (False, True, True, 31_536_000)
+    monkeypatch.setenv("DJANGO_SECURE_SSL_REDIRECT", "false")
+    assert env.load().secure_ssl_redirect is False
+    monkeypatch.setenv("DJANGO_DEBUG", "true")
+    assert env.load().secure_cookies is False
+
+
+@pytest.mark.parametrize(
+    "name, value, fragment",
+    [
+        ("DJANGO_DEBUG", "maybe", "expected true or false"),
+        ("DATABASE_URL", "mysql://x/y", "unsupported scheme"),
+        ("DATABASE_URL", "postgres://host:5432/", "database name is missing"),
+        ("RMOS_THROTTLE_INGEST", "lots", "expected a rate"),
+        ("DJANGO_SECURE_HSTS_SECONDS", "1y", "whole number"),
+    ],
+)
+def test_bad_environment_values_fail_with_a_clear_message(monkeypatch, name, value, fragment):
+    monkeypatch.setenv("DJANGO_DEBUG", "true")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(env.ConfigurationError) as caught:
+        env.load()
+    assert name in str(caught.value) and fragment in str(caught.value)
+
+
+def test_database_urls_parse():
+    pg = env.parse_database_url("postgres://u:p%40ss@db.example:6543/rmos?sslmode=require")
+    assert (pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["OPTIONS"]) == (
+        "rmos", "u", "p@ss", "db.example", "6543", {"sslmode": "require"})
+    sqlite = env.parse_database_url("sqlite:////tmp/x/db.sqlite3")
+    assert str(sqlite["NAME"]) == "/tmp/x/db.sqlite3" and sqlite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
