@@ -120,14 +120,15 @@ class Generator:
 
         decay = BIAS_RING_DECAY if spec.bias_simple else 1.0
         self._count_cdf = _cumulative([decay**k for k in range(len(self.counts))])
-        # Indexed by ring count: the lowest feasible total and how many totals are feasible.
-        self._total_low = [0] * (spec.max_rings + 1)
-        self._total_span = [0] * (spec.max_rings + 1)
+        # One plan per feasible ring count n, in the order of _count_cdf: n, the lowest feasible
+        # total, how many totals are feasible, and per split step (rings after this one: k)
+        # the Beta(1, k) exponent 1/k and the k * cap the later rings can still absorb.
+        cap = self.max_width - self.min_width
+        self._plans = []
         for n in self.counts:
             low, high = self.total_range(n)
-            self._total_low[n], self._total_span[n] = low, high - low + 1
-        # _inverse[k] = 1/k: a Beta(1, k) share is 1 - u ** (1/k).
-        self._inverse = [0.0] + [1.0 / k for k in range(1, spec.max_rings + 1)]
+            steps = tuple((1.0 / k, k * cap) for k in range(n - 1, 0, -1))
+            self._plans.append((n, low, high - low + 1, steps))
 
         # A ring draws its (pattern, material) pair with one random number: pattern by weight,
         # material uniform over the palette.
@@ -147,28 +148,23 @@ class Generator:
 
     def sample(self, rng: random_module.Random) -> Candidate:
         random = rng.random
-        counts = self.counts
-        n = counts[bisect_right(self._count_cdf, random())] if len(counts) > 1 else counts[0]
-        total = self._total_low[n] + int(random() * self._total_span[n])
+        n, total_low, total_count, steps = self._plans[bisect_right(self._count_cdf, random())]
+        total = total_low + int(random() * total_count)
 
         min_width = self.min_width
         cap = self.max_width - min_width
         remainder = total - n * min_width
         widths = []
         append = widths.append
-        if cap:
-            inverse = self._inverse
-            for rings_after in range(n - 1, 0, -1):
-                share = int(remainder * (1.0 - random() ** inverse[rings_after]) + 0.5)
-                floor = remainder - rings_after * cap  # what the later rings cannot absorb
-                if share < floor:
-                    share = floor
-                elif share > cap:
-                    share = cap
-                append(min_width + share)
-                remainder -= share
-        else:
-            widths.extend([min_width] * (n - 1))
+        for exponent, reserve in steps:
+            share = int(remainder * (1.0 - random() ** exponent) + 0.5)
+            floor = remainder - reserve  # what the later rings cannot absorb
+            if share < floor:
+                share = floor
+            elif share > cap:
+                share = cap
+            append(min_width + share)
+            remainder -= share
         append(min_width + remainder)
         if n > 1:
             # The clamps push what is left towards the rings drawn last; starting the split at a

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.context import Context
-from engine.feasibility import CHECK_NAMES, CHECKS, PATTERN_STRESS, TOOL_IMPACT, Scorer, bucket_of
+from engine.feasibility import CHECK_NAMES, CHECKS, PATTERN_STRESS, TOOL_IMPACT, Scorer, bucket_of, round_score
 from engine.generator import Generator
 
 from .builders import make_candidate, make_context, make_spec
@@ -212,7 +212,7 @@ def test_fast_path_agrees_with_the_full_path(catalog):
                 assert scorer.fast_score(candidate) == (full.score, full.risk_bucket)
                 assert full.risk_bucket == bucket_of(min(c.score for c in full.checks))
                 weighted = sum(c.weight * c.score for c in full.checks) / sum(c.weight for c in full.checks)
-                assert full.score == round(weighted, 1)
+                assert full.score == round_score(weighted)
                 assert 0 <= full.score <= 100
                 compared += 1
     assert compared == 24 * 2 * 60
