@@ -96,7 +96,9 @@ def bench_throughput(
             for _ in range(todo):
                 fast_score(sample(rng))
             done += todo
-            finished = (count is not None and done >= count) or (deadline is not None and time.perf_counter() >= deadline)
+            finished = (count is not None and done >= count) or (
+                deadline is not None and time.perf_counter() >= deadline
+            )
             if finished:
                 break
     wall = time.perf_counter() - started

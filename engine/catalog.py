@@ -223,10 +223,12 @@ class _StrictLoader(yaml.SafeLoader):
     """``yaml.safe_load`` that refuses a key given twice in one mapping instead of keeping the last."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
+            if not isinstance(key, str):
+                continue  # other keys are the schema's business (or SafeLoader's, if unhashable)
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
                 )
@@ -326,7 +328,8 @@ class _Parser:
     def catalog(self, document: Any) -> Catalog:
         top = "(top level)"
         if not isinstance(document, dict):
-            raise CatalogError(self.source, [CatalogProblem(top, "", f"must be a mapping, got {type(document).__name__}")])
+            problem = CatalogProblem(top, "", f"must be a mapping, got {type(document).__name__}")
+            raise CatalogError(self.source, [problem])
         for key in document:
             if key not in TOP_LEVEL_KEYS:
                 self.problem(top, str(key), f"is not a catalog key; known keys: {', '.join(TOP_LEVEL_KEYS)}")

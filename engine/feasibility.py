@@ -171,19 +171,19 @@ class Scorer:
         self._tolerance = _units(self.machine.tolerance_mm)
         self._segmented_ok = self.tool.angled_cuts
 
-        # Sub-scores that depend on a small key (the thinnest ring's width in hundredths, the
-        # ring count, a ring's material, a ring's (pattern, material)) are computed once per key
-        # and kept; a snapshot of a few hundred candidates already finds them all. The curves
-        # fall as brittleness rises, so the worst ring's sub-score is the lowest ring sub-score.
-        self._strip_units = _Memo(self._strip_requirement)
-        # The hot path only reads these, so their look-up methods are bound once here.
-        self._by_thinnest = _Memo(
+        # Look-ups filled on first use, keyed by something with few values: the thinnest ring's
+        # width (hundredths) decides min_feature and kerf_loss, the ring count ring_capacity, a
+        # ring's material its strip requirement and chip_out sub-score, a ring's (pattern,
+        # material) its brittle_patterns sub-score. A snapshot of a few hundred candidates fills
+        # them. Both per-ring curves fall as brittleness rises, so those checks take the lowest
+        # per-ring sub-score. Only the bound look-up methods are kept: the hot path calls them.
+        self._feature_and_kerf = _Memo(
             lambda thinnest: (_FEATURE_CURVE(thinnest / feature), _KERF_CURVE(kerf / thinnest))
         ).__getitem__
-        self._capacity_by_count = _Memo(lambda n: _CAPACITY_CURVE(n / max_rings)).__getitem__
-        self._strip_units_of = self._strip_units.__getitem__
-        self._brittle_of = _Memo(lambda ring: round_score(100.0 - 100.0 * self._stress(*ring))).__getitem__
-        self._chip_of = _Memo(lambda key: _CHIP_CURVE(self._impact(key))).__getitem__
+        self._capacity_score = _Memo(lambda n: _CAPACITY_CURVE(n / max_rings)).__getitem__
+        self._strip_needed = _Memo(self._strip_requirement).__getitem__
+        self._brittle_score = _Memo(lambda ring: round_score(100.0 - 100.0 * self._stress(*ring))).__getitem__
+        self._chip_score = _Memo(lambda key: _CHIP_CURVE(self._impact(key))).__getitem__
 
     def _ring_material(self, key: str) -> Material:
         return self.catalog.materials.get(key, self.catalog.default_material)
@@ -208,20 +208,20 @@ class Scorer:
         """Sub-scores in :data:`CHECKS` order."""
         widths, patterns, materials, total = c
         n = len(widths)
-        min_feature, kerf_loss = self._by_thinnest(min(widths))
+        min_feature, kerf_loss = self._feature_and_kerf(min(widths))
         if MOSAIC in patterns or SEGMENTED in patterns:
-            brittle = min(map(self._brittle_of, zip(patterns, materials)))
+            brittle = min(map(self._brittle_score, zip(patterns, materials)))
             tooling = 0.0 if not self._segmented_ok and SEGMENTED in patterns else 100.0
         else:
             brittle = tooling = 100.0
         return (
             min_feature,
-            _STRIP_CURVE(min(map(truediv, widths, map(self._strip_units_of, materials)))),
+            _STRIP_CURVE(min(map(truediv, widths, map(self._strip_needed, materials)))),
             _STACKUP_CURVE(n * self._tolerance / total),
             brittle,
             tooling,
-            min(map(self._chip_of, materials)),
-            self._capacity_by_count(n),
+            min(map(self._chip_score, materials)),
+            self._capacity_score(n),
             kerf_loss,
         )
 
@@ -254,7 +254,7 @@ class Scorer:
         thinnest = min(c.widths)
         thinnest_ring = c.widths.index(thinnest)
 
-        ratios = [width / self._strip_units[key] for width, key in zip(c.widths, c.materials)]
+        ratios = [width / self._strip_needed(key) for width, key in zip(c.widths, c.materials)]
         strip_ring = ratios.index(min(ratios))
 
         stresses = [self._stress(pattern, key) for pattern, key in zip(c.patterns, c.materials)]
@@ -289,7 +289,7 @@ class Scorer:
             f"thinnest ring {_mm(thinnest)} mm (ring {thinnest_ring + 1}) vs {tool.id} minimum feature "
             f"{tool.min_feature_mm:g} mm: ratio {thinnest / _units(tool.min_feature_mm):.2f}",
             f"ring {strip_ring + 1} ({_mm(c.widths[strip_ring])} mm {c.materials[strip_ring]}) vs minimum strip "
-            f"{self._strip_units[c.materials[strip_ring]] / UNITS_PER_MM:g} mm: ratio {ratios[strip_ring]:.2f}",
+            f"{self._strip_needed(c.materials[strip_ring]) / UNITS_PER_MM:g} mm: ratio {ratios[strip_ring]:.2f}",
             f"{_count(n, 'ring')} x {machine.tolerance_mm:g} mm tolerance of {machine.id} = "
             f"{n * machine.tolerance_mm:.2f} mm, {n * self._tolerance / c.total:.1%} of the {_mm(c.total)} mm total",
             brittle,

@@ -112,9 +112,8 @@ class Generator:
             self.palette: tuple[str, ...] = catalog.palette_materials(spec.palette_key)
         except KeyError:
             raise PaletteError(spec, catalog) from None
-        self.patterns: tuple[str, ...] = tuple(
-            p for p in PATTERNS if p == SOLID or (p == MOSAIC and spec.allow_mosaic) or (p == SEGMENTED and spec.allow_segmented)
-        )
+        allowed = {SOLID: True, MOSAIC: spec.allow_mosaic, SEGMENTED: spec.allow_segmented}
+        self.patterns: tuple[str, ...] = tuple(p for p in PATTERNS if allowed[p])
         self.min_width, self.max_width, self.min_total, self.max_total = spec.units
         self.counts: tuple[int, ...] = tuple(spec.feasible_ring_counts())
 

@@ -26,7 +26,8 @@ The algorithm:
 3. With no eligible rule, the context gets ``fallback_profile`` (``default``).
 
 :func:`resolve` returns a :class:`Resolution` whose ``explanation`` lists every rule considered
-(disabled ones too), each field's result, and why the winner beat each runner-up. Resolution is
+(the matching enabled rules best first, then the others by id, disabled ones included), each
+field's result, and why the winner beat each runner-up. Resolution is
 one pass over the rules plus a sort of the eligible ones; glob patterns are compiled once and
 cached, so hundreds of rules resolve in well under a millisecond.
 """
@@ -204,7 +205,10 @@ def _why_won(winner: _Evaluated, other: _Evaluated) -> str:
     w_priority, o_priority = winner.rule.priority, other.rule.priority
     if w_priority != o_priority:
         return f"same specificity as {other.label()}, lower priority {w_priority} < {o_priority}"
-    return f"tie with {other.label()} on specificity and priority {w_priority}, lower id {winner.rule.id} < {other.rule.id}"
+    return (
+        f"tie with {other.label()} on specificity and priority {w_priority}, "
+        f"lower id {winner.rule.id} < {other.rule.id}"
+    )
 
 
 def _rule_entry(e: _Evaluated, rank: int | None, outcome: str, reason: str) -> dict[str, Any]:
@@ -228,7 +232,9 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _why_no_match(e: _Evaluated) -> str:
-    failed = [f"{f['field']} {f['value']!r} does not match {f['kind']} {f['pattern']!r}" for f in e.fields if not f["matched"]]
+    failed = [
+        f"{f['field']} {f['value']!r} does not match {f['kind']} {f['pattern']!r}" for f in e.fields if not f["matched"]
+    ]
     disabled = "" if e.rule.enabled else " (and the rule is disabled)"
     return "does not match: " + "; ".join(failed) + disabled
 

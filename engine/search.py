@@ -250,7 +250,8 @@ def run_search(
     """Search for an acceptable candidate; see the module docstring for the rules.
 
     ``clock`` measures the time limit and ``elapsed_ms`` (seconds, monotonic); ``now`` stamps
-    the run and its attempts. Both are injectable so that tests control time.
+    the run and its attempts. Both are injectable so that tests control time. Raises
+    :class:`engine.generator.PaletteError` when the profile's palette is not in the catalog.
     """
     seed = budget.seed if budget.seed is not None else random.SystemRandom().randrange(SEED_LIMIT)
     rng = random.Random(seed)

@@ -23,7 +23,6 @@ Means and shares are rounded (2 and 4 decimals); widths are in millimetres.
 """
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from itertools import chain
@@ -93,7 +92,8 @@ def _stats(sorted_values: Sequence[float], scale: float, places: int) -> dict[st
 
 
 def total_width_bins(min_total: int, max_total: int) -> list[tuple[int, int]]:
-    """``(low, high)`` edges in hundredths: about ten equal bins covering the total bounds."""
+    """``(low, high)`` edges in hundredths: at most ten equal bins (the last may be narrower)
+    covering the total bounds."""
     span = max_total - min_total
     if span == 0:
         return [(min_total, max_total)]
@@ -114,7 +114,8 @@ def sample_snapshot(
     """Sample the generator for ``context`` under ``spec`` and describe the results.
 
     Raises :class:`SnapshotError` for a bad ``n_samples`` (5-10000), ``seed`` or ``examples``
-    (0-20). Without a seed one is drawn and reported.
+    (0-20), and :class:`engine.generator.PaletteError` when the profile's palette is not in the
+    catalog. Without a seed one is drawn and reported.
     """
     problems = snapshot_problems(n_samples=n_samples, seed=seed, examples=examples)
     if problems:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from engine.bench import MIX_CONTEXTS, MIX_PROFILES, bench_snapshot, bench_throughput, run_benchmarks
 
+
 def test_throughput_by_count():
     result = bench_throughput(seconds=None, count=3_000, chunk=100)
     assert result["candidates"] == 3_000

@@ -186,7 +186,7 @@ class TestValidation:
         [problem] = problems_of(path)
         assert "duplicate key 'wood:ebony'" in problem and "line" in problem
 
-    @pytest.mark.parametrize("text", ["tools: [unclosed", "- just\n- a list\n"])
+    @pytest.mark.parametrize("text", ["tools: [unclosed", "- just\n- a list\n", "tools:\n  ? [a, b]\n  : {}\n"])
     def test_not_a_catalog_document(self, text):
         with pytest.raises(CatalogError) as caught:
             parse_catalog(text, source="inline.yaml")
