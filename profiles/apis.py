@@ -1,11 +1,13 @@
 """Profile API: read endpoints (always on) and the profile-admin router (seed paths, behind a flag)."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.context import CONTEXT_FIELDS, WORKFLOW_MODES, Context
 from engine.profile import DESCRIPTION_MAX, MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, PALETTE_KEY_MAX
 from profiles import selectors, services
 from rmos_site.api import (
@@ -13,6 +15,7 @@ from rmos_site.api import (
     StrictCharField,
     StrictDecimalField,
     StrictIntegerField,
+    StrictQueryInteger,
     StrictSerializer,
     permission_for_writes,
 )
@@ -211,3 +214,89 @@ class ProfileAdminRollbackApi(APIView):
             version=data.get("version"),
         )
         return Response(_change_body(change))
+
+
+# ---------------------------------------------------------------------------------------------
+# Generator: catalog, resolution, snapshots and the what-if preview
+
+
+class QuerySerializer(StrictSerializer):
+    """Query parameters; ``format`` belongs to DRF's content negotiation and is let through."""
+
+    format = serializers.CharField(required=False)
+
+
+class ContextFields(serializers.Serializer):
+    tool_id = serializers.CharField(max_length=128, help_text="catalog tool id, e.g. saw:slitting-0.5")
+    material_id = serializers.CharField(max_length=128, help_text="catalog material id, e.g. wood:maple-hard")
+    machine_id = serializers.CharField(max_length=128, help_text="catalog machine id, e.g. prod:vmc-3axis")
+    workflow_mode = serializers.ChoiceField(choices=WORKFLOW_MODES, required=False, default="constraint_first")
+    geometry_engine = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+
+def _context_from(data) -> Context:
+    return selectors.context_parse({f: data.get(f) for f in CONTEXT_FIELDS})
+
+
+class CatalogApi(APIView):
+    @extend_schema(operation_id="catalog_get", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(selectors.catalog_get().to_dict())
+
+
+class ResolveApi(APIView):
+    class QuerySerializer(QuerySerializer, ContextFields):
+        class Meta:
+            ref_name = "ResolveQuery"
+
+    @extend_schema(operation_id="resolve", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        resolved = selectors.context_resolve(context=_context_from(query.validated_data))
+        return Response(resolved.summary())
+
+
+class SnapshotApi(APIView):
+    class QuerySerializer(QuerySerializer, ContextFields):
+        n_samples = StrictQueryInteger(required=False, default=50, min_value=5, max_value=10_000)
+        seed = StrictQueryInteger(required=False, min_value=0, max_value=2**63 - 1)
+        profile = serializers.CharField(required=False, max_length=64, help_text="sample this profile instead of the resolved one")
+
+        class Meta:
+            ref_name = "SnapshotQuery"
+
+    @extend_schema(operation_id="snapshot", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        result = selectors.snapshot_sample(
+            context=_context_from(data), n_samples=data["n_samples"], seed=data.get("seed"), profile_name=data.get("profile")
+        )
+        return Response(result)
+
+
+class SnapshotPreviewApi(APIView):
+    class InputSerializer(StrictSerializer, ContextFields):
+        profile = StrictCharField(required=False, max_length=64)
+        n_samples = StrictIntegerField(required=False, default=500, min_value=5, max_value=10_000)
+        seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
+        changes = serializers.DictField(help_text="proposed, unsaved profile values (any subset of the profile fields)")
+
+        class Meta:
+            ref_name = "SnapshotPreviewInput"
+
+    @extend_schema(operation_id="snapshot_preview", request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = selectors.snapshot_preview(
+            context=_context_from(data),
+            changes=data["changes"],
+            n_samples=data["n_samples"],
+            seed=data.get("seed"),
+            profile_name=data.get("profile"),
+        )
+        return Response(result)

@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import bisect
+import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from django.conf import settings
 from django.db.models import QuerySet
 
 from engine.catalog import Catalog, load_catalog
-from engine.profile import CONSTRAINT_FIELDS, ProfileSpec, spec_from_values
+from engine.context import Context, parse_context
+from engine.generator import PaletteError
+from engine.profile import CONSTRAINT_FIELDS, ProfileSpec, parse_profile, spec_from_values
+from engine.resolver import Resolution, RuleData, resolve
+from engine.snapshot import SnapshotError, compare_snapshots, sample_snapshot
 from profiles import journal
 from profiles.models import ConstraintProfile, ResolutionRule
-from rmos_site.errors import NotFound
+from rmos_site.errors import FieldError, NotFound, ValidationFailed
 
 PROFILE_HISTORY_MAX = 500
 
@@ -195,3 +200,143 @@ def profile_version_current(*, profile: ConstraintProfile) -> VersionInForce:
         .first()
     )
     return VersionInForce(profile.name, True, profile.version, history_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution and sampling: which profile a context uses, and what the generator makes under it
+
+
+def rules_as_data() -> list[RuleData]:
+    """Every rule (disabled ones too: the explanation lists them) as plain engine data."""
+    return [
+        RuleData(
+            id=rule.id,
+            name=rule.name,
+            tool_pattern=rule.tool_pattern,
+            material_pattern=rule.material_pattern,
+            machine_pattern=rule.machine_pattern,
+            workflow_mode=rule.workflow_mode,
+            geometry_engine=rule.geometry_engine,
+            priority=rule.priority,
+            enabled=rule.enabled,
+            profile_name=rule.profile.name,
+        )
+        for rule in rule_list()
+    ]
+
+
+@dataclass(frozen=True)
+class ResolvedContext:
+    context: Context
+    resolution: Resolution
+    profile: ConstraintProfile
+    version: VersionInForce
+    overridden: bool  # a profile was named explicitly instead of the resolved one
+
+    @property
+    def spec(self) -> ProfileSpec:
+        return profile_spec(self.profile)
+
+    def summary(self) -> dict[str, Any]:
+        """What a run records about its resolution, and what the API shows."""
+        return {
+            "context": self.context.as_dict(),
+            "profile": {"name": self.profile.name, "version": self.version.version, "history_id": self.version.history_id},
+            "resolved_profile": self.resolution.profile_name,
+            "overridden": self.overridden,
+            "rule_id": self.resolution.rule_id,
+            "rule_name": self.resolution.rule_name,
+            "fallback_used": self.resolution.fallback_used,
+            "explanation": self.resolution.explanation,
+        }
+
+
+def context_parse(values: Mapping[str, Any]) -> Context:
+    """A context from request or command values, or a 400 naming each bad field."""
+    context, problems = parse_context(values)
+    if problems:
+        raise ValidationFailed(errors=[FieldError(p.field, p.rule, p.message) for p in problems])
+    return context
+
+
+def context_resolve(*, context: Context, profile_name: str | None = None) -> ResolvedContext:
+    """Resolve ``context`` with the rules in force; ``profile_name`` overrides the outcome."""
+    resolution = resolve(context, rules_as_data())
+    name = profile_name or resolution.profile_name
+    profile = ConstraintProfile.objects.filter(name=name).first()
+    if profile is None:
+        if profile_name:
+            raise NotFound(f"No profile named {profile_name!r}.", extra={"field": "profile"})
+        raise NotFound(
+            f"The context resolves to profile {name!r}, which does not exist; "
+            "create it or import the canonical profiles (manage.py import_profiles).",
+            extra={"field": "profile"},
+        )
+    return ResolvedContext(
+        context=context,
+        resolution=resolution,
+        profile=profile,
+        version=profile_version_current(profile=profile),
+        overridden=bool(profile_name) and profile_name != resolution.profile_name,
+    )
+
+
+def _engine_problem(exc: Exception) -> ValidationFailed:
+    problems = getattr(exc, "problems", None) or [exc.problem]  # SnapshotError | PaletteError
+    return ValidationFailed(errors=[FieldError(p.field, p.rule, p.message) for p in problems])
+
+
+def _sample(spec: ProfileSpec, context: Context, *, n_samples: Any, seed: Any, examples: int) -> dict[str, Any]:
+    try:
+        return sample_snapshot(spec, catalog_get(), context, n_samples=n_samples, seed=seed, examples=examples)
+    except (SnapshotError, PaletteError) as exc:
+        raise _engine_problem(exc) from None
+
+
+def snapshot_sample(
+    *, context: Context, n_samples: Any = 50, seed: Any = None, profile_name: str | None = None, examples: int = 5
+) -> dict[str, Any]:
+    """Sample the generator under the profile the context resolves to (or ``profile_name``)."""
+    resolved = context_resolve(context=context, profile_name=profile_name)
+    snapshot = _sample(resolved.spec, context, n_samples=n_samples, seed=seed, examples=examples)
+    return {**resolved.summary(), "snapshot": snapshot}
+
+
+def snapshot_preview(
+    *,
+    context: Context,
+    changes: Mapping[str, Any],
+    n_samples: Any = 500,
+    seed: Any = None,
+    profile_name: str | None = None,
+    examples: int = 3,
+) -> dict[str, Any]:
+    """The same sample under the current profile and under unsaved ``changes``, side by side.
+
+    Both sides use the same seed, so differences come from the values, not from chance.
+    """
+    resolved = context_resolve(context=context, profile_name=profile_name)
+    current_values = profile_values(resolved.profile)
+    proposed_values = {**current_values, **{k: v for k, v in changes.items()}}
+    palette_changed = proposed_values.get("palette_key") != current_values["palette_key"]
+    proposed_spec, problems = parse_profile(
+        resolved.profile.name, proposed_values, palette_keys=palette_keys() if palette_changed else None
+    )
+    if problems:
+        raise ValidationFailed(errors=[FieldError(f"changes.{p.field}", p.rule, p.message) for p in problems])
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**63)
+    current = _sample(resolved.spec, context, n_samples=n_samples, seed=seed, examples=examples)
+    proposed = _sample(proposed_spec, context, n_samples=n_samples, seed=seed, examples=examples)
+    changed_fields = [
+        {"field": f, "before": journal.plain(current_values[f]), "after": journal.plain(proposed_spec.values()[f])}
+        for f in CONSTRAINT_FIELDS
+        if current_values[f] != proposed_spec.values()[f]
+    ]
+    return {
+        **resolved.summary(),
+        "changes": changed_fields,
+        "current": current,
+        "proposed": proposed,
+        "differences": compare_snapshots(current, proposed),
+    }

@@ -17,3 +17,10 @@ if settings.ENABLE_RMOS_PROFILE_ADMIN:
         path("rmos/ai/profile-admin/<str:name>/history", apis.ProfileAdminHistoryApi.as_view(), name="profile-admin-history"),
         path("rmos/ai/profile-admin/<str:name>/rollback", apis.ProfileAdminRollbackApi.as_view(), name="profile-admin-rollback"),
     ]
+
+urlpatterns += [
+    path("rmos/ai/catalog", apis.CatalogApi.as_view(), name="catalog"),
+    path("rmos/ai/resolve", apis.ResolveApi.as_view(), name="resolve"),
+    path("rmos/ai/snapshots", apis.SnapshotApi.as_view(), name="snapshots"),
+    path("rmos/ai/snapshots/preview", apis.SnapshotPreviewApi.as_view(), name="snapshots-preview"),
+]

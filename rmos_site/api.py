@@ -57,6 +57,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(int(data))
 
 
+class StrictQueryInteger(serializers.IntegerField):
+    """A whole number in a query string: digits only ("5"), not "5.0" or "5e2"."""
+
+    default_error_messages = {"invalid": "must be a whole number."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not data.strip().lstrip("-").isdigit():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictDecimalField(serializers.DecimalField):
     """Only JSON numbers; they keep their written precision (0.1 stays 0.1)."""
 
