@@ -283,6 +283,16 @@ def file_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def remove_stale_temp_files(path: Path) -> int:
+    """Delete temp files a crashed writer left next to ``path``. Call only under ``file_lock``."""
+    removed = 0
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed += 1
+    return removed
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)

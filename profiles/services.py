@@ -457,6 +457,7 @@ def profiles_export(*, path: Path | None = None) -> ExportResult:
     """Write the canonical YAML for the database's current state; leave an identical file alone."""
     target = _export_path(path)
     with canonical.file_lock(target):
+        canonical.remove_stale_temp_files(target)
         # Read under the lock: the last writer always writes the newest committed state.
         text = canonical.render(*selectors.canonical_state())
         old = target.read_text(encoding="utf-8") if target.exists() else ""

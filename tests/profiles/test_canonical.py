@@ -233,3 +233,11 @@ def test_import_command_help_explains_itself():
         cwd=settings.BASE_DIR, capture_output=True, text=True, env={**os.environ}, check=True,
     )
     assert "all or nothing" in result.stdout and "--dry-run" in result.stdout and "--prune" in result.stdout
+
+
+def test_export_removes_temp_files_a_crashed_writer_left(starter_profiles, tmp_path):
+    target = tmp_path / "p.yaml"
+    stale = tmp_path / ".p.yaml.abc123.tmp"
+    stale.write_text("half a file")
+    services.profiles_export(path=target)
+    assert not stale.exists() and target.exists()
