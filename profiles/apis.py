@@ -223,7 +223,7 @@ class ProfileAdminRollbackApi(APIView):
 class QuerySerializer(StrictSerializer):
     """Query parameters; ``format`` belongs to DRF's content negotiation and is let through."""
 
-    format = serializers.CharField(required=False)
+    format = serializers.ChoiceField(choices=["json"], required=False)
 
 
 class ContextFields(serializers.Serializer):

@@ -1,0 +1,50 @@
+"""OpenAPI post-processing: every operation documents the one error shape it may answer with."""
+from __future__ import annotations
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "code", "detail", "errors"],
+    "properties": {
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "rule", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "rule": {"type": "string"},
+                    "message": {"type": "string"},
+                    "index": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+ERRORS = {
+    "400": "Invalid input: each error names the field and the rule it breaks",
+    "401": "No or bad credentials (session or 'Authorization: Token <key>')",
+    "403": "Signed in, but without the permission this operation needs",
+    "404": "No such object (or the profile-admin router is switched off)",
+    "405": "Method not allowed",
+    "406": "Not acceptable",
+    "409": "Conflict: a stale version, or a different payload under an existing id",
+    "413": "Request body too large",
+    "415": "Unsupported media type: send application/json",
+    "429": "Too many requests; retry after the Retry-After header's seconds",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERRORS.items():
+                responses.setdefault(status, {"description": description, "content": {"application/json": {"schema": ref}}})
+    return result
