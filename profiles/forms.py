@@ -8,6 +8,7 @@ exactly what the API would say. Numbers stay text until the service parses them,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from profiles.models import ConstraintProfile
 from profiles.presentation import (
     FIELD_GROUPS,
     FIELD_SPECS,
+    MM_STEP,
     FieldSpec,
     HistoryRow,
     display_value,
@@ -70,6 +72,8 @@ class StaleEdit:
     current_version: int
     current: dict[str, Any]  # the newer saved values (JSON-ready, as the 409 body has them)
     latest: HistoryRow | None  # the newest journal entry: who, when, why
+    adopted: frozenset[str]  # fields the user had not changed, now showing the newer value
+    both_changed: frozenset[str]  # fields changed on both sides to different values
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,17 @@ class FieldRow:
     field: forms.BoundField
     spec: FieldSpec
     saved_value: str  # the newer saved value, on a stale edit
-    saved_differs: bool  # that value differs from what is in the form
+    stale_state: str  # on a stale edit: same | adopted | both_changed | yours
+
+
+def _form_value(field: str, value: Any) -> Any:
+    """A saved (JSON-ready) value as the editor's inputs hold it; None for an unticked box."""
+    kind = FIELD_SPECS[field].kind
+    if kind == "bool":
+        return "on" if value else None
+    if kind == "mm":
+        return str(Decimal(str(value)).quantize(MM_STEP))
+    return "" if value is None else str(value)
 
 
 class ProfileForm(forms.Form):
@@ -156,17 +170,49 @@ class ProfileForm(forms.Form):
             self.add_error(None, exc.detail)
 
     def _mark_stale(self, exc: Conflict) -> None:
+        """Keep the user's changes, take the newer version's value for every field the user had
+        not changed (a three-way merge against the version they edited), and point the next save
+        at the newer version, so that saving again is deliberate and reverts nobody's work."""
         current_version = exc.extra.get("current_version")
+        current = exc.extra.get("current", {})
+        edited_version = self.cleaned_data.get("version")
+        base = (
+            selectors.profile_values_at_version(profile=self.profile, version=edited_version)
+            if edited_version
+            else None
+        )
+        data = self.data.copy()
+        adopted, both_changed = set(), set()
+        for name in CONSTRAINT_FIELDS:
+            if name not in current:
+                continue
+            mine, theirs = self._typed(name), current[name]
+            if same_value(name, mine, theirs):
+                continue
+            if base is not None and same_value(name, mine, base[name]):
+                adopted.add(name)
+                value = _form_value(name, theirs)
+                if value is None:
+                    data.pop(name, None)
+                else:
+                    data[name] = value
+            elif base is None or not same_value(name, theirs, base[name]):
+                both_changed.add(name)
+        data["version"] = str(current_version)
+        self.data = data
         history = selectors.profile_history(name=self.profile.name, limit=1)
         self.stale = StaleEdit(
-            edited_version=self.cleaned_data.get("version"),
+            edited_version=edited_version,
             current_version=current_version,
-            current=exc.extra.get("current", {}),
+            current=current,
             latest=history_rows(history, current_version=current_version)[0] if history else None,
+            adopted=frozenset(adopted),
+            both_changed=frozenset(both_changed),
         )
-        # The next save applies the user's values over the newer version, deliberately.
-        self.data = self.data.copy()
-        self.data["version"] = str(current_version)
+
+    def _typed(self, name: str) -> Any:
+        value = self[name].value()
+        return bool(value) if FIELD_SPECS[name].kind == "bool" else value
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -175,16 +221,18 @@ class ProfileForm(forms.Form):
         for legend, names in FIELD_GROUPS:
             rows = []
             for name in names:
-                bound = self[name]
-                saved, differs = "", False
+                saved, state = "", ""
                 if self.stale is not None and name in self.stale.current:
-                    value = self.stale.current[name]
-                    saved = display_value(name, value)
-                    typed = bound.value()
-                    if FIELD_SPECS[name].kind == "bool":
-                        typed = bool(typed)
-                    differs = not same_value(name, typed, value)
-                rows.append(FieldRow(bound, FIELD_SPECS[name], saved, differs))
+                    saved = display_value(name, self.stale.current[name])
+                    if name in self.stale.adopted:
+                        state = "adopted"
+                    elif name in self.stale.both_changed:
+                        state = "both_changed"
+                    elif same_value(name, self._typed(name), self.stale.current[name]):
+                        state = "same"
+                    else:
+                        state = "yours"
+                rows.append(FieldRow(self[name], FIELD_SPECS[name], saved, state))
             groups.append((legend, rows))
         return groups
 

@@ -122,6 +122,17 @@ def profile_history_page(*, name: str, page: int = 1, per_page: int = 20) -> His
     return HistoryPage(entries=entries, page=page, pages=pages, per_page=per_page, total=total)
 
 
+def profile_values_at_version(*, profile: ConstraintProfile, version: int) -> dict[str, Any] | None:
+    """The constraint values ``profile`` had at ``version`` (None if no such version is journaled)."""
+    record = (
+        ConstraintProfile.history.filter(id=profile.id, version=version)
+        .exclude(history_type="-")
+        .order_by("-history_id")
+        .first()
+    )
+    return None if record is None else {f: getattr(record, f) for f in CONSTRAINT_FIELDS}
+
+
 def profile_history_record(*, profile: ConstraintProfile, history_id: int):
     """A historical record of ``profile``; another profile's record is not found here."""
     record = ConstraintProfile.history.filter(history_id=history_id).first()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from profiles import selectors
-from tests.dashboard.builders import PASSWORD, make_profile, make_user
+from tests.dashboard.builders import PASSWORD, edit_profile, make_profile, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -140,3 +140,31 @@ def test_a_viewer_sees_no_edit_controls(page, shot, sign_in, profiles):
     expect(editor.get_by_role("button", name="Save changes")).to_have_count(0)
     expect(page.locator(".role-tag")).to_have_text("read only")
     shot("viewer-dashboard")
+
+
+def test_a_stale_edit_keeps_what_was_typed(page, shot, sign_in, profiles):
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/ai-ops/?profile=default")
+    editor = page.locator("#profile-editor")
+    editor.get_by_label("Most rings").fill("9")
+    editor.get_by_label(re.compile("^Change note")).fill("allow up to 9 rings")
+    # Meanwhile someone else saves a newer version.
+    edit_profile("default", max_rings=7, bias_simple=True, note="simpler designs for the new saw", user=make_user("sam", role="operator"))
+    editor.get_by_role("button", name="Save changes").click()
+
+    notice = page.locator("#stale-notice")
+    expect(notice).to_be_focused()
+    expect(notice).to_contain_text("Someone saved a newer version while you were editing")
+    expect(notice).to_contain_text("simpler designs for the new saw")
+    expect(editor.get_by_label("Most rings")).to_have_value("9")
+    expect(editor.get_by_label(re.compile("^Change note"))).to_have_value("allow up to 9 rings")
+    expect(editor.locator(".is-conflict").filter(has=page.get_by_label("Most rings"))).to_contain_text("Saved in v2: 7")
+    # Untouched by us, changed by Sam: the form now has Sam's value, so saving keeps it.
+    expect(editor.get_by_label("Prefer simple designs")).to_be_checked()
+    expect(editor.locator(".is-adopted")).to_contain_text("Updated to v2: yes")
+    shot("stale-edit")
+
+    editor.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved default as version 3")).to_be_visible()
+    current = selectors.profile_get(name="default")
+    assert (current.version, current.max_rings, current.bias_simple) == (3, 9, True)

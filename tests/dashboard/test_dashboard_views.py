@@ -158,7 +158,7 @@ def test_a_stale_save_on_the_dashboard_is_a_409_with_the_newer_values(operator_c
     edit_profile("default", max_rings=7)
     response = operator_client.post(DASHBOARD + "?profile=default", typed)
     assert response.status_code == 409
-    assert "Saved in v2: <mark>7</mark>" in response.content.decode()
+    assert "Saved in v2: <mark>7</mark>" in response.content.decode()  # changed on both sides
 
 
 def test_viewers_cannot_post(viewer_client, default_profile):

@@ -32,8 +32,8 @@ def field_error(html: str, field: str) -> str:
 def saved_value(html: str, field: str) -> str:
     """The "Saved in vN: ..." note under ``field`` on a stale edit."""
     start = html.index(f'name="{field}"')
-    match = re.search(r'<p class="saved-value">(.*?)</p>', html[start:], re.S)
-    return match.group(1).strip() if match else ""
+    match = re.search(r'<p class="saved-value[^"]*">(.*?)</p>', html[start:], re.S)
+    return re.sub(r"\s+", " ", match.group(1)).strip() if match else ""
 
 
 def input_value(html: str, field: str) -> str | None:
@@ -202,7 +202,7 @@ def test_a_form_without_its_version_is_refused(operator_client, default_profile)
 # -- stale edits (409) ---------------------------------------------------------------------------
 
 
-def test_a_stale_save_keeps_what_was_typed_and_shows_the_newer_values(operator_client, default_profile):
+def test_a_stale_save_keeps_the_users_changes_and_merges_the_newer_version(operator_client, default_profile):
     typed = form_data(default_profile, max_rings="9", max_ring_width_mm="4.00", note="my reason")
     somebody = make_user("sam", role="operator")
     edit_profile("default", max_rings=7, bias_simple=True, note="their reason", user=somebody)
@@ -213,23 +213,32 @@ def test_a_stale_save_keeps_what_was_typed_and_shows_the_newer_values(operator_c
     assert "Someone saved a newer version while you were editing" in html
     assert "default is now at <strong>version 2</strong>; you started from version 1." in html
     assert "Saved by sam" in html and "their reason" in html
-    # Everything typed is preserved, the newer values are beside their fields, differences marked.
+    # The user's changes are kept; both sides changed max_rings, so it is highlighted.
     assert input_value(html, "max_rings") == "9"
+    assert saved_value(html, "max_rings").startswith("Saved in v2: <mark>7</mark>")
     assert input_value(html, "max_ring_width_mm") == "4.00"
+    assert saved_value(html, "max_ring_width_mm") == "Saved in v2: 3.00 mm"
     assert "my reason" in html
-    assert saved_value(html, "max_rings") == 'Saved in v2: <mark>7</mark> <span class="muted">(yours differs)</span>'
-    assert saved_value(html, "max_ring_width_mm").startswith("Saved in v2: <mark>3.00 mm</mark>")
-    assert saved_value(html, "bias_simple").startswith("Saved in v2: <mark>yes</mark>")  # unchecked in the form
-    assert saved_value(html, "min_ring_width_mm") == "Saved in v2: 0.50 mm"  # the same on both sides
-    # The version to save over is now the newer one.
+    # The user had not touched bias_simple: it now shows version 2's value, so saving keeps it.
+    assert re.search(r'<input type="checkbox" name="bias_simple"[^>]* checked', html)
+    assert saved_value(html, "bias_simple").startswith("<strong>Updated to v2:</strong> yes")
+    assert saved_value(html, "min_ring_width_mm") == "Saved in v2: 0.50 mm"
+    # The next save goes over the newer version, deliberately.
     assert input_value(html, "version") == "2"
     assert ConstraintProfile.objects.get(name="default").max_rings == 7
 
-    # Saving again applies the typed values over version 2, deliberately.
-    again = dict(typed, version="2")
+    again = dict(typed, version="2", bias_simple="on")  # what the re-rendered form now holds
     assert operator_client.post(detail_url(), again).status_code == 302
     profile = ConstraintProfile.objects.get(name="default")
-    assert (profile.version, profile.max_rings, profile.max_ring_width_mm, profile.bias_simple) == (3, 9, Decimal("4.00"), False)
+    assert (profile.version, profile.max_rings, profile.max_ring_width_mm, profile.bias_simple) == (3, 9, Decimal("4.00"), True)
+
+
+def test_a_stale_save_with_the_same_change_on_both_sides_flags_nothing(operator_client, default_profile):
+    typed = form_data(default_profile, max_rings="8")
+    edit_profile("default", max_rings=8)
+    html = operator_client.post(detail_url(), typed).content.decode()
+    assert saved_value(html, "max_rings") == "Saved in v2: 8"
+    assert "<mark>" not in html.split('id="stale-notice"')[1].split("</form>")[0].replace("<mark>Highlighted</mark>", "")
 
 
 # -- history -----------------------------------------------------------------------------------
