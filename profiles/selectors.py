@@ -77,6 +77,67 @@ def profile_history(*, name: str, limit: int = 50) -> list[dict[str, Any]]:
     return result
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a profile's journal, newest first (for pages that paginate it)."""
+
+    entries: list[dict[str, Any]]
+    page: int
+    pages: int
+    per_page: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def profile_history_page(*, name: str, page: int = 1, per_page: int = 20) -> HistoryPage:
+    """Page ``page`` (from 1, clamped to the pages there are) of :func:`profile_history`'s entries.
+
+    Two queries whatever the page: a count, and the page's records plus the one before them, so
+    that the oldest entry on the page is diffed against its predecessor; a third when the page
+    has rollbacks, to add ``rollback_of_version`` (the version each one restored) to them.
+    """
+    profile = profile_get(name=name)
+    per_page = max(1, min(per_page, PROFILE_HISTORY_MAX))
+    records = ConstraintProfile.history.filter(id=profile.id)
+    total = records.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * per_page
+    chunk = list(records.select_related("history_user").order_by("-history_id")[offset : offset + per_page + 1])
+    chunk.reverse()
+    entries = journal.entries(chunk, journal.PROFILE_FIELDS, subject_of=lambda r: r.name)
+    if len(chunk) > per_page:
+        entries = entries[1:]
+    entries.reverse()
+    restored = {e["rollback_of"] for e in entries if e["rollback_of"]}
+    if restored:
+        versions = dict(
+            ConstraintProfile.history.filter(history_id__in=restored).values_list("history_id", "version")
+        )
+        for e in entries:
+            if e["rollback_of"]:
+                e["rollback_of_version"] = versions.get(e["rollback_of"])
+    return HistoryPage(entries=entries, page=page, pages=pages, per_page=per_page, total=total)
+
+
+def profile_values_at_version(*, profile: ConstraintProfile, version: int) -> dict[str, Any] | None:
+    """The constraint values ``profile`` had at ``version`` (None if no such version is journaled)."""
+    record = (
+        ConstraintProfile.history.filter(id=profile.id, version=version)
+        .exclude(history_type="-")
+        .order_by("-history_id")
+        .first()
+    )
+    return None if record is None else {f: getattr(record, f) for f in CONSTRAINT_FIELDS}
+
+
 def profile_history_record(*, profile: ConstraintProfile, history_id: int):
     """A historical record of ``profile``; another profile's record is not found here."""
     record = ConstraintProfile.history.filter(history_id=history_id).first()

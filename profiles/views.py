@@ -1,0 +1,193 @@
+"""Profile pages: the list, one profile (editor + history) and the rollback confirmation.
+
+Pages call ``profiles.selectors`` and ``profiles.services`` only. Reading needs a signed-in
+account; every write (and the rollback confirmation, which is an edit control) needs
+``profiles.change_constraintprofile``.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+
+from profiles import selectors, services
+from profiles.forms import ProfileForm, RollbackForm, change_message
+from profiles.models import ConstraintProfile
+from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
+from rmos_site.errors import Conflict, NotFound, ValidationFailed
+from rmos_site.url_state import DashboardState
+
+CHANGE_PERMISSION = "profiles.change_constraintprofile"
+HISTORY_PER_PAGE = 20
+# Checked by the service and thrown away: a preview never writes, but the service wants a note.
+_PREVIEW_NOTE = "(preview)"
+
+
+def can_edit_profiles(user) -> bool:
+    return user.is_authenticated and user.has_perm(CHANGE_PERMISSION)
+
+
+def profile_or_404(name: str) -> ConstraintProfile:
+    try:
+        return selectors.profile_get(name=name)
+    except NotFound as exc:
+        raise Http404(exc.detail) from None
+
+
+def profile_values_table(profile: ConstraintProfile) -> list[tuple[str, str, str]]:
+    """(label, value, limits) rows for the read-only view of a profile."""
+    values = selectors.profile_values(profile)
+    return [(spec.label, display_value(name, values[name]), spec.limits) for name, spec in FIELD_SPECS.items()]
+
+
+def editor_form(request: HttpRequest, profile: ConstraintProfile) -> ProfileForm | None:
+    """The editor for a GET, or None when the user may not edit."""
+    if not can_edit_profiles(request.user):
+        return None
+    return ProfileForm(profile=profile, palette_keys=selectors.palette_keys())
+
+
+def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple[ProfileForm, bool]:
+    """Handle an editor POST. Returns the form and whether it was saved (a message is queued);
+    when not saved, the form carries the problems or the stale-edit details to show."""
+    if not can_edit_profiles(request.user):
+        raise PermissionDenied("Editing profiles needs the change-profile permission.")
+    form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
+    previous_version = profile.version
+    change = form.save(user=request.user)
+    if change is None:
+        return form, False
+    level = messages.SUCCESS if change.changed else messages.INFO
+    messages.add_message(request, level, change_message(change, previous_version=previous_version))
+    return form, True
+
+
+def form_status(form: ProfileForm | None) -> int:
+    """409 for a stale edit, 400 for other problems: the same codes the API answers with."""
+    if form is None or not form.is_bound:
+        return 200
+    return 409 if form.stale else 400
+
+
+def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+@login_required
+@require_GET
+def profile_list(request: HttpRequest) -> HttpResponse:
+    profiles = list(selectors.profile_list())
+    return render(request, "profiles/list.html", {"profiles": profiles, "nav": "profiles"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
+    profile = profile_or_404(name)
+    page_url = reverse("profile-detail", args=[profile.name])
+    if request.method == "POST":
+        form, saved = save_from_request(request, profile)
+        if saved:
+            return redirect(page_url + "#history")
+    else:
+        form = editor_form(request, profile)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    history = selectors.profile_history_page(name=profile.name, page=page, per_page=HISTORY_PER_PAGE)
+    context = {
+        "nav": "profiles",
+        "profile": profile,
+        "form": form,
+        "can_edit": can_edit_profiles(request.user),
+        "values_table": profile_values_table(profile),
+        "history": history,
+        "history_rows": history_rows(history.entries, current_version=profile.version),
+        "form_action": page_url,
+        "dashboard_url": DashboardState(profile=profile.name).url(fragment="profile-editor"),
+        "next_url": request.get_full_path(),
+    }
+    return render(request, "profiles/detail.html", context, status=form_status(form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpResponse:
+    """GET: what the rollback would change, and a form asking why. POST: do it."""
+    if not can_edit_profiles(request.user):
+        raise PermissionDenied("Rolling back a profile needs the change-profile permission.")
+    profile = profile_or_404(name)
+    try:
+        record = selectors.profile_history_record(profile=profile, history_id=history_id)
+    except NotFound as exc:
+        raise Http404(exc.detail) from None
+    default_next = reverse("profile-detail", args=[profile.name]) + "#history"
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default_next)
+    status = 200
+    if request.method == "POST":
+        form = RollbackForm(request.POST)
+        if form.is_valid():
+            try:
+                change = services.profile_rollback(
+                    name=profile.name,
+                    history_id=history_id,
+                    note=form.cleaned_data["note"],
+                    version=form.cleaned_data["version"],
+                    user=request.user,
+                )
+            except Conflict as exc:
+                profile = profile_or_404(name)
+                messages.warning(
+                    request,
+                    f"Someone saved version {exc.extra.get('current_version')} of {profile.name} while you were "
+                    "deciding. Below is what the rollback would change now; confirm again to go ahead.",
+                )
+                form = RollbackForm(initial={"note": form.cleaned_data["note"], "version": profile.version, "next": next_url})
+                status = 409
+            except ValidationFailed as exc:
+                form.attach(exc)
+                status = 400
+            else:
+                if change.changed:
+                    messages.success(
+                        request,
+                        f"Rolled {profile.name} back to the values of version {record.version}: "
+                        f"now version {change.profile.version}.",
+                    )
+                else:
+                    messages.info(request, f"Nothing changed: {profile.name} already had the values of version {record.version}.")
+                return redirect(next_url)
+        else:
+            status = 400
+    else:
+        form = RollbackForm(initial={"version": profile.version, "next": next_url})
+
+    preview_error = ""
+    changes: list = []
+    try:
+        preview = services.profile_rollback(
+            name=profile.name, history_id=history_id, note=_PREVIEW_NOTE, version=profile.version, dry_run=True
+        )
+        changes = change_rows(preview.changes)
+    except ValidationFailed as exc:
+        preview_error = exc.detail
+    context = {
+        "nav": "profiles",
+        "profile": profile,
+        "record": record,
+        "form": form,
+        "changes": changes,
+        "preview_error": preview_error,
+        "cancel_url": next_url,
+    }
+    return render(request, "profiles/rollback.html", context, status=status)

@@ -1,0 +1,20 @@
+"""The server-rendered pages (DESIGN.md §5); the API lives under /api/."""
+from django.urls import path
+from django.views.generic import RedirectView
+
+from profiles import views as profile_views
+from rmos_site import dashboard
+from rmos_site.url_state import DASHBOARD_PATH
+
+urlpatterns = [
+    path("rmos/ai-ops/", dashboard.dashboard, name="dashboard"),
+    # The seed's development route; kept so old bookmarks (with their selection) still work.
+    path("dev/rmos-ai-ops/", RedirectView.as_view(url=DASHBOARD_PATH, query_string=True, permanent=False)),
+    path("rmos/profiles/", profile_views.profile_list, name="profile-list"),
+    path("rmos/profiles/<slug:name>/", profile_views.profile_detail, name="profile-detail"),
+    path(
+        "rmos/profiles/<slug:name>/rollback/<int:history_id>/",
+        profile_views.profile_rollback,
+        name="profile-rollback",
+    ),
+]

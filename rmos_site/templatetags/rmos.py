@@ -1,0 +1,47 @@
+"""Template helpers for the pages: URLs that change one part of the dashboard state, hidden
+inputs that carry the state through GET forms, and value formatting.
+
+    {% load rmos %}
+    <a href="{% select_url state tool_id=row.tool_id material_id=row.material_id machine_id=row.machine_id %}">
+    <a href="{% state_url state autoload='off' %}">
+    <form method="get">{% state_inputs state exclude='profile' %} ... </form>
+"""
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html_join
+
+from profiles.presentation import display_value
+from rmos_site.url_state import DASHBOARD_PATH, DashboardState
+
+register = template.Library()
+
+
+@register.simple_tag
+def state_url(state: DashboardState, *, profile: str | None = None, autoload: str | None = None,
+              fragment: str = "", path: str = DASHBOARD_PATH) -> str:
+    """The state's URL with the profile and/or auto-load changed, everything else kept."""
+    if profile is not None:
+        state = state.with_profile(profile)
+    if autoload is not None:
+        state = state.with_autoload(autoload == "on")
+    return state.url(path, fragment=fragment)
+
+
+@register.simple_tag
+def select_url(state: DashboardState, *, fragment: str = "", path: str = DASHBOARD_PATH, **context: str) -> str:
+    """Select exactly this context (fields not given are cleared); no fields clears the selection."""
+    return state.select(**context).url(path, fragment=fragment)
+
+
+@register.simple_tag
+def state_inputs(state: DashboardState, exclude: str = "") -> str:
+    """Hidden inputs for every state parameter except the comma-separated ``exclude``."""
+    skip = {name.strip() for name in exclude.split(",") if name.strip()}
+    return format_html_join("", '<input type="hidden" name="{}" value="{}">', state.query_items(exclude=skip))
+
+
+@register.filter
+def field_value(value, field: str) -> str:
+    """``{{ value|field_value:"max_ring_width_mm" }}`` -> "3.00 mm"."""
+    return display_value(field, value)

@@ -1,0 +1,170 @@
+"""The seed's UI runbook (§9.2), as far as the profile editor goes: sign in, open the dashboard,
+pick a context and a profile, save a change, see it in the history, roll it back."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from profiles import selectors
+from tests.dashboard.builders import PASSWORD, edit_profile, make_profile, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def profiles(transactional_db):
+    make_profile("default", description="Balanced bounds; the fallback.")
+    make_profile(
+        "maple_contrast",
+        description="Maple takes fine detail.",
+        min_rings=3,
+        max_rings=9,
+        min_ring_width_mm="0.40",
+        max_ring_width_mm="2.00",
+        min_total_width_mm="4.00",
+        max_total_width_mm="10.00",
+        palette_key="maple_contrast",
+    )
+
+
+def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
+    make_user("olga", role="operator")
+
+    # Sign in: the dashboard sends us to the login page and back.
+    page.goto("/rmos/ai-ops/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/rmos/ai-ops/"))
+    shot("sign-in")
+    page.get_by_label("User name").fill("olga")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/rmos/ai-ops/$"))
+    expect(page.get_by_role("heading", name="AI Ops dashboard")).to_be_visible()
+    for panel in ("Log viewer", "Snapshot inspector", "Performance analytics", "Hotspots", "Profile editor"):
+        expect(page.get_by_role("heading", name=panel, exact=True)).to_be_visible()
+    shot("dashboard")
+
+    # Choose a context by hand: it goes into the address and stays there.
+    page.get_by_label("Tool").fill("saw:fine")
+    page.get_by_label("Material").fill("wood:maple-hard")
+    page.get_by_role("button", name="Select", exact=True).click()
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine&material_id=wood%3Amaple-hard"))
+    expect(page.locator(".context-list")).to_contain_text("saw:fine")
+
+    # Select a profile in the editor; the selection is kept.
+    page.get_by_label("Profile", exact=True).select_option("maple_contrast")
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    editor = page.locator("#profile-editor")
+    expect(editor.get_by_role("heading", name=re.compile(r"^maple_contrast"))).to_be_visible()
+    expect(editor.get_by_label("Most rings")).to_have_value("9")
+    shot("profile-selected")
+
+    # Change a field with a note and save.
+    editor.get_by_label("Most rings").fill("11")
+    editor.get_by_label(re.compile("^Change note")).fill("Maple holds up to 11 rings on the fine saw")
+    editor.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved maple_contrast as version 2")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    expect(editor.get_by_label("Most rings")).to_have_value("11")
+
+    # The history gained an entry with its diff.
+    newest = editor.locator(".history-entry").first
+    expect(newest.locator(".version-badge")).to_have_text("v2")
+    expect(newest).to_contain_text("by olga")
+    expect(newest).to_contain_text("Maple holds up to 11 rings on the fine saw")
+    expect(newest.get_by_role("row", name=re.compile("Most rings"))).to_contain_text("9")
+    expect(newest.locator("ins")).to_have_text("11")
+    shot("saved-with-history")
+
+    # Roll back to version 1, with a confirmation that shows what will change.
+    editor.get_by_role("link", name="Roll back to v1…").click()
+    expect(page.get_by_role("heading", name="Roll maple_contrast back to version 1?")).to_be_visible()
+    change = page.get_by_role("table", name="What will change")
+    expect(change.get_by_role("row")).to_have_count(2)  # header + max rings
+    expect(change).to_contain_text("Most rings")
+    expect(change.locator("del")).to_have_text("11")
+    expect(change.locator("ins")).to_have_text("9")
+    shot("rollback-confirmation")
+    page.get_by_label(re.compile("^Why roll back")).fill("11 rings chipped in the first batch")
+    page.get_by_role("button", name="Roll back to version 1").click()
+
+    # Back on the same dashboard view, with the value restored and the rollback journaled.
+    expect(page).to_have_url(re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    expect(page.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")).to_be_visible()
+    expect(editor.get_by_label("Most rings")).to_have_value("9")
+    newest = editor.locator(".history-entry").first
+    expect(newest.locator(".version-badge")).to_have_text("v3")
+    expect(newest.locator(".type-tag")).to_have_text("rollback")
+    expect(newest).to_contain_text("11 rings chipped in the first batch")
+    shot("rolled-back")
+
+    history = selectors.profile_history(name="maple_contrast", limit=5)
+    assert [(e["version"], e["type"], e["user"]) for e in history] == [(3, "rollback", "olga"), (2, "changed", "olga"), (1, "created", None)]
+
+
+def test_a_validation_error_is_shown_next_to_its_field(page, shot, sign_in, profiles):
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/profiles/default/")
+    shot("editor")
+    page.get_by_label("Fewest rings").fill("5")
+    page.get_by_label("Most rings").fill("3")
+    page.get_by_label(re.compile("^Change note")).fill("try fewer rings")
+    page.get_by_role("button", name="Save changes").click()
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()  # keyboard and screen-reader users land on the problems
+    expect(summary).to_contain_text("Not saved: 1 problem to fix")
+    most = page.get_by_label("Most rings")
+    expect(most).to_have_attribute("aria-invalid", "true")
+    expect(most).to_have_accessible_description(re.compile("Must be at least min_rings \\(5\\), got 3"))
+    expect(page.locator("#id_max_rings_error")).to_have_text("Must be at least min_rings (5), got 3")
+    expect(most).to_have_value("3")
+    expect(page.get_by_label("Fewest rings")).to_have_value("5")
+    expect(page.get_by_label(re.compile("^Change note"))).to_have_value("try fewer rings")
+    shot("validation-error")
+
+    # The summary's link takes the keyboard to the field.
+    summary.get_by_role("link", name="Most rings").click()
+    expect(most).to_be_focused()
+    assert selectors.profile_get(name="default").version == 1
+
+
+def test_a_viewer_sees_no_edit_controls(page, shot, sign_in, profiles):
+    sign_in(make_user("victor", role="viewer"))
+    page.goto("/rmos/ai-ops/")
+    editor = page.locator("#profile-editor")
+    expect(editor.get_by_role("table", name=re.compile("^default, version 1"))).to_be_visible()
+    expect(editor.get_by_role("button", name="Save changes")).to_have_count(0)
+    expect(page.locator(".role-tag")).to_have_text("read only")
+    shot("viewer-dashboard")
+
+
+def test_a_stale_edit_keeps_what_was_typed(page, shot, sign_in, profiles):
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/ai-ops/?profile=default")
+    editor = page.locator("#profile-editor")
+    editor.get_by_label("Most rings").fill("9")
+    editor.get_by_label(re.compile("^Change note")).fill("allow up to 9 rings")
+    # Meanwhile someone else saves a newer version.
+    edit_profile("default", max_rings=7, bias_simple=True, note="simpler designs for the new saw", user=make_user("sam", role="operator"))
+    editor.get_by_role("button", name="Save changes").click()
+
+    notice = page.locator("#stale-notice")
+    expect(notice).to_be_focused()
+    expect(notice).to_contain_text("Someone saved a newer version while you were editing")
+    expect(notice).to_contain_text("simpler designs for the new saw")
+    expect(editor.get_by_label("Most rings")).to_have_value("9")
+    expect(editor.get_by_label(re.compile("^Change note"))).to_have_value("allow up to 9 rings")
+    expect(editor.locator(".is-conflict").filter(has=page.get_by_label("Most rings"))).to_contain_text("Saved in v2: 7")
+    # Untouched by us, changed by Sam: the form now has Sam's value, so saving keeps it.
+    expect(editor.get_by_label("Prefer simple designs")).to_be_checked()
+    expect(editor.locator(".is-adopted")).to_contain_text("Updated to v2: yes")
+    shot("stale-edit")
+
+    editor.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved default as version 3")).to_be_visible()
+    current = selectors.profile_get(name="default")
+    assert (current.version, current.max_rings, current.bias_simple) == (3, 9, True)
