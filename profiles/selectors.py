@@ -236,6 +236,20 @@ class ProfileVersionLookup:
             for name, when, version, history_id, history_type in records:
                 self._timeline[name].append((when, version, history_id, history_type == "-"))
         self._dates = {n: [t[0] for t in items] for n, items in self._timeline.items()}
+        self._by_version = {
+            (n, version): history_id
+            for n, items in self._timeline.items()
+            for _, version, history_id, deleted in items
+            if not deleted
+        }
+
+    def exists(self, name: str) -> bool:
+        """Whether a profile of that name was ever journaled here."""
+        return bool(self._timeline.get(name))
+
+    def history_id_of(self, name: str, version: int) -> int | None:
+        """The history record of ``name`` at ``version`` (for runs that report their version)."""
+        return self._by_version.get((name, version))
 
     def at(self, name: str, when: datetime) -> VersionInForce:
         timeline = self._timeline.get(name)

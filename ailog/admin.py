@@ -1,0 +1,132 @@
+"""Read-only admin for the AI log. Records are written by ailog.services only, so nothing here
+adds, changes or deletes. Built for tables of tens of millions of rows: exact-match search (it
+uses the indexes), filters on fixed choices only (no DISTINCT scan), and a paginator that
+counts no further than it can show."""
+from __future__ import annotations
+
+import uuid
+from functools import cached_property
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ailog.models import AiAttempt, AiRun
+
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` + 1 rows: an exact count of millions is a full scan, and the
+    admin cannot page through that many anyway (filter or pick a date instead)."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: COUNT_CAP + 1].count()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 100
+    date_hierarchy = "timestamp"
+    ordering = ("-timestamp", "-id")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        """A run id finds that run's rows; anything else is an exact id of the search fields."""
+        term = search_term.strip()
+        try:
+            return queryset.filter(run_id=uuid.UUID(term)), False
+        except ValueError:
+            return super().get_search_results(request, queryset, term)
+
+
+class AttemptInline(admin.TabularInline):
+    """A run's attempts; a run has at most 200 (the largest budget), so all are shown."""
+
+    model = AiAttempt
+    fk_name = "run"
+    fields = ("attempt_index", "timestamp", "score", "risk_bucket", "is_acceptable", "ring_count", "total_width_mm", "candidate", "warnings")
+    readonly_fields = fields
+    ordering = ("attempt_index",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AiRun)
+class AiRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "timestamp",
+        "run_id",
+        "tool_id",
+        "material_id",
+        "machine_id",
+        "workflow_mode",
+        "profile_name",
+        "profile_version",
+        "attempts",
+        "success",
+        "reason",
+        "selected_score",
+        "selected_risk_bucket",
+        "source",
+    )
+    list_filter = ("success", "reason", "selected_risk_bucket", "workflow_mode", "source", "fallback_used")
+    search_fields = ("=tool_id", "=material_id", "=machine_id", "=profile_name", "=geometry_engine")
+    search_help_text = "Exact tool, material, machine, profile or geometry engine id, or a run id."
+    inlines = [AttemptInline]
+    fieldsets = (
+        (None, {"fields": ("run_id", "timestamp", "started_at", "elapsed_seconds", "recorded_at", "source")}),
+        ("Context", {"fields": ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")}),
+        ("Profile", {"fields": ("profile_name", "profile_version", "profile_history_id", "rule_id", "fallback_used", "catalog_revision")}),
+        ("Budget", {"fields": ("max_attempts", "time_limit_seconds", "min_feasibility_score", "stop_on_first_green", "seed")}),
+        (
+            "Outcome",
+            {"fields": ("attempts", "success", "reason", "selected_score", "selected_risk_bucket", "selected_attempt_index", "selected_candidate", "warnings")},
+        ),
+    )
+
+
+@admin.register(AiAttempt)
+class AiAttemptAdmin(ReadOnlyAdmin):
+    list_display = (
+        "timestamp",
+        "run_link",
+        "attempt_index",
+        "tool_id",
+        "material_id",
+        "machine_id",
+        "workflow_mode",
+        "profile_name",
+        "score",
+        "risk_bucket",
+        "is_acceptable",
+    )
+    list_filter = ("risk_bucket", "is_acceptable", "workflow_mode")
+    search_fields = ("=tool_id", "=material_id", "=machine_id", "=profile_name", "=geometry_engine")
+    search_help_text = "Exact tool, material, machine, profile or geometry engine id, or a run id."
+    readonly_fields = ("run_link",)
+    exclude = ("run",)
+
+    @admin.display(description="run", ordering="run_id")
+    def run_link(self, obj: AiAttempt):
+        # The run may not have arrived yet (attempt events come first), so no join: link by id.
+        url = reverse("admin:ailog_airun_changelist") + f"?q={obj.run_id}"
+        return format_html('<a href="{}">{}</a>', url, obj.run_id)

@@ -1,0 +1,161 @@
+"""Reads of the AI log: the one read path for the API, the dashboard, the admin and analytics.
+
+Lists are newest first by ``(timestamp, id)`` and paged by keyset (see :mod:`ailog.filters`):
+one query per page whatever the page number, served by the ``(column, timestamp, id)`` indexes
+of :mod:`ailog.models`. Rows come as plain dicts of the model's fields (``run_id`` is a UUID,
+``timestamp`` an aware datetime, JSON fields decoded): building a model instance per row would
+cost more than reading it. Templates read them like objects (``{{ row.tool_id }}``).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator, TypeVar
+
+from django.db.models import Q, QuerySet
+
+from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter
+from ailog.models import AiAttempt, AiRun
+from rmos_site.errors import NotFound
+
+ATTEMPTS = "a"
+RUNS = "r"
+STREAM_CHUNK = 2000
+
+Row = TypeVar("Row", AiAttempt, AiRun)
+
+
+ATTEMPT_ROW_FIELDS = tuple(f.attname for f in AiAttempt._meta.concrete_fields)
+RUN_ROW_FIELDS = tuple(f.attname for f in AiRun._meta.concrete_fields)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: dict[str, Any]
+    attempts: list[dict[str, Any]]
+
+
+def _context_q(filters: LogFilter) -> Q:
+    q = Q()
+    if filters.run_id is not None:
+        q &= Q(run_id=filters.run_id)
+    for name in ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine"):
+        value = getattr(filters, name)
+        if value is not None:
+            q &= Q(**{name: value})
+    if filters.profile is not None:
+        q &= Q(profile_name=filters.profile)
+    if filters.since is not None:
+        q &= Q(timestamp__gte=filters.since)
+    if filters.until is not None:
+        q &= Q(timestamp__lt=filters.until)
+    return q
+
+
+def attempts_filtered(*, filters: LogFilter) -> QuerySet[AiAttempt]:
+    """Attempts matching ``filters`` (``success`` and ``reason`` are run filters and ignored here)."""
+    q = _context_q(filters)
+    if filters.risk_bucket is not None:
+        q &= Q(risk_bucket=filters.risk_bucket)
+    return AiAttempt.objects.filter(q)
+
+
+def runs_filtered(*, filters: LogFilter) -> QuerySet[AiRun]:
+    """Runs matching ``filters``; ``risk_bucket`` is the bucket of the candidate the run selected."""
+    q = _context_q(filters)
+    if filters.risk_bucket is not None:
+        q &= Q(selected_risk_bucket=filters.risk_bucket)
+    if filters.success is not None:
+        q &= Q(success=filters.success)
+    if filters.reason is not None:
+        q &= Q(reason=filters.reason)
+    return AiRun.objects.filter(q)
+
+
+def _after(queryset: QuerySet[Row], cursor: Cursor | None) -> QuerySet[Row]:
+    """Rows strictly older than the cursor, newest first.
+
+    ``timestamp <= t`` bounds the index range; the OR only sorts out the rows that share ``t``.
+    """
+    if cursor is not None:
+        queryset = queryset.filter(
+            Q(timestamp__lt=cursor.timestamp) | Q(timestamp=cursor.timestamp, id__lt=cursor.id),
+            timestamp__lte=cursor.timestamp,
+        )
+    return queryset.order_by("-timestamp", "-id")
+
+
+def _fields(kind: str) -> tuple[str, ...]:
+    return ATTEMPT_ROW_FIELDS if kind == ATTEMPTS else RUN_ROW_FIELDS
+
+
+def _page(queryset: QuerySet[Row], *, kind: str, cursor: Cursor | None, limit: int) -> Page:
+    rows = list(_after(queryset, cursor).values(*_fields(kind))[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = Cursor(kind, last["timestamp"], last["id"]).encode()
+    return Page(rows, next_cursor, limit)
+
+
+def attempt_list(*, filters: LogFilter, cursor: Cursor | None = None, limit: int = LIMIT_DEFAULT) -> Page:
+    """One page of attempts, newest first, in one query."""
+    return _page(attempts_filtered(filters=filters), kind=ATTEMPTS, cursor=cursor, limit=limit)
+
+
+def run_list(*, filters: LogFilter, cursor: Cursor | None = None, limit: int = LIMIT_DEFAULT) -> Page:
+    """One page of runs, newest first, in one query."""
+    return _page(runs_filtered(filters=filters), kind=RUNS, cursor=cursor, limit=limit)
+
+
+def _stream(queryset: QuerySet[Row], *, cursor: Cursor | None, limit: int | None, kind: str) -> Iterator[dict[str, Any]]:
+    """Every matching row from the cursor on, fetched a keyset chunk at a time (flat memory, short queries)."""
+    left = limit
+    while left is None or left > 0:
+        size = STREAM_CHUNK if left is None else min(STREAM_CHUNK, left)
+        rows = list(_after(queryset, cursor).values(*_fields(kind))[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        if left is not None:
+            left -= len(rows)
+        cursor = Cursor(kind, rows[-1]["timestamp"], rows[-1]["id"])
+
+
+def attempt_stream(*, filters: LogFilter, cursor: Cursor | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    return _stream(attempts_filtered(filters=filters), cursor=cursor, limit=limit, kind=ATTEMPTS)
+
+
+def run_stream(*, filters: LogFilter, cursor: Cursor | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    return _stream(runs_filtered(filters=filters), cursor=cursor, limit=limit, kind=RUNS)
+
+
+def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
+    """One run with all its attempts (at most 200), in attempt order."""
+    try:
+        key = run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
+    except ValueError:
+        raise NotFound(f"{run_id!r} is not a run id (a UUID).", extra={"field": "run_id"}) from None
+    run = AiRun.objects.filter(run_id=key).values(*RUN_ROW_FIELDS).first()
+    attempts = list(AiAttempt.objects.filter(run_id=key).order_by("attempt_index").values(*ATTEMPT_ROW_FIELDS))
+    if run is None:
+        if attempts:
+            raise NotFound(
+                f"Run {key} has {len(attempts)} attempts recorded but its summary has not arrived yet; "
+                f"list them with GET /api/rmos/logs/ai/attempts?run_id={key}.",
+                extra={"field": "run_id", "attempts_recorded": len(attempts)},
+            )
+        raise NotFound(f"No run {key}.", extra={"field": "run_id"})
+    return RunDetail(run, attempts)
+
+
+def log_is_empty() -> bool:
+    return not AiRun.objects.exists()

@@ -1,0 +1,658 @@
+"""Every write to the AI log: the search loop, the ingestion API and the commands all come here.
+
+* :func:`run_record` — one run of this server's search loop, with its attempts.
+* :func:`runs_ingest` — a batch of runs posted by an integrator, each with its attempts.
+* :func:`events_ingest` — a batch of seed-style events; attempts may come before their run.
+* :func:`logs_prune` — delete everything older than a date.
+
+Rules every write keeps:
+
+* Every item is checked (:mod:`ailog.records`); one bad item rejects the whole batch with the
+  index and field of each problem, and nothing is written.
+* A ``run_id`` is one run. Posting it again is accepted when every value it states equals the
+  stored one ("unchanged"), and attempts the log did not have yet are added; a differing value is
+  a 409 that names the run and the fields, and nothing is written. The unique keys on
+  ``run_id`` and ``(run_id, attempt_index)`` make a duplicate impossible even when two requests
+  race: the loser's insert fails, its transaction is retried, and the retry finds the winner's
+  rows and compares with them like any retry.
+* A run names its profile; the version (and history record) in force is taken from the run
+  when it says, otherwise looked up for the run's time. A name this server never knew is kept,
+  and reported as a warning.
+* All of it happens in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from ailog.models import AiAttempt, AiRun, Source
+from ailog.records import (
+    A_CANDIDATE,
+    A_ENGINE,
+    A_INDEX,
+    A_MACHINE,
+    A_MATERIAL,
+    A_MODE,
+    A_PROFILE,
+    A_RUN,
+    A_TOOL,
+    A_TS,
+    A_VERSION,
+    A_WARNINGS,
+    ATTEMPT_FIELDS,
+    CONTEXT_KEYS,
+    EVENT_ATTEMPT,
+    EVENT_RUN,
+    EVENT_TYPES,
+    RUN_FIELDS,
+    Attempt,
+    Checker,
+    NestedAttempt,
+    Problems,
+    Run,
+)
+from profiles.selectors import ProfileVersionLookup
+from rmos_site.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
+
+logger = logging.getLogger("rmos.ailog")
+
+MAX_RUNS_PER_REQUEST = 1_000
+MAX_ATTEMPTS_PER_REQUEST = 50_000
+MAX_EVENTS_PER_REQUEST = 50_000
+WRITE_TRIES = 4
+_RETRYABLE_SQLSTATES = {"23505", "40001", "40P01"}  # unique violation, serialization failure, deadlock
+
+RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
+_RUN_JSON = {"selected_candidate", "warnings"}
+_RUN_DATETIMES = {"timestamp", "started_at", "recorded_at"}
+_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
+@dataclass
+class IngestResult:
+    """What a write did. ``created`` is false for a retry that stored nothing new."""
+
+    runs_created: int = 0
+    runs_unchanged: int = 0
+    attempts_created: int = 0
+    attempts_unchanged: int = 0
+    unchanged_run_ids: list[str] = field(default_factory=list)
+    warnings: list[FieldError] = field(default_factory=list)
+
+    @property
+    def created(self) -> bool:
+        return bool(self.runs_created or self.attempts_created)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public services
+
+
+def runs_ingest(*, runs: Any, source: str = Source.API) -> IngestResult:
+    """Store a batch of runs, each with its ``attempt_records``. See the module docstring."""
+    if not isinstance(runs, list):
+        raise ValidationFailed.single("runs", "type", "must be a list of runs")
+    if not runs:
+        raise ValidationFailed.single("runs", "min_items", "the batch is empty; send at least one run")
+    if len(runs) > MAX_RUNS_PER_REQUEST:
+        raise PayloadTooLarge(
+            f"{len(runs)} runs in one request; the limit is {MAX_RUNS_PER_REQUEST}. Split the batch.",
+            errors=[FieldError("runs", "max_items", f"at most {MAX_RUNS_PER_REQUEST} runs per request")],
+        )
+    attempt_count = sum(len(r["attempt_records"]) for r in runs if type(r) is dict and type(r.get("attempt_records")) is list)
+    if attempt_count > MAX_ATTEMPTS_PER_REQUEST:
+        raise PayloadTooLarge(
+            f"{attempt_count} attempts in one request; the limit is {MAX_ATTEMPTS_PER_REQUEST}. Split the batch.",
+            errors=[FieldError("runs", "max_attempts", f"at most {MAX_ATTEMPTS_PER_REQUEST} attempts per request")],
+        )
+    problems = Problems()
+    checker = Checker(now=timezone.now(), problems=problems)
+    checked = [checker.run_item(item, index, nested=True) for index, item in enumerate(runs)]
+    _refuse_repeated_runs(checked, problems)
+    _raise_problems(problems)
+    return _store([run for run in checked if run is not None], [], source=source)
+
+
+def events_ingest(*, events: Any) -> IngestResult:
+    """Store a batch of seed-style events (``ai_constraint_attempt``, ``ai_constraint_run_summary``)."""
+    if not isinstance(events, list):
+        raise ValidationFailed.single("events", "type", "must be a list of events")
+    if not events:
+        raise ValidationFailed.single("events", "min_items", "the batch is empty; send at least one event")
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        raise PayloadTooLarge(
+            f"{len(events)} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}. Split the batch.",
+            errors=[FieldError("events", "max_items", f"at most {MAX_EVENTS_PER_REQUEST} events per request")],
+        )
+    summaries = sum(1 for e in events if type(e) is dict and e.get("event_type") == EVENT_RUN)
+    if summaries > MAX_RUNS_PER_REQUEST:
+        raise PayloadTooLarge(
+            f"{summaries} run summaries in one request; the limit is {MAX_RUNS_PER_REQUEST}. Split the batch.",
+            errors=[FieldError("events", "max_runs", f"at most {MAX_RUNS_PER_REQUEST} run summaries per request")],
+        )
+    problems = Problems()
+    checker = Checker(now=timezone.now(), problems=problems)
+    runs: list[Run | None] = []
+    loose: list[tuple[int, Attempt]] = []
+    for index, item in enumerate(events):
+        if type(item) is not dict:
+            problems.add(index, "", "type", "each event must be a JSON object")
+            continue
+        kind = item.get("event_type")
+        if kind == EVENT_RUN:
+            runs.append(checker.run_item(item, index, nested=False))
+        elif kind == EVENT_ATTEMPT:
+            attempt = checker.attempt_event(item, index)
+            if attempt is not None:
+                loose.append((index, attempt))
+        else:
+            problems.add(index, "event_type", "choice", f"must be one of {', '.join(EVENT_TYPES)}; got {kind!r}")
+    _refuse_repeated_runs(runs, problems)
+    seen: dict[tuple[uuid.UUID, int], int] = {}
+    for index, attempt in loose:
+        key = (attempt[A_RUN], attempt[A_INDEX])
+        if key in seen:
+            problems.add(index, "attempt_index", "unique", f"attempt {key[1]} of run {key[0]} is also event [{seen[key]}]")
+        else:
+            seen[key] = index
+    _raise_problems(problems)
+    return _store([run for run in runs if run is not None], loose, source=Source.API)
+
+
+def run_record(
+    *,
+    context: Mapping[str, str],
+    profile: str,
+    profile_version: int | None,
+    profile_history_id: int | None,
+    rule_id: int | None,
+    fallback_used: bool | None,
+    budget: Mapping[str, Any],
+    attempts: Sequence[Mapping[str, Any]],
+    success: bool,
+    reason: str,
+    selected_score: float | None,
+    selected_risk_bucket: str | None,
+    selected_candidate: Mapping[str, Any] | None = None,
+    selected_attempt_index: int | None = None,
+    timestamp: datetime | None = None,
+    started_at: datetime | None = None,
+    elapsed_seconds: float | None = None,
+    catalog_revision: str = "",
+    warnings: Sequence[str] = (),
+    run_id: uuid.UUID | None = None,
+    source: str = Source.INTERNAL,
+) -> AiRun:
+    """Record one search run with its attempts (the search loop calls this with plain data).
+
+    ``context`` has the five context fields; ``budget`` any of ``max_attempts``,
+    ``time_limit_seconds``, ``min_feasibility_score``, ``stop_on_first_green``, ``seed``; each
+    attempt ``attempt_index``, ``timestamp`` (aware datetime), ``score``, ``risk_bucket``,
+    ``is_acceptable``, ``candidate`` (dict) and ``warnings``. The same checks as ingestion apply.
+    """
+    item: dict[str, Any] = {key: context.get(key) for key in CONTEXT_KEYS if context.get(key) is not None}
+    item.update({key: value for key, value in budget.items() if value is not None})
+    item.update(
+        run_id=str(run_id or uuid.uuid4()),
+        timestamp=_iso(timestamp or timezone.now()),
+        profile=profile,
+        profile_version=profile_version,
+        rule_id=rule_id,
+        fallback_used=fallback_used,
+        attempts=len(attempts),
+        success=success,
+        reason=reason,
+        selected_score=selected_score,
+        selected_risk_bucket=selected_risk_bucket,
+        selected_candidate=dict(selected_candidate) if selected_candidate is not None else None,
+        selected_attempt_index=selected_attempt_index,
+        started_at=_iso(started_at) if started_at is not None else None,
+        elapsed_seconds=elapsed_seconds,
+        catalog_revision=catalog_revision or None,
+        warnings=list(warnings),
+        attempt_records=[
+            {**attempt, "timestamp": _iso(attempt["timestamp"])} if isinstance(attempt.get("timestamp"), datetime) else dict(attempt)
+            for attempt in attempts
+        ],
+    )
+    problems = Problems()
+    run = Checker(now=timezone.now(), problems=problems).run_item(item, 0, nested=True)
+    _raise_problems(problems)
+    assert run is not None
+    if profile_history_id is not None:
+        run.values["profile_history_id"] = profile_history_id
+        run.given = run.given | {"profile_history_id"}
+    _store([run], [], source=source)
+    return AiRun.objects.get(run_id=run.run_id)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    before: datetime
+    runs: int
+    attempts: int
+    dry_run: bool
+
+
+def logs_prune(
+    *,
+    before: datetime,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PruneResult:
+    """Delete every run and every attempt whose own timestamp is earlier than ``before``.
+
+    One UTC day per transaction, oldest first, so a prune of years never holds a long lock and
+    an interrupted prune leaves whole days behind, never half of one. ``progress(done, total)``
+    is called after each day. ``dry_run`` only counts.
+    """
+    if timezone.is_naive(before):
+        raise ValidationFailed.single("before", "timezone", "give a timezone-aware date-time")
+    if dry_run:
+        return PruneResult(
+            before,
+            AiRun.objects.filter(timestamp__lt=before).count(),
+            AiAttempt.objects.filter(timestamp__lt=before).count(),
+            True,
+        )
+    oldest = [
+        moment
+        for moment in (
+            AiRun.objects.aggregate(oldest=Min("timestamp"))["oldest"],
+            AiAttempt.objects.aggregate(oldest=Min("timestamp"))["oldest"],
+        )
+        if moment is not None
+    ]
+    if not oldest or min(oldest) >= before:
+        return PruneResult(before, 0, 0, False)
+    start = datetime.combine(min(oldest).astimezone(dt_timezone.utc).date(), time(), tzinfo=dt_timezone.utc)
+    total_days = (before - start + timedelta(days=1) - timedelta(microseconds=1)) // timedelta(days=1)
+    runs = attempts = 0
+    for done in range(1, total_days + 1):
+        end = min(start + timedelta(days=1), before)
+        with transaction.atomic():
+            runs += AiRun.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
+            attempts += AiAttempt.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
+        if progress is not None:
+            progress(done, total_days)
+        start = end
+    return PruneResult(before, runs, attempts, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking helpers
+
+
+def _iso(moment: datetime) -> str:
+    if timezone.is_naive(moment):
+        raise ValidationFailed.single("timestamp", "timezone", "datetimes passed to run_record must be timezone-aware")
+    return moment.isoformat()
+
+
+def _refuse_repeated_runs(runs: Iterable[Run | None], problems: Problems) -> None:
+    first: dict[uuid.UUID, int] = {}
+    for run in runs:
+        if run is None:
+            continue
+        if run.run_id in first:
+            problems.add(run.index, "run_id", "unique", f"run {run.run_id} is also item [{first[run.run_id]}] of this batch")
+        else:
+            first[run.run_id] = run.index
+
+
+def _raise_problems(problems: Problems) -> None:
+    if problems:
+        shown = len(problems.errors)
+        detail = None
+        if problems.total > shown:
+            detail = f"{problems.total} problems in the batch (the first {shown} are listed); nothing was stored."
+        raise ValidationFailed(detail, errors=problems.errors, extra={"error_count": problems.total})
+
+
+def _resolve_profiles(runs: list[Run]) -> list[FieldError]:
+    """Fill in the profile version and history record in force; warn about names unknown here."""
+    warnings: list[FieldError] = []
+    lookup = ProfileVersionLookup(run.values["profile_name"] for run in runs)
+    for run in runs:
+        values = run.values
+        name = values["profile_name"]
+        values.setdefault("profile_history_id", None)
+        if not name:
+            continue
+        if not lookup.exists(name):
+            warnings.append(
+                FieldError("profile", "unknown_profile", f"no profile named {name!r} here; the run is kept under that name", run.index)
+            )
+            continue
+        if values["profile_version"] is not None:
+            if values["profile_history_id"] is None:
+                values["profile_history_id"] = lookup.history_id_of(name, values["profile_version"])
+                if values["profile_history_id"] is None:
+                    warnings.append(
+                        FieldError(
+                            "profile_version",
+                            "unknown_profile_version",
+                            f"profile {name!r} never had version {values['profile_version']} here; the run keeps the number",
+                            run.index,
+                        )
+                    )
+            continue
+        in_force = lookup.at(name, values["timestamp"])
+        values["profile_version"] = in_force.version
+        values["profile_history_id"] = in_force.history_id
+        if in_force.version is None:
+            warnings.append(
+                FieldError("profile", "deleted_profile", f"profile {name!r} was deleted before this run's time", run.index)
+            )
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Storing
+
+
+def _store(runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) -> IngestResult:
+    warnings = _resolve_profiles(runs)
+    runs.sort(key=lambda run: run.run_id)  # one lock order for every writer
+    for attempt in range(WRITE_TRIES):
+        try:
+            with transaction.atomic():
+                result = _Writer(runs, loose, source=source).write()
+            result.warnings = warnings
+            return result
+        except (IntegrityError, OperationalError) as exc:
+            if not _lost_a_race(exc) or attempt == WRITE_TRIES - 1:
+                raise
+            logger.info("ingestion raced another writer (%s); trying again", exc.__class__.__name__)
+    raise AssertionError("unreachable")
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """A unique key taken by a concurrent writer, or a deadlock / serialization failure."""
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _RETRYABLE_SQLSTATES
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in str(cause)
+
+
+class _Writer:
+    """One try at storing a checked batch, inside a transaction."""
+
+    def __init__(self, runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) -> None:
+        self.runs = runs
+        self.loose = loose
+        self.source = source
+        self.result = IngestResult()
+        self.conflicts: list[FieldError] = []
+        self.conflicting_runs: set[str] = set()
+        self.problems = Problems()
+        self.rows = _AttemptRows()
+
+    def write(self) -> IngestResult:
+        created = self._insert_runs()
+        known = self._runs_known()
+        stored = self._stored_attempts({run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose})
+        self._nested_attempts(stored)
+        self._loose_attempts(known, stored)
+        self._check_orphans(created, stored, known)
+        if self.conflicts:
+            ids = sorted(self.conflicting_runs)
+            named = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+            raise Conflict(
+                f"Run{'s' if len(ids) > 1 else ''} {named} already recorded with different values; "
+                "nothing was stored. Post the same values to retry, or use a new run_id.",
+                errors=self.conflicts,
+                extra={"run_ids": ids},
+            )
+        _raise_problems(self.problems)
+        self.rows.insert()
+        self._relink_orphans(created, stored, known)
+        self.result.attempts_created = len(self.rows)
+        return self.result
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def _insert_runs(self) -> set[uuid.UUID]:
+        if not self.runs:
+            return set()
+        created = _insert_run_rows(self.runs, recorded_at=timezone.now(), source=self.source)
+        self.result.runs_created = len(created)
+        existing = [run for run in self.runs if run.run_id not in created]
+        if existing:
+            stored = {row["run_id"]: row for row in AiRun.objects.filter(run_id__in=[r.run_id for r in existing]).values(*RUN_COLUMNS)}
+            for run in existing:
+                row = stored[run.run_id]
+                # Only what the item states is compared: a retry may leave out optional fields.
+                differing = [name for name in RUN_FIELDS if name in run.given and row[name] != run.values[name]]
+                if row["source"] != self.source:
+                    differing.append("source")
+                if differing:
+                    self._conflict(run.run_id, run.index, "run_id", f"run {run.run_id} is already recorded with different {', '.join(_public(differing))}")
+                else:
+                    self.result.runs_unchanged += 1
+                    self.result.unchanged_run_ids.append(str(run.run_id))
+                    # Stored values win for what the retry left out (e.g. the resolved version).
+                    run.values.update({name: row[name] for name in RUN_FIELDS})
+        return created
+
+    def _runs_known(self) -> dict[uuid.UUID, dict[str, Any]]:
+        """The run of every attempt in the batch: from this batch, else as stored."""
+        known = {run.run_id: run.values for run in self.runs}
+        missing = {attempt[A_RUN] for _, attempt in self.loose} - known.keys()
+        if missing:
+            for row in AiRun.objects.filter(run_id__in=missing).values(*RUN_FIELDS):
+                known[row["run_id"]] = row
+        return known
+
+    def _conflict(self, run_id: uuid.UUID, index: int, field: str, message: str) -> None:
+        self.conflicting_runs.add(str(run_id))
+        self.conflicts.append(FieldError(field, "conflict", message, index))
+
+    # -- attempts --------------------------------------------------------------------------
+
+    def _stored_attempts(self, run_ids: set[uuid.UUID]) -> dict[tuple, tuple]:
+        """Attempts already stored for these runs (retries, or events that came first)."""
+        if not run_ids:
+            return {}
+        rows = AiAttempt.objects.filter(run_id__in=run_ids).values_list(*ATTEMPT_FIELDS)
+        return {(row[A_RUN], row[A_INDEX]): row for row in rows}
+
+    def _nested_attempts(self, stored: dict[tuple, tuple]) -> None:
+        stored_runs = {run_id for run_id, _ in stored}
+        for run in self.runs:
+            if not run.attempts:
+                continue
+            if run.run_id not in stored_runs:
+                self.rows.add_nested(run.values, run.attempts)  # the common case: one row per attempt, nothing to compare
+                continue
+            values = run.values
+            head = (run.run_id,)
+            context = tuple(values[key] for key in CONTEXT_KEYS) + (values["profile_name"], values["profile_version"])
+            for nested in run.attempts:
+                index, ts = nested[0], nested[1]
+                attempt = head + (index, ts) + context + tuple(nested[2:])
+                self._add_unless_stored(attempt, stored, run.index)
+
+    def _loose_attempts(self, known: dict[uuid.UUID, dict[str, Any]], stored: dict[tuple, tuple]) -> None:
+        for index, attempt in self.loose:
+            run = known.get(attempt[A_RUN])
+            if run is not None:
+                if not self._fits_run(attempt, run, index):
+                    continue
+                attempt = (*attempt[:A_PROFILE], run["profile_name"], run["profile_version"], *attempt[A_VERSION + 1 :])
+            self._add_unless_stored(attempt, stored, index)
+
+    def _add_unless_stored(self, attempt: Attempt, stored: dict[tuple, tuple], index: int) -> None:
+        before = stored.get((attempt[A_RUN], attempt[A_INDEX]))
+        if before is None:
+            self.rows.add(attempt)
+            return
+        differing = [ATTEMPT_FIELDS[i] for i in _ATTEMPT_COMPARED if before[i] != attempt[i]]
+        if differing:
+            self._conflict(
+                attempt[A_RUN],
+                index,
+                "attempt_index",
+                f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} is already recorded with different {', '.join(differing)}",
+            )
+        else:
+            self.result.attempts_unchanged += 1
+
+    def _fits_run(self, attempt: Attempt, run: Mapping[str, Any], index: int) -> bool:
+        ok = True
+        for key, position in zip(CONTEXT_KEYS, (A_TOOL, A_MATERIAL, A_MACHINE, A_MODE, A_ENGINE)):
+            if attempt[position] != run[key]:
+                self.problems.add(
+                    index,
+                    key,
+                    "consistency",
+                    f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} has {key} {attempt[position]!r} but the run has {run[key]!r}",
+                )
+                ok = False
+        if attempt[A_INDEX] > run["attempts"]:
+            self.problems.add(
+                index,
+                "attempt_index",
+                "consistency",
+                f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} exceeds the run's {run['attempts']} attempts",
+            )
+            ok = False
+        return ok
+
+    def _check_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
+        """Attempts that came before the summary of a run created now must fit that run."""
+        index_of = {run.run_id: run.index for run in self.runs}
+        for (run_id, _), attempt in stored.items():
+            if run_id in created:
+                self._fits_run(attempt, known[run_id], index_of[run_id])
+
+    def _relink_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
+        """Give attempts stored before their run's summary the run's profile."""
+        by_profile: dict[tuple[str, int | None], set[uuid.UUID]] = {}
+        for (run_id, _), attempt in stored.items():
+            if run_id in created:
+                run = known[run_id]
+                profile = (run["profile_name"], run["profile_version"])
+                if (attempt[A_PROFILE], attempt[A_VERSION]) != profile:
+                    by_profile.setdefault(profile, set()).add(run_id)
+        for (name, version), run_ids in by_profile.items():
+            AiAttempt.objects.filter(run_id__in=run_ids).update(profile_name=name, profile_version=version)
+
+
+_ATTEMPT_COMPARED = tuple(i for i in range(len(ATTEMPT_FIELDS)) if i not in (A_PROFILE, A_VERSION))
+
+
+def _public(names: Iterable[str]) -> list[str]:
+    return ["profile" if name == "profile_name" else name for name in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw inserts. Runs go through one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, so the
+# database says which were new. Attempts are the volume (up to 50,000 a request): they skip the
+# ORM and go straight to the driver - executemany on SQLite, COPY on PostgreSQL - because model
+# instances and per-field adaptation would cost more than the insert itself. That is safe here:
+# attempts are not history-tracked (no signals to miss) and every value was checked above.
+
+
+def _db_datetime():
+    if connection.vendor == "sqlite":
+        # What Django's SQLite backend stores: naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        return lambda moment: None if moment is None else moment.replace(tzinfo=None).isoformat(" ")
+    return lambda moment: moment
+
+
+def _insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> set[uuid.UUID]:
+    sqlite = connection.vendor == "sqlite"
+    to_db = _db_datetime()
+    table = connection.ops.quote_name(AiRun._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in RUN_COLUMNS)
+    placeholder = "(" + ", ".join("%s::jsonb" if (not sqlite and name in _RUN_JSON) else "%s" for name in RUN_COLUMNS) + ")"
+    created: set[uuid.UUID] = set()
+    chunk = max(1, 30_000 // len(RUN_COLUMNS)) if sqlite else 1000
+    with connection.cursor() as cursor:
+        for start in range(0, len(runs), chunk):
+            part = runs[start : start + chunk]
+            params: list[Any] = []
+            for run in part:
+                values = run.values
+                for name in RUN_FIELDS:
+                    value = values[name]
+                    if name in _RUN_DATETIMES:
+                        value = to_db(value)
+                    elif name in _RUN_JSON:
+                        value = None if value is None else _json(value)
+                    elif name == "run_id" and sqlite:
+                        value = value.hex
+                    params.append(value)
+                params.append(to_db(recorded_at))
+                params.append(source)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(part))} "
+                f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
+                params,
+            )
+            created.update(row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(row[0]) for row in cursor.fetchall())
+    return created
+
+
+class _AttemptRows:
+    """Attempts to insert, kept as the driver's row tuples from the start (one tuple per attempt)."""
+
+    def __init__(self) -> None:
+        self.sqlite = connection.vendor == "sqlite"
+        self.rows: list[tuple] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
+        dumps = _json
+        run_id = run["run_id"].hex if self.sqlite else run["run_id"]
+        tool, material, machine, mode, engine = (run[key] for key in CONTEXT_KEYS)
+        profile, version = run["profile_name"], run["profile_version"]
+        append = self.rows.append
+        if self.sqlite:
+            for index, ts, score, bucket, acceptable, rings, width, candidate, warnings in attempts:
+                append(
+                    (run_id, index, ts.replace(tzinfo=None).isoformat(" "), tool, material, machine, mode, engine, profile, version,
+                     score, bucket, acceptable, rings, width, None if candidate is None else dumps(candidate),
+                     dumps(warnings) if warnings else "[]")
+                )  # fmt: skip
+        else:
+            for index, ts, score, bucket, acceptable, rings, width, candidate, warnings in attempts:
+                append(
+                    (run_id, index, ts, tool, material, machine, mode, engine, profile, version, score, bucket, acceptable,
+                     rings, width, None if candidate is None else dumps(candidate), dumps(warnings) if warnings else "[]")
+                )  # fmt: skip
+
+    def add(self, a: Attempt) -> None:
+        self.rows.append(
+            (
+                a[A_RUN].hex if self.sqlite else a[A_RUN],
+                a[A_INDEX],
+                a[A_TS].replace(tzinfo=None).isoformat(" ") if self.sqlite else a[A_TS],
+                *a[A_TOOL : A_CANDIDATE],
+                None if a[A_CANDIDATE] is None else _json(a[A_CANDIDATE]),
+                _json(a[A_WARNINGS]) if a[A_WARNINGS] else "[]",
+            )
+        )
+
+    def insert(self) -> None:
+        if not self.rows:
+            return
+        table = connection.ops.quote_name(AiAttempt._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_FIELDS)
+        with connection.cursor() as cursor:
+            if self.sqlite:
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", self.rows)
+            else:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in self.rows:
+                        copy.write_row(row)

@@ -1,0 +1,49 @@
+"""The read-only admin of the AI log."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ailog import services
+from ailog.models import AiRun
+from tests.ailog.factories import attempt_event, new_run_id, run_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(get_user_model().objects.create_superuser("root", "", "pw"))
+    return client
+
+
+def test_changelists_search_filters_and_inline(admin_client):
+    item = run_item(attempts=3, tool_id="laser:co2-40w")
+    services.runs_ingest(runs=[item, run_item()])
+    orphan = new_run_id()
+    services.events_ingest(events=[attempt_event(orphan)])
+
+    page = admin_client.get("/admin/ailog/airun/")
+    assert page.status_code == 200 and item["run_id"] in page.content.decode()
+    assert admin_client.get("/admin/ailog/airun/?q=laser:co2-40w").context["cl"].result_count == 1
+    assert admin_client.get(f"/admin/ailog/airun/?q={item['run_id']}").context["cl"].result_count == 1
+    assert admin_client.get("/admin/ailog/airun/?q=laser").context["cl"].result_count == 0  # exact ids only
+    assert admin_client.get("/admin/ailog/airun/?success__exact=1&reason__exact=green_found").status_code == 200
+
+    attempts = admin_client.get("/admin/ailog/aiattempt/?risk_bucket__exact=RED")
+    assert attempts.status_code == 200 and attempts.context["cl"].result_count == 3
+    assert orphan in admin_client.get(f"/admin/ailog/aiattempt/?q={orphan}").content.decode()
+
+    run = AiRun.objects.get(run_id=item["run_id"])
+    detail = admin_client.get(f"/admin/ailog/airun/{run.pk}/change/")
+    assert detail.status_code == 200
+    inline = detail.context["inline_admin_formsets"][0]
+    assert [form.original.attempt_index for form in inline] == [1, 2, 3]
+
+
+def test_admin_is_read_only(admin_client):
+    services.runs_ingest(runs=[run_item()])
+    run = AiRun.objects.get()
+    assert admin_client.get("/admin/ailog/airun/add/").status_code == 403
+    assert admin_client.post(f"/admin/ailog/airun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AiRun.objects.exists()

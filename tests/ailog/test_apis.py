@@ -1,0 +1,278 @@
+"""The AI log over real HTTP (Django test client): ingestion, reads, CSV, errors, permissions."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from ailog import services
+from ailog.models import AiAttempt, AiRun
+from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_event, run_item
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/api/rmos/logs/ai/runs"
+ATTEMPTS = "/api/rmos/logs/ai/attempts"
+EVENTS = "/api/rmos/logs/ai/events"
+
+
+def _post(client, path, body):
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+# -- ingestion -----------------------------------------------------------------------------------
+
+
+def test_post_runs_creates_then_a_retry_answers_unchanged(integrator, default_profile):
+    batch = {"runs": [run_item(attempts=3), run_item(attempts=1)]}
+    first = _post(integrator, RUNS, batch)
+    assert first.status_code == 201, first.json()
+    assert first.json() == {
+        "status": "created",
+        "runs": {"created": 2, "unchanged": 0},
+        "attempts": {"created": 4, "unchanged": 0},
+        "unchanged_run_ids": [],
+        "warnings": [],
+    }
+    again = _post(integrator, RUNS, batch)
+    assert again.status_code == 200
+    assert again.json()["status"] == "unchanged" and again.json()["runs"] == {"created": 0, "unchanged": 2}
+    assert (AiRun.objects.count(), AiAttempt.objects.count()) == (2, 4)
+
+
+def test_post_runs_conflict_is_409_naming_the_run(integrator):
+    item = run_item()
+    _post(integrator, RUNS, {"runs": [item]})
+    response = _post(integrator, RUNS, {"runs": [{**item, "reason": "acceptable_found", "selected_risk_bucket": "YELLOW"}]})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "conflict" and body["run_ids"] == [item["run_id"]]
+    assert body["errors"][0]["index"] == 0 and item["run_id"] in body["errors"][0]["message"]
+
+
+def test_post_runs_validation_error_shape(integrator):
+    response = _post(integrator, RUNS, {"runs": [run_item(), {**run_item(), "workflow_mode": "x", "score": 3}]})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == 400 and body["code"] == "validation_error" and body["error_count"] == 2
+    assert {(e["index"], e["field"], e["rule"]) for e in body["errors"]} == {(1, "workflow_mode", "choice"), (1, "score", "unknown_field")}
+    assert all(e["message"] for e in body["errors"])
+    assert not AiRun.objects.exists()
+
+
+def test_unknown_profile_is_reported_in_the_answer(integrator):
+    response = _post(integrator, RUNS, {"runs": [run_item(profile="mystery")]})
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        {"field": "profile", "rule": "unknown_profile", "message": "no profile named 'mystery' here; the run is kept under that name", "index": 0}
+    ]
+
+
+def test_post_events_out_of_order(integrator, default_profile):
+    run_id = new_run_id()
+    first = _post(integrator, EVENTS, {"events": [attempt_event(run_id, 1, at=T0 - timedelta(seconds=1))]})
+    assert first.status_code == 201 and first.json()["attempts"]["created"] == 1
+    second = _post(integrator, EVENTS, {"events": [run_event(run_id, attempts=2), attempt_event(run_id, 2)]})
+    assert second.status_code == 201 and second.json()["runs"]["created"] == 1
+    detail = integrator.get(f"{RUNS}/{run_id}").json()
+    assert [a["attempt_index"] for a in detail["attempt_records"]] == [1, 2]
+    assert {a["profile"] for a in detail["attempt_records"]} == {"default"}
+
+
+@pytest.mark.parametrize(
+    "body, field, rule",
+    [
+        ({}, "runs", "required"),
+        ({"runs": [], "extra": 1}, "extra", "unknown_field"),
+        ([1, 2], "", "invalid"),
+        ({"runs": "nope"}, "runs", "type"),
+        ({"runs": []}, "runs", "min_items"),
+    ],
+)
+def test_post_runs_bad_envelopes(integrator, body, field, rule):
+    response = _post(integrator, RUNS, body)
+    assert response.status_code == 400, response.json()
+    assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
+
+
+def test_malformed_json_and_nan_are_400(integrator):
+    response = integrator.post(RUNS, data='{"runs": [', content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    response = integrator.post(RUNS, data='{"runs": [{"selected_score": NaN}]}', content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_oversized_body_is_413_before_reading_it(integrator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = _post(integrator, RUNS, {"runs": [run_item(attempts=20)]})
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "payload_too_large" and "1,000" in body["detail"]
+    assert not AiRun.objects.exists()
+
+
+def test_too_many_runs_is_413(integrator, monkeypatch):
+    monkeypatch.setattr(services, "MAX_RUNS_PER_REQUEST", 1)
+    response = _post(integrator, RUNS, {"runs": [run_item(), run_item()]})
+    assert response.status_code == 413 and response.json()["errors"][0]["rule"] == "max_items"
+
+
+# -- permissions -----------------------------------------------------------------------------------
+
+
+def test_permissions(anonymous, viewer, integrator):
+    body = {"runs": [run_item()]}
+    assert anonymous.get(ATTEMPTS).status_code == 401
+    assert _post(anonymous, RUNS, body).status_code == 401
+    assert _post(anonymous, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 401
+    assert viewer.get(ATTEMPTS).status_code == 200
+    assert viewer.get(RUNS).status_code == 200
+    denied = _post(viewer, RUNS, body)
+    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+    assert _post(viewer, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 403
+    assert not AiRun.objects.exists()
+    assert _post(integrator, RUNS, body).status_code == 201
+
+
+# -- reads -----------------------------------------------------------------------------------------
+
+
+def _seed(count: int = 5) -> list[dict]:
+    items = [run_item(at=T0 + timedelta(minutes=i), attempts=2) for i in range(count)]
+    services.runs_ingest(runs=items)
+    return items
+
+
+def test_attempts_newest_first_with_cursor_pages(viewer):
+    _seed(5)
+    seen, url = [], f"{ATTEMPTS}?limit=3"
+    while url:
+        body = viewer.get(url).json()
+        assert body["count"] == len(body["results"]) <= 3
+        seen += [(a["timestamp"], a["id"]) for a in body["results"]]
+        url = body["next"]
+    assert len(seen) == 10 and seen == sorted(seen, reverse=True) and len(set(seen)) == 10
+
+
+def test_runs_filters_over_http(viewer):
+    items = _seed(3)
+    services.runs_ingest(runs=[run_item(at=T0, success=False, tool_id="laser:co2-40w")])
+    body = viewer.get(f"{RUNS}?success=false").json()
+    assert [r["tool_id"] for r in body["results"]] == ["laser:co2-40w"]
+    body = viewer.get(f"{RUNS}?run_id={items[1]['run_id']}").json()
+    assert [r["run_id"] for r in body["results"]] == [items[1]["run_id"]]
+    body = viewer.get(f"{ATTEMPTS}?tool_id=laser:co2-40w&risk_bucket=RED").json()
+    assert len(body["results"]) == 2 and body["next"] is None
+    body = viewer.get(f"{RUNS}?since={iso(T0 + timedelta(minutes=1))}&until={iso(T0 + timedelta(minutes=2))}").json()
+    assert [r["run_id"] for r in body["results"]] == [items[1]["run_id"]]
+
+
+def test_empty_filter_values_are_ignored(viewer):
+    _seed(2)
+    assert len(viewer.get(f"{RUNS}?tool_id=&profile=&since=").json()["results"]) == 2
+
+
+@pytest.mark.parametrize(
+    "query, field, rule",
+    [
+        ("colour=red", "colour", "unknown_field"),
+        ("limit=0", "limit", "range"),
+        ("limit=1001", "limit", "range"),
+        ("limit=-5", "limit", "range"),
+        ("limit=ten", "limit", "type"),
+        ("cursor=garbage", "cursor", "invalid"),
+        ("since=2025-06-02&until=2025-06-01", "until", "order"),
+        ("since=2025-06-01T10:00:00", "since", "timezone"),
+        ("since=June", "since", "format"),
+        ("risk_bucket=PINK", "risk_bucket", "choice"),
+        ("run_id=abc", "run_id", "format"),
+        ("success=maybe", "success", "type"),
+        ("tool_id=a&tool_id=b", "tool_id", "single_value"),
+        ("format=xml", "format", "choice"),
+    ],
+)
+def test_bad_read_parameters_are_400_naming_the_field(viewer, query, field, rule):
+    response = viewer.get(f"{RUNS}?{query}")
+    assert response.status_code == 400, response.content
+    assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
+
+
+def test_a_cursor_only_fits_its_own_list(viewer):
+    _seed(3)
+    cursor = viewer.get(f"{RUNS}?limit=1").json()["next_cursor"]
+    response = viewer.get(f"{ATTEMPTS}?cursor={cursor}")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_run_detail(viewer):
+    items = _seed(1)
+    body = viewer.get(f"{RUNS}/{items[0]['run_id']}").json()
+    assert body["run_id"] == items[0]["run_id"] and body["profile"] == "default"
+    assert [a["attempt_index"] for a in body["attempt_records"]] == [1, 2]
+    assert viewer.get(f"{RUNS}/{new_run_id()}").status_code == 404
+    assert viewer.get(f"{RUNS}/not-a-uuid").status_code == 404
+
+
+def test_run_detail_of_a_run_without_summary_says_so(viewer):
+    run_id = new_run_id()
+    services.events_ingest(events=[attempt_event(run_id)])
+    response = viewer.get(f"{RUNS}/{run_id}")
+    assert response.status_code == 404
+    assert response.json()["attempts_recorded"] == 1 and "summary" in response.json()["detail"]
+
+
+def test_csv_streams_the_same_rows(viewer):
+    _seed(4)
+    json_rows = viewer.get(f"{ATTEMPTS}?limit=1000&risk_bucket=RED").json()["results"]
+    response = viewer.get(f"{ATTEMPTS}?format=csv&risk_bucket=RED")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [int(r["id"]) for r in rows] == [a["id"] for a in json_rows]
+    assert json.loads(rows[0]["candidate"]) == json_rows[0]["candidate"]
+    assert rows[0]["is_acceptable"] == "false"
+
+
+def test_csv_of_runs_honours_limit_and_cursor(viewer):
+    _seed(5)
+    page = viewer.get(f"{RUNS}?limit=2").json()
+    response = viewer.get(f"{RUNS}?format=csv&limit=2&cursor={page['next_cursor']}")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = viewer.get(page["next"]).json()["results"]
+    assert [r["run_id"] for r in rows] == [r["run_id"] for r in expected]
+
+
+def test_csv_errors_are_json(viewer):
+    response = viewer.get(f"{ATTEMPTS}?format=csv&limit=0")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+
+
+def test_query_count_per_page_is_constant(viewer, django_assert_max_num_queries):
+    _seed(30)
+    # Token lookup (1) + the page (1): the same for 10 rows as for 60.
+    for limit in (10, 60):
+        with django_assert_max_num_queries(2):
+            assert len(viewer.get(f"{ATTEMPTS}?limit={limit}&tool_id=saw:jeweler-0.25").json()["results"]) == limit
+        with django_assert_max_num_queries(2):
+            assert viewer.get(f"{RUNS}?limit={limit}").status_code == 200
+    run_id = AiRun.objects.first().run_id
+    with django_assert_max_num_queries(3):  # token, run, its attempts
+        assert viewer.get(f"{RUNS}/{run_id}").status_code == 200
+
+
+def test_fast_shapes_equal_the_documented_serializers(default_profile):
+    from ailog.apis import AttemptOutputSerializer, RunOutputSerializer, attempt_json, run_json
+
+    services.runs_ingest(runs=[run_item(started_at=iso(T0 - timedelta(seconds=9)), seed=3, warnings=["w"])])
+    services.events_ingest(events=[attempt_event(new_run_id())])
+    from ailog.selectors import ATTEMPT_ROW_FIELDS, RUN_ROW_FIELDS
+
+    for attempt in AiAttempt.objects.all():
+        row = AiAttempt.objects.filter(pk=attempt.pk).values(*ATTEMPT_ROW_FIELDS).get()
+        assert json.loads(json.dumps(attempt_json(row))) == json.loads(json.dumps(AttemptOutputSerializer(attempt).data))
+    run = AiRun.objects.get()
+    row = AiRun.objects.values(*RUN_ROW_FIELDS).get()
+    assert json.loads(json.dumps(run_json(row))) == json.loads(json.dumps(RunOutputSerializer(run).data))
