@@ -69,8 +69,9 @@ class ListApi(APIView):
             raise ValidationFailed.single(FORMAT_PARAM, "choice", "must be json or csv") from None
 
     def finalize_response(self, request, response, *args, **kwargs):
-        # Errors are always JSON, even when CSV was asked for.
-        if isinstance(response, Response) and response.status_code >= 400:
+        # Only the streamed row lists are CSV: errors and anything else DRF answers itself (an
+        # OPTIONS description, say) are JSON, even when ?format=csv was asked for.
+        if isinstance(response, Response) and (response.status_code >= 400 or self.wants_csv(request)):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
@@ -370,6 +371,9 @@ class RunIngestApi(APIView):
             )
         )
 
+        class Meta:
+            ref_name = "RunIngestInput"
+
     @extend_schema(operation_id="ai_runs_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
     def post(self, request):
         _refuse_oversized(request)
@@ -406,6 +410,9 @@ class EventIngestApi(APIView):
                 "and the seed's fields; attempts may come before their run summary"
             )
         )
+
+        class Meta:
+            ref_name = "EventIngestInput"
 
     @extend_schema(operation_id="ai_events_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
     def post(self, request):

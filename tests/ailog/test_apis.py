@@ -252,14 +252,14 @@ def test_csv_errors_are_json(viewer):
 
 def test_query_count_per_page_is_constant(viewer, django_assert_max_num_queries):
     _seed(30)
-    # Token lookup (1) + the page (1): the same for 10 rows as for 60.
+    # Failed-token throttle check (1) + token lookup (1) + the page (1): the same for 10 rows as for 60.
     for limit in (10, 60):
-        with django_assert_max_num_queries(2):
+        with django_assert_max_num_queries(3):
             assert len(viewer.get(f"{ATTEMPTS}?limit={limit}&tool_id=saw:jeweler-0.25").json()["results"]) == limit
-        with django_assert_max_num_queries(2):
+        with django_assert_max_num_queries(3):
             assert viewer.get(f"{RUNS}?limit={limit}").status_code == 200
     run_id = AiRun.objects.first().run_id
-    with django_assert_max_num_queries(3):  # token, run, its attempts
+    with django_assert_max_num_queries(4):  # throttle check, token, run, its attempts
         assert viewer.get(f"{RUNS}/{run_id}").status_code == 200
 
 
@@ -276,3 +276,11 @@ def test_fast_shapes_equal_the_documented_serializers(default_profile):
     run = AiRun.objects.get()
     row = AiRun.objects.values(*RUN_ROW_FIELDS).get()
     assert json.loads(json.dumps(run_json(row))) == json.loads(json.dumps(RunOutputSerializer(run).data))
+
+
+def test_options_with_format_csv_answers_json(viewer):
+    """Found by the schemathesis run: OPTIONS ?format=csv tried to render DRF's metadata as CSV."""
+    for path in (ATTEMPTS, RUNS):
+        response = viewer.options(f"{path}?format=csv")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("application/json") and response.json()["name"]
