@@ -9,3 +9,7 @@ urlpatterns = [
     path("rmos/logs/ai/runs/<str:run_id>", apis.RunDetailApi.as_view(), name="ai-run-detail"),
     path("rmos/logs/ai/events", apis.EventIngestApi.as_view(), name="ai-events"),
 ]
+
+urlpatterns += [
+    path("rmos/ai/constraint-search", apis.ConstraintSearchApi.as_view(), name="constraint-search"),
+]

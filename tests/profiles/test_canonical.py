@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import subprocess
 from io import StringIO
@@ -17,6 +18,13 @@ from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 pytestmark = pytest.mark.django_db
 
 STARTER = settings.BASE_DIR / "rmos_site/config/rmos_constraint_profiles.yaml"
+
+
+def thin_saw_max_rings(text: str, value: int) -> str:
+    """The canonical text with thin_saw's max_rings (8 in the starter file) set to ``value``."""
+    head, block = text.split("  thin_saw:\n", 1)
+    assert "    max_rings: 8\n" in block[: re.search(r"\n  \S", block).start()]
+    return head + "  thin_saw:\n" + block.replace("    max_rings: 8\n", f"    max_rings: {value}\n", 1)
 
 
 def run(*args: str) -> str:
@@ -121,7 +129,7 @@ def test_failure_in_the_middle_of_a_write_leaves_the_old_file(tmp_path, monkeypa
 
 def test_dry_run_prints_the_diff_and_writes_nothing(starter_profiles, tmp_path):
     edited = tmp_path / "edited.yaml"
-    edited.write_text(STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    edited.write_text(thin_saw_max_rings(STARTER.read_text(), 9))
     history_before = ConstraintProfile.history.count()
     out = run("import_profiles", str(edited), "--dry-run")
     assert "~ profile thin_saw.max_rings: 8 -> 9" in out
@@ -133,7 +141,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(starter_profiles, tmp_path):
 
 def test_import_applies_changes_journaled_as_import(starter_profiles, tmp_path):
     edited = tmp_path / "tuned.yaml"
-    edited.write_text(STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    edited.write_text(thin_saw_max_rings(STARTER.read_text(), 9))
     out = run("import_profiles", str(edited))
     assert "change 1" in out
     profile = ConstraintProfile.objects.get(name="thin_saw")
@@ -154,7 +162,7 @@ def test_malformed_yaml_is_rejected_with_its_line(starter_profiles, tmp_path):
 def test_unknown_keys_are_rejected_with_their_lines_and_nothing_is_imported(starter_profiles, tmp_path):
     text = STARTER.read_text()
     text = text.replace("    bias_simple: false\n", "    bias_simple: false\n    colour: red\n", 1)
-    text = text.replace("    max_rings: 8\n", "    max_rings: 30\n", 1)
+    text = thin_saw_max_rings(text, 30)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     lines = text.splitlines()
@@ -168,7 +176,7 @@ def test_unknown_keys_are_rejected_with_their_lines_and_nothing_is_imported(star
 
 
 def test_value_errors_name_profile_field_rule_and_line(starter_profiles, tmp_path):
-    text = STARTER.read_text().replace("    max_rings: 8\n", "    max_rings: 30\n", 1)
+    text = thin_saw_max_rings(STARTER.read_text(), 30)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     line = text.splitlines().index("    max_rings: 30") + 1
@@ -207,7 +215,7 @@ def test_export_check_detects_drift_and_exits_non_zero(starter_profiles, tmp_pat
     target = tmp_path / "canonical.yaml"
     services.profiles_export(path=target)
     assert "matches the database" in run("export_profiles", str(target), "--check")
-    target.write_text(target.read_text().replace("    max_rings: 8\n", "    max_rings: 9\n", 1))
+    target.write_text(thin_saw_max_rings(target.read_text(), 9))
     with pytest.raises(SystemExit) as caught:
         run("export_profiles", str(target), "--check")
     assert caught.value.code == 1

@@ -1,0 +1,143 @@
+"""Constraint search through the API and the commands: resolved, searched, recorded like any run."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from ailog.models import AiAttempt, AiRun
+from profiles.models import ConstraintProfile
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "/api/rmos/ai/constraint-search"
+SAW = {"tool_id": "saw:slitting-0.5", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis"}
+
+
+def post(client, body):
+    return client.post(SEARCH, data=json.dumps(body), content_type="application/json")
+
+
+def test_search_is_recorded_with_profile_version_and_resolution(integrator, starter_profiles):
+    response = post(integrator, {**SAW, "max_attempts": 20, "seed": 11})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    run = AiRun.objects.get(run_id=body["run_id"])
+    thin_saw = ConstraintProfile.objects.get(name="thin_saw")
+    assert (run.profile_name, run.profile_version) == ("thin_saw", thin_saw.version)
+    assert run.profile_history_id == thin_saw.history.latest("history_id").history_id
+    assert run.rule_id == thin_saw.rules.get(name="saw-tools").id and run.fallback_used is False
+    assert run.source == "internal" and run.max_attempts == 20 and run.seed == 11
+    assert run.attempts == AiAttempt.objects.filter(run_id=run.run_id).count() == len(body["attempt_records"])
+    assert 1 <= run.attempts <= 20
+    assert body["reason"] in {"green_found", "acceptable_found", "budget_exhausted"}
+    assert body["success"] == (body["reason"] in {"green_found", "acceptable_found"})
+    # Every attempt is inside the profile, and the selected one is the best recorded.
+    for attempt in body["attempt_records"]:
+        candidate = attempt["candidate"]
+        assert 2 <= candidate["ring_count"] <= 8 and 3.0 <= candidate["total_width_mm"] <= 10.0
+        assert all(r["pattern"] != "mosaic" for r in candidate["rings"])
+    selected = next(a for a in body["attempt_records"] if a["attempt_index"] == body["selected_attempt_index"])
+    assert (selected["score"], selected["risk_bucket"]) == (body["selected_score"], body["selected_risk_bucket"])
+    assert selected["is_acceptable"] == body["success"]
+
+
+def test_same_seed_same_search(integrator, starter_profiles):
+    first = post(integrator, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+    second = post(integrator, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+    assert first["run_id"] != second["run_id"]
+    assert [a["candidate"] for a in first["attempt_records"]] == [a["candidate"] for a in second["attempt_records"]]
+
+
+def test_a_hard_context_fails_honestly(integrator, starter_profiles):
+    body = post(integrator, {"tool_id": "router:upcut-1.5", "material_id": "shell:abalone-paua",
+                             "machine_id": "proto:desktop-cnc", "max_attempts": 10, "seed": 1}).json()
+    assert body["success"] is False and body["reason"] == "budget_exhausted" and body["attempts"] == 10
+    assert body["profile"] == "premium_shell"
+
+
+def test_profile_override(integrator, starter_profiles):
+    body = post(integrator, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
+    assert body["profile"] == "default"
+
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 201}, "max_attempts"),
+        ({"time_limit_seconds": 0.05}, "time_limit_seconds"),
+        ({"time_limit_seconds": 61}, "time_limit_seconds"),
+        ({"min_feasibility_score": 101}, "min_feasibility_score"),
+        ({"stop_on_first_green": "yes"}, "stop_on_first_green"),
+        ({"seed": -1}, "seed"),
+        ({"budget": 3}, "budget"),
+        ({"workflow_mode": "freestyle"}, "workflow_mode"),
+        ({"tool_id": ""}, "tool_id"),
+    ],
+)
+def test_bad_requests_are_400_and_record_nothing(integrator, starter_profiles, extra, field):
+    response = post(integrator, {**SAW, **extra})
+    assert response.status_code == 400
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert not AiRun.objects.exists()
+
+
+def test_unknown_profile_is_404(integrator, starter_profiles):
+    response = post(integrator, {**SAW, "profile": "ghost"})
+    assert response.status_code == 404 and not AiRun.objects.exists()
+
+
+def test_viewers_cannot_run_searches(viewer, anonymous, starter_profiles):
+    assert post(viewer, SAW).status_code == 403
+    assert post(anonymous, SAW).status_code == 401
+    assert not AiRun.objects.exists()
+
+
+def test_run_search_command_prints_a_readable_summary(starter_profiles):
+    out = StringIO()
+    call_command("run_search", "--tool", "saw:slitting-0.5", "--material", "wood:ebony", "--machine", "prod:vmc-3axis",
+                 "--max-attempts", "12", "--seed", "4", stdout=out)
+    text = out.getvalue()
+    assert "Profile    thin_saw v1: rule" in text and "saw-tools" in text
+    assert "Outcome    " in text and "Recorded   run " in text
+    run = AiRun.objects.get()
+    assert str(run.run_id) in text and f"{run.attempts} attempts" in text
+
+
+def test_run_search_command_names_bad_options():
+    with pytest.raises(CommandError) as caught:
+        call_command("run_search", "--tool", "saw x", "--material", "m", "--machine", "k", "--max-attempts", "0")
+    message = str(caught.value)
+    assert "the search was not run" in message
+    assert "tool_id: cannot contain spaces or control characters [characters]" in message
+    assert not AiRun.objects.exists()
+
+
+def test_simulate_traffic_drives_the_real_search_loop(starter_profiles):
+    out, err = StringIO(), StringIO()
+    call_command("simulate_traffic", "--runs", "12", "--seed", "3", "--days", "3", stdout=out, stderr=err)
+    assert "Recorded 12 runs over 3 days" in out.getvalue()
+    assert "simulating" in err.getvalue() and "12/12" in err.getvalue()
+    runs = list(AiRun.objects.all())
+    assert len(runs) == 12
+    now = timezone.now()
+    assert all(now - timedelta(days=3, minutes=1) <= r.timestamp <= now for r in runs)
+    assert {r.profile_name for r in runs} <= set(ConstraintProfile.objects.values_list("name", flat=True))
+    assert sum(r.attempts for r in runs) == AiAttempt.objects.count()
+
+
+def test_simulate_traffic_is_reproducible(starter_profiles):
+    def simulate() -> list[tuple]:
+        before = set(AiRun.objects.values_list("run_id", flat=True))
+        call_command("simulate_traffic", "--runs", "6", "--seed", "9", stdout=StringIO(), stderr=StringIO())
+        new = AiRun.objects.exclude(run_id__in=before)
+        return sorted((r.tool_id, r.material_id, r.machine_id, r.reason, r.attempts, r.selected_score) for r in new)
+
+    first = simulate()
+    assert len(first) == 6
+    assert simulate() == first
