@@ -125,6 +125,7 @@ class Command(BaseCommand):
 
     def _measure(self, options, selected: list[benchmark.Benchmark]) -> None:
         call_command("migrate", verbosity=0, interactive=False)
+        call_command("createcachetable", verbosity=0)
         bench = benchmark.Bench(
             database_url=os.environ.get("DATABASE_URL", ""),
             vendor=connection.vendor,
