@@ -163,6 +163,22 @@ class DashboardState:
         return path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
+#: Every parameter of the dashboard's state.
+PARAMETERS = frozenset(
+    (*CONTEXT_FIELDS, *(PIN_PREFIX + f for f in CONTEXT_FIELDS), "autoload", "n_samples", "seed", "profile")
+)
+
+
+def canonical_url(query: Any, state: DashboardState) -> str | None:
+    """The state's own URL when ``query`` (a QueryDict) says the same in other words (blank or
+    default values, another order, a GET form's every field), else None. Queries with other
+    parameters are left alone: they belong to something this module does not know."""
+    items = [(key, value) for key in query for value in query.getlist(key)]
+    if any(key not in PARAMETERS for key, _ in items) or items == state.query_items():
+        return None
+    return state.url()
+
+
 def _selection(context: Mapping[str, Any]) -> Selection:
     unknown = set(context) - set(CONTEXT_FIELDS)
     if unknown:
@@ -229,4 +245,4 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
     return state, problems
 
 
-__all__ = ["DASHBOARD_PATH", "DashboardState", "Problem", "Selection", "parse"]
+__all__ = ["DASHBOARD_PATH", "PARAMETERS", "DashboardState", "Problem", "Selection", "canonical_url", "parse"]

@@ -155,3 +155,18 @@ def test_bad_sampling_parameters_fall_back_to_the_defaults(query, problem):
 def test_the_inspector_prefix_follows_autoload():
     assert DashboardState().inspector_prefix == ""
     assert DashboardState(autoload=False).inspector_prefix == "snap_"
+
+
+def test_canonical_url_rewrites_only_what_says_the_same_in_other_words():
+    from rmos_site.url_state import canonical_url
+
+    def check(query: str):
+        data = QueryDict(query)
+        return canonical_url(data, parse(data)[0])
+
+    assert check("tool_id=a&profile=p") is None  # already canonical
+    assert check("") is None
+    assert check("profile=p&tool_id=a&workflow_mode=&n_samples=500&seed=1") == "/rmos/ai-ops/?tool_id=a&profile=p"
+    assert check("tool_id=a&tool_id=b") == "/rmos/ai-ops/?tool_id=b"
+    assert check("tool_id=a&autoload=on&snap_tool_id=b") == "/rmos/ai-ops/?tool_id=a"
+    assert check("tool_id=a&page=2") is None  # not ours: left alone
