@@ -164,7 +164,7 @@ def snapshot_view(
     ring_counts = _ring_histogram_counts(snapshot)
     low, high = ring_range if ring_range else (min(ring_counts, default=None), max(ring_counts, default=None))
     edges, width_counts = _width_bins(snapshot)
-    decimals = 2 if any(round(e * 10) != e * 10 for e in edges) else 1
+    decimals = 2 if any(abs(e * 10 - round(e * 10)) > 1e-6 for e in edges) else 1
     width_histogram = (
         charts.binned_histogram(
             edges, width_counts, noun=NOUN, decimals=decimals, width=chart_width, y_max=width_y_max
