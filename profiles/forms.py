@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 
+from engine.context import Context
 from engine.profile import CONSTRAINT_FIELDS
 from profiles import selectors, services
 from profiles.models import ConstraintProfile
@@ -114,6 +115,7 @@ class ProfileForm(forms.Form):
     def __init__(self, data=None, *, profile: ConstraintProfile, palette_keys: set[str]):
         self.profile = profile
         self.stale: StaleEdit | None = None
+        self.previewing = False  # problems found by a what-if preview, not by a save
         initial = {**selectors.profile_values(profile), "version": profile.version}
         super().__init__(data, initial=initial)
         choices = [("", "Any catalog material")] + [(k, k) for k in sorted(palette_keys)]
@@ -159,13 +161,31 @@ class ProfileForm(forms.Form):
             return None
         return None if problems_already else change
 
+    def what_if(self, *, context: Context, n_samples: int, seed: int) -> dict[str, Any] | None:
+        """Sample ``context`` under this form's values and under the saved profile, side by side
+        (``profiles.selectors.snapshot_preview``). Nothing is saved and no note is needed. On a
+        problem return None with the problems on the form, worded as a save would word them."""
+        self.previewing = True
+        self.is_valid()
+        self.errors.pop("note", None)
+        try:
+            preview = selectors.snapshot_preview(
+                context=context, changes=self.changes(), n_samples=n_samples, seed=seed, profile_name=self.profile.name
+            )
+        except ApplicationError as exc:
+            self.attach(exc)
+            return None
+        return None if self.errors else preview
+
     def attach(self, exc: ApplicationError) -> None:
-        """Put a service error's items next to their fields (unknown fields: at the top)."""
+        """Put a service error's items next to their fields (unknown fields: at the top).
+        A preview names the fields as ``changes.<field>``."""
         for error in exc.errors:
-            field = error.field if error.field in self.fields else None
+            name = error.field.removeprefix("changes.") if error.field else error.field
+            field = name if name in self.fields else None
             if field is not None and field in self.errors:
                 continue  # the form already says what is wrong with it
-            self.add_error(field, _message(error.message))
+            self.add_error(field, _message(error.message) if field or not name else f"{name}: {error.message}")
         if not exc.errors:
             self.add_error(None, exc.detail)
 

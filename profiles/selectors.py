@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from engine.catalog import Catalog, load_catalog
 from engine.context import Context, parse_context
 from engine.generator import PaletteError
 from engine.profile import CONSTRAINT_FIELDS, ProfileSpec, parse_profile, spec_from_values
-from engine.resolver import Resolution, RuleData, resolve
+from engine.resolver import Resolution, RuleData, is_glob, pattern_matches, resolve
 from engine.snapshot import SnapshotError, compare_snapshots, sample_snapshot
 from profiles import journal
 from profiles.models import ConstraintProfile, ResolutionRule
@@ -354,6 +355,80 @@ def context_resolve(*, context: Context, profile_name: str | None = None) -> Res
         version=profile_version_current(profile=profile),
         overridden=bool(profile_name) and profile_name != resolution.profile_name,
     )
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    """A context to sample a profile with when nobody chose one (what-if previews)."""
+
+    context: Context
+    profile_name: str
+    resolves_here: bool  # the rules send this context to the profile; False: no catalog context found
+    rule_name: str  # the rule that does ("" when the fallback does, or when resolves_here is False)
+
+
+# Each try is one resolution (~0.1 ms with its explanation); a page must not spend more than a
+# few milliseconds looking.
+_SAMPLE_CONTEXT_TRIES = 40
+
+
+def _rule_rank(rule: RuleData) -> tuple[int, int, int, int]:
+    """The resolver's ranking key: fields set, exact fields set, then lower priority and id."""
+    globbable = [rule.tool_pattern, rule.material_pattern, rule.machine_pattern]
+    exact_only = [rule.workflow_mode, rule.geometry_engine]
+    fields_set = sum(1 for v in globbable + exact_only if v)
+    exact = sum(1 for v in globbable if v and not is_glob(v)) + sum(1 for v in exact_only if v)
+    return (fields_set, exact, -rule.priority, -rule.id)
+
+
+def profile_sample_context(*, name: str) -> SampleContext:
+    """A catalog context that the rules send to profile ``name``, to preview it in its usual use.
+
+    For each enabled rule targeting the profile (best first), the catalog ids its patterns
+    match, less the ids claimed by one-field rules that would outrank it; for the fallback
+    profile, the ids no one-field rule claims. The first combination, in catalog order, that
+    really resolves to ``name`` wins. When there is none, the catalog's first tool, material and
+    machine, with ``resolves_here`` False so the page can say so.
+    """
+    catalog = catalog_get()
+    rules = rules_as_data()
+    ids = {"tool_id": list(catalog.tools), "material_id": list(catalog.materials), "machine_id": list(catalog.machines)}
+    attrs = {"tool_id": "tool_pattern", "material_id": "material_pattern", "machine_id": "machine_pattern"}
+    one_field: list[tuple[RuleData, str]] = []  # enabled rules that set one id field and nothing else
+    for rule in rules:
+        set_fields = [f for f, attr in attrs.items() if getattr(rule, attr)]
+        if rule.enabled and len(set_fields) == 1 and not (rule.workflow_mode or rule.geometry_engine):
+            one_field.append((rule, set_fields[0]))
+
+    def candidates(rule: RuleData | None) -> dict[str, list[str]]:
+        # A one-field rule that outranks ``rule`` (None: the fallback, which every rule outranks)
+        # wins wherever its id appears, so those ids cannot lead to ``name``.
+        claimed: dict[str, set[str]] = {f: set() for f in ids}
+        for other, field in one_field:
+            if other.profile_name != name and (rule is None or _rule_rank(other) > _rule_rank(rule)):
+                claimed[field].update(i for i in ids[field] if pattern_matches(getattr(other, attrs[field]), i))
+        return {
+            f: [i for i in ids[f] if i not in claimed[f] and (rule is None or pattern_matches(getattr(rule, attr), i))]
+            for f, attr in attrs.items()
+        }
+
+    targeting = sorted((r for r in rules if r.enabled and r.profile_name == name), key=_rule_rank, reverse=True)
+    plans = [(candidates(rule), rule) for rule in targeting]
+    if name == resolve(Context("", "", ""), []).profile_name:  # the resolver's fallback profile
+        plans.append((candidates(None), None))
+    tries = 0
+    for pools, rule in plans:
+        extra = {"workflow_mode": rule.workflow_mode, "geometry_engine": rule.geometry_engine} if rule else {}
+        for tool_id, material_id, machine_id in itertools.product(*pools.values()):
+            if tries >= _SAMPLE_CONTEXT_TRIES:
+                break
+            tries += 1
+            context = Context(tool_id, material_id, machine_id, **{k: v for k, v in extra.items() if v})
+            resolution = resolve(context, rules)
+            if resolution.profile_name == name:
+                return SampleContext(context, name, True, resolution.rule_name)
+    first = Context(next(iter(catalog.tools), ""), next(iter(catalog.materials), ""), next(iter(catalog.machines), ""))
+    return SampleContext(first, name, False, "")
 
 
 def _engine_problem(exc: Exception) -> ValidationFailed:

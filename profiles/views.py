@@ -6,6 +6,9 @@ account; every write (and the rollback confirmation, which is an edit control) n
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,6 +23,8 @@ from profiles.forms import ProfileForm, RollbackForm, change_message
 from profiles.models import ConstraintProfile
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
+from rmos_site.inspector import PreviewContext, preview_context
+from rmos_site.snapshots import ComparisonView, comparison_view
 from rmos_site.url_state import DashboardState
 
 CHANGE_PERMISSION = "profiles.change_constraintprofile"
@@ -67,9 +72,44 @@ def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple
     return form, True
 
 
+@dataclass(frozen=True)
+class WhatIf:
+    """A what-if preview: the form's unsaved values and the saved profile, sampled alike."""
+
+    sample: PreviewContext
+    result: dict[str, Any]  # profiles.selectors.snapshot_preview's answer
+    comparison: ComparisonView
+    edited_version: int | None  # the version the form was opened on
+    compared_version: int  # the saved version it was compared with
+
+    @property
+    def compared_newer(self) -> bool:
+        """Someone saved since the form was opened: "saved" is their version, not the one edited."""
+        return self.edited_version is not None and self.edited_version != self.compared_version
+
+
+def what_if_from_request(
+    request: HttpRequest, profile: ConstraintProfile, sample: PreviewContext
+) -> tuple[ProfileForm, WhatIf | None]:
+    """Handle the editor's "Preview what-if": nothing is saved, everything typed is kept."""
+    if not can_edit_profiles(request.user):
+        raise PermissionDenied("The what-if preview is part of editing profiles, which needs the change-profile permission.")
+    form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
+    result = form.what_if(context=sample.context, n_samples=sample.n_samples, seed=sample.seed)
+    if result is None:
+        return form, None
+    return form, WhatIf(
+        sample=sample,
+        result=result,
+        comparison=comparison_view(result),
+        edited_version=form.cleaned_data.get("version"),
+        compared_version=result["profile"]["version"],
+    )
+
+
 def form_status(form: ProfileForm | None) -> int:
     """409 for a stale edit, 400 for other problems: the same codes the API answers with."""
-    if form is None or not form.is_bound:
+    if form is None or not form.is_bound or not (form.errors or form.stale):
         return 200
     return 409 if form.stale else 400
 
@@ -94,12 +134,18 @@ def profile_list(request: HttpRequest) -> HttpResponse:
 def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
     profile = profile_or_404(name)
     page_url = reverse("profile-detail", args=[profile.name])
-    if request.method == "POST":
+    what_if = sample = None
+    if request.method == "POST" and request.POST.get("action") == "what-if":
+        sample = preview_context(profile_name=profile.name)
+        form, what_if = what_if_from_request(request, profile, sample)
+    elif request.method == "POST":
         form, saved = save_from_request(request, profile)
         if saved:
             return redirect(page_url + "#history")
     else:
         form = editor_form(request, profile)
+    if form is not None and sample is None:
+        sample = preview_context(profile_name=profile.name)
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
@@ -114,6 +160,9 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         "history": history,
         "history_rows": history_rows(history.entries, current_version=profile.version),
         "form_action": page_url,
+        "what_if_action": page_url + "#what-if",
+        "what_if": what_if,
+        "what_if_sample": sample,
         "dashboard_url": DashboardState(profile=profile.name).url(fragment="profile-editor"),
         "next_url": request.get_full_path(),
     }

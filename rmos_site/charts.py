@@ -254,6 +254,7 @@ def _histogram(
     height: float,
     empty_message: str,
     describe: str,
+    y_max: int = 0,
 ) -> Histogram:
     for count in counts:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -265,7 +266,7 @@ def _histogram(
     y_label = f"{noun[:1].upper()}{noun[1:]}"
     if total == 0:
         return Histogram(width, height, plot, (), (), (), x_label, y_label, 0, title, empty_message, rows, True, empty_message)
-    y_top, y_ticks = _count_axis(max(counts), plot)
+    y_top, y_ticks = _count_axis(max(max(counts), y_max), plot)
     slot = plot.width / len(counts)
     gap = min(6.0, slot * 0.15)
     bars = []
@@ -305,13 +306,21 @@ def integer_histogram(
     width: float = 320,
     height: float = 180,
     empty_message: str = "No samples yet",
+    low: int | None = None,
+    high: int | None = None,
+    y_max: int = 0,
 ) -> Histogram:
-    """One bar per whole number from the smallest to the largest key, gaps drawn as zero bars."""
+    """One bar per whole number from the smallest to the largest key, gaps drawn as zero bars.
+
+    ``low``/``high`` widen the range (e.g. to a profile's ring limits) and ``y_max`` raises the
+    count axis, so that two histograms shown side by side share their axes.
+    """
     clean = {int(k): v for k, v in counts.items() if v}
     if not clean:
         return _histogram([], [], title=title, x_label=x_label, noun=noun, width=width, height=height,
                           empty_message=empty_message, describe=x_label)
-    low, high = min(clean), max(clean)
+    low = min(clean) if low is None else min(low, min(clean))
+    high = max(clean) if high is None else max(high, max(clean))
     keys = list(range(low, high + 1))
     return _histogram(
         [str(k) for k in keys],
@@ -323,6 +332,7 @@ def integer_histogram(
         height=height,
         empty_message=empty_message,
         describe=x_label,
+        y_max=y_max,
     )
 
 
@@ -337,8 +347,10 @@ def binned_histogram(
     width: float = 320,
     height: float = 180,
     empty_message: str = "No samples yet",
+    y_max: int = 0,
 ) -> Histogram:
-    """Numeric bins: ``edges`` has one more item than ``counts`` (bin i is edges[i]..edges[i+1])."""
+    """Numeric bins: ``edges`` has one more item than ``counts`` (bin i is edges[i]..edges[i+1]);
+    ``y_max`` raises the count axis to share it with another histogram."""
     if len(edges) != len(counts) + 1:
         raise ValueError(f"need len(edges) == len(counts) + 1, got {len(edges)} edges and {len(counts)} counts")
     if any(b <= a for a, b in zip(edges, edges[1:])):
@@ -355,6 +367,7 @@ def binned_histogram(
         height=height,
         empty_message=empty_message,
         describe=title,
+        y_max=y_max,
     )
 
 

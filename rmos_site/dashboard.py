@@ -3,7 +3,12 @@
 Row 1: log viewer | snapshot inspector with the resolution explanation. Row 2: performance
 analytics | hotspots. Row 3: profile editor with recent history. What the page shows is chosen
 by its URL (:mod:`rmos_site.url_state`), so every selection is a link and every view can be
-bookmarked. The only POST is the editor's save; it returns to the same URL.
+bookmarked. The only POSTs are the editor's: a save returns to the same URL; a what-if preview
+answers in place, with the form as typed and the preview above it, saving nothing.
+
+Status: 200; 400 when the inspector's parameters or the editor's values have problems (shown
+next to their fields); 409 for a stale save. Parameters the page cannot use elsewhere (an
+unknown profile, a bad ``autoload``) are ignored with a notice.
 """
 from __future__ import annotations
 
@@ -12,13 +17,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from engine.context import WORKFLOW_MODES
 from profiles import selectors as profile_selectors
 from profiles import views as profile_views
 from profiles.presentation import history_rows
 from rmos_site import url_state
+from rmos_site.inspector import InspectorForm, inspector_panel, preview_context, split_problems
 
 EDITOR_ANCHOR = "profile-editor"
+WHAT_IF_ANCHOR = "what-if"
 EDITOR_HISTORY_ITEMS = 5
 DEFAULT_PROFILE = "default"
 
@@ -26,7 +32,15 @@ DEFAULT_PROFILE = "default"
 @login_required
 @require_http_methods(["GET", "POST"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    state, notices = url_state.parse(request.GET)
+    state, problems = url_state.parse(request.GET)
+    inspector_form = InspectorForm(request.GET, state=state)
+    if request.method == "GET" and not problems and inspector_form.is_valid():
+        # One view, one URL: the inspector's GET form sends every field, defaults included.
+        canonical = url_state.canonical_url(request.GET, state)
+        if canonical is not None:
+            return redirect(canonical)
+    inspector = inspector_panel(state, inspector_form)
+    notices = [str(p) for p in split_problems(problems, state)]
     profiles = list(profile_selectors.profile_list())
     by_name = {p.name: p for p in profiles}
     if state.profile and state.profile not in by_name:
@@ -40,16 +54,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     editor_state = state.with_profile(editor_profile.name) if editor_profile else state
     editor_url = editor_state.url(fragment=EDITOR_ANCHOR)
 
-    form = None
+    form = what_if = sample = None
     if request.method == "POST":
         # The editor posts to a URL naming its profile; never save a fallback by accident.
         if editor_profile is None or editor_profile.name != state.profile:
             raise Http404(f"No profile named {state.profile!r} to save.")
-        form, saved = profile_views.save_from_request(request, editor_profile)
-        if saved:
-            return redirect(editor_url)
+        if request.POST.get("action") == "what-if":
+            sample = _what_if_sample(editor_profile.name, inspector, state)
+            form, what_if = profile_views.what_if_from_request(request, editor_profile, sample)
+        else:
+            form, saved = profile_views.save_from_request(request, editor_profile)
+            if saved:
+                return redirect(editor_url)
     elif editor_profile is not None:
         form = profile_views.editor_form(request, editor_profile)
+    if form is not None and sample is None:
+        sample = _what_if_sample(editor_profile.name, inspector, state)
 
     history = rows = None
     if editor_profile is not None:
@@ -62,10 +82,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "nav": "dashboard",
         "state": state,
         "notices": notices,
-        "workflow_modes": WORKFLOW_MODES,
+        "inspector": inspector,
+        "can_admin_rules": _can_admin_rules(request.user),
         "profiles": profiles,
         "editor_profile": editor_profile,
         "editor_url": editor_url,
+        "what_if_action": editor_state.url(fragment=WHAT_IF_ANCHOR),
+        "what_if": what_if,
+        "what_if_sample": sample,
         "form": form,
         "can_edit": profile_views.can_edit_profiles(request.user),
         "values_table": profile_views.profile_values_table(editor_profile) if editor_profile else [],
@@ -73,4 +97,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "history_rows": rows,
         "next_url": editor_url,
     }
-    return render(request, "dashboard/dashboard.html", context, status=profile_views.form_status(form))
+    status = profile_views.form_status(form) if request.method == "POST" else inspector.status
+    return render(request, "dashboard/dashboard.html", context, status=status)
+
+
+def _can_admin_rules(user) -> bool:
+    """Rules link to their admin pages for staff who may open them there."""
+    return user.is_staff and (
+        user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule")
+    )
+
+
+def _what_if_sample(profile_name: str, inspector, state: url_state.DashboardState):
+    """The inspector's context when it names one, else one that resolves to the profile."""
+    return preview_context(
+        profile_name=profile_name, inspector=inspector.context, n_samples=state.n_samples, seed=state.seed
+    )

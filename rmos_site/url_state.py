@@ -12,6 +12,8 @@ Parameters (defaults are left out of URLs, so each state has one canonical URL):
 | ``tool_id``, ``material_id``, ``machine_id``, ``workflow_mode``, ``geometry_engine`` | the selected context (§3) |
 | ``autoload``       | ``on`` (default) or ``off``: whether the snapshot inspector follows the selection |
 | ``snap_<field>``   | the inspector's own context while auto-load is off (it "stays put")      |
+| ``n_samples``      | candidates the inspector samples, 5–10,000 (default 500)                |
+| ``seed``           | the sample's random seed, 0–2⁶³−1 (default 1: one URL, one picture)     |
 | ``profile``        | the profile open in the editor                                          |
 
 Auto-load, as in the seed: while it is on, the inspector shows the selected context; while it
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 from urllib.parse import urlencode
 
 from engine.context import CONTEXT_FIELDS, ID_MAX_LENGTH, WORKFLOW_MODES
@@ -30,6 +32,13 @@ from engine.profile import NAME_RE
 
 DASHBOARD_PATH = "/rmos/ai-ops/"
 PIN_PREFIX = "snap_"
+N_SAMPLES_DEFAULT = 500
+N_SAMPLES_MIN = 5
+N_SAMPLES_MAX = 10_000
+# A fixed default seed: the same URL shows the same sample, so a view can be shared.
+SEED_DEFAULT = 1
+SEED_MAX = 2**63 - 1
+_WHOLE_RE = re.compile(r"^[0-9]{1,19}$")
 _ON = {"on", "1", "true", "yes"}
 _OFF = {"off", "0", "false", "no"}
 # Ids are tokens such as "saw:fine-0.5": printable, no whitespace (as the rule patterns).
@@ -61,11 +70,23 @@ class Selection:
 EMPTY = Selection()
 
 
+class Problem(NamedTuple):
+    """A parameter that was ignored, and why (shown as "key: message")."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
 @dataclass(frozen=True)
 class DashboardState:
     selection: Selection = EMPTY
     autoload: bool = True
     pinned: Selection = EMPTY  # only meaningful while autoload is off
+    n_samples: int = N_SAMPLES_DEFAULT
+    seed: int = SEED_DEFAULT
     profile: str = ""
 
     # -- what the panels show -----------------------------------------------------------------
@@ -78,6 +99,11 @@ class DashboardState:
     @property
     def inspector_follows_selection(self) -> bool:
         return self.autoload
+
+    @property
+    def inspector_prefix(self) -> str:
+        """The prefix of the parameters that hold the inspector's context."""
+        return "" if self.autoload else PIN_PREFIX
 
     # -- new states -------------------------------------------------------------------------
 
@@ -104,6 +130,14 @@ class DashboardState:
     def with_profile(self, name: str) -> "DashboardState":
         return replace(self, profile=name)
 
+    def with_sampling(self, *, n_samples: int | None = None, seed: int | None = None) -> "DashboardState":
+        """Another sample size and/or seed for the inspector (and the what-if preview)."""
+        return replace(
+            self,
+            n_samples=self.n_samples if n_samples is None else n_samples,
+            seed=self.seed if seed is None else seed,
+        )
+
     # -- URLs -------------------------------------------------------------------------------
 
     def query_items(self, *, exclude: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -113,6 +147,10 @@ class DashboardState:
         if not self.autoload:
             items.append(("autoload", "off"))
             items.extend((PIN_PREFIX + k, v) for k, v in self.pinned.items())
+        if self.n_samples != N_SAMPLES_DEFAULT:
+            items.append(("n_samples", str(self.n_samples)))
+        if self.seed != SEED_DEFAULT:
+            items.append(("seed", str(self.seed)))
         if self.profile:
             items.append(("profile", self.profile))
         return [(k, v) for k, v in items if k not in skip]
@@ -123,6 +161,22 @@ class DashboardState:
     def url(self, path: str = DASHBOARD_PATH, *, fragment: str = "") -> str:
         query = self.query_string()
         return path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+
+
+#: Every parameter of the dashboard's state.
+PARAMETERS = frozenset(
+    (*CONTEXT_FIELDS, *(PIN_PREFIX + f for f in CONTEXT_FIELDS), "autoload", "n_samples", "seed", "profile")
+)
+
+
+def canonical_url(query: Any, state: DashboardState) -> str | None:
+    """The state's own URL when ``query`` (a QueryDict) says the same in other words (blank or
+    default values, another order, a GET form's every field), else None. Queries with other
+    parameters are left alone: they belong to something this module does not know."""
+    items = [(key, value) for key in query for value in query.getlist(key)]
+    if any(key not in PARAMETERS for key, _ in items) or items == state.query_items():
+        return None
+    return state.url()
 
 
 def _selection(context: Mapping[str, Any]) -> Selection:
@@ -140,7 +194,7 @@ def _get(query: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _parse_selection(query: Mapping[str, Any], prefix: str, problems: list[str]) -> Selection:
+def _parse_selection(query: Mapping[str, Any], prefix: str, problems: list[Problem]) -> Selection:
     values: dict[str, str] = {}
     for field in CONTEXT_FIELDS:
         key = prefix + field
@@ -148,32 +202,47 @@ def _parse_selection(query: Mapping[str, Any], prefix: str, problems: list[str])
         if not raw:
             continue
         if len(raw) > ID_MAX_LENGTH:
-            problems.append(f"{key}: ignored, longer than {ID_MAX_LENGTH} characters")
+            problems.append(Problem(key, f"ignored, longer than {ID_MAX_LENGTH} characters"))
         elif not _ID_RE.match(raw):
-            problems.append(f"{key}: ignored, ids cannot contain spaces or control characters")
+            problems.append(Problem(key, "ignored, ids cannot contain spaces or control characters"))
         elif field == "workflow_mode" and raw not in WORKFLOW_MODES:
-            problems.append(f"{key}: ignored, {raw!r} is not one of {', '.join(WORKFLOW_MODES)}")
+            problems.append(Problem(key, f"ignored, {raw!r} is not one of {', '.join(WORKFLOW_MODES)}"))
         else:
             values[field] = raw
     return Selection(**values)
 
 
-def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[str]]:
+def _parse_whole(query: Mapping[str, Any], key: str, low: int, high: int, default: int, problems: list[Problem]) -> int:
+    raw = _get(query, key)
+    if not raw:
+        return default
+    if _WHOLE_RE.match(raw) and low <= int(raw) <= high:
+        return int(raw)
+    problems.append(Problem(key, f"ignored {raw[:40]!r}, use a whole number from {low} to {high}"))
+    return default
+
+
+def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
     """Read the state from query parameters; invalid values are dropped and described."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     selection = _parse_selection(query, "", problems)
     raw_autoload = _get(query, "autoload").lower()
     autoload = True
     if raw_autoload in _OFF:
         autoload = False
     elif raw_autoload and raw_autoload not in _ON:
-        problems.append(f"autoload: ignored {raw_autoload!r}, use on or off")
+        problems.append(Problem("autoload", f"ignored {raw_autoload!r}, use on or off"))
     pinned = _parse_selection(query, PIN_PREFIX, problems) if not autoload else EMPTY
+    n_samples = _parse_whole(query, "n_samples", N_SAMPLES_MIN, N_SAMPLES_MAX, N_SAMPLES_DEFAULT, problems)
+    seed = _parse_whole(query, "seed", 0, SEED_MAX, SEED_DEFAULT, problems)
     profile = _get(query, "profile")
     if profile and not NAME_RE.match(profile):
-        problems.append(f"profile: ignored {profile[:40]!r}, not a profile name")
+        problems.append(Problem("profile", f"ignored {profile[:40]!r}, not a profile name"))
         profile = ""
-    return DashboardState(selection=selection, autoload=autoload, pinned=pinned, profile=profile), problems
+    state = DashboardState(
+        selection=selection, autoload=autoload, pinned=pinned, n_samples=n_samples, seed=seed, profile=profile
+    )
+    return state, problems
 
 
-__all__ = ["DASHBOARD_PATH", "DashboardState", "Selection", "parse"]
+__all__ = ["DASHBOARD_PATH", "PARAMETERS", "DashboardState", "Problem", "Selection", "canonical_url", "parse"]

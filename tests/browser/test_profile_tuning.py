@@ -45,17 +45,19 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
         expect(page.get_by_role("heading", name=panel, exact=True)).to_be_visible()
     shot("dashboard")
 
-    # Choose a context by hand: it goes into the address and stays there.
-    page.get_by_label("Tool").fill("saw:fine")
-    page.get_by_label("Material").fill("wood:maple-hard")
-    page.get_by_role("button", name="Select", exact=True).click()
-    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine&material_id=wood%3Amaple-hard"))
-    expect(page.locator(".context-list")).to_contain_text("saw:fine")
+    # Load a context in the snapshot inspector: with auto-load on, that selects it, in the address.
+    inspector = page.locator("#snapshot-inspector")
+    inspector.get_by_label("Tool").fill("saw:slitting-0.5")
+    inspector.get_by_label("Material").fill("wood:maple-hard")
+    inspector.get_by_label("Machine").fill("prod:vmc-3axis")
+    inspector.get_by_role("button", name="Load snapshot").click()
+    expect(page).to_have_url(re.compile(r"\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis#snapshot-inspector$"))
+    expect(page.locator(".context-list")).to_contain_text("saw:slitting-0.5")
 
     # Select a profile in the editor; the selection is kept.
     page.get_by_label("Profile", exact=True).select_option("maple_contrast")
     page.get_by_role("button", name="Open", exact=True).click()
-    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
     editor = page.locator("#profile-editor")
     expect(editor.get_by_role("heading", name=re.compile(r"^maple_contrast"))).to_be_visible()
     expect(editor.get_by_label("Most rings")).to_have_value("9")
@@ -66,7 +68,7 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     editor.get_by_label(re.compile("^Change note")).fill("Maple holds up to 11 rings on the fine saw")
     editor.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status").filter(has_text="Saved maple_contrast as version 2")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
     expect(editor.get_by_label("Most rings")).to_have_value("11")
 
     # The history gained an entry with its diff.
@@ -91,7 +93,7 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     page.get_by_role("button", name="Roll back to version 1").click()
 
     # Back on the same dashboard view, with the value restored and the rollback journaled.
-    expect(page).to_have_url(re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Afine.*profile=maple_contrast#profile-editor"))
+    expect(page).to_have_url(re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
     expect(page.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")).to_be_visible()
     expect(editor.get_by_label("Most rings")).to_have_value("9")
     newest = editor.locator(".history-entry").first

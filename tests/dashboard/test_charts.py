@@ -324,3 +324,14 @@ def test_rosette_component_escapes_material_keys():
     html = render_to_string("components/rosette.html", {"chart": charts.rosette(candidate), "chart_id": "r"})
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'fill-rule="evenodd"' in html and "not to scale" in html
+
+
+def test_histograms_can_share_their_axes_for_a_side_by_side_comparison():
+    narrow = charts.integer_histogram({3: 10, 4: 30}, low=3, high=6, y_max=120)
+    assert [bar.label for bar in narrow.bars] == ["3", "4", "5", "6"]
+    assert [bar.count for bar in narrow.bars] == [10, 30, 0, 0]
+    assert narrow.y_ticks[-1].label == "150"  # the axis reaches the other chart's tallest bar
+    # The range only ever widens: data outside low/high is still drawn.
+    assert [bar.label for bar in charts.integer_histogram({2: 1, 9: 1}, low=3, high=6).bars][0::7] == ["2", "9"]
+    binned = charts.binned_histogram([0.0, 1.0, 2.0], [5, 5], y_max=40)
+    assert binned.y_ticks[-1].label == "40"

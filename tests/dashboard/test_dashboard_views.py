@@ -53,7 +53,7 @@ def test_the_page_has_the_three_rows_and_the_navigation(viewer_client, default_p
     assert html.index('id="log-viewer"') < html.index('id="snapshot-inspector"') < html.index('id="analytics"')
     assert html.index('id="hotspots"') < html.index('id="profile-editor"')
     assert "Resolution explanation" in html
-    assert html.count("Not connected yet") == 5  # log, snapshots, resolution, analytics, hotspots
+    assert html.count("Not connected yet") == 3  # log, analytics, hotspots (phase 2b)
     assert 'aria-current="page">Dashboard' in html and 'href="/api/docs/"' in html
     assert 'href="/admin/"' not in html  # not staff
     assert '<form method="post" action="/accounts/logout/">' in html
@@ -81,25 +81,33 @@ def test_the_selection_is_read_from_the_url_and_links_keep_it(viewer_client, def
     assert '<input type="hidden" name="tool_id" value="saw:fine">' in html
     assert '<input type="hidden" name="profile" value="maple_contrast">' in html
     assert "Follows the selection" in html
-    assert '<span class="chip-key">tool_id</span> saw:fine' in html
+    assert '<input type="text" name="tool_id" value="saw:fine"' in html  # the inspector shows the selection
 
 
 def test_with_autoload_off_the_inspector_keeps_its_own_context(viewer_client, default_profile):
     html = viewer_client.get(DASHBOARD + "?tool_id=laser:1&autoload=off&snap_tool_id=saw:fine").content.decode()
     assert "Stays put (auto-load is off)" in html
-    assert '<span class="chip-key">tool_id</span> saw:fine' in html
+    assert '<input type="text" name="snap_tool_id" value="saw:fine"' in html
     assert "/rmos/ai-ops/?tool_id=laser%3A1" in hrefs(html)  # "Turn on" follows the selection again
 
 
 def test_invalid_parameters_are_ignored_and_explained(viewer_client, default_profile):
-    response = viewer_client.get(DASHBOARD + "?tool_id=has%20space&workflow_mode=fast&autoload=maybe&profile=Bad!")
+    response = viewer_client.get(DASHBOARD + "?autoload=maybe&profile=Bad!")
     html = html_lib.unescape(response.content.decode())
     assert response.status_code == 200
     assert "Parts of the address were ignored" in html
-    assert "tool_id: ignored, ids cannot contain spaces" in html
-    assert "workflow_mode: ignored, 'fast' is not one of constraint_first, ai_assisted, design_first" in html
     assert "autoload: ignored 'maybe', use on or off" in html
     assert "profile: ignored 'Bad!', not a profile name" in html
+
+
+def test_bad_context_values_are_shown_next_to_the_inspectors_fields_not_as_notices(viewer_client, default_profile):
+    response = viewer_client.get(DASHBOARD + "?tool_id=has%20space&workflow_mode=fast&material_id=m&machine_id=c")
+    html = html_lib.unescape(response.content.decode())
+    assert response.status_code == 400
+    assert "Parts of the address were ignored" not in html
+    assert '<ul class="errorlist" id="inspector-tool_id_error"><li>Cannot contain spaces or control characters</li></ul>' in html
+    assert "Choose one of constraint_first, ai_assisted, design_first." in html
+    assert 'value="has space"' in html  # kept as typed
 
 
 def test_the_editor_opens_the_profile_in_the_url_or_else_default(operator_client, default_profile):

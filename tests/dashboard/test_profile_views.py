@@ -93,7 +93,7 @@ def test_operator_gets_the_editor_with_units_limits_note_and_version(operator_cl
     assert "0.01–20.00 mm" in html and "1–24" in html
     assert 'name="note"' in html and "required" in html
     assert 'aria-describedby="id_max_rings_helptext"' in html
-    assert 'value="what-if" disabled' in html  # the what-if slot, wired when the engine lands
+    assert 'name="action" value="what-if" formaction="/rmos/profiles/default/#what-if"' in html
 
 
 def test_viewer_sees_values_but_no_edit_controls(viewer_client, default_profile):

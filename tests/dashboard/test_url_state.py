@@ -58,7 +58,7 @@ def test_urls_are_canonical_defaults_left_out_and_values_encoded():
 )
 def test_invalid_values_are_dropped_with_a_reason(query, problem):
     state, problems = parse(query)
-    assert problems == [problem]
+    assert [str(p) for p in problems] == [problem]
     assert state.selection.is_empty and state.pinned.is_empty and state.profile == ""
 
 
@@ -122,3 +122,51 @@ def test_template_tags_build_links_and_hidden_inputs():
     assert parts[3] == "/rmos/ai-ops/?profile=p"
     assert parts[4] == '<input type="hidden" name="tool_id" value="saw:1">'
     assert parts[5] == "2.50 mm"
+
+
+def test_sample_size_and_seed_live_in_the_url_and_defaults_are_left_out():
+    state = state_of("/?tool_id=a&n_samples=2000&seed=42&profile=p")
+    assert (state.n_samples, state.seed) == (2000, 42)
+    assert state.url() == "/rmos/ai-ops/?tool_id=a&n_samples=2000&seed=42&profile=p"
+    assert state_of("/?n_samples=500&seed=1").url() == "/rmos/ai-ops/"
+    # Selecting, loading by hand and switching auto-load keep them.
+    assert state.select(tool_id="b").n_samples == 2000
+    assert state.with_autoload(False).seed == 42
+    assert state.with_sampling(seed=7).url() == "/rmos/ai-ops/?tool_id=a&n_samples=2000&seed=7&profile=p"
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"n_samples": "3"}, "n_samples: ignored '3', use a whole number from 5 to 10000"),
+        ({"n_samples": "10001"}, "n_samples: ignored '10001', use a whole number from 5 to 10000"),
+        ({"n_samples": "1e3"}, "n_samples: ignored '1e3', use a whole number from 5 to 10000"),
+        ({"seed": "-1"}, "seed: ignored '-1', use a whole number from 0 to 9223372036854775807"),
+        ({"seed": str(2**63)}, f"seed: ignored '{2**63}', use a whole number from 0 to 9223372036854775807"),
+    ],
+)
+def test_bad_sampling_parameters_fall_back_to_the_defaults(query, problem):
+    state, problems = parse(query)
+    assert [str(p) for p in problems] == [problem]
+    assert problems[0].key in query
+    assert (state.n_samples, state.seed) == (500, 1)
+
+
+def test_the_inspector_prefix_follows_autoload():
+    assert DashboardState().inspector_prefix == ""
+    assert DashboardState(autoload=False).inspector_prefix == "snap_"
+
+
+def test_canonical_url_rewrites_only_what_says_the_same_in_other_words():
+    from rmos_site.url_state import canonical_url
+
+    def check(query: str):
+        data = QueryDict(query)
+        return canonical_url(data, parse(data)[0])
+
+    assert check("tool_id=a&profile=p") is None  # already canonical
+    assert check("") is None
+    assert check("profile=p&tool_id=a&workflow_mode=&n_samples=500&seed=1") == "/rmos/ai-ops/?tool_id=a&profile=p"
+    assert check("tool_id=a&tool_id=b") == "/rmos/ai-ops/?tool_id=b"
+    assert check("tool_id=a&autoload=on&snap_tool_id=b") == "/rmos/ai-ops/?tool_id=a"
+    assert check("tool_id=a&page=2") is None  # not ours: left alone
