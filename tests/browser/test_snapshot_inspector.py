@@ -143,7 +143,7 @@ def test_what_if_shows_both_sides_and_saves_nothing(page, shot, sign_in, starter
     expect(editor.get_by_label("Most rings")).to_have_value("6")
     expect(editor.get_by_label("Allow mosaic rings")).not_to_be_checked()
     current = selectors.profile_get(name="maple_contrast")
-    assert (current.version, current.max_rings, current.allow_mosaic) == (1, 9, True)
+    assert (current.version, current.max_rings, current.allow_mosaic) == (1, 8, True)
     assert len(selectors.profile_history(name="maple_contrast")) == 1
 
     # A bad value: no preview, the problem next to its field.
