@@ -20,7 +20,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Max, Q, Subquery, Sum
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from ailog.filters import LogFilter
@@ -57,10 +58,15 @@ def _summed(model, q: Q, group: tuple[str, ...], measures: tuple[str, ...] = ADD
     The query is built by the ORM but read through the cursor: a few thousand rows go through no
     per-field converter, which was most of a request's time.
     """
-    queryset = model.objects.filter(q).values(*group).annotate(**{f"s_{n}": Sum(n) for n in measures}, s_last=Max("last_run_at")).order_by()
+    sums = {
+        # PostgreSQL sums bigints into numeric, which the driver would turn into Decimal objects.
+        f"s_{name}": Sum(name) if name.endswith("_sum") else Cast(Sum(name), BigIntegerField())
+        for name in measures
+    }
+    queryset = model.objects.filter(q).values(*group).annotate(**sums, s_last=Max("last_run_at")).order_by()
     sql, params = queryset.query.sql_with_params()
     width = len(group)
-    kinds = [float if name.endswith("_sum") else int for name in measures]  # PostgreSQL sums come as Decimal
+    kinds = [float if name.endswith("_sum") else int for name in measures]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         # The latest run stays as the driver gave it (text on SQLite) until a row is shown.
