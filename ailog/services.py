@@ -34,6 +34,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ailog.models import AiAttempt, AiRun, Source
+from analytics.services import Tally, aggregates_forget
 from ailog.records import (
     A_CANDIDATE,
     A_ENGINE,
@@ -249,8 +250,9 @@ def logs_prune(
     """Delete every run and every attempt whose own timestamp is earlier than ``before``.
 
     One UTC day per transaction, oldest first, so a prune of years never holds a long lock and
-    an interrupted prune leaves whole days behind, never half of one. ``progress(done, total)``
-    is called after each day. ``dry_run`` only counts.
+    an interrupted prune leaves whole days behind, never half of one; each transaction also
+    takes the day's rows out of the analytics aggregates. ``progress(done, total)`` is called
+    after each day. ``dry_run`` only counts.
     """
     if timezone.is_naive(before):
         raise ValidationFailed.single("before", "timezone", "give a timezone-aware date-time")
@@ -277,6 +279,7 @@ def logs_prune(
     for done in range(1, total_days + 1):
         end = min(start + timedelta(days=1), before)
         with transaction.atomic():
+            aggregates_forget(start=start, end=end)
             runs += AiRun.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
             attempts += AiAttempt.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
         if progress is not None:
@@ -394,6 +397,7 @@ class _Writer:
         self.conflicting_runs: set[str] = set()
         self.problems = Problems()
         self.rows = _AttemptRows()
+        self.tally = Tally()  # the analytics aggregates change with the rows, in this transaction
 
     def write(self) -> IngestResult:
         created = self._insert_runs()
@@ -414,6 +418,10 @@ class _Writer:
         _raise_problems(self.problems)
         self.rows.insert()
         self._relink_orphans(created, stored, known)
+        for run in self.runs:
+            if run.run_id in created:
+                self.tally.run(run.values)
+        self.tally.apply()
         self.result.attempts_created = len(self.rows)
         return self.result
 
@@ -470,7 +478,9 @@ class _Writer:
             if not run.attempts:
                 continue
             if run.run_id not in stored_runs:
-                self.rows.add_nested(run.values, run.attempts)  # the common case: one row per attempt, nothing to compare
+                # The common case: one row per attempt, nothing to compare.
+                self.rows.add_nested(run.values, run.attempts)
+                self._tally_nested(run.values, run.attempts)
                 continue
             values = run.values
             head = (run.run_id,)
@@ -479,6 +489,22 @@ class _Writer:
                 index, ts = nested[0], nested[1]
                 attempt = head + (index, ts) + context + tuple(nested[2:])
                 self._add_unless_stored(attempt, stored, run.index)
+
+    def _tally_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
+        """Fold a run's attempts into the aggregates' changes (one key per UTC day they span)."""
+        key = tuple(run[k] for k in ("tool_id", "material_id", "machine_id", "geometry_engine", "workflow_mode", "profile_name"))
+        key += (run["profile_version"] or 0,)
+        by_day: dict[Any, list] = {}
+        for attempt in attempts:
+            day = attempt[1].date()  # timestamps are UTC here
+            into = by_day.get(day)
+            if into is None:
+                into = by_day[day] = [[], 0, 0.0]
+            into[0].append(attempt[3])
+            into[1] += attempt[4]
+            into[2] += attempt[2]
+        for day, (buckets, acceptable, score_sum) in by_day.items():
+            self.tally.attempts((day, *key), buckets=buckets, acceptable=acceptable, score_sum=score_sum)
 
     def _loose_attempts(self, known: dict[uuid.UUID, dict[str, Any]], stored: dict[tuple, tuple]) -> None:
         for index, attempt in self.loose:
@@ -493,6 +519,7 @@ class _Writer:
         before = stored.get((attempt[A_RUN], attempt[A_INDEX]))
         if before is None:
             self.rows.add(attempt)
+            self.tally.attempt(dict(zip(ATTEMPT_FIELDS, attempt)))
             return
         differing = [ATTEMPT_FIELDS[i] for i in _ATTEMPT_COMPARED if before[i] != attempt[i]]
         if differing:
@@ -534,7 +561,7 @@ class _Writer:
                 self._fits_run(attempt, known[run_id], index_of[run_id])
 
     def _relink_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
-        """Give attempts stored before their run's summary the run's profile."""
+        """Give attempts stored before their run's summary the run's profile (and move their counts)."""
         by_profile: dict[tuple[str, int | None], set[uuid.UUID]] = {}
         for (run_id, _), attempt in stored.items():
             if run_id in created:
@@ -542,6 +569,9 @@ class _Writer:
                 profile = (run["profile_name"], run["profile_version"])
                 if (attempt[A_PROFILE], attempt[A_VERSION]) != profile:
                     by_profile.setdefault(profile, set()).add(run_id)
+                    before = dict(zip(ATTEMPT_FIELDS, attempt))
+                    self.tally.attempt(before, sign=-1)
+                    self.tally.attempt({**before, "profile_name": profile[0], "profile_version": profile[1]})
         for (name, version), run_ids in by_profile.items():
             AiAttempt.objects.filter(run_id__in=run_ids).update(profile_name=name, profile_version=version)
 
@@ -568,38 +598,51 @@ def _db_datetime():
     return lambda moment: moment
 
 
-def _insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> set[uuid.UUID]:
-    sqlite = connection.vendor == "sqlite"
+def _run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str) -> tuple:
     to_db = _db_datetime()
+    values = run.values
+    row = []
+    for name in RUN_FIELDS:
+        value = values[name]
+        if name in _RUN_DATETIMES:
+            value = to_db(value)
+        elif name in _RUN_JSON:
+            value = None if value is None else _json(value)
+        elif name == "run_id" and sqlite:
+            value = value.hex
+        row.append(value)
+    row += [to_db(recorded_at), source]
+    return tuple(row)
+
+
+def _insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> set[uuid.UUID]:
+    """Insert the runs whose run_id is new; return those run ids."""
+    sqlite = connection.vendor == "sqlite"
     table = connection.ops.quote_name(AiRun._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in RUN_COLUMNS)
-    placeholder = "(" + ", ".join("%s::jsonb" if (not sqlite and name in _RUN_JSON) else "%s" for name in RUN_COLUMNS) + ")"
-    created: set[uuid.UUID] = set()
-    chunk = max(1, 30_000 // len(RUN_COLUMNS)) if sqlite else 1000
     with connection.cursor() as cursor:
-        for start in range(0, len(runs), chunk):
-            part = runs[start : start + chunk]
-            params: list[Any] = []
-            for run in part:
-                values = run.values
-                for name in RUN_FIELDS:
-                    value = values[name]
-                    if name in _RUN_DATETIMES:
-                        value = to_db(value)
-                    elif name in _RUN_JSON:
-                        value = None if value is None else _json(value)
-                    elif name == "run_id" and sqlite:
-                        value = value.hex
-                    params.append(value)
-                params.append(to_db(recorded_at))
-                params.append(source)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(part))} "
-                f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
-                params,
-            )
-            created.update(row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(row[0]) for row in cursor.fetchall())
-    return created
+        if sqlite:
+            # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
+            # can add a run between this check and the insert.
+            existing = set(AiRun.objects.filter(run_id__in=[run.run_id for run in runs]).values_list("run_id", flat=True))
+            new = [run for run in runs if run.run_id not in existing]
+            rows = [_run_row(run, sqlite=True, recorded_at=recorded_at, source=source) for run in new]
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})", rows)
+            return {run.run_id for run in new}
+        # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
+        # COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs more to build
+        # than to run), then one INSERT … ON CONFLICT DO NOTHING reports which were new.
+        cursor.execute(f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy:
+            for run in runs:
+                copy.write_row(_run_row(run, sqlite=False, recorded_at=recorded_at, source=source))
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ailog_incoming_runs ORDER BY run_id "
+            f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
+        )
+        created = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE ailog_incoming_runs")
+        return created
 
 
 class _AttemptRows:

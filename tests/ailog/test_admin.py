@@ -1,6 +1,8 @@
 """The read-only admin of the AI log."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -47,3 +49,11 @@ def test_admin_is_read_only(admin_client):
     assert admin_client.get("/admin/ailog/airun/add/").status_code == 403
     assert admin_client.post(f"/admin/ailog/airun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AiRun.objects.exists()
+
+
+def test_recent_filter(admin_client):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    services.runs_ingest(runs=[run_item(at=now - timedelta(minutes=5)), run_item(at=now - timedelta(days=3))])
+    assert admin_client.get("/admin/ailog/airun/?recent=1h").context["cl"].result_count == 1
+    assert admin_client.get("/admin/ailog/airun/?recent=7d").context["cl"].result_count == 2
+    assert admin_client.get("/admin/ailog/aiattempt/?recent=24h").context["cl"].result_count == 2

@@ -1,0 +1,77 @@
+"""Aggregates of the AI log, kept up to date by every write to it (DESIGN.md §8).
+
+Two tables hold the additive counts of :class:`analytics.metrics.Counts` per *key*: the context
+(``tool_id``, ``material_id``, ``machine_id``, ``geometry_engine``, ``workflow_mode``) and the
+profile version (``profile_name``, ``profile_version``; 0 means "not known", e.g. attempts whose
+run summary has not arrived yet):
+
+* :class:`ContextDay` - one row per key and UTC day (by each run's / attempt's own timestamp):
+  serves ``since`` / ``until`` and the time series.
+* :class:`ContextTotal` - one row per key for all time: serves everything without a time range.
+  Its size depends on how many contexts and versions exist, not on how much history there is.
+
+Both change in the transaction that changes the log rows they count (ailog.services calls
+:mod:`analytics.services`), with ``INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n`` so
+concurrent writers add up instead of overwriting each other. ``manage.py rebuild_aggregates``
+recomputes them from the log; ``--check`` only compares.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX
+from engine.context import ID_MAX_LENGTH
+
+KEY_FIELDS = ("tool_id", "material_id", "machine_id", "geometry_engine", "workflow_mode", "profile_name", "profile_version")
+
+
+class Aggregate(models.Model):
+    tool_id = models.CharField(max_length=ID_MAX_LENGTH)
+    material_id = models.CharField(max_length=ID_MAX_LENGTH)
+    machine_id = models.CharField(max_length=ID_MAX_LENGTH)
+    geometry_engine = models.CharField(max_length=GEOMETRY_ENGINE_MAX)
+    workflow_mode = models.CharField(max_length=32)
+    profile_name = models.CharField(max_length=PROFILE_NAME_MAX)
+    profile_version = models.PositiveIntegerField(help_text="0: not known")
+
+    runs = models.BigIntegerField(default=0)
+    green_found = models.BigIntegerField(default=0)
+    acceptable_found = models.BigIntegerField(default=0)
+    budget_exhausted = models.BigIntegerField(default=0)
+    timeout = models.BigIntegerField(default=0)
+    no_candidates = models.BigIntegerField(default=0)
+    attempts_reported = models.BigIntegerField(default=0, help_text="sum of the runs' own attempt counts")
+    scored_runs = models.BigIntegerField(default=0, help_text="runs with a selected score")
+    selected_score_sum = models.FloatField(default=0.0)
+    last_run_at = models.DateTimeField(null=True)
+
+    attempts = models.BigIntegerField(default=0, help_text="attempt rows")
+    green = models.BigIntegerField(default=0)
+    yellow = models.BigIntegerField(default=0)
+    red = models.BigIntegerField(default=0)
+    acceptable = models.BigIntegerField(default=0)
+    score_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        abstract = True
+
+
+class ContextDay(Aggregate):
+    day = models.DateField()
+
+    class Meta:
+        verbose_name = "aggregate per context and day"
+        constraints = [models.UniqueConstraint(fields=["day", *KEY_FIELDS], name="analytics_contextday_key")]
+        indexes = [
+            models.Index(fields=["tool_id", "day"], name="analytics_day_tool"),
+            models.Index(fields=["material_id", "day"], name="analytics_day_material"),
+            models.Index(fields=["machine_id", "day"], name="analytics_day_machine"),
+            models.Index(fields=["profile_name", "profile_version", "day"], name="analytics_day_profile"),
+        ]
+
+
+class ContextTotal(Aggregate):
+    class Meta:
+        verbose_name = "aggregate per context"
+        constraints = [models.UniqueConstraint(fields=list(KEY_FIELDS), name="analytics_contexttotal_key")]
+        indexes = [models.Index(fields=["profile_name", "profile_version"], name="analytics_total_profile")]

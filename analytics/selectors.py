@@ -1,0 +1,377 @@
+"""Analytics reads: profile stats, hotspots, per-version impact and the time series.
+
+The API and the dashboard pages call these with filters parsed by :mod:`analytics.filters`.
+Every number is defined in :mod:`analytics.metrics`; they are read from the aggregates of
+:mod:`analytics.models`, never by scanning history:
+
+* no ``since`` / ``until``: the all-time rows (their number depends on how many contexts and
+  profile versions exist, not on how many runs);
+* ``since`` / ``until``: the day rows of the whole days in between, plus the log's own rows of
+  the partial days at either edge (at most two days' worth), so the bounds are exact to the
+  microsecond;
+* ``run_id``: that run's own rows (at most 200 attempts);
+* ``max_runs`` / ``max_attempts``: the most recent N rows of the log (N is capped, so the
+  cost is too).
+"""
+from __future__ import annotations
+
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from django.db import connection
+from django.db.models import BigIntegerField, Max, Q, Subquery, Sum
+from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
+
+from ailog.filters import LogFilter
+from ailog.selectors import attempts_filtered, runs_filtered
+from analytics.filters import Window
+from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
+from analytics.models import ContextDay, ContextTotal
+from analytics.services import counts_from_log
+from profiles import selectors as profile_selectors
+from rmos_site.errors import NotFound
+
+UTC = timezone.utc
+CONTEXT = ("tool_id", "material_id", "machine_id", "geometry_engine")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _aggregate_q(filters: LogFilter) -> Q:
+    q = Q()
+    for name in ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine"):
+        value = getattr(filters, name)
+        if value is not None:
+            q &= Q(**{name: value})
+    if filters.profile is not None:
+        q &= Q(profile_name=filters.profile)
+    return q
+
+
+def _summed(model, q: Q, group: tuple[str, ...], measures: tuple[str, ...] = ADDITIVE) -> dict[tuple, list]:
+    """Sums of ``measures`` (and the latest run) per ``group``, as plain lists.
+
+    The query is built by the ORM but read through the cursor: a few thousand rows go through no
+    per-field converter, which was most of a request's time.
+    """
+    sums = {
+        # PostgreSQL sums bigints into numeric, which the driver would turn into Decimal objects.
+        f"s_{name}": Sum(name) if name.endswith("_sum") else Cast(Sum(name), BigIntegerField())
+        for name in measures
+    }
+    queryset = model.objects.filter(q).values(*group).annotate(**sums, s_last=Max("last_run_at")).order_by()
+    sql, params = queryset.query.sql_with_params()
+    width = len(group)
+    kinds = [float if name.endswith("_sum") else int for name in measures]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # The latest run stays as the driver gave it (text on SQLite) until a row is shown.
+        return {
+            row[:width]: [kind(value or 0) for kind, value in zip(kinds, row[width:-1])] + [row[-1]]
+            for row in cursor.fetchall()
+        }
+
+
+def _moment(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_datetime(value).replace(tzinfo=UTC)  # SQLite keeps naive UTC text
+
+
+def _listed(counts: dict[tuple, Counts]) -> dict[tuple, list]:
+    return {key: [getattr(value, name) for name in ADDITIVE] + [value.last_run_at] for key, value in counts.items()}
+
+
+def _counts(sums: list) -> Counts:
+    return Counts(*sums[:-1], last_run_at=_moment(sums[-1]))
+
+
+def _merge(into: dict[tuple, list], more: dict[tuple, list]) -> dict[tuple, list]:
+    for key, values in more.items():
+        current = into.get(key)
+        if current is None:
+            into[key] = values
+            continue
+        for i in range(_LAST):
+            current[i] += values[i]
+        latest = _moment(values[_LAST])
+        if latest is not None and (current[_LAST] is None or latest > _moment(current[_LAST])):
+            current[_LAST] = latest
+    return into
+
+
+_LAST = len(ADDITIVE)
+_RUN_SLOTS = tuple(ADDITIVE.index(name) for name in ("runs", "green_found", "acceptable_found", "budget_exhausted", "timeout", "no_candidates", "attempts_reported", "scored_runs", "selected_score_sum"))
+_ATTEMPT_SLOTS = tuple(ADDITIVE.index(name) for name in ("attempts", "green", "yellow", "red", "acceptable", "score_sum"))
+_RUNS_SLOT, _ATTEMPTS_SLOT = ADDITIVE.index("runs"), ADDITIVE.index("attempts")
+
+
+def time_pieces(since: datetime | None, until: datetime | None) -> tuple[tuple[date | None, date | None] | None, list[tuple[datetime, datetime]]]:
+    """Split ``[since, until)`` into whole UTC days (``[first, end)``, open ends as None) and partial edges."""
+    edges: list[tuple[datetime, datetime]] = []
+    first = end = None
+    if since is not None:
+        first = since.astimezone(UTC).date()
+        if since != _midnight(first):
+            first += timedelta(days=1)
+            edges.append((since, _midnight(first)))
+    if until is not None:
+        end = until.astimezone(UTC).date()
+        if until != _midnight(end):
+            edges.append((_midnight(end), until))
+    if first is not None and end is not None and first > end:
+        # since and until fall inside the same day: one raw range, no whole day.
+        return None, [(since, until)]  # type: ignore[list-item]
+    if first is not None and end is not None and first == end:
+        return None, edges
+    return (first, end), edges
+
+
+def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, list]:
+    if filters.run_id is not None:
+        return _listed(counts_from_log(runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group))
+    q = _aggregate_q(filters)
+    if filters.since is None and filters.until is None and "day" not in group:
+        return _summed(ContextTotal, q, group)
+    whole, edges = time_pieces(filters.since, filters.until)
+    out: dict[tuple, list] = {}
+    if whole is not None:
+        first, end = whole
+        days = q
+        if first is not None:
+            days &= Q(day__gte=first)
+        if end is not None:
+            days &= Q(day__lt=end)
+        out = _summed(ContextDay, days, group)
+    for start, stop in edges:
+        edge = LogFilter(**{**filters.__dict__, "since": start, "until": stop})
+        _merge(out, _listed(counts_from_log(runs=runs_filtered(filters=edge), attempts=attempts_filtered(filters=edge), group=group)))
+    return out
+
+
+def _newest(queryset, n: int):
+    """The ``n`` newest rows of ``queryset`` (an id subquery, so the LIMIT runs on the index)."""
+    return queryset.model.objects.filter(id__in=Subquery(queryset.order_by("-timestamp", "-id").values("id")[:n]))
+
+
+def _sums(filters: LogFilter, group: tuple[str, ...], window: Window) -> dict[tuple, list]:
+    out: dict[tuple, list] = {}
+    if window.max_runs is None or window.max_attempts is None:
+        out = _from_aggregates(filters, group)
+        cleared = (_RUN_SLOTS if window.max_runs is not None else ()) + (_ATTEMPT_SLOTS if window.max_attempts is not None else ())
+        for values in out.values():
+            for slot in cleared:
+                values[slot] = 0
+            if window.max_runs is not None:
+                values[_LAST] = None
+    if window.max_runs is not None:
+        newest = _newest(runs_filtered(filters=filters), window.max_runs)
+        _merge(out, _listed(counts_from_log(runs=newest, attempts=None, group=group)))
+    if window.max_attempts is not None:
+        newest = _newest(attempts_filtered(filters=filters), window.max_attempts)
+        _merge(out, _listed(counts_from_log(runs=None, attempts=newest, group=group)))
+    return {key: values for key, values in out.items() if values[_RUNS_SLOT] or values[_ATTEMPTS_SLOT]}
+
+
+def counts(*, filters: LogFilter, group: tuple[str, ...], window: Window = Window()) -> dict[tuple, Counts]:
+    """Counts per ``group`` for the rows matching ``filters`` (see the module docstring)."""
+    return {key: _counts(values) for key, values in _sums(filters, group, window).items()}
+
+
+# -- profile stats and hotspots ------------------------------------------------------------------
+
+
+def _by_context(filters: LogFilter, window: Window, *, with_profiles: bool) -> tuple[dict[tuple, list], dict[tuple, dict[tuple, int]] | None]:
+    """Sums per context and, when asked, the runs per profile version of each context.
+
+    Without a time range, window or run, the all-time rows answer both with two lean queries (the
+    profile versions are read later, for the contexts shown only); otherwise one pass groups by
+    context and profile version and folds.
+    """
+    if filters.since is None and filters.until is None and filters.run_id is None and window == Window():
+        return _sums(filters, CONTEXT, window), None
+    if not with_profiles:
+        return _sums(filters, CONTEXT, window), {}
+    per_context: dict[tuple, list] = {}
+    profiles: dict[tuple, dict[tuple, int]] = {}
+    for key, values in _sums(filters, CONTEXT + ("profile_name", "profile_version"), window).items():
+        _merge(per_context, {key[:4]: list(values)})
+        if values[_RUNS_SLOT]:
+            profiles.setdefault(key[:4], {})[key[4:]] = values[_RUNS_SLOT]
+    return per_context, profiles
+
+
+def _profiles_seen(filters: LogFilter, contexts: list[tuple], known: dict[tuple, dict[tuple, int]] | None) -> dict[tuple, list[dict[str, Any]]]:
+    """For the ``contexts`` shown: the profile versions their runs used, most runs first."""
+    if known is None:
+        known = {}
+        if contexts:
+            q = _aggregate_q(filters) & Q(runs__gt=0) & Q(tool_id__in={context[0] for context in contexts})
+            for key, values in _summed(ContextTotal, q, CONTEXT + ("profile_name", "profile_version"), ("runs",)).items():
+                known.setdefault(key[:4], {})[key[4:]] = values[0]
+    return {
+        context: [
+            {"profile": name, "version": version or None, "runs": runs}
+            for (name, version), runs in sorted(known.get(context, {}).items(), key=lambda item: (-item[1], item[0]))
+        ]
+        for context in contexts
+    }
+
+
+def _context_dict(context: tuple) -> dict[str, str]:
+    return dict(zip(CONTEXT, context))
+
+
+def _window_dict(window: Window) -> dict[str, int | None]:
+    return {f.name: getattr(window, f.name) for f in dataclass_fields(window)}
+
+
+def profile_stats(*, filters: LogFilter, window: Window = Window(), limit: int = 100) -> dict[str, Any]:
+    """Per context: runs, success rate and interval, averages, risk mix, last run, profiles seen.
+
+    Contexts with the most runs first; ``count`` says how many matched in all.
+    """
+    per_context, known = _by_context(filters, window, with_profiles=True)
+    ordered = sorted(per_context.items(), key=lambda item: (-item[1][_RUNS_SLOT], -item[1][_ATTEMPTS_SLOT], item[0]))[:limit]
+    profiles = _profiles_seen(filters, [context for context, _ in ordered], known)
+    results = [
+        {**_context_dict(context), **_counts(values).summary(), "profiles": profiles.get(context, [])} for context, values in ordered
+    ]
+    return {"count": len(per_context), "limit": limit, "window": _window_dict(window), "results": results}
+
+
+def hotspots(*, filters: LogFilter, window: Window = Window(), limit: int = 10, min_runs: int = 5) -> dict[str, Any]:
+    """The ``limit`` most problematic contexts with at least ``min_runs`` runs, by hotspot score."""
+    per_context, _ = _by_context(filters, window, with_profiles=False)
+    scored = [(hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs]
+    scored.sort(key=lambda item: (-item[0].score, -item[0].counts.runs, item[1]))
+    shown = ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "red_share_ci", "risk", "last_run", "outcomes")
+    results = [
+        {
+            **_context_dict(context),
+            "score": spot.score,
+            "reasons": spot.reasons,
+            **{key: value for key, value in spot.counts.summary().items() if key in shown},
+        }
+        for spot, context in scored[:limit]
+    ]
+    return {"considered": len(scored), "min_runs": min_runs, "limit": limit, "window": _window_dict(window), "results": results}
+
+
+# -- per-version impact ----------------------------------------------------------------------------
+
+
+def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
+    """Each version of ``profile`` (newest first): its journal entry, its numbers, and the change
+    against the version before it."""
+    try:
+        journal = profile_selectors.profile_history(name=profile, limit=profile_selectors.PROFILE_HISTORY_MAX)
+        exists = True
+    except NotFound:
+        journal, exists = [], False
+    entries: dict[int, dict[str, Any]] = {}
+    for entry in reversed(journal):  # oldest first, so a version keeps its latest non-deletion entry
+        if entry["type"] != "deleted":
+            entries[entry["version"]] = entry
+    per_version = {key[0]: value for key, value in counts(filters=filters, group=("profile_version",)).items()}
+    if not exists and not per_version:
+        raise NotFound(f"No profile named {profile!r}, and no run names it.", extra={"field": "profile"})
+    versions = sorted(set(entries) | {v for v in per_version if v}, reverse=True)
+    results = []
+    for position, version in enumerate(versions):
+        value = per_version.get(version, Counts())
+        entry = entries.get(version)
+        previous = versions[position + 1] if position + 1 < len(versions) else None
+        results.append(
+            {
+                "version": version,
+                "history_id": entry["id"] if entry else None,
+                "time": entry["time"] if entry else None,
+                "user": entry["user"] if entry else None,
+                "operator": entry["operator"] if entry else None,
+                "note": entry["note"] if entry else None,
+                "type": entry["type"] if entry else None,
+                "rollback_of": entry["rollback_of"] if entry else None,
+                "changes": entry["changes"] if entry else [],
+                **value.summary(),
+                "delta": (
+                    {"against_version": previous, **version_delta(value, per_version.get(previous, Counts()))}
+                    if previous is not None
+                    else None
+                ),
+            }
+        )
+    unknown = per_version.get(0)
+    return {
+        "profile": profile,
+        "exists": exists,
+        "results": results,
+        "unknown_version": unknown.summary() if unknown else None,
+    }
+
+
+# -- time series -----------------------------------------------------------------------------------
+
+
+def timeseries(*, filters: LogFilter) -> dict[str, Any]:
+    """Per UTC day from ``filters.since`` to ``filters.until``: runs, success rate, risk mix and the
+    profile versions in use, with a marker for every journaled change of those profiles."""
+    assert filters.since is not None and filters.until is not None
+    per_day: dict[date, Counts] = {}
+    versions: dict[date, dict[tuple, int]] = {}
+    for (day, name, version), value in counts(filters=filters, group=("day", "profile_name", "profile_version")).items():
+        per_day.setdefault(day, Counts()).add(value)
+        if value.runs:
+            versions.setdefault(day, {})[(name, version)] = value.runs
+    days = []
+    day = filters.since.astimezone(UTC).date()
+    last = (filters.until - timedelta(microseconds=1)).astimezone(UTC).date()
+    while day <= last:
+        summary = per_day.get(day, Counts()).summary()
+        days.append(
+            {
+                "day": day.isoformat(),
+                **{key: summary[key] for key in ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "risk", "avg_selected_score")},
+                "profiles": [
+                    {"profile": name, "version": version or None, "runs": runs}
+                    for (name, version), runs in sorted(versions.get(day, {}).items(), key=lambda item: (-item[1], item[0]))
+                ],
+            }
+        )
+        day += timedelta(days=1)
+    names = {filters.profile} if filters.profile else {name for seen in versions.values() for name, _ in seen if name}
+    return {
+        "since": filters.since.isoformat().replace("+00:00", "Z"),
+        "until": filters.until.isoformat().replace("+00:00", "Z"),
+        "days": days,
+        "markers": _markers(sorted(names), filters.since, filters.until),
+    }
+
+
+def _markers(names: list[str], since: datetime, until: datetime) -> list[dict[str, Any]]:
+    markers = []
+    for name in names:
+        try:
+            journal = profile_selectors.profile_history(name=name, limit=profile_selectors.PROFILE_HISTORY_MAX)
+        except NotFound:
+            continue
+        for entry in journal:
+            moment = datetime.fromisoformat(entry["time"])
+            if since <= moment < until:
+                markers.append(
+                    {
+                        "time": entry["time"],
+                        "day": moment.astimezone(UTC).date().isoformat(),
+                        "profile": name,
+                        "version": entry["version"],
+                        "type": entry["type"],
+                        "note": entry["note"],
+                        "user": entry["user"],
+                    }
+                )
+    markers.sort(key=lambda marker: marker["time"])
+    return markers

@@ -1,0 +1,95 @@
+"""Analytics over real HTTP: shapes, parameters, clear 400s, permissions, query counts."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ailog import services as log_services
+from tests.ailog.factories import T0, iso, run_item
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/rmos/ai/analytics"
+
+
+@pytest.fixture
+def logged(default_profile):
+    log_services.runs_ingest(
+        runs=[run_item(at=T0 + timedelta(hours=i), tool_id=f"saw:{i % 3}", success=i % 4 != 0) for i in range(24)]
+    )
+
+
+def test_every_endpoint_answers(viewer, logged):
+    stats = viewer.get(f"{BASE}/profile-stats?limit=2").json()
+    assert stats["count"] == 3 and len(stats["results"]) == 2 and stats["results"][0]["runs"] == 8
+    spots = viewer.get(f"{BASE}/hotspots?min_runs=1").json()
+    assert [r["tool_id"] for r in spots["results"]][:1] and all(r["reasons"] for r in spots["results"])
+    versions = viewer.get(f"{BASE}/profile-versions?profile=default").json()
+    assert versions["results"][0]["version"] == 1 and versions["results"][0]["runs"] == 24
+    series = viewer.get(f"{BASE}/timeseries?since=2025-06-01&until=2025-06-02&tool_id=saw:1").json()
+    assert [(d["day"], d["runs"]) for d in series["days"]] == [("2025-06-01", 4), ("2025-06-02", 4)]
+
+
+def test_windows_over_http(viewer, logged):
+    stats = viewer.get(f"{BASE}/profile-stats?max_runs=5&max_attempts=4").json()
+    assert sum(r["runs"] for r in stats["results"]) == 5 and sum(r["attempts"] for r in stats["results"]) == 4
+    assert stats["window"] == {"max_runs": 5, "max_attempts": 4}
+
+
+def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
+    series = viewer.get(f"{BASE}/timeseries").json()
+    assert len(series["days"]) == 90 and series["days"][-1]["runs"] == 0  # today and the 89 days before; the log is older
+
+
+@pytest.mark.parametrize(
+    "path, field, rule",
+    [
+        ("profile-stats?limit=-1", "limit", "range"),
+        ("profile-stats?limit=0", "limit", "range"),
+        ("profile-stats?limit=abc", "limit", "type"),
+        ("profile-stats?max_runs=-5", "max_runs", "range"),
+        ("profile-stats?max_attempts=100001", "max_attempts", "range"),
+        ("profile-stats?max_runs=1.5", "max_runs", "type"),
+        ("profile-stats?colour=red", "colour", "unknown_field"),
+        ("profile-stats?since=2025-06-02&until=2025-06-01", "until", "order"),
+        ("profile-stats?since=2025-06-01T10:00:00", "since", "timezone"),
+        ("profile-stats?risk_bucket=RED", "risk_bucket", "not_an_analytics_filter"),
+        ("profile-stats?success=true", "success", "not_an_analytics_filter"),
+        ("hotspots?reason=timeout", "reason", "not_an_analytics_filter"),
+        ("hotspots?min_runs=0", "min_runs", "range"),
+        ("hotspots?limit=101", "limit", "range"),
+        ("hotspots?limit=-3", "limit", "range"),
+        ("profile-versions", "profile", "required"),
+        ("profile-versions?profile=default&max_runs=3", "max_runs", "unknown_field"),
+        ("timeseries?since=2020-01-01&until=2035-01-01", "until", "range"),
+        ("timeseries?workflow_mode=sideways", "workflow_mode", "choice"),
+    ],
+)
+def test_bad_parameters_are_clear_400s(viewer, path, field, rule):
+    response = viewer.get(f"{BASE}/{path}")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert (field, rule) in {(e["field"], e["rule"]) for e in body["errors"]}, body
+
+
+def test_unknown_profile_versions_is_404(viewer, logged):
+    response = viewer.get(f"{BASE}/profile-versions?profile=nothing-here")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_reads_need_a_signed_in_user(anonymous):
+    for name in ("profile-stats", "hotspots", "profile-versions?profile=default", "timeseries"):
+        assert anonymous.get(f"{BASE}/{name}").status_code == 401
+
+
+def test_query_count_does_not_grow_with_history(viewer, default_profile, django_assert_max_num_queries):
+    for day in range(3):
+        log_services.runs_ingest(runs=[run_item(at=T0 + timedelta(days=day, minutes=i)) for i in range(5)])
+        with django_assert_max_num_queries(3):  # token, the sums per context, the profile versions shown
+            assert viewer.get(f"{BASE}/profile-stats").status_code == 200
+        with django_assert_max_num_queries(2):
+            assert viewer.get(f"{BASE}/hotspots?min_runs=1").status_code == 200
+    since = iso(T0.replace(hour=6))
+    with django_assert_max_num_queries(4):  # token, whole days, the partial first day's runs and attempts
+        assert viewer.get(f"{BASE}/profile-stats?since={since}").status_code == 200

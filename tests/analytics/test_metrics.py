@@ -1,0 +1,80 @@
+"""analytics.metrics: the definitions, against reference numbers and hand computations."""
+from __future__ import annotations
+
+import pytest
+
+from analytics.metrics import Counts, hotspot, version_delta, wilson
+
+
+@pytest.mark.parametrize(
+    "k, n, low, high",
+    [
+        # Published 95% Wilson intervals (e.g. statsmodels proportion_confint(method="wilson")).
+        (5, 10, 0.2366, 0.7634),
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (1, 1, 0.2065, 1.0),
+        (0, 1, 0.0, 0.7935),
+        (3, 3, 0.4385, 1.0),
+        (400, 500, 0.7627, 0.8327),
+        (2, 3, 0.2077, 0.9385),
+    ],
+)
+def test_wilson_reference_values(k, n, low, high):
+    assert wilson(k, n) == (pytest.approx(low, abs=5e-5), pytest.approx(high, abs=5e-5))
+
+
+def test_wilson_of_nothing():
+    assert wilson(0, 0) is None
+
+
+def _failing(runs: int, failures: int, attempts: int = 0, red: int = 0) -> Counts:
+    return Counts(runs=runs, green_found=runs - failures, budget_exhausted=failures, attempts=attempts, red=red)
+
+
+def test_a_small_sample_does_not_outrank_strong_evidence():
+    small = hotspot(_failing(3, 3))
+    large = hotspot(_failing(500, 400))
+    assert small.score == pytest.approx(43.9, abs=0.05)  # lower bound of 3/3
+    assert large.score == pytest.approx(76.3, abs=0.05)  # lower bound of 400/500
+    assert large.score > small.score
+
+
+def test_red_share_counts_runs_as_the_sample_size():
+    # 9 runs of 15 RED attempts: strong only as far as 9 runs go.
+    few_runs = Counts(runs=9, green_found=9, attempts=135, red=135)
+    assert few_runs.red_interval() == wilson(9, 9)
+    assert hotspot(few_runs).score == pytest.approx(100 * wilson(9, 9)[0], abs=0.05)
+
+
+def test_hotspot_reasons_read_like_sentences():
+    counts = Counts(runs=310, green_found=34, budget_exhausted=250, timeout=26, attempts=1240, red=769)
+    spot = hotspot(counts)
+    assert spot.reasons[0] == "success 11% (±3%) over 310 runs"
+    assert spot.reasons[1] == "RED share 62% (±5%) over 1,240 attempts"
+    assert spot.reasons[2] == "most failures: budget exhausted (250 of 276)"
+
+
+def test_summary_metrics():
+    counts = Counts(
+        runs=3, green_found=1, acceptable_found=1, budget_exhausted=1, attempts_reported=7, scored_runs=3,
+        selected_score_sum=205.0, attempts=7, green=1, yellow=3, red=3,
+    )
+    summary = counts.summary()
+    assert summary["success_rate"] == 0.6667 and summary["success_rate_ci"] == [0.2077, 0.9385]
+    assert summary["avg_attempts"] == 2.333 and summary["avg_selected_score"] == 68.333
+    assert summary["risk"] == {
+        "GREEN": {"count": 1, "share": 0.1429},
+        "YELLOW": {"count": 3, "share": 0.4286},
+        "RED": {"count": 3, "share": 0.4286},
+    }
+    assert Counts().summary()["success_rate"] is None and Counts().summary()["avg_selected_score"] is None
+
+
+def test_version_delta_verdicts():
+    before = Counts(runs=200, green_found=60, budget_exhausted=140, scored_runs=200, selected_score_sum=12000.0)
+    after = Counts(runs=200, green_found=150, budget_exhausted=50, scored_runs=200, selected_score_sum=16000.0)
+    better = version_delta(after, before)
+    assert better == {"success_rate": 0.45, "avg_selected_score": 20.0, "red_share": None, "verdict": "better"}
+    assert version_delta(before, after)["verdict"] == "worse"
+    assert version_delta(Counts(runs=3, green_found=2, budget_exhausted=1), Counts(runs=3, green_found=1, budget_exhausted=2))["verdict"] == "unclear"

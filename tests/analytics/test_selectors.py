@@ -1,0 +1,179 @@
+"""analytics.selectors on a small log whose every number is worked out by hand."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ailog import services as log_services
+from ailog.filters import LogFilter
+from analytics import selectors
+from analytics.filters import Window
+from profiles import services as profile_services
+from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_item
+
+pytestmark = pytest.mark.django_db
+UTC = timezone.utc
+A = {"tool_id": "saw:a", "material_id": "wood:x", "machine_id": "m1", "geometry_engine": "shapely"}
+B = {"tool_id": "laser:b", "material_id": "wood:x", "machine_id": "m1", "geometry_engine": ""}
+
+
+@pytest.fixture
+def log(default_profile):
+    """Context A: 3 runs, 7 attempts; context B: 2 runs, 1 attempt (all on 2025-06-01)."""
+    runs = [
+        run_item(**A, at=T0, scores=[(30.0, "RED"), (60.0, "YELLOW"), (90.0, "GREEN")]),
+        run_item(**A, at=T0 + timedelta(hours=1), success=False, scores=[(20.0, "RED"), (40.0, "RED")]),
+        run_item(
+            **A, at=T0 + timedelta(hours=2), reason="acceptable_found", min_feasibility_score=70.0,
+            scores=[(70.0, "YELLOW"), (75.0, "YELLOW")],
+        ),
+        run_item(**B, at=T0 + timedelta(hours=3), success=False, reason="no_candidates", scores=[]),
+        run_item(**B, at=T0 + timedelta(hours=4), success=False, reason="timeout", scores=[(10.0, "RED")]),
+    ]
+    runs[2]["selected_risk_bucket"] = "YELLOW"
+    log_services.runs_ingest(runs=runs)
+    return runs
+
+
+def _row(result, context):
+    return next(r for r in result["results"] if all(r[k] == v for k, v in context.items()))
+
+
+def test_profile_stats_by_hand(log):
+    result = selectors.profile_stats(filters=LogFilter())
+    assert result["count"] == 2
+    a = _row(result, A)
+    assert (a["runs"], a["successes"], a["success_rate"]) == (3, 2, 0.6667)
+    assert a["success_rate_ci"] == [0.2077, 0.9385]
+    assert a["avg_attempts"] == 2.333  # (3 + 2 + 2) / 3
+    assert a["avg_selected_score"] == 68.333  # (90 + 40 + 75) / 3
+    assert a["outcomes"] == {"green_found": 1, "acceptable_found": 1, "budget_exhausted": 1, "timeout": 0, "no_candidates": 0}
+    assert a["attempts"] == 7
+    assert a["risk"] == {"GREEN": {"count": 1, "share": 0.1429}, "YELLOW": {"count": 3, "share": 0.4286}, "RED": {"count": 3, "share": 0.4286}}
+    assert a["last_run"] == iso(T0 + timedelta(hours=2))
+    assert a["profiles"] == [{"profile": "default", "version": 1, "runs": 3}]
+    b = _row(result, B)
+    assert (b["runs"], b["successes"], b["success_rate"], b["success_rate_ci"][0]) == (2, 0, 0.0, 0.0)
+    assert b["avg_attempts"] == 0.5 and b["avg_selected_score"] == 10.0  # the no_candidates run has no score
+    assert b["risk"]["RED"] == {"count": 1, "share": 1.0} and b["attempts"] == 1
+    assert [r["tool_id"] for r in result["results"]] == ["saw:a", "laser:b"]  # most runs first
+
+
+def test_profile_stats_filters_and_limit(log):
+    assert [r["tool_id"] for r in selectors.profile_stats(filters=LogFilter(tool_id="laser:b"))["results"]] == ["laser:b"]
+    assert selectors.profile_stats(filters=LogFilter(profile="nope"))["results"] == []
+    limited = selectors.profile_stats(filters=LogFilter(), limit=1)
+    assert limited["count"] == 2 and len(limited["results"]) == 1
+
+
+def test_since_until_are_exact_inside_a_day(log):
+    # Only the second and third runs of A, and the attempts stamped in that window.
+    window = LogFilter(since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2, minutes=30))
+    a = _row(selectors.profile_stats(filters=window), A)
+    assert (a["runs"], a["successes"]) == (2, 1)
+    assert a["attempts"] == 4 and a["risk"]["RED"]["count"] == 2
+
+
+def test_whole_days_and_partial_edges_add_up(default_profile):
+    days = [T0 + timedelta(days=d, hours=h) for d in range(4) for h in (1, 13)]
+    log_services.runs_ingest(runs=[run_item(at=moment) for moment in days])
+    since, until = T0.replace(hour=6), T0.replace(hour=6) + timedelta(days=2, hours=12)
+    stats = selectors.profile_stats(filters=LogFilter(since=since, until=until))["results"][0]
+    expected = [moment for moment in days if since <= moment < until]
+    assert stats["runs"] == len(expected) == 5
+    pieces = selectors.time_pieces(since, until)
+    assert pieces == (
+        (T0.date() + timedelta(days=1), T0.date() + timedelta(days=2)),  # 2 June whole
+        [(since, datetime(2025, 6, 2, tzinfo=UTC)), (datetime(2025, 6, 3, tzinfo=UTC), until)],  # the rest of 1 June, most of 3 June
+    )
+
+
+def test_run_id_filter_uses_that_run(log):
+    stats = selectors.profile_stats(filters=LogFilter(run_id=uuid.UUID(log[0]["run_id"])))
+    assert [(r["runs"], r["attempts"]) for r in stats["results"]] == [(1, 3)]
+
+
+def test_windows_take_the_most_recent_rows(log):
+    # The two newest runs are B's; the three newest attempts are A's last two and B's one.
+    by_runs = selectors.profile_stats(filters=LogFilter(), window=Window(max_runs=2))
+    assert {r["tool_id"]: r["runs"] for r in by_runs["results"]} == {"laser:b": 2, "saw:a": 0}
+    assert _row(by_runs, A)["attempts"] == 7  # attempt numbers are not windowed
+    by_attempts = selectors.profile_stats(filters=LogFilter(), window=Window(max_attempts=3))
+    assert {r["tool_id"]: r["attempts"] for r in by_attempts["results"]} == {"laser:b": 1, "saw:a": 2}
+    assert _row(by_attempts, A)["runs"] == 3
+    both = selectors.profile_stats(filters=LogFilter(tool_id="saw:a"), window=Window(max_runs=1, max_attempts=1))
+    assert [(r["runs"], r["attempts"], r["avg_selected_score"]) for r in both["results"]] == [(1, 1, 75.0)]
+
+
+def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
+    def runs_of(tool: str, good: int, bad: int) -> list[dict]:
+        base = dict(material_id="wood:x", machine_id="m1", with_attempts=False)
+        return [run_item(tool_id=tool, **base) for _ in range(good)] + [
+            run_item(tool_id=tool, success=False, scores=[(45.0, "RED")], **base) for _ in range(bad)
+        ]
+
+    batch = runs_of("few-all-failed", 0, 3) + runs_of("many-mostly-failed", 100, 400) + runs_of("tie-a", 5, 5) + runs_of("tie-b", 5, 5)
+    for start in range(0, len(batch), 1000):
+        log_services.runs_ingest(runs=batch[start : start + 1000])
+    result = selectors.hotspots(filters=LogFilter(), min_runs=3)
+    order = [r["tool_id"] for r in result["results"]]
+    assert order == ["many-mostly-failed", "few-all-failed", "tie-a", "tie-b"]  # ties: by name
+    assert result["results"][0]["score"] == pytest.approx(76.3, abs=0.05)
+    assert result["results"][0]["reasons"][0] == "success 20% (±4%) over 500 runs"
+    assert [r["tool_id"] for r in selectors.hotspots(filters=LogFilter(), min_runs=5)["results"]] == ["many-mostly-failed", "tie-a", "tie-b"]
+    assert selectors.hotspots(filters=LogFilter(), min_runs=3, limit=1)["considered"] == 4
+
+
+def test_profile_versions_across_a_change_and_a_rollback(default_profile):
+    first = default_profile.history.get().history_id
+    log_services.runs_ingest(runs=[run_item(profile_version=1, success=(i < 2), scores=None) for i in range(4)])  # 2 of 4
+    profile_services.profile_update(name="default", changes={"max_rings": 4}, note="fewer rings")
+    log_services.runs_ingest(runs=[run_item(profile_version=2, success=(i < 1), scores=None) for i in range(4)])  # 1 of 4
+    profile_services.profile_rollback(name="default", history_id=first, note="back to v1")
+    log_services.runs_ingest(runs=[run_item(profile_version=3, success=True) for _ in range(4)])  # 4 of 4
+
+    result = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
+    assert result["exists"] and [v["version"] for v in result["results"]] == [3, 2, 1]
+    v3, v2, v1 = result["results"]
+    assert (v3["type"], v3["rollback_of"], v3["note"]) == ("rollback", first, f"rollback to #{first}: back to v1")
+    assert v3["changes"] == [{"field": "max_rings", "before": 4, "after": 6}]
+    assert (v1["success_rate"], v2["success_rate"], v3["success_rate"]) == (0.5, 0.25, 1.0)
+    assert v2["delta"] == {"against_version": 1, "success_rate": -0.25, "avg_selected_score": pytest.approx(-11.25), "red_share": 0.125, "verdict": "unclear"}
+    assert v3["delta"]["against_version"] == 2 and v3["delta"]["success_rate"] == 0.75
+    assert v1["delta"] is None
+    assert v2["changes"] == [{"field": "max_rings", "before": 6, "after": 4}] and v2["note"] == "fewer rings"
+
+
+def test_profile_versions_of_a_profile_known_only_from_the_log():
+    log_services.runs_ingest(runs=[run_item(profile="elsewhere", profile_version=7)])
+    result = selectors.profile_versions(profile="elsewhere", filters=LogFilter(profile="elsewhere"))
+    assert not result["exists"] and [(v["version"], v["time"], v["runs"]) for v in result["results"]] == [(7, None, 1)]
+
+
+def test_timeseries_days_zero_filled_with_markers(default_profile):
+    log_services.runs_ingest(runs=[run_item(at=T0), run_item(at=T0 + timedelta(days=2), success=False)])
+    series = selectors.timeseries(filters=LogFilter(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=3)))
+    assert [(d["day"], d["runs"], d["success_rate"]) for d in series["days"]] == [
+        ("2025-06-01", 1, 1.0), ("2025-06-02", 0, None), ("2025-06-03", 1, 0.0)
+    ]
+    assert series["days"][0]["profiles"] == [{"profile": "default", "version": 1, "runs": 1}]
+    assert series["markers"] == []  # the profile's journal is from today, outside the range
+    now = datetime.now(UTC)
+    recent = selectors.timeseries(filters=LogFilter(since=now - timedelta(days=1), until=now + timedelta(days=1), profile="default"))
+    assert [(m["profile"], m["version"], m["type"]) for m in recent["markers"]] == [("default", 1, "created")]
+
+
+def test_orphan_attempts_count_under_their_run_profile_once_it_arrives(default_profile):
+    run_id = new_run_id()
+    log_services.events_ingest(events=[attempt_event(run_id, 1)])
+    before = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
+    assert before["results"][0]["attempts"] == 0
+    assert selectors.profile_stats(filters=LogFilter())["results"][0]["attempts"] == 1  # counted at once under its context
+    summary = run_item(run_id=run_id, with_attempts=False, scores=[(85.0, "GREEN")])
+    summary["event_type"] = "ai_constraint_run_summary"
+    log_services.events_ingest(events=[summary])
+    after = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
+    assert (after["results"][0]["runs"], after["results"][0]["attempts"]) == (1, 1)
+    assert after["unknown_version"] is None

@@ -1,0 +1,136 @@
+"""The aggregates always equal a recomputation from the log: after ingests, retries, events in any
+order, prunes, and concurrent writers."""
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ailog import services as log_services
+from ailog.models import AiRun
+from analytics.models import ContextDay, ContextTotal
+from analytics.services import aggregates_rebuild
+from rmos_site.errors import Conflict, ValidationFailed
+from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
+
+UTC = timezone.utc
+TOOLS = ("saw:a", "saw:b", "laser:c")
+
+
+def _check() -> list:
+    return aggregates_rebuild(check_only=True)
+
+
+@st.composite
+def operations(draw):
+    """A random sequence of writes: batches, retries, conflicting retries, events, prunes."""
+    steps = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["runs", "retry", "events", "prune", "conflict"]))
+        day = draw(st.integers(0, 5))
+        hour = draw(st.integers(0, 23))
+        size = draw(st.integers(1, 3))
+        tool = draw(st.sampled_from(TOOLS))
+        success = draw(st.booleans())
+        steps.append((kind, day, hour, size, tool, success))
+    return steps
+
+
+@pytest.mark.django_db
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=operations())
+def test_aggregates_equal_a_recomputation_after_any_sequence(steps, default_profile):
+    with transaction.atomic():
+        posted: list[list[dict]] = []
+        for kind, day, hour, size, tool, success in steps:
+            at = T0 + timedelta(days=day, hours=hour - 12)
+            if kind == "runs" or (kind in ("retry", "conflict") and not posted):
+                batch = [run_item(at=at + timedelta(minutes=i), tool_id=tool, success=success, attempts=size + 1) for i in range(size)]
+                log_services.runs_ingest(runs=copy.deepcopy(batch))
+                posted.append(batch)
+            elif kind == "retry":
+                log_services.runs_ingest(runs=copy.deepcopy(posted[-1]))
+            elif kind == "conflict":
+                changed = copy.deepcopy(posted[-1])
+                changed[0]["elapsed_seconds"] = 99.0
+                if AiRun.objects.filter(run_id=changed[0]["run_id"]).exists():
+                    with pytest.raises(Conflict):
+                        log_services.runs_ingest(runs=changed)
+                else:  # pruned meanwhile: the run is new again
+                    log_services.runs_ingest(runs=changed)
+            elif kind == "events":
+                run_id = new_run_id()
+                attempts = [attempt_event(run_id, i, at=at - timedelta(seconds=size - i), tool_id=tool) for i in range(1, size + 1)]
+                log_services.events_ingest(events=attempts[:-1] or attempts)  # the attempts first …
+                summary = run_event(run_id, at=at, attempts=size, tool_id=tool)
+                log_services.events_ingest(events=[summary, attempts[-1]])  # … then the summary with the last one
+            else:
+                log_services.logs_prune(before=T0.replace(hour=0) + timedelta(days=day, hours=hour))
+        assert _check() == []
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_prune_keeps_aggregates_consistent_and_removes_empty_rows(default_profile):
+    log_services.runs_ingest(runs=[run_item(at=T0 - timedelta(days=2)), run_item(at=T0)])
+    assert ContextDay.objects.count() == 2 and ContextTotal.objects.get().runs == 2
+    log_services.logs_prune(before=T0 - timedelta(days=1))
+    assert ContextDay.objects.count() == 1 and ContextTotal.objects.get().runs == 1
+    assert _check() == []
+    log_services.logs_prune(before=T0 + timedelta(days=1))
+    assert not ContextDay.objects.exists() and not ContextTotal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_rejected_batch_changes_no_aggregate(default_profile):
+    log_services.runs_ingest(runs=[run_item()])
+    before = list(ContextTotal.objects.values())
+    with pytest.raises(ValidationFailed):
+        log_services.runs_ingest(runs=[run_item(tool_id="saw:other"), {**run_item(), "reason": "x"}])
+    assert list(ContextTotal.objects.values()) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_add_up(default_profile):
+    # Four writers, each posting batches into the same contexts and days at the same moment.
+    batches = [[run_item(at=T0 + timedelta(seconds=w * 100 + i), tool_id=TOOLS[i % 3], success=i % 2 == 0) for i in range(30)] for w in range(4)]
+    barrier = threading.Barrier(len(batches))
+    errors = []
+
+    def write(batch):
+        try:
+            barrier.wait()
+            for start in range(0, len(batch), 10):
+                log_services.runs_ingest(runs=batch[start : start + 10])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(ContextTotal.objects.values_list("runs", flat=True)) == 120
+    assert _check() == []
+
+
+@pytest.mark.django_db
+def test_rebuild_repairs_tampered_aggregates(default_profile):
+    log_services.runs_ingest(runs=[run_item(at=T0), run_item(at=T0 + timedelta(days=1), tool_id="saw:b")])
+    ContextTotal.objects.filter(tool_id="saw:b").update(runs=7, red=0)
+    ContextDay.objects.filter(day=T0.date()).delete()
+    ContextDay.objects.create(day=datetime(2020, 1, 1).date(), tool_id="ghost", material_id="m", machine_id="c",
+                              geometry_engine="", workflow_mode="constraint_first", profile_name="", profile_version=0, runs=1)
+    problems = _check()
+    assert {(m.table, m.field) for m in problems} >= {("total", "runs"), ("total", "red"), ("day", "runs")}
+    assert aggregates_rebuild(check_only=False)  # reports what it corrected
+    assert _check() == []
+    assert not ContextDay.objects.filter(tool_id="ghost").exists()
