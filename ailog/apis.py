@@ -382,9 +382,6 @@ class RunIngestApi(APIView):
             )
         )
 
-        class Meta:
-            ref_name = "RunIngestInput"
-
     @extend_schema(operation_id="ai_runs_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
     def post(self, request):
         _refuse_oversized(request)
@@ -422,9 +419,6 @@ class EventIngestApi(APIView):
             )
         )
 
-        class Meta:
-            ref_name = "EventIngestInput"
-
     @extend_schema(operation_id="ai_events_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
     def post(self, request):
         _refuse_oversized(request)
@@ -452,9 +446,6 @@ class ConstraintSearchApi(APIView):
         min_feasibility_score = StrictDecimalField(required=False, max_digits=6, decimal_places=2, min_value=0, max_value=100, help_text="0-100, default 80")
         stop_on_first_green = StrictBooleanField(required=False, help_text="default true")
         seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
-
-        class Meta:
-            ref_name = "ConstraintSearchInput"
 
     @extend_schema(operation_id="constraint_search", request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

@@ -101,9 +101,6 @@ class RuleListApi(APIView):
         note = serializers.CharField(allow_blank=True)
         version = serializers.IntegerField()
 
-        class Meta:
-            ref_name = "Rule"
-
     @extend_schema(
         operation_id="rules_list",
         responses=inline_serializer("RuleList", {"count": serializers.IntegerField(), "results": OutputSerializer(many=True)}),
@@ -145,9 +142,6 @@ class ProfileAdminDetailApi(APIView):
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1, help_text="the version you edited; a stale one gets 409")
 
-        class Meta:
-            ref_name = "ProfileUpdateInput"
-
     @extend_schema(operation_id="profile_admin_get", responses=ProfileOutputSerializer)
     def get(self, request, name: str):
         return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
@@ -169,9 +163,6 @@ class ProfileAdminDetailApi(APIView):
 class ProfileAdminHistoryApi(APIView):
     class QuerySerializer(StrictSerializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
-
-        class Meta:
-            ref_name = "ProfileHistoryQuery"
 
     @extend_schema(
         operation_id="profile_admin_history",
@@ -196,9 +187,6 @@ class ProfileAdminRollbackApi(APIView):
         note = StrictCharField(max_length=services.NOTE_MAX)
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1)
-
-        class Meta:
-            ref_name = "ProfileRollbackInput"
 
     @extend_schema(operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer)
     def post(self, request, name: str):
@@ -246,8 +234,7 @@ class CatalogApi(APIView):
 
 class ResolveApi(APIView):
     class QuerySerializer(QuerySerializer, ContextFields):
-        class Meta:
-            ref_name = "ResolveQuery"
+        pass
 
     @extend_schema(operation_id="resolve", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
@@ -262,9 +249,6 @@ class SnapshotApi(APIView):
         n_samples = StrictQueryInteger(required=False, default=50, min_value=5, max_value=10_000)
         seed = StrictQueryInteger(required=False, min_value=0, max_value=2**63 - 1)
         profile = serializers.CharField(required=False, max_length=64, help_text="sample this profile instead of the resolved one")
-
-        class Meta:
-            ref_name = "SnapshotQuery"
 
     @extend_schema(operation_id="snapshot", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
@@ -283,9 +267,6 @@ class SnapshotPreviewApi(APIView):
         n_samples = StrictIntegerField(required=False, default=500, min_value=5, max_value=10_000)
         seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
         changes = serializers.DictField(help_text="proposed, unsaved profile values (any subset of the profile fields)")
-
-        class Meta:
-            ref_name = "SnapshotPreviewInput"
 
     @extend_schema(operation_id="snapshot_preview", request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -1,6 +1,8 @@
 """OpenAPI post-processing: every operation documents the one error shape it may answer with."""
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["status", "code", "detail", "errors"],
@@ -48,3 +50,14 @@ def add_error_responses(result, generator, request, public):
             for status, description in ERRORS.items():
                 responses.setdefault(status, {"description": description, "content": {"application/json": {"schema": ref}}})
     return result
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Names nested serializers after their view (``HotspotsApi.OutputSerializer`` becomes
+    ``HotspotsApiOutput``), so the one-serializer-pair-per-view style never collides."""
+
+    def get_serializer_name(self, serializer, direction):
+        qualname = type(serializer).__qualname__
+        if "." in qualname:
+            return qualname.replace(".", "")
+        return super().get_serializer_name(serializer, direction)
