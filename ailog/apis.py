@@ -41,6 +41,7 @@ from rmos_site.api import (
 from rmos_site.errors import FieldError, PayloadTooLarge, ValidationFailed
 
 ADD_RUN = "ailog.add_airun"
+RUN_SEARCH = "ailog.run_search"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ class EventIngestApi(APIView):
 
 
 class ConstraintSearchApi(APIView):
-    permission_classes = [permission_for_writes(ADD_RUN)]
+    permission_classes = [permission_for_writes(RUN_SEARCH)]
 
     class InputSerializer(StrictSerializer):
         tool_id = StrictCharField(max_length=128, help_text="catalog tool id, e.g. saw:slitting-0.5")

@@ -100,6 +100,9 @@ class AiRun(models.Model):
 
     class Meta:
         verbose_name = "AI run"
+        # Running this server's search loop (and recording its run) is an operator's tool;
+        # posting runs from elsewhere (add_airun) is an integrator's.
+        permissions = [("run_search", "Can run constraint searches")]
         indexes = [
             models.Index(fields=["timestamp", "id"], name="ailog_run_ts"),
             *(

@@ -3,7 +3,7 @@
 | group            | who                      | may                                            |
 | ---------------- | ------------------------ | ---------------------------------------------- |
 | rmos-viewer      | anyone who watches       | read every page and API (any signed-in user)   |
-| rmos-operator    | people who tune profiles | + change profiles, roll them back              |
+| rmos-operator    | people who tune profiles | + change profiles, roll them back, run searches |
 | rmos-integrator  | external generators      | + post runs and events to the log              |
 | (superuser)      | admins                   | everything, incl. rules and Django admin       |
 
@@ -26,7 +26,7 @@ VIEW_PERMISSIONS = (
 )
 ROLES: dict[str, tuple[str, ...]] = {
     "rmos-viewer": VIEW_PERMISSIONS,
-    "rmos-operator": VIEW_PERMISSIONS + ("profiles.change_constraintprofile",),
+    "rmos-operator": VIEW_PERMISSIONS + ("profiles.change_constraintprofile", "ailog.run_search"),
     "rmos-integrator": VIEW_PERMISSIONS + ("ailog.add_airun",),
 }
 ROLE_NAMES = {"viewer": "rmos-viewer", "operator": "rmos-operator", "integrator": "rmos-integrator"}

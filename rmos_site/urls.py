@@ -1,5 +1,6 @@
 """Top-level URLs: admin, login, the API (under /api/) and the dashboard pages."""
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -11,7 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # A page people open in a browser: signing in beats a JSON 401.
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/", include("profiles.urls")),
     path("api/", include("ailog.urls")),
     path("api/", include("analytics.urls")),

@@ -18,12 +18,20 @@ SEARCH = "/api/rmos/ai/constraint-search"
 SAW = {"tool_id": "saw:slitting-0.5", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis"}
 
 
+@pytest.fixture
+def searcher(db):
+    """An operator's API client: operators run searches (ailog.run_search)."""
+    from tests.ailog.conftest import _client_for
+
+    return _client_for("tuner", "operator")
+
+
 def post(client, body):
     return client.post(SEARCH, data=json.dumps(body), content_type="application/json")
 
 
-def test_search_is_recorded_with_profile_version_and_resolution(integrator, starter_profiles):
-    response = post(integrator, {**SAW, "max_attempts": 20, "seed": 11})
+def test_search_is_recorded_with_profile_version_and_resolution(searcher, starter_profiles):
+    response = post(searcher, {**SAW, "max_attempts": 20, "seed": 11})
     assert response.status_code == 201, response.json()
     body = response.json()
     run = AiRun.objects.get(run_id=body["run_id"])
@@ -46,22 +54,22 @@ def test_search_is_recorded_with_profile_version_and_resolution(integrator, star
     assert selected["is_acceptable"] == body["success"]
 
 
-def test_same_seed_same_search(integrator, starter_profiles):
-    first = post(integrator, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
-    second = post(integrator, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+def test_same_seed_same_search(searcher, starter_profiles):
+    first = post(searcher, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+    second = post(searcher, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
     assert first["run_id"] != second["run_id"]
     assert [a["candidate"] for a in first["attempt_records"]] == [a["candidate"] for a in second["attempt_records"]]
 
 
-def test_a_hard_context_fails_honestly(integrator, starter_profiles):
-    body = post(integrator, {"tool_id": "router:upcut-1.5", "material_id": "shell:abalone-paua",
+def test_a_hard_context_fails_honestly(searcher, starter_profiles):
+    body = post(searcher, {"tool_id": "router:upcut-1.5", "material_id": "shell:abalone-paua",
                              "machine_id": "proto:desktop-cnc", "max_attempts": 10, "seed": 1}).json()
     assert body["success"] is False and body["reason"] == "budget_exhausted" and body["attempts"] == 10
     assert body["profile"] == "premium_shell"
 
 
-def test_profile_override(integrator, starter_profiles):
-    body = post(integrator, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
+def test_profile_override(searcher, starter_profiles):
+    body = post(searcher, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
     assert body["profile"] == "default"
 
 
@@ -80,20 +88,21 @@ def test_profile_override(integrator, starter_profiles):
         ({"tool_id": ""}, "tool_id"),
     ],
 )
-def test_bad_requests_are_400_and_record_nothing(integrator, starter_profiles, extra, field):
-    response = post(integrator, {**SAW, **extra})
+def test_bad_requests_are_400_and_record_nothing(searcher, starter_profiles, extra, field):
+    response = post(searcher, {**SAW, **extra})
     assert response.status_code == 400
     assert field in {e["field"] for e in response.json()["errors"]}
     assert not AiRun.objects.exists()
 
 
-def test_unknown_profile_is_404(integrator, starter_profiles):
-    response = post(integrator, {**SAW, "profile": "ghost"})
+def test_unknown_profile_is_404(searcher, starter_profiles):
+    response = post(searcher, {**SAW, "profile": "ghost"})
     assert response.status_code == 404 and not AiRun.objects.exists()
 
 
-def test_viewers_cannot_run_searches(viewer, anonymous, starter_profiles):
+def test_only_operators_and_admins_run_searches(viewer, integrator, anonymous, starter_profiles):
     assert post(viewer, SAW).status_code == 403
+    assert post(integrator, SAW).status_code == 403  # integrators post their own runs
     assert post(anonymous, SAW).status_code == 401
     assert not AiRun.objects.exists()
 
