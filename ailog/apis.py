@@ -31,6 +31,7 @@ from ailog.models import Source
 from engine.context import CONTEXT_FIELDS, WORKFLOW_MODES
 from profiles import selectors as profile_selectors
 from rmos_site.api import (
+    IngestRateThrottle,
     StrictBooleanField,
     StrictCharField,
     StrictDecimalField,
@@ -374,6 +375,7 @@ class RunListApi(ListApi):
 
 class RunIngestApi(APIView):
     permission_classes = [permission_for_writes(ADD_RUN)]
+    throttle_classes = [IngestRateThrottle]
 
     class InputSerializer(StrictSerializer):
         runs = PassThroughField(
@@ -411,6 +413,7 @@ class RunDetailApi(APIView):
 
 class EventIngestApi(APIView):
     permission_classes = [permission_for_writes(ADD_RUN)]
+    throttle_classes = [IngestRateThrottle]
 
     class InputSerializer(StrictSerializer):
         events = PassThroughField(

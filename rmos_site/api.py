@@ -109,9 +109,14 @@ def permission_for_writes(perm: str) -> type[BasePermission]:
 
 
 class IngestRateThrottle(UserRateThrottle):
-    """Requests per account to the ingestion endpoints (rate ``RMOS_THROTTLE_INGEST``)."""
+    """Ingestion requests (POST) per account (rate ``RMOS_THROTTLE_INGEST``); reads are not counted."""
 
     scope = "ingest"
+
+    def allow_request(self, request, view) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
 
 
 class AuthFailureThrottle(SimpleRateThrottle):

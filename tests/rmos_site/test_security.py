@@ -94,3 +94,23 @@ def test_database_urls_parse():
         "rmos", "u", "p@ss", "db.example", "6543", {"sslmode": "require"})
     sqlite = env.parse_database_url("sqlite:////tmp/x/db.sqlite3")
     assert str(sqlite["NAME"]) == "/tmp/x/db.sqlite3" and sqlite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_ingestion_is_throttled_per_account_with_a_clear_429(client, monkeypatch, starter_profiles):
+    import json as json_lib
+
+    from rmos_site.api import IngestRateThrottle
+    from tests.factories import make_user
+
+    monkeypatch.setattr(IngestRateThrottle, "THROTTLE_RATES", {"ingest": "3/min"})
+    integrator = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot', role='integrator'))}"}
+    other = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot2', role='integrator'))}"}
+    body = json_lib.dumps({"runs": []})
+    statuses = [client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **integrator).status_code
+                for _ in range(4)]
+    assert 429 not in statuses[:3] and statuses[3] == 429
+    response = client.post("/api/rmos/logs/ai/events", data=json_lib.dumps({"events": []}), content_type="application/json", **integrator)
+    assert response.status_code == 429 and response.json()["code"] == "throttled" and int(response["Retry-After"]) > 0
+    # Reads are not counted, and other accounts have their own budget.
+    assert client.get("/api/rmos/logs/ai/runs", **integrator).status_code == 200
+    assert client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **other).status_code != 429
