@@ -16,17 +16,19 @@ class Command(BaseCommand):
         "Create (or update) an account for a program or a person and give it an API token. "
         "Roles: viewer (reads everything), operator (+ edits and rolls back profiles), integrator "
         "(+ posts runs and events to the log). The account has no password: it signs in with the "
-        "token (header 'Authorization: Token <key>'). The token is printed once, or written to "
-        "--token-file (mode 600) so that it never appears on screen."
+        "token (header 'Authorization: Token <key>'), which is written to --token-file (mode 600) "
+        "so that it never appears on screen or in a log; --show-token prints it instead."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username", help="account name, e.g. generator-bot")
         parser.add_argument("--role", choices=sorted(ROLE_NAMES), required=True, help="what the account may do")
-        parser.add_argument("--token-file", type=Path, help="write the token to this file instead of printing it")
+        output = parser.add_mutually_exclusive_group(required=True)
+        output.add_argument("--token-file", type=Path, help="write the token to this file, readable by you only (recommended)")
+        output.add_argument("--show-token", action="store_true", help="print the token instead (it ends up in your terminal history)")
         parser.add_argument("--rotate", action="store_true", help="replace an existing token with a new one")
 
-    def handle(self, *args, username: str, role: str, token_file: Path | None, rotate: bool, **options) -> None:
+    def handle(self, *args, username: str, role: str, token_file: Path | None, show_token: bool, rotate: bool, **options) -> None:
         ensure_roles()
         User = get_user_model()
         user, created = User.objects.get_or_create(username=username)
@@ -45,10 +47,6 @@ class Command(BaseCommand):
             with os.fdopen(fd, "w") as handle:
                 handle.write(token.key + "\n")
             self.stdout.write(f"Account {username!r} {verb} with role {role}; token written to {token_file}.")
-        elif token_created:
-            self.stdout.write(f"Account {username!r} {verb} with role {role}. API token (shown once): {token.key}")
         else:
-            self.stdout.write(
-                f"Account {username!r} {verb} with role {role}; it already has a token "
-                "(use --rotate to replace it, --token-file to write it to a file)."
-            )
+            state = "new" if token_created else "existing"
+            self.stdout.write(f"Account {username!r} {verb} with role {role}. API token ({state}): {token.key}")
