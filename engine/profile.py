@@ -162,13 +162,21 @@ def _parse_bool(field: str, raw: Any) -> tuple[bool | None, Problem | None]:
     return None, Problem(field, "type", f"must be true or false, got {_show(raw)}")
 
 
-def _parse_str(field: str, raw: Any, limit: int) -> tuple[str | None, Problem | None]:
+def control_characters(text: str, *, allow_newlines: bool = False) -> bool:
+    """Whether ``text`` holds characters no one types (NUL and friends; PostgreSQL refuses NUL)."""
+    allowed = "\n\r\t" if allow_newlines else ""
+    return any(not ch.isprintable() and ch not in allowed for ch in text)
+
+
+def _parse_str(field: str, raw: Any, limit: int, *, multiline: bool = False) -> tuple[str | None, Problem | None]:
     if raw is None:
         raw = ""
     if not isinstance(raw, str):
         return None, Problem(field, "type", f"must be text, got {_show(raw)}")
     if len(raw) > limit:
         return None, Problem(field, "max_length", f"must be at most {limit} characters, got {len(raw)}")
+    if control_characters(raw, allow_newlines=multiline):
+        return None, Problem(field, "characters", "must not contain control characters")
     return raw, None
 
 
@@ -224,7 +232,7 @@ def parse_profile(
             value, problem = _parse_bool(field, raw)
         else:
             limit = DESCRIPTION_MAX if field == "description" else PALETTE_KEY_MAX
-            value, problem = _parse_str(field, raw, limit)
+            value, problem = _parse_str(field, raw, limit, multiline=field == "description")
         if problem:
             problems.append(problem)
         else:

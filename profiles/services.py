@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
-from engine.profile import CONSTRAINT_FIELDS, NAME_RE, Problem, parse_profile, validate_name
+from engine.profile import CONSTRAINT_FIELDS, NAME_RE, Problem, control_characters, parse_profile, validate_name
 from profiles import canonical, journal, selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from rmos_site.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -59,6 +59,8 @@ def _clean_note(note: Any) -> str:
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise ValidationFailed.single("note", "max_length", f"must be at most {NOTE_MAX} characters, got {len(note)}")
+    if control_characters(note, allow_newlines=True):
+        raise ValidationFailed.single("note", "characters", "must not contain control characters")
     return note
 
 
@@ -70,6 +72,8 @@ def _clean_operator(operator: Any) -> str:
     operator = operator.strip()
     if len(operator) > OPERATOR_MAX:
         raise ValidationFailed.single("operator", "max_length", f"must be at most {OPERATOR_MAX} characters")
+    if control_characters(operator):
+        raise ValidationFailed.single("operator", "characters", "must not contain control characters")
     return operator
 
 
@@ -297,6 +301,8 @@ def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = 
             problems.append(Problem(f"match.{key}", "max_length", f"must be at most {ID_MAX_LENGTH} characters"))
         elif any(ch.isspace() for ch in raw):
             problems.append(Problem(f"match.{key}", "whitespace", "ids and patterns cannot contain spaces"))
+        elif control_characters(raw):
+            problems.append(Problem(f"match.{key}", "characters", "must not contain control characters"))
         elif key == "workflow_mode" and raw and raw not in WORKFLOW_MODES:
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
@@ -327,6 +333,8 @@ def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = 
         problems.append(Problem("note", "type", "must be text"))
     elif len(note) > NOTE_MAX:
         problems.append(Problem("note", "max_length", f"must be at most {NOTE_MAX} characters"))
+    elif control_characters(note, allow_newlines=True):
+        problems.append(Problem("note", "characters", "must not contain control characters"))
     else:
         clean["note"] = note
     return clean, problems

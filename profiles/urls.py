@@ -2,20 +2,20 @@
 from django.conf import settings
 from django.urls import path
 
-from profiles import apis
+from profiles import apis, converters  # noqa: F401 - registers the profile_name converter
 
 urlpatterns = [
     path("rmos/ai/profiles", apis.ProfileListApi.as_view(), name="profiles-list"),
-    path("rmos/ai/profiles/<str:name>", apis.ProfileDetailApi.as_view(), name="profiles-detail"),
+    path("rmos/ai/profiles/<profile_name:name>", apis.ProfileDetailApi.as_view(), name="profiles-detail"),
     path("rmos/ai/rules", apis.RuleListApi.as_view(), name="rules-list"),
 ]
 
 if settings.ENABLE_RMOS_PROFILE_ADMIN:
     urlpatterns += [
         path("rmos/ai/profile-admin/list", apis.ProfileAdminListApi.as_view(), name="profile-admin-list"),
-        path("rmos/ai/profile-admin/<str:name>", apis.ProfileAdminDetailApi.as_view(), name="profile-admin-detail"),
-        path("rmos/ai/profile-admin/<str:name>/history", apis.ProfileAdminHistoryApi.as_view(), name="profile-admin-history"),
-        path("rmos/ai/profile-admin/<str:name>/rollback", apis.ProfileAdminRollbackApi.as_view(), name="profile-admin-rollback"),
+        path("rmos/ai/profile-admin/<profile_name:name>", apis.ProfileAdminDetailApi.as_view(), name="profile-admin-detail"),
+        path("rmos/ai/profile-admin/<profile_name:name>/history", apis.ProfileAdminHistoryApi.as_view(), name="profile-admin-history"),
+        path("rmos/ai/profile-admin/<profile_name:name>/rollback", apis.ProfileAdminRollbackApi.as_view(), name="profile-admin-rollback"),
     ]
 
 urlpatterns += [

@@ -204,3 +204,28 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(op_client):
 def test_unknown_api_path_is_a_json_404(op_client):
     response = op_client.get("/api/rmos/nothing-here")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/rmos/ai/profiles/a%00b",
+        f"{ADMIN}/a%00b",
+        f"{ADMIN}/a%00b/history",
+        f"{ADMIN}/Not-A-Name",
+    ],
+)
+def test_a_name_that_cannot_exist_is_a_404_not_a_database_error(op_client, path):
+    """PostgreSQL refuses NUL in a query; such names never reach the database."""
+    response = op_client.get(path)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_a_write_to_an_unknown_api_path_is_a_json_404_even_with_a_session(operator):
+    """Found by schemathesis: the catch-all answered a session PUT with Django's HTML CSRF page."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    response = client.put("/api/rmos/ai/profile-admin/%C2%84", data="{}", content_type="application/json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

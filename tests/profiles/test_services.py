@@ -286,3 +286,29 @@ class TestRules:
         assert _fields(caught.value) == {"name": "in_use"}
         with pytest.raises(ValidationFailed):
             services.profile_delete(name="default", note="cleanup")
+
+
+class TestControlCharacters:
+    """NUL and other control characters are refused everywhere text is stored (PostgreSQL refuses NUL)."""
+
+    def test_profile_text_fields(self):
+        make_profile("default")
+        for changes, field in (({"description": "a\x00b"}, "description"), ({"palette_key": "classic\x07"}, "palette_key")):
+            with pytest.raises(ValidationFailed) as caught:
+                services.profile_update(name="default", changes=changes, note="control")
+            assert _fields(caught.value).get(field) == "characters"
+        # A multi-line description is fine.
+        assert services.profile_update(name="default", changes={"description": "line 1\nline 2"}, note="ok").changed
+
+    def test_note_operator_and_rules(self):
+        make_profile("default")
+        with pytest.raises(ValidationFailed) as caught:
+            services.profile_update(name="default", changes={"max_rings": 5}, note="bad\x00note")
+        assert _fields(caught.value) == {"note": "characters"}
+        with pytest.raises(ValidationFailed) as caught:
+            services.profile_update(name="default", changes={"max_rings": 5}, note="ok", operator="op\x1b")
+        assert _fields(caught.value) == {"operator": "characters"}
+        base = {"name": "r1", "match": {"tool_id": "saw:\x00"}, "profile": "default", "priority": 1, "enabled": True, "note": ""}
+        with pytest.raises(ValidationFailed) as caught:
+            services.rule_create(values=base, note="x")
+        assert _fields(caught.value) == {"match.tool_id": "characters"}
