@@ -8,17 +8,19 @@ from the aggregates (docs/analytics.md defines every number), so the work does n
 the log. ``stats_sort`` orders the table on the server: a column name, ``-`` in front for
 descending (``-runs``, the API's order, is the default).
 
-Sorting by another column must see every context, not the 100 busiest, so the table asks for
-the most the API gives (:data:`analytics.filters.STATS_LIMIT_MAX` contexts), sorts them and
-shows the first :data:`SHOWN`; the panel says when there are more.
+Sorting by another column must see every context, not the 100 busiest, so the table then asks
+for the most the API gives (:data:`analytics.filters.STATS_LIMIT_MAX` contexts), sorts them and
+shows the first :data:`SHOWN`; the panel says when there are more. Sorted by runs (the default),
+the selector's own order is the table's, and the first :data:`SHOWN` are all it needs to build.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
+from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
-from analytics.filters import MIN_RUNS_DEFAULT, STATS_LIMIT_MAX, WINDOW_MAX, stats_query_parse
+from analytics.filters import MIN_RUNS_DEFAULT, STATS_LIMIT_MAX, WINDOW_MAX, Window, stats_query_parse
 from rmos_site import charts, present
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.panel_forms import PanelFilterForm, since_field, text, until_field, workflow_field
@@ -34,6 +36,7 @@ CONTEXT = ("tool_id", "material_id", "machine_id", "geometry_engine")
 #: The API's parameters the panel fixes itself (it sorts every context and lists ten hotspots of
 #: at least five runs); any other goes to the API's parser, which names what it does not know.
 FIXED_HERE = ("limit", "min_runs")
+WINDOW_KEYS = ("max_runs", "max_attempts")
 
 
 class AnalyticsFilterForm(PanelFilterForm):
@@ -181,16 +184,15 @@ def context_selection(row: Mapping[str, Any]) -> dict[str, str]:
     return {f: row[f] for f in CONTEXT if row.get(f)}
 
 
-def _cells(row: Mapping[str, Any], state: DashboardState) -> dict[str, Any]:
+def _cells(row: Mapping[str, Any], selection: Selection, select_url: Callable[[Mapping[str, str]], str]) -> dict[str, Any]:
     chosen = context_selection(row)
-    selection = state.selection
     risk = row["risk"]
     return {
         "context": tuple((f, row[f]) for f in CONTEXT[:3]),
         "engine": row["geometry_engine"],
-        "select_url": state.select(**chosen).url(fragment=INSPECTOR_ANCHOR),
+        "select_url": select_url(chosen),
         # workflow mode is not part of an analytics context: a selection that adds one still matches
-        "selected": Selection(**chosen) == Selection(**{**selection.as_dict(), "workflow_mode": ""}),
+        "selected": Selection(**chosen) == replace(selection, workflow_mode=""),
         "runs": present.whole(row["runs"]),
         "success": present.percent(row["success_rate"]),
         "success_ci": present.interval(row["success_rate_ci"]),
@@ -200,13 +202,13 @@ def _cells(row: Mapping[str, Any], state: DashboardState) -> dict[str, Any]:
     }
 
 
-def _stats_row(row: Mapping[str, Any], state: DashboardState) -> StatsRow:
+def _stats_row(row: Mapping[str, Any], *shared: Any) -> StatsRow:
     profiles = tuple(
         (f"{p['profile'] or '(none)'}{' v' + str(p['version']) if p['version'] else ''}", f"{p['runs']:,} run{'s' if p['runs'] != 1 else ''}")
         for p in row["profiles"]
     )
     return StatsRow(
-        **_cells(row, state),
+        **_cells(row, *shared),
         avg_attempts=present.number(row["avg_attempts"]),
         avg_score=present.number(row["avg_selected_score"]),
         last_run=present.when(row["last_run"]),
@@ -214,10 +216,10 @@ def _stats_row(row: Mapping[str, Any], state: DashboardState) -> StatsRow:
     )
 
 
-def _hotspot_row(rank: int, row: Mapping[str, Any], state: DashboardState) -> HotspotRow:
+def _hotspot_row(rank: int, row: Mapping[str, Any], *shared: Any) -> HotspotRow:
     score = row["score"]
     return HotspotRow(
-        **_cells(row, state),
+        **_cells(row, *shared),
         rank=rank,
         score=f"{score:.0f}",
         severity="high" if score >= 50 else "medium" if score >= 25 else "low",
@@ -235,16 +237,16 @@ def parse_sort(raw: str | None) -> tuple[Column, bool]:
     return column, value.startswith("-")
 
 
+def _busiest_first(row: Mapping[str, Any]) -> tuple:
+    """The selector's own order (most runs, then most attempts, then the context), for ties."""
+    return (-row["runs"], -row["attempts"], tuple(row[f] for f in CONTEXT))
+
+
 def sort_rows(rows: list[dict[str, Any]], column: Column, descending: bool) -> list[dict[str, Any]]:
-    """Sorted by ``column``; rows without a value (no runs yet) last either way; ties by runs, then context."""
-    with_value = [r for r in rows if column.value(r) is not None]
-    without = [r for r in rows if column.value(r) is None]
-    context = BY_KEY["context"].value
-    # Stable sorts, least significant key first.
-    with_value.sort(key=context)
-    with_value.sort(key=lambda r: r["runs"], reverse=True)
-    with_value.sort(key=column.value, reverse=descending)
-    without.sort(key=context)
+    """Sorted by ``column``; rows without a value (no runs yet) last either way; ties busiest first."""
+    with_value = sorted((r for r in rows if column.value(r) is not None), key=_busiest_first)
+    with_value.sort(key=column.value, reverse=descending)  # stable: ties keep the order above
+    without = sorted((r for r in rows if column.value(r) is None), key=_busiest_first)
     return with_value + without
 
 
@@ -253,9 +255,15 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     form = AnalyticsFilterForm(query)
     problems: list[str] = []
     errors = [FieldError(key, "unknown_field", "") for key in query if key in FIXED_HERE]
-    parsed = None
+    # The filters and the windows are parsed apart, so that both kinds of problem show at once.
+    filters: LogFilter | None = None
+    window: Window | None = None
     try:
-        parsed = stats_query_parse({k: v for k, v in query.items() if k not in FIXED_HERE and k != SORT_KEY})
+        filters = stats_query_parse({k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}).filters
+    except ValidationFailed as exc:
+        errors += exc.errors
+    try:
+        window = stats_query_parse({k: v for k, v in query.items() if k in WINDOW_KEYS}).window
     except ValidationFailed as exc:
         errors += exc.errors
     column, descending = BY_KEY["runs"], True
@@ -290,14 +298,16 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     rows: tuple[StatsRow, ...] = ()
     hotspot_rows: tuple[HotspotRow, ...] = ()
     count = considered = hot_considered = 0
-    if parsed is not None and not problems and not form.errors:
-        stats = analytics_selectors.profile_stats(filters=parsed.filters, window=parsed.window, limit=STATS_LIMIT_MAX)
+    if filters is not None and window is not None and not problems and not form.errors:
+        limit = SHOWN if sort_value == DEFAULT_SORT else STATS_LIMIT_MAX
+        stats = analytics_selectors.profile_stats(filters=filters, window=window, limit=limit)
         count, considered = stats["count"], len(stats["results"])
         ordered = sort_rows(stats["results"], column, descending)[:SHOWN]
-        rows = tuple(_stats_row(r, state) for r in ordered)
-        spots = analytics_selectors.hotspots(filters=parsed.filters, window=parsed.window, limit=HOTSPOTS_SHOWN, min_runs=MIN_RUNS_DEFAULT)
+        shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR))
+        rows = tuple(_stats_row(r, *shared) for r in ordered)
+        spots = analytics_selectors.hotspots(filters=filters, window=window, limit=HOTSPOTS_SHOWN, min_runs=MIN_RUNS_DEFAULT)
         hot_considered = spots["considered"]
-        hotspot_rows = tuple(_hotspot_row(i, r, state) for i, r in enumerate(spots["results"], start=1))
+        hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))
 
     filtered = bool(filter_query)
     windowed = bool(query.get("max_runs") or query.get("max_attempts"))

@@ -13,7 +13,7 @@ Each row links to select its context (the inspector's anchor) and to its run's p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -178,8 +178,8 @@ def log_panel(state: DashboardState) -> LogPanel:
         page = lister(filters=filters, cursor=page_request.cursor, limit=PAGE_SIZE)
         next_cursor = page.next_cursor
         build = _run_row if runs else _attempt_row
-        profile_urls: dict[str, str] = {}
-        rows = tuple(build(item, state, profile_urls) for item in page.items)
+        shared = _Shared(state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR), {})
+        rows = tuple(build(item, shared) for item in page.items)
 
     filter_query = {k: v for k, v in query.items() if k not in PAGE_KEYS}
     first_page = {k: v for k, v in query.items() if k != "cursor"}
@@ -244,10 +244,20 @@ def _empty(tab: str, *, filtered: bool, later_page: bool, invalid: bool) -> tupl
     )
 
 
-def _common(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Shared:
+    """What every row of a page needs, worked out once."""
+
+    selection: Selection
+    select_url: Callable[[Mapping[str, str]], str]
+    profile_urls: dict[str, str]
+
+
+def _common(item: Mapping[str, Any], shared: _Shared) -> dict[str, Any]:
     chosen = row_selection(item)
     run_id = str(item["run_id"])
     name = item["profile_name"]
+    profile_urls = shared.profile_urls
     if name and name not in profile_urls:
         profile_urls[name] = reverse("profile-detail", args=[name])
     extra = [item["workflow_mode"]] if item["workflow_mode"] != WORKFLOW_MODES[0] else []
@@ -257,8 +267,8 @@ def _common(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[s
         "when": present.when(item["timestamp"]),
         "context": ((("tool_id", item["tool_id"]), ("material_id", item["material_id"]), ("machine_id", item["machine_id"]))),
         "context_extra": " · ".join(extra),
-        "select_url": state.select(**chosen).url(fragment=INSPECTOR_ANCHOR),
-        "selected": Selection(**chosen) == state.selection,
+        "select_url": shared.select_url(chosen),
+        "selected": Selection(**chosen) == shared.selection,
         "run_id": run_id,
         "run_short": run_id[:8],
         "profile": name,
@@ -267,7 +277,7 @@ def _common(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[s
     }
 
 
-def _attempt_row(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[str, str]) -> LogRow:
+def _attempt_row(item: Mapping[str, Any], shared: _Shared) -> LogRow:
     return LogRow(
         kind="attempts",
         run_url=run_url(item["run_id"], fragment=f"attempt-{item['attempt_index']}"),
@@ -277,11 +287,11 @@ def _attempt_row(item: Mapping[str, Any], state: DashboardState, profile_urls: d
         acceptable=item["is_acceptable"],
         rings=present.whole(item["ring_count"]),
         width=present.number(item["total_width_mm"], 2),
-        **_common(item, state, profile_urls),
+        **_common(item, shared),
     )
 
 
-def _run_row(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[str, str]) -> LogRow:
+def _run_row(item: Mapping[str, Any], shared: _Shared) -> LogRow:
     return LogRow(
         kind="runs",
         run_url=run_url(item["run_id"]),
@@ -290,6 +300,6 @@ def _run_row(item: Mapping[str, Any], state: DashboardState, profile_urls: dict[
         attempts=item["attempts"],
         success=item["success"],
         reason=present.reason_label(item["reason"]),
-        **_common(item, state, profile_urls),
+        **_common(item, shared),
     )
 

@@ -126,6 +126,19 @@ def version_rows(results: list[Mapping[str, Any]], *, current_version: int) -> t
     return tuple(rows)
 
 
+MIN_DAYS_SHOWN = 14
+
+
+def _from_first_event(points: list[charts.RatePoint], markers: list[charts.ChangeMarker]) -> list[charts.RatePoint]:
+    """The days from the first run or change in the range (at least :data:`MIN_DAYS_SHOWN` days):
+    a profile made last week is not drawn as a thin line at the end of three empty months."""
+    firsts = [p.day for p in points if p.runs] + [m.when.date() if isinstance(m.when, datetime) else m.when for m in markers]
+    if not firsts:
+        return points
+    start = min(min(firsts), points[-1].day - timedelta(days=MIN_DAYS_SHOWN - 1))
+    return [p for p in points if p.day >= start]
+
+
 def parse_days(raw: str | None) -> int:
     """``?days=`` of the profile page: one of :data:`DAYS_CHOICES`, anything else the default."""
     try:
@@ -161,12 +174,14 @@ def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEF
         for m in series["markers"]
         if m["profile"] == profile
     ]
+    points = _from_first_event(points, markers)
+    first = points[0].day if points else since
     chart = charts.rate_line_chart(
         points,
         markers=markers,
-        title=f"Success rate per day, last {days} days",
-        width=960,
-        height=240,
+        title=f"Success rate per day, last {days} days" if first == since else f"Success rate per day since {first.day} {first:%b %Y}",
+        width=1200,
+        height=260,
         empty_message=f"No runs under {profile} in the last {days} days",
     )
     rows = version_rows(versions["results"], current_version=current_version)

@@ -16,7 +16,6 @@ from engine.context import WORKFLOW_MODES
 from rmos_site.errors import FieldError
 
 ANY = ("", "any")
-INSTANT_PLACEHOLDER = "2025-03-01 or …T08:00Z"
 
 
 def text(label: str, *, placeholder: str = "", datalist: str = "", help_text: str = "", numeric: bool = False) -> forms.CharField:
@@ -40,11 +39,11 @@ def workflow_field() -> forms.CharField:
 
 
 def since_field() -> forms.CharField:
-    return text("Since", placeholder=INSTANT_PLACEHOLDER, help_text="from, inclusive (UTC)")
+    return text("Since", placeholder="YYYY-MM-DD", help_text="inclusive; or a UTC time: …T08:00Z")
 
 
 def until_field() -> forms.CharField:
-    return text("Until", placeholder=INSTANT_PLACEHOLDER, help_text="to; a date includes that day")
+    return text("Until", placeholder="YYYY-MM-DD", help_text="a date includes that whole day")
 
 
 def sentence(message: str) -> str:

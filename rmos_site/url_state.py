@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, NamedTuple
-from urllib.parse import urlencode
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from functools import lru_cache
+from urllib.parse import quote_plus, urlencode
 
 from ailog.filters import RUN_FILTERS
 from analytics.filters import ANALYTICS_FILTERS
@@ -138,6 +139,19 @@ class DashboardState:
         """Select a context (e.g. a log row). Fields not given are cleared, so the selection is
         exactly that row's context. With auto-load off the inspector stays where it was."""
         return replace(self, selection=_selection(context))
+
+    def select_url_maker(self, *, path: str = DASHBOARD_PATH, fragment: str = "") -> "Callable[[Mapping[str, str]], str]":
+        """``maker(context)`` == ``self.select(**context).url(path, fragment=fragment)``, for a page of
+        rows: the parameters after the selection are the same for every row, so they are encoded once."""
+        rest = urlencode(self.query_items(exclude=CONTEXT_FIELDS))
+        tail = (f"&{rest}" if rest else "") + (f"#{fragment}" if fragment else "")
+        bare = path + (f"?{rest}" if rest else "") + (f"#{fragment}" if fragment else "")
+
+        def make(context: Mapping[str, str]) -> str:
+            chosen = "&".join(f"{k}={_quoted(v)}" for k, v in _selection(context).items())
+            return f"{path}?{chosen}{tail}" if chosen else bare
+
+        return make
 
     def inspect(self, **context: str) -> "DashboardState":
         """Load a context into the inspector by hand: with auto-load on that is the selection,
@@ -252,6 +266,12 @@ def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...], 
         elif raw:
             values[key[len(prefix):]] = raw
     return _panel_query(values, names)
+
+
+@lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """A query value as ``urlencode`` writes it (ids repeat row after row, so once each)."""
+    return quote_plus(value)
 
 
 def _selection(context: Mapping[str, Any]) -> Selection:

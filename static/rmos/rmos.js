@@ -18,7 +18,7 @@
     }
   });
   document.addEventListener("click", function (event) {
-    var row = event.target.closest("tr[data-select-url]");
+    var row = event.target.closest("tr.log-row, tr.stats-row");
     if (!row || event.target.closest("a, button, input, select, textarea, summary, label")) {
       return;
     }
@@ -28,7 +28,10 @@
     if (String(window.getSelection()).length) {
       return; // the user is selecting text to copy it
     }
-    window.location.assign(row.getAttribute("data-select-url"));
+    var link = row.querySelector("a.select-link");
+    if (link) {
+      link.click();
+    }
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-warn-unsaved]").forEach(function (form) {

@@ -79,7 +79,7 @@ def test_a_row_selects_its_context_and_the_selected_row_is_marked(viewer_client,
         "/rmos/ai-ops/?tool_id=saw%3Ajeweler-0.25&material_id=wood%3Aebony&machine_id=prod%3Avmc-3axis"
         "&geometry_engine=shapely#snapshot-inspector"
     )
-    assert f'<a class="select-link" href="{select}"' in ebony and f'data-select-url="{select}"' in ebony
+    assert f'<a class="select-link" href="{select}"' in ebony
     selected = rows(get(viewer_client, "tool_id=saw:jeweler-0.25&material_id=wood:ebony&machine_id=prod:vmc-3axis&geometry_engine=shapely"))
     assert ["is-selected" in r for r in selected] == [False, True, False]
     # A selection made elsewhere with a workflow mode still marks the analytics row (not part of its context).
@@ -115,7 +115,7 @@ def test_a_header_sorts_the_interesting_end_first_then_toggles(viewer_client, th
 
 
 def test_rows_without_a_value_sort_last_either_way():
-    with_runs = {"tool_id": "a", "material_id": "", "machine_id": "", "geometry_engine": "", "runs": 2, "success_rate": 0.5}
+    with_runs = {"tool_id": "a", "material_id": "", "machine_id": "", "geometry_engine": "", "runs": 2, "attempts": 4, "success_rate": 0.5}
     without = {**with_runs, "tool_id": "b", "runs": 0, "success_rate": None}
     column, descending = parse_sort("success_rate")
     assert [r["tool_id"] for r in sort_rows([without, with_runs], column, descending)] == ["a", "b"]
@@ -157,6 +157,12 @@ def test_a_bad_value_is_shown_next_to_its_field_with_a_400(viewer_client, three_
     assert 'id="log-viewer"' in html  # the rest of the page is there
 
 
+def test_a_bad_filter_and_a_bad_window_are_both_reported_at_once(viewer_client, three_contexts):
+    html = get(viewer_client, "stats_since=last-week&stats_max_runs=0", status=400)
+    assert "is not an ISO 8601 date" in re.search(r'id="stats_since_error"><li>(.*?)</li>', html).group(1)
+    assert re.search(r'id="stats_max_runs_error"><li>(.*?)</li>', html).group(1) == "Must be from 1 to 100,000, got 0"
+
+
 def test_outcome_filters_unknown_parameters_and_bad_sorts_are_explained(viewer_client, three_contexts):
     # (in the canonical order: the panel's names first, then the others alphabetically)
     table = stats(get(viewer_client, "stats_sort=colour&stats_colour=red&stats_limit=5&stats_risk_bucket=RED", status=400))
@@ -195,6 +201,20 @@ def test_the_filter_form_keeps_the_rest_of_the_state_and_the_sort(viewer_client,
     hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
     assert hidden == [("profile", "default"), ("log", "runs"), ("log_tool_id", "x"), ("stats_sort", "context")]
     assert '<a class="button button-quiet" href="/rmos/ai-ops/?profile=default&log=runs&log_tool_id=x&stats_sort=context#analytics">Clear all</a>' in table
+
+
+def test_sorted_by_runs_the_table_is_the_selectors_own_order(viewer_client, default_profile):
+    """The default sort asks the selector for the first rows only: ties must break the same way."""
+    from ailog.filters import LogFilter
+    from analytics.selectors import profile_stats
+
+    at = iter(T0 + timedelta(minutes=i) for i in range(300))
+    log_runs(*[run_item(at=next(at), attempts=1 + i % 3, **{**EBONY, "material_id": f"wood:m{i % 7}"}) for i in range(40)])
+    expected = [r["material_id"] for r in profile_stats(filters=LogFilter(), limit=1000)["results"]]
+    column, descending = parse_sort(None)
+    assert [r["material_id"] for r in sort_rows(profile_stats(filters=LogFilter(), limit=1000)["results"], column, descending)] == expected
+    html = get(viewer_client)
+    assert re.findall(r'ctx-material_id">([^<]+)<', stats(html)) == expected
 
 
 def test_the_panel_reads_aggregates_with_a_fixed_number_of_queries(viewer_client, default_profile, django_assert_max_num_queries):

@@ -67,7 +67,7 @@ def test_attempts_newest_first_each_selecting_its_context_and_linking_its_run(vi
         "/rmos/ai-ops/?tool_id=saw%3Ajeweler-0.25&material_id=wood%3Aebony&machine_id=prod%3Avmc-3axis"
         "&geometry_engine=shapely#snapshot-inspector"
     )
-    assert f'data-select-url="{select_b}"' in listed[0] and f'class="select-link" href="{select_b}"' in listed[0]
+    assert f'class="select-link" href="{select_b}"' in listed[0]
     assert f'href="{select_a}"' in listed[3]
     # Scores right-aligned, buckets as badges, the profile and its version under the run.
     assert '<td class="num">45.0</td>' in listed[0] and '<span class="bucket bucket-red">RED</span>' in listed[0]

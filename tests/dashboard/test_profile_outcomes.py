@@ -70,7 +70,9 @@ def test_each_version_has_its_change_its_numbers_and_the_difference_it_made(view
 
 def test_the_chart_shows_the_rate_per_day_with_a_marker_per_change_linking_its_version(viewer_client, changed_and_rolled_back):
     rate = chart(get(viewer_client))
-    assert "Success rate per day, last 90 days" in rate
+    # From the first run in the range (20 days ago), not 70 empty days before it.
+    first = (NOW - timedelta(days=20, minutes=7)).date()
+    assert f"Success rate per day since {first.day} {first:%b %Y}" in rate
     markers = re.findall(r'<a href="(#version-\d+)">\s*<line', rate)
     assert markers == ["#version-1", "#version-2", "#version-3"]
     assert "v2 changed" in rate and "v3 rollback" in rate
@@ -83,7 +85,15 @@ def test_the_time_range_is_chosen_from_a_few(viewer_client, changed_and_rolled_b
     rate = chart(get(viewer_client, "days=14"))
     assert "last 14 days" in rate and "10 runs" in rate  # v2's and v3's, not v1's 20 days ago
     assert parse_days("365") == 365 and parse_days("7") == DAYS_DEFAULT and parse_days("x") == DAYS_DEFAULT
-    assert "last 90 days" in chart(get(viewer_client, "days=-3"))
+    assert 'aria-current="true">90 days</a>' in chart(get(viewer_client, "days=-3"))
+
+
+def test_a_short_history_is_drawn_over_two_weeks_at_least(viewer_client, db):
+    make_profile("default")
+    log_runs(run_item(at=NOW - timedelta(hours=2), profile_version=1))
+    rate = chart(get(viewer_client))
+    first = (NOW - timedelta(days=13)).date()
+    assert f"since {first.day} {first:%b %Y}" in rate and rate.count('<th scope="row">20') == 14
 
 
 def test_a_profile_without_runs_says_so(viewer_client, db):
