@@ -3,8 +3,8 @@
 The panel's parameters are the analytics API's names behind ``stats_`` (see
 :mod:`rmos_site.url_state`) and go through the API's own parser,
 :func:`analytics.filters.stats_query_parse`; both tables read
-:func:`analytics.selectors.profile_stats` and :func:`analytics.selectors.hotspots`, which answer
-from the aggregates (docs/analytics.md defines every number), so the work does not grow with
+:func:`analytics.selectors.profile_stats` and :func:`analytics.selectors.hotspots` (in one read of
+the aggregates: :func:`analytics.selectors.stats_and_hotspots`), which answer from the aggregates (docs/analytics.md defines every number), so the work does not grow with
 the log. ``stats_sort`` orders the table on the server: a column name, ``-`` in front for
 descending (``-runs``, the API's order, is the default).
 
@@ -17,18 +17,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
 from analytics.filters import MIN_RUNS_DEFAULT, STATS_LIMIT_MAX, WINDOW_MAX, Window, stats_query_parse
-from rmos_site import charts, present
+from django.utils.safestring import SafeString
+
+from rmos_site import charts, present, table_rows
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.panel_forms import PanelFilterForm, since_field, text, until_field, workflow_field
 from rmos_site.url_state import STATS_PREFIX, DashboardState, Selection
 
 ANCHOR = "analytics"
 INSPECTOR_ANCHOR = "snapshot-inspector"
-SHOWN = 100
+SHOWN = 50  # rows in the panel (it scrolls); every context is in the API answer it links to
 HOTSPOTS_SHOWN = 10
 SORT_KEY = "sort"
 DEFAULT_SORT = "-runs"
@@ -118,7 +123,9 @@ def interval_bar(rate: float | None, bounds: list[float] | None, *, width: float
 class ContextCells:
     """What the stats table and the hotspots both show of a context."""
 
-    context: tuple[tuple[str, str], ...]  # tool, material, machine
+    tool_id: str
+    material_id: str
+    machine_id: str
     engine: str
     select_url: str
     selected: bool
@@ -162,6 +169,7 @@ class AnalyticsPanel:
     windowed: bool
     filtered: bool
     clear_url: str
+    api_url: str  # the same numbers from GET /api/rmos/ai/analytics/profile-stats ("" when invalid)
     empty_message: str
     empty_detail: str
     hotspots_empty: str
@@ -173,6 +181,10 @@ class AnalyticsPanel:
     @property
     def form_open(self) -> bool:
         return bool(self.form.errors or self.filtered)
+
+    @property
+    def rows_html(self) -> SafeString:
+        return table_rows.stats_rows(self.rows)
 
     @property
     def more(self) -> int:
@@ -188,7 +200,9 @@ def _cells(row: Mapping[str, Any], selection: Selection, select_url: Callable[[M
     chosen = context_selection(row)
     risk = row["risk"]
     return {
-        "context": tuple((f, row[f]) for f in CONTEXT[:3]),
+        "tool_id": row["tool_id"],
+        "material_id": row["material_id"],
+        "machine_id": row["machine_id"],
         "engine": row["geometry_engine"],
         "select_url": select_url(chosen),
         # workflow mode is not part of an analytics context: a selection that adds one still matches
@@ -300,12 +314,13 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     count = considered = hot_considered = 0
     if filters is not None and window is not None and not problems and not form.errors:
         limit = SHOWN if sort_value == DEFAULT_SORT else STATS_LIMIT_MAX
-        stats = analytics_selectors.profile_stats(filters=filters, window=window, limit=limit)
+        stats, spots = analytics_selectors.stats_and_hotspots(
+            filters=filters, window=window, limit=limit, hotspots_limit=HOTSPOTS_SHOWN, min_runs=MIN_RUNS_DEFAULT
+        )
         count, considered = stats["count"], len(stats["results"])
         ordered = sort_rows(stats["results"], column, descending)[:SHOWN]
         shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR))
         rows = tuple(_stats_row(r, *shared) for r in ordered)
-        spots = analytics_selectors.hotspots(filters=filters, window=window, limit=HOTSPOTS_SHOWN, min_runs=MIN_RUNS_DEFAULT)
         hot_considered = spots["considered"]
         hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))
 
@@ -340,6 +355,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         windowed=windowed,
         filtered=filtered,
         clear_url=link({SORT_KEY: sort_value} if sort_value != DEFAULT_SORT else {}) if filtered else "",
+        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**filter_query, 'limit': STATS_LIMIT_MAX})}" if not invalid else "",
         empty_message=message,
         empty_detail=detail,
         hotspots_empty=hot_empty,

@@ -22,7 +22,10 @@ from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
 from ailog.models import Reason, RiskBucket
 from engine.context import WORKFLOW_MODES
-from rmos_site import present
+from engine.profile import NAME_RE
+from django.utils.safestring import SafeString
+
+from rmos_site import present, table_rows
 from rmos_site.errors import ValidationFailed
 from rmos_site.panel_forms import PanelFilterForm, choice, since_field, text, until_field, workflow_field
 from rmos_site.url_state import LOG_PREFIX, LOG_TABS, DashboardState, Selection, run_url
@@ -100,7 +103,9 @@ class LogRow:
 
     kind: str  # attempts | runs
     when: present.When
-    context: tuple[tuple[str, str], ...]  # tool, material, machine
+    tool_id: str
+    material_id: str
+    machine_id: str
     context_extra: str  # workflow mode and geometry engine, when set
     select_url: str
     selected: bool
@@ -111,8 +116,13 @@ class LogRow:
     profile_version: int | None
     profile_url: str
     score: str  # attempts: its score; runs: the selected score
-    bucket: str  # attempts: its bucket; runs: the selected candidate's
+    bucket: str  # attempts: its bucket; runs: the selected candidate's ("" for none)
     attempt_index: int | None = None  # attempts
+
+    @property
+    def bucket_class(self) -> str:
+        return f"bucket bucket-{self.bucket.lower()}"
+
     acceptable: bool | None = None  # attempts
     rings: str = ""  # attempts
     width: str = ""  # attempts, total mm
@@ -144,8 +154,8 @@ class LogPanel:
         return 400 if self.form.errors or self.problems else 200
 
     @property
-    def noun(self) -> str:
-        return self.tab
+    def rows_html(self) -> SafeString:
+        return table_rows.log_rows(self.rows, runs=self.tab == "runs")
 
     @property
     def form_open(self) -> bool:
@@ -259,13 +269,16 @@ def _common(item: Mapping[str, Any], shared: _Shared) -> dict[str, Any]:
     name = item["profile_name"]
     profile_urls = shared.profile_urls
     if name and name not in profile_urls:
-        profile_urls[name] = reverse("profile-detail", args=[name])
+        # A posted run may name any profile; only a profile name can have a page here.
+        profile_urls[name] = reverse("profile-detail", args=[name]) if NAME_RE.match(name) else ""
     extra = [item["workflow_mode"]] if item["workflow_mode"] != WORKFLOW_MODES[0] else []
     if item["geometry_engine"]:
         extra.append(item["geometry_engine"])
     return {
         "when": present.when(item["timestamp"]),
-        "context": ((("tool_id", item["tool_id"]), ("material_id", item["material_id"]), ("machine_id", item["machine_id"]))),
+        "tool_id": item["tool_id"],
+        "material_id": item["material_id"],
+        "machine_id": item["machine_id"],
         "context_extra": " · ".join(extra),
         "select_url": shared.select_url(chosen),
         "selected": Selection(**chosen) == shared.selection,

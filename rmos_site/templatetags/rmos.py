@@ -7,16 +7,17 @@ inputs that carry the state through GET forms, and value formatting.
     <form method="get">{% state_inputs state exclude='profile' %} ... </form>
     <td>{% risk_bar row.risk %}</td>
 
-The small table-cell charts are drawn by tags rather than included templates: a table of a hundred
-rows would otherwise spend most of its time including them.
+The small table-cell charts are drawn by tags (in Python, :mod:`rmos_site.table_rows`) rather
+than included templates: a table of a hundred rows would otherwise spend most of its time on them.
 """
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from profiles.presentation import display_value
+from rmos_site import table_rows
 from rmos_site.charts import RiskMixBar
 from rmos_site.url_state import DASHBOARD_PATH, DashboardState
 
@@ -55,31 +56,11 @@ def field_value(value, field: str) -> str:
 
 @register.simple_tag
 def risk_bar(chart: RiskMixBar) -> str:
-    """A compact GREEN / YELLOW / RED bar for a table cell (``charts.risk_mix_bar(..., labels=False)``),
-    named by its summary, each segment with its own tooltip."""
-    if chart.empty:
-        return format_html('<span class="muted">{}</span>', chart.empty_message)
-    # Numbers and bucket names need no escaping; the texts are escaped once each.
-    segments = "".join(
-        f'<rect class="risk-{s.bucket.lower()}" x="{s.x:g}" y="0" width="{s.width:g}" height="{chart.height:g}">'
-        f"<title>{escape(s.title)}</title></rect>"
-        for s in chart.segments
-    )
-    return mark_safe(  # noqa: S308 - every text above is escaped
-        f'<svg class="risk-bar risk-cell" role="img" width="{chart.width:g}" height="{chart.height:g}" '
-        f'viewBox="0 0 {chart.width:g} {chart.height:g}"><title>{escape(chart.summary)}</title>{segments}</svg>'
-    )
+    """A compact GREEN / YELLOW / RED bar for a table cell (see :func:`rmos_site.table_rows.risk_bar`)."""
+    return mark_safe(table_rows.risk_bar(chart))  # noqa: S308 - its texts are escaped there
 
 
 @register.simple_tag
 def interval_bar(bar) -> str:
-    """A rate and its interval on a 0-100% track (``analytics_panel.IntervalBar``); decorative:
-    the numbers are printed beside it."""
-    if bar is None:
-        return ""
-    return mark_safe(  # noqa: S308 - numbers only
-        f'<svg class="ci-bar" width="{bar.width:g}" height="8" viewBox="0 0 {bar.width:g} 8" aria-hidden="true">'
-        f'<rect class="ci-track" x="0" y="3" width="{bar.width:g}" height="2"></rect>'
-        f'<rect class="ci-band" x="{bar.low_x:g}" y="1" width="{bar.band_width:g}" height="6"></rect>'
-        f'<rect class="ci-rate" x="{bar.rate_x:g}" y="0" width="1.5" height="8"></rect></svg>'
-    )
+    """A rate and its interval on a 0-100% track (see :func:`rmos_site.table_rows.interval_bar`)."""
+    return mark_safe(table_rows.interval_bar(bar))  # noqa: S308 - numbers only

@@ -243,3 +243,13 @@ def test_one_page_is_one_query_however_long_the_log(viewer_client, default_profi
     with django_assert_max_num_queries(12):
         html = get(viewer_client, "log=runs")
     assert len(rows(html)) == 40
+
+
+def test_every_text_in_the_rows_is_escaped(viewer_client, default_profile):
+    odd = {"tool_id": 'saw:"<zz1>', "material_id": "wood:a&b", "machine_id": "prod:<zz2>", "geometry_engine": "<zz3>"}
+    log_runs(run_item(at=T0, profile="<zz4>", **odd))  # a posted run may name any profile: no link, no 500
+    raw = viewer_client.get(DASHBOARD + "?log=runs").content.decode()
+    assert not any(f"<zz{i}>" in raw for i in range(1, 5))
+    assert "saw:&quot;&lt;zz1&gt;" in raw and "wood:a&amp;b" in raw and "&lt;zz3&gt;" in raw and "&lt;zz4&gt;" in raw
+    stats_table = raw[raw.index('id="analytics"') : raw.index('id="hotspots"')]
+    assert "prod:&lt;zz2&gt;" in stats_table
