@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -546,12 +546,15 @@ def rate_line_chart(
         lines.append(" ".join(current_line))
     close_band()
 
-    # Date labels: at most about one per 90px, always including the first and last day.
-    label_count = max(1, min(span_days + 1, int(plot.width // 90)))
-    if span_days == 0:
-        day_offsets = [0]
-    else:
-        day_offsets = sorted({round(i * span_days / max(1, label_count - 1)) for i in range(label_count)})
+    # Date labels: at most about one per 90px, evenly every ``step`` days from the first day, and
+    # the last day too when it is not squeezed against the label before it.
+    label_count = max(2, int(plot.width // 90))
+    step = max(1, math.ceil(span_days / (label_count - 1)))
+    day_offsets = list(range(0, span_days + 1, step))
+    if day_offsets[-1] != span_days:
+        if span_days - day_offsets[-1] < step / 2:
+            day_offsets.pop()
+        day_offsets.append(span_days)
     x_ticks = tuple(
         Tick(round(x_of(first + timedelta(days=d)), 2), (first + timedelta(days=d)).strftime("%d %b")) for d in day_offsets
     )
@@ -568,15 +571,24 @@ def rate_line_chart(
     )
     marker_lines: list[MarkerLine] = []
     row_ends = [-math.inf] * marker_rows
+    last_in_row: list[int | None] = [None] * marker_rows  # index in marker_lines of each row's last label
+    unlabelled = [0] * marker_rows
     for m, moment in shown:
         x = min(max(x_of(moment), plot.left), plot.right)
         label = _shorten(m.label, 22)
         label_px = len(label) * CHAR_PX * 0.9
         anchor = "end" if x + 3 + label_px > width - 2 else "start"
         left = x - label_px - 3 if anchor == "end" else x
-        # The first row where the label does not run into the one before it (else the last row).
-        row = next((r for r in range(marker_rows) if left >= row_ends[r]), marker_rows - 1)
-        row_ends[row] = max(row_ends[row], x + 3 + label_px + 6 if anchor == "start" else x + 6)
+        # The first row where the label does not run into the one before it. With none free, the
+        # line is drawn without a label (its tooltip names it) and the last label says "+n".
+        row = next((r for r in range(marker_rows) if left >= row_ends[r]), None)
+        if row is None:
+            row = marker_rows - 1
+            unlabelled[row] += 1
+            label = ""
+        else:
+            row_ends[row] = max(row_ends[row], x + 3 + label_px + 6 if anchor == "start" else x + 6)
+            last_in_row[row] = len(marker_lines)
         when_text = moment.strftime("%Y-%m-%d %H:%M") if isinstance(m.when, datetime) else moment.strftime("%Y-%m-%d")
         marker_lines.append(
             MarkerLine(
@@ -589,6 +601,11 @@ def rate_line_chart(
                 href=m.href,
             )
         )
+    for row, hidden in enumerate(unlabelled):
+        index = last_in_row[row]
+        if hidden and index is not None:
+            crowded = marker_lines[index]
+            marker_lines[index] = replace(crowded, label=_shorten(crowded.label, 18) + f" +{hidden}")
 
     with_data = [p for p in ordered if p.rate is not None]
     total_runs = sum(p.runs for p in with_data)

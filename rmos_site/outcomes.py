@@ -36,6 +36,7 @@ class Delta:
     score: str  # "+1.3"
     red: str  # "-4.0 pp"
     verdict: str  # better | worse | unclear
+    comparable: bool  # both versions have runs
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def _delta(delta: Mapping[str, Any] | None) -> Delta | None:
         score=present.signed(delta["avg_selected_score"]),
         red=present.points(delta["red_share"]),
         verdict=delta["verdict"],
+        comparable=delta["success_rate"] is not None,
     )
 
 

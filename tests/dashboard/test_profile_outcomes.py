@@ -98,8 +98,10 @@ def test_a_short_history_is_drawn_over_two_weeks_at_least(viewer_client, db):
 
 def test_a_profile_without_runs_says_so(viewer_client, db):
     make_profile("default")
+    edit_profile("default", max_rings=9)
     html = get(viewer_client)
     assert "No runs under this profile yet" in outcomes(html)
+    assert "no runs to compare with v1" in version_row(html, 2) and "verdict" not in version_row(html, 2)
     assert '<td class="num">0</td><td class="num muted" colspan="3">no runs yet</td>' in version_row(html, 1)
     assert "No runs under default in the last 90 days" in chart(html)
 
