@@ -183,3 +183,22 @@ def test_rollback_links_return_to_the_dashboard_view(operator_client, default_pr
     record = selectors.profile_history(name="default", limit=5)[-1]["id"]
     expected = f"/rmos/profiles/default/rollback/{record}/?next=/rmos/ai-ops/%3Ftool_id%3Dsaw%253Afine%26profile%3Ddefault%23profile-editor"
     assert expected in hrefs(html)
+
+
+def test_a_viewer_sees_the_log_the_analytics_and_the_hotspots_but_no_edit_controls(viewer_client, default_profile):
+    from tests.ailog.factories import T0, run_item
+    from tests.dashboard.builders import log_runs
+
+    edit_profile("default", max_rings=9)
+    log_runs(*[run_item(at=T0, success=i % 2 == 0) for i in range(6)])
+    html = viewer_client.get(DASHBOARD).content.decode()
+    assert html.count('<tr class="log-row') == 12 and html.count('<tr class="stats-row') == 1
+    assert html.count('<li class="hotspot ') == 1 and "/rmos/runs/" in html
+    assert "Save changes" not in html and "Roll back to" not in html and "Preview what-if" not in html
+    assert 'method="post"' not in html.replace('<form method="post" action="/accounts/logout/">', "")
+
+
+def test_anonymous_visitors_sign_in_before_any_page(client, default_profile):
+    for url in ("/rmos/ai-ops/?log=runs&stats_sort=context", "/rmos/profiles/default/", "/rmos/runs/not-a-run/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
