@@ -322,7 +322,8 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR))
         rows = tuple(_stats_row(r, *shared) for r in ordered)
         hot_considered = spots["considered"]
-        hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))
+        # A score of 0: the evidence supports no problem at all, so it is no hotspot.
+        hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1) if r["score"] > 0)
 
     filtered = bool(filter_query)
     windowed = bool(query.get("max_runs") or query.get("max_attempts"))
@@ -339,7 +340,11 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
                 else ("No runs yet", "Each context’s numbers appear here after its first run is logged.")
             )
         if not hotspot_rows:
-            hot_empty = f"No context has {MIN_RUNS_DEFAULT} or more runs{' with these filters' if filtered else ' yet'}."
+            hot_empty = (
+                f"No context with {MIN_RUNS_DEFAULT} or more runs shows a problem the evidence supports."
+                if hot_considered
+                else f"No context has {MIN_RUNS_DEFAULT} or more runs{' with these filters' if filtered else ' yet'}."
+            )
     return AnalyticsPanel(
         form=form,
         problems=tuple(problems),

@@ -202,7 +202,7 @@ def log_panel(state: DashboardState) -> LogPanel:
         for name in LOG_TABS
     )
     chips = tuple(
-        Chip(LOG_PREFIX + key, FILTER_LABELS.get(key, key), value, link({k: v for k, v in filter_query.items() if k != key}))
+        Chip(LOG_PREFIX + key, FILTER_LABELS.get(key, key), _shown(form, key, value), link({k: v for k, v in filter_query.items() if k != key}))
         for key, value in filter_query.items()
     )
     selection_url = ""
@@ -238,6 +238,13 @@ def log_panel(state: DashboardState) -> LogPanel:
         empty_message=message,
         empty_detail=detail,
     )
+
+
+def _shown(form: LogFilterForm, key: str, value: str) -> str:
+    """A filter's value as its select offers it ("failed" for success=false), else as given."""
+    field = form.fields.get(key)
+    choices = dict(getattr(field.widget, "choices", ())) if field is not None else {}
+    return str(choices.get(value, value))
 
 
 def _empty(tab: str, *, filtered: bool, later_page: bool, invalid: bool) -> tuple[str, str]:

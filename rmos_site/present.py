@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from django.utils.dateparse import parse_datetime
 
@@ -99,11 +99,6 @@ def when(value: datetime | str | None) -> When | None:
         day=f"{moment_.day} {moment_:%b}",
         time=f"{moment_:%H:%M:%S}",
     )
-
-
-def context_items(row: Mapping[str, Any], fields: Sequence[str]) -> list[tuple[str, str]]:
-    """The set fields of a context, in order (blank ones left out)."""
-    return [(f, row[f]) for f in fields if row.get(f)]
 
 
 def reason_label(reason: str | None) -> str:

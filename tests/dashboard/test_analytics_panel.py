@@ -224,3 +224,11 @@ def test_the_panel_reads_aggregates_with_a_fixed_number_of_queries(viewer_client
     with django_assert_max_num_queries(12):
         html = get(viewer_client)
     assert len(rows(html)) == 30 and "30 contexts" in stats(html)
+
+
+def test_contexts_the_evidence_finds_no_problem_with_are_not_hotspots(viewer_client, default_profile):
+    at = iter(T0 + timedelta(minutes=i) for i in range(100))
+    log_runs(*[run_item(at=next(at), scores=[(90.0, "GREEN")], **HOLLY) for _ in range(6)])
+    spots = hotspots(get(viewer_client))
+    assert '<li class="hotspot ' not in spots
+    assert "No context with 5 or more runs shows a problem the evidence supports." in spots

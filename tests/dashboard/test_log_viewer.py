@@ -189,6 +189,7 @@ def test_the_csv_link_exports_the_same_filter_through_the_api(viewer_client, two
     assert '<a href="/api/rmos/logs/ai/attempts?material_id=wood%3Amaple-hard&since=2025-06-01T00%3A00%3A00Z&limit=100">As JSON</a>' in log
     runs_log = panel(get(viewer_client, "log=runs&log_success=false"))
     assert 'href="/api/rmos/logs/ai/runs?format=csv&success=false" download' in runs_log
+    assert '<span class="chip-key">Success</span> failed' in runs_log  # as the select says it
 
 
 def test_empty_states_say_why_there_is_nothing(viewer_client, default_profile):
