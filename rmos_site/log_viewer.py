@@ -183,7 +183,7 @@ def log_panel(state: DashboardState) -> LogPanel:
 
     rows: tuple[LogRow, ...] = ()
     next_cursor = None
-    if filters is not None and page_request is not None and not problems:
+    if filters is not None and page_request is not None and not problems and not form.errors:
         lister = log_selectors.run_list if runs else log_selectors.attempt_list
         page = lister(filters=filters, cursor=page_request.cursor, limit=PAGE_SIZE)
         next_cursor = page.next_cursor

@@ -84,6 +84,7 @@ class PanelFilterForm(forms.Form):
         for name in dropped:
             self.fields.pop(name, None)
         for name, field in self.fields.items():
+            field.validators = []  # the API's parser is the one judge (Django's would refuse NUL in its own words)
             # A value the select does not offer stays visible (and selected) beside its message.
             value = values.get(name, "")
             if isinstance(field.widget, forms.Select) and value and value not in dict(field.widget.choices):

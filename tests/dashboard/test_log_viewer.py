@@ -254,3 +254,9 @@ def test_every_text_in_the_rows_is_escaped(viewer_client, default_profile):
     assert "saw:&quot;&lt;zz1&gt;" in raw and "wood:a&amp;b" in raw and "&lt;zz3&gt;" in raw and "&lt;zz4&gt;" in raw
     stats_table = raw[raw.index('id="analytics"') : raw.index('id="hotspots"')]
     assert "prod:&lt;zz2&gt;" in stats_table
+
+
+def test_a_nul_byte_in_a_filter_is_a_400_on_every_database(viewer_client, two_contexts):
+    html = get(viewer_client, "log_tool_id=a%00b&stats_profile=%00", status=400)
+    assert "Must be printable text, without control characters" in field_error(html, "tool_id")
+    assert 'id="stats_profile_error"><li>Must be printable text' in html
