@@ -177,6 +177,10 @@ def _parse_value(key: str, raw: str) -> Any:
     if key in _TEXT_LIMITS:
         if len(raw) > _TEXT_LIMITS[key]:
             raise ValidationFailed.single(key, "max_length", f"must be at most {_TEXT_LIMITS[key]} characters")
+        if not raw.isprintable():
+            # Ingestion stores printable text only, so nothing could match; and PostgreSQL refuses
+            # a NUL byte in a query outright.
+            raise ValidationFailed.single(key, "printable", "must be printable text, without control characters")
         return raw
     if key in _CHOICES:
         if raw not in _CHOICES[key]:

@@ -236,6 +236,25 @@ def profile_stats(*, filters: LogFilter, window: Window = Window(), limit: int =
     Contexts with the most runs first; ``count`` says how many matched in all.
     """
     per_context, known = _by_context(filters, window, with_profiles=True)
+    return _stats_answer(per_context, known, filters, window, limit)
+
+
+def hotspots(*, filters: LogFilter, window: Window = Window(), limit: int = 10, min_runs: int = 5) -> dict[str, Any]:
+    """The ``limit`` most problematic contexts with at least ``min_runs`` runs, by hotspot score."""
+    per_context, _ = _by_context(filters, window, with_profiles=False)
+    return _hotspots_answer(per_context, window, limit, min_runs)
+
+
+def stats_and_hotspots(
+    *, filters: LogFilter, window: Window = Window(), limit: int = 100, hotspots_limit: int = 10, min_runs: int = 5
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`profile_stats` and :func:`hotspots` for the same filters and window, from one read of
+    the aggregates: the dashboard shows both side by side. The answers are the two functions' own."""
+    per_context, known = _by_context(filters, window, with_profiles=True)
+    return _stats_answer(per_context, known, filters, window, limit), _hotspots_answer(per_context, window, hotspots_limit, min_runs)
+
+
+def _stats_answer(per_context: dict[tuple, list], known, filters: LogFilter, window: Window, limit: int) -> dict[str, Any]:
     ordered = sorted(per_context.items(), key=lambda item: (-item[1][_RUNS_SLOT], -item[1][_ATTEMPTS_SLOT], item[0]))[:limit]
     profiles = _profiles_seen(filters, [context for context, _ in ordered], known)
     results = [
@@ -244,9 +263,7 @@ def profile_stats(*, filters: LogFilter, window: Window = Window(), limit: int =
     return {"count": len(per_context), "limit": limit, "window": _window_dict(window), "results": results}
 
 
-def hotspots(*, filters: LogFilter, window: Window = Window(), limit: int = 10, min_runs: int = 5) -> dict[str, Any]:
-    """The ``limit`` most problematic contexts with at least ``min_runs`` runs, by hotspot score."""
-    per_context, _ = _by_context(filters, window, with_profiles=False)
+def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int, min_runs: int) -> dict[str, Any]:
     scored = [(hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs]
     scored.sort(key=lambda item: (-item[0].score, -item[0].counts.runs, item[1]))
     shown = ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "red_share_ci", "risk", "last_run", "outcomes")

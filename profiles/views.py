@@ -1,4 +1,5 @@
-"""Profile pages: the list, one profile (editor + history) and the rollback confirmation.
+"""Profile pages: the list, one profile (editor, history, outcomes per version) and the rollback
+confirmation.
 
 Pages call ``profiles.selectors`` and ``profiles.services`` only. Reading needs a signed-in
 account; every write (and the rollback confirmation, which is an edit control) needs
@@ -24,6 +25,7 @@ from profiles.models import ConstraintProfile
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
 from rmos_site.inspector import PreviewContext, preview_context
+from rmos_site.outcomes import parse_days, profile_outcomes
 from rmos_site.snapshots import ComparisonView, comparison_view
 from rmos_site.url_state import DashboardState
 
@@ -151,6 +153,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
     except ValueError:
         page = 1
     history = selectors.profile_history_page(name=profile.name, page=page, per_page=HISTORY_PER_PAGE)
+    outcomes = profile_outcomes(profile=profile.name, current_version=profile.version, days=parse_days(request.GET.get("days")))
     context = {
         "nav": "profiles",
         "profile": profile,
@@ -159,6 +162,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         "values_table": profile_values_table(profile),
         "history": history,
         "history_rows": history_rows(history.entries, current_version=profile.version),
+        "outcomes": outcomes,
         "form_action": page_url,
         "what_if_action": page_url + "#what-if",
         "what_if": what_if,

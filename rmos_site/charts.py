@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -546,12 +546,15 @@ def rate_line_chart(
         lines.append(" ".join(current_line))
     close_band()
 
-    # Date labels: at most about one per 90px, always including the first and last day.
-    label_count = max(1, min(span_days + 1, int(plot.width // 90)))
-    if span_days == 0:
-        day_offsets = [0]
-    else:
-        day_offsets = sorted({round(i * span_days / max(1, label_count - 1)) for i in range(label_count)})
+    # Date labels: at most about one per 90px, evenly every ``step`` days from the first day, and
+    # the last day too when it is not squeezed against the label before it.
+    label_count = max(2, int(plot.width // 90))
+    step = max(1, math.ceil(span_days / (label_count - 1)))
+    day_offsets = list(range(0, span_days + 1, step))
+    if day_offsets[-1] != span_days:
+        if span_days - day_offsets[-1] < step / 2:
+            day_offsets.pop()
+        day_offsets.append(span_days)
     x_ticks = tuple(
         Tick(round(x_of(first + timedelta(days=d)), 2), (first + timedelta(days=d)).strftime("%d %b")) for d in day_offsets
     )
@@ -568,15 +571,24 @@ def rate_line_chart(
     )
     marker_lines: list[MarkerLine] = []
     row_ends = [-math.inf] * marker_rows
+    last_in_row: list[int | None] = [None] * marker_rows  # index in marker_lines of each row's last label
+    unlabelled = [0] * marker_rows
     for m, moment in shown:
         x = min(max(x_of(moment), plot.left), plot.right)
         label = _shorten(m.label, 22)
         label_px = len(label) * CHAR_PX * 0.9
         anchor = "end" if x + 3 + label_px > width - 2 else "start"
         left = x - label_px - 3 if anchor == "end" else x
-        # The first row where the label does not run into the one before it (else the last row).
-        row = next((r for r in range(marker_rows) if left >= row_ends[r]), marker_rows - 1)
-        row_ends[row] = max(row_ends[row], x + 3 + label_px + 6 if anchor == "start" else x + 6)
+        # The first row where the label does not run into the one before it. With none free, the
+        # line is drawn without a label (its tooltip names it) and the last label says "+n".
+        row = next((r for r in range(marker_rows) if left >= row_ends[r]), None)
+        if row is None:
+            row = marker_rows - 1
+            unlabelled[row] += 1
+            label = ""
+        else:
+            row_ends[row] = max(row_ends[row], x + 3 + label_px + 6 if anchor == "start" else x + 6)
+            last_in_row[row] = len(marker_lines)
         when_text = moment.strftime("%Y-%m-%d %H:%M") if isinstance(m.when, datetime) else moment.strftime("%Y-%m-%d")
         marker_lines.append(
             MarkerLine(
@@ -589,6 +601,11 @@ def rate_line_chart(
                 href=m.href,
             )
         )
+    for row, hidden in enumerate(unlabelled):
+        index = last_in_row[row]
+        if hidden and index is not None:
+            crowded = marker_lines[index]
+            marker_lines[index] = replace(crowded, label=_shorten(crowded.label, 18) + f" +{hidden}")
 
     with_data = [p for p in ordered if p.rate is not None]
     total_runs = sum(p.runs for p in with_data)
@@ -603,6 +620,139 @@ def rate_line_chart(
     return LineChart(
         width, height, plot, tuple(lines), tuple(band), tuple(dots), y_ticks, x_ticks, tuple(marker_lines),
         title, summary, rows, False, empty_message,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores over a run's attempts: each attempt a dot in its bucket's colour, the best so far as a
+# step line, the buckets' bands (GREEN >= 80, YELLOW >= 50) behind them
+
+
+@dataclass(frozen=True)
+class ScoreDot:
+    index: int  # the attempt's 1-based index
+    x: float
+    y: float
+    bucket: str
+    selected: bool
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Band:
+    bucket: str
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class ScoreChart:
+    width: float
+    height: float
+    plot: Plot
+    bands: tuple[Band, ...]
+    dots: tuple[ScoreDot, ...]
+    best: str  # SVG polyline points of the best score so far ("" for one attempt)
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    threshold_y: float | None  # the run's minimum acceptable score, when it had one
+    threshold_label: str
+    dot_r: float
+    title: str
+    summary: str
+    empty: bool
+    empty_message: str
+
+
+BUCKET_FLOORS: tuple[tuple[str, float, float], ...] = (("GREEN", 80, 100), ("YELLOW", 50, 80), ("RED", 0, 50))
+
+
+def attempt_score_chart(
+    attempts: Sequence[tuple[int, float, str]],
+    *,
+    selected: int | None = None,
+    threshold: float | None = None,
+    href: str = "#attempt-{index}",
+    width: float = 640,
+    height: float = 170,
+    empty_message: str = "No attempts recorded",
+) -> ScoreChart:
+    """``attempts`` as (index, score 0-100, bucket), in any order; ``selected`` is the index of the
+    attempt the run selected. ``href`` links each dot (``{index}`` is filled in)."""
+    plot = Plot(left=34, top=8, right=width - 10, bottom=height - 22)
+    y_ticks = tuple(Tick(round(plot.bottom - plot.height * v / 100, 2), str(v)) for v in (0, 50, 80, 100))
+    ordered = sorted(attempts, key=lambda a: a[0])
+    for index, score, bucket in ordered:
+        if not 0 <= score <= 100:
+            raise ValueError(f"attempt {index}: score must be 0-100, got {score!r}")
+        if bucket.upper() not in RISK_BUCKETS:
+            raise ValueError(f"attempt {index}: unknown risk bucket {bucket!r}")
+
+    def y_of(score: float) -> float:
+        return round(plot.bottom - plot.height * score / 100, 2)
+
+    bands = tuple(Band(bucket, y_of(high), round(y_of(low) - y_of(high), 2)) for bucket, low, high in BUCKET_FLOORS)
+    if not ordered:
+        return ScoreChart(width, height, plot, bands, (), "", y_ticks, (), None, "", 3, "Score per attempt", empty_message, True, empty_message)
+
+    first, last = ordered[0][0], ordered[-1][0]
+    span = last - first
+
+    def x_of(index: int) -> float:
+        if span == 0:
+            return plot.center_x
+        return round(plot.left + plot.width * (index - first) / span, 2)
+
+    dots = tuple(
+        ScoreDot(
+            index=index,
+            x=x_of(index),
+            y=y_of(score),
+            bucket=bucket.upper(),
+            selected=index == selected,
+            title=f"Attempt {index}: {score:.1f}, {bucket.upper()}" + (" (selected)" if index == selected else ""),
+            href=href.format(index=index),
+        )
+        for index, score, bucket in ordered
+    )
+    best_points: list[str] = []
+    best = -1.0
+    for index, score, _ in ordered:
+        if score > best:
+            if best >= 0:
+                best_points.append(f"{_num(x_of(index))},{_num(y_of(best))}")
+            best = score
+            best_points.append(f"{_num(x_of(index))},{_num(y_of(best))}")
+    best_points.append(f"{_num(x_of(last))},{_num(y_of(best))}")
+    labels = [Tick(x_of(index), str(index)) for index, _, _ in ordered]
+    x_ticks = _thin(labels, 26)
+    if x_ticks and x_ticks[-1].label != labels[-1].label and labels[-1].position - x_ticks[-1].position >= 26:
+        x_ticks = (*x_ticks, labels[-1])
+    counts = {b: sum(1 for _, _, bucket in ordered if bucket.upper() == b) for b in RISK_BUCKETS}
+    scores = [score for _, score, _ in ordered]
+    chosen = next((score for index, score, _ in ordered if index == selected), None)
+    summary = (
+        f"{_plural(len(ordered), 'attempts')}, scores {min(scores):.1f} to {max(scores):.1f}; "
+        + ", ".join(f"{counts[b]} {b}" for b in RISK_BUCKETS)
+        + (f"; the run selected attempt {selected} ({chosen:.1f})." if chosen is not None else "; no attempt was selected.")
+    )
+    return ScoreChart(
+        width=width,
+        height=height,
+        plot=plot,
+        bands=bands,
+        dots=dots,
+        best=" ".join(best_points) if len(ordered) > 1 else "",
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        threshold_y=y_of(threshold) if threshold is not None and 0 <= threshold <= 100 else None,
+        threshold_label=f"min {threshold:g}" if threshold is not None else "",
+        dot_r=3.5 if len(ordered) <= 60 else 2.5,
+        title="Score per attempt",
+        summary=summary,
+        empty=False,
+        empty_message=empty_message,
     )
 
 

@@ -1,14 +1,18 @@
 """The operator dashboard, ``/rmos/ai-ops/``: the seed's three rows on one page.
 
-Row 1: log viewer | snapshot inspector with the resolution explanation. Row 2: performance
-analytics | hotspots. Row 3: profile editor with recent history. What the page shows is chosen
-by its URL (:mod:`rmos_site.url_state`), so every selection is a link and every view can be
-bookmarked. The only POSTs are the editor's: a save returns to the same URL; a what-if preview
-answers in place, with the form as typed and the preview above it, saving nothing.
+Row 1: log viewer (:mod:`rmos_site.log_viewer`) | snapshot inspector with the resolution
+explanation. Row 2: performance analytics | hotspots (:mod:`rmos_site.analytics_panel`). Row 3:
+profile editor with recent history. What the page shows is chosen by its URL
+(:mod:`rmos_site.url_state`), so every selection is a link and every view can be bookmarked. The
+only POSTs are the editor's: a save returns to the same URL; a what-if preview answers in place,
+with the form as typed and the preview above it, saving nothing.
 
-Status: 200; 400 when the inspector's parameters or the editor's values have problems (shown
-next to their fields); 409 for a stale save. Parameters the page cannot use elsewhere (an
-unknown profile, a bad ``autoload``) are ignored with a notice.
+Status: 200; 400 when the inspector's parameters, the log's or the analytics' filters, or the
+editor's values have problems (shown next to their fields); 409 for a stale save. Parameters the
+page cannot use elsewhere (an unknown profile, a bad ``autoload``) are ignored with a notice.
+
+Bounded work whatever the log's size: one page of the log (one indexed query), the analytics
+and hotspots from the aggregates, the snapshot only when a context is chosen.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from profiles import selectors as profile_selectors
 from profiles import views as profile_views
 from profiles.presentation import history_rows
 from rmos_site import url_state
+from rmos_site.analytics_panel import analytics_panel
+from rmos_site.log_viewer import log_panel
 from rmos_site.inspector import InspectorForm, inspector_panel, preview_context, split_problems
 
 EDITOR_ANCHOR = "profile-editor"
@@ -78,10 +84,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         rows = history_rows(history.entries, current_version=editor_profile.version)
 
+    log = log_panel(state)
+    stats = analytics_panel(state)
     context = {
         "nav": "dashboard",
         "state": state,
         "notices": notices,
+        "log": log,
+        "stats": stats,
         "inspector": inspector,
         "can_admin_rules": _can_admin_rules(request.user),
         "profiles": profiles,
@@ -97,7 +107,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "history_rows": rows,
         "next_url": editor_url,
     }
-    status = profile_views.form_status(form) if request.method == "POST" else inspector.status
+    if request.method == "POST":
+        status = profile_views.form_status(form)
+    else:
+        status = max(inspector.status, log.status, stats.status)
     return render(request, "dashboard/dashboard.html", context, status=status)
 
 

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from profiles import views as profile_views
-from rmos_site import dashboard
+from rmos_site import dashboard, run_detail
 from rmos_site.url_state import DASHBOARD_PATH
 
 urlpatterns = [
@@ -17,4 +17,5 @@ urlpatterns = [
         profile_views.profile_rollback,
         name="profile-rollback",
     ),
+    path("rmos/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),
 ]

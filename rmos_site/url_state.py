@@ -1,6 +1,6 @@
 """The dashboard's state lives in its URL, so a view can be bookmarked, shared and reloaded.
 
-Plain Python (no Django): :func:`parse` turns query parameters into a :class:`DashboardState`
+No requests, no database: :func:`parse` turns query parameters into a :class:`DashboardState`
 (dropping what is invalid, with a message for each), and the state builds URLs that change one
 thing and keep the rest. Every selection is therefore a plain link: a log row, an analytics row
 or a hotspot links to ``state.select(tool_id=..., material_id=..., machine_id=...)``.
@@ -15,6 +15,15 @@ Parameters (defaults are left out of URLs, so each state has one canonical URL):
 | ``n_samples``      | candidates the inspector samples, 5–10,000 (default 500)                |
 | ``seed``           | the sample's random seed, 0–2⁶³−1 (default 1: one URL, one picture)     |
 | ``profile``        | the profile open in the editor                                          |
+| ``log``            | the log viewer's list: ``attempts`` (default) or ``runs``               |
+| ``log_<name>``     | the log viewer's filters and ``log_cursor``: the log API's own names (``log_tool_id`` is the API's ``tool_id``) |
+| ``stats_<name>``   | the analytics panel's filters, ``stats_max_runs``, ``stats_max_attempts`` and ``stats_sort`` (the analytics API's names) |
+
+The panels' parameters carry a prefix because the bare names already mean the selection; behind
+the prefix they are the API's names and go through the API's own parsers
+(:func:`ailog.filters.log_filter_parse`, :func:`analytics.filters.stats_query_parse`), which
+:mod:`rmos_site.log_viewer` and :mod:`rmos_site.analytics_panel` call. Here they are only kept, as
+given, so that every link carries them.
 
 Auto-load, as in the seed: while it is on, the inspector shows the selected context; while it
 is off, selecting another row changes the selection but the inspector keeps the context it was
@@ -24,13 +33,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, NamedTuple
-from urllib.parse import urlencode
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from functools import lru_cache
+from urllib.parse import quote_plus, urlencode
 
+from ailog.filters import RUN_FILTERS
+from analytics.filters import ANALYTICS_FILTERS
 from engine.context import CONTEXT_FIELDS, ID_MAX_LENGTH, WORKFLOW_MODES
 from engine.profile import NAME_RE
 
 DASHBOARD_PATH = "/rmos/ai-ops/"
+RUNS_PATH = "/rmos/runs/"
 PIN_PREFIX = "snap_"
 N_SAMPLES_DEFAULT = 500
 N_SAMPLES_MIN = 5
@@ -43,6 +56,18 @@ _ON = {"on", "1", "true", "yes"}
 _OFF = {"off", "0", "false", "no"}
 # Ids are tokens such as "saw:fine-0.5": printable, no whitespace (as the rule patterns).
 _ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+
+LOG_TAB = "log"
+LOG_TABS = ("attempts", "runs")
+LOG_PREFIX = "log_"
+STATS_PREFIX = "stats_"
+#: Canonical order of each panel's names (others, refused by the panel's parser, sort last).
+LOG_NAMES: tuple[str, ...] = (*RUN_FILTERS, "cursor")
+STATS_NAMES: tuple[str, ...] = (*ANALYTICS_FILTERS, "max_runs", "max_attempts", "sort")
+# A query value is short; anything longer is not kept in links (the parsers say why it is wrong).
+PANEL_VALUE_MAX = 200
+
+PanelQuery = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,9 @@ class DashboardState:
     n_samples: int = N_SAMPLES_DEFAULT
     seed: int = SEED_DEFAULT
     profile: str = ""
+    log_tab: str = LOG_TABS[0]
+    log_query: PanelQuery = ()  # the log viewer's parameters, API names without the prefix
+    stats_query: PanelQuery = ()  # the analytics panel's, likewise
 
     # -- what the panels show -----------------------------------------------------------------
 
@@ -112,6 +140,19 @@ class DashboardState:
         exactly that row's context. With auto-load off the inspector stays where it was."""
         return replace(self, selection=_selection(context))
 
+    def select_url_maker(self, *, path: str = DASHBOARD_PATH, fragment: str = "") -> "Callable[[Mapping[str, str]], str]":
+        """``maker(context)`` == ``self.select(**context).url(path, fragment=fragment)``, for a page of
+        rows: the parameters after the selection are the same for every row, so they are encoded once."""
+        rest = urlencode(self.query_items(exclude=CONTEXT_FIELDS))
+        tail = (f"&{rest}" if rest else "") + (f"#{fragment}" if fragment else "")
+        bare = path + (f"?{rest}" if rest else "") + (f"#{fragment}" if fragment else "")
+
+        def make(context: Mapping[str, str]) -> str:
+            chosen = "&".join(f"{k}={_quoted(v)}" for k, v in _selection(context).items())
+            return f"{path}?{chosen}{tail}" if chosen else bare
+
+        return make
+
     def inspect(self, **context: str) -> "DashboardState":
         """Load a context into the inspector by hand: with auto-load on that is the selection,
         with it off only the inspector's own context changes."""
@@ -129,6 +170,19 @@ class DashboardState:
 
     def with_profile(self, name: str) -> "DashboardState":
         return replace(self, profile=name)
+
+    def with_log(self, *, tab: str | None = None, query: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> "DashboardState":
+        """Another list and/or log query (API names; blank values are left out)."""
+        if tab is not None and tab not in LOG_TABS:
+            raise ValueError(f"log tab must be one of {', '.join(LOG_TABS)}, got {tab!r}")
+        return replace(
+            self,
+            log_tab=self.log_tab if tab is None else tab,
+            log_query=self.log_query if query is None else _panel_query(query, LOG_NAMES),
+        )
+
+    def with_stats(self, query: Mapping[str, str] | Iterable[tuple[str, str]]) -> "DashboardState":
+        return replace(self, stats_query=_panel_query(query, STATS_NAMES))
 
     def with_sampling(self, *, n_samples: int | None = None, seed: int | None = None) -> "DashboardState":
         """Another sample size and/or seed for the inspector (and the what-if preview)."""
@@ -153,6 +207,10 @@ class DashboardState:
             items.append(("seed", str(self.seed)))
         if self.profile:
             items.append(("profile", self.profile))
+        if self.log_tab != LOG_TABS[0]:
+            items.append((LOG_TAB, self.log_tab))
+        items.extend((LOG_PREFIX + k, v) for k, v in self.log_query)
+        items.extend((STATS_PREFIX + k, v) for k, v in self.stats_query)
         return [(k, v) for k, v in items if k not in skip]
 
     def query_string(self) -> str:
@@ -163,10 +221,20 @@ class DashboardState:
         return path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
-#: Every parameter of the dashboard's state.
+#: Every parameter of the dashboard's state, but the panels' (see :func:`is_parameter`).
 PARAMETERS = frozenset(
-    (*CONTEXT_FIELDS, *(PIN_PREFIX + f for f in CONTEXT_FIELDS), "autoload", "n_samples", "seed", "profile")
+    (*CONTEXT_FIELDS, *(PIN_PREFIX + f for f in CONTEXT_FIELDS), "autoload", "n_samples", "seed", "profile", LOG_TAB)
 )
+
+
+def run_url(run_id: Any, *, fragment: str = "") -> str:
+    """The run detail page (a plain path: the log viewer builds a hundred of these per page)."""
+    return f"{RUNS_PATH}{run_id}/" + (f"#{fragment}" if fragment else "")
+
+
+def is_parameter(key: str) -> bool:
+    """Whether ``key`` belongs to the dashboard's state (the panels' keys by their prefix)."""
+    return key in PARAMETERS or key.startswith((LOG_PREFIX, STATS_PREFIX))
 
 
 def canonical_url(query: Any, state: DashboardState) -> str | None:
@@ -174,9 +242,36 @@ def canonical_url(query: Any, state: DashboardState) -> str | None:
     default values, another order, a GET form's every field), else None. Queries with other
     parameters are left alone: they belong to something this module does not know."""
     items = [(key, value) for key in query for value in query.getlist(key)]
-    if any(key not in PARAMETERS for key, _ in items) or items == state.query_items():
+    if any(not is_parameter(key) for key, _ in items) or items == state.query_items():
         return None
     return state.url()
+
+
+def _panel_query(items: Mapping[str, str] | Iterable[tuple[str, str]], names: tuple[str, ...]) -> PanelQuery:
+    """Non-blank values in canonical order: ``names`` first, in that order, then any other key."""
+    pairs = items.items() if isinstance(items, Mapping) else items
+    kept = {k: str(v).strip() for k, v in pairs if v is not None and str(v).strip()}
+    rank = {name: i for i, name in enumerate(names)}
+    return tuple(sorted(kept.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...], problems: list[Problem]) -> PanelQuery:
+    values: dict[str, str] = {}
+    for key in query:
+        if not key.startswith(prefix):
+            continue
+        raw = _get(query, key)
+        if len(raw) > PANEL_VALUE_MAX:
+            problems.append(Problem(key, f"ignored, longer than {PANEL_VALUE_MAX} characters"))
+        elif raw:
+            values[key[len(prefix):]] = raw
+    return _panel_query(values, names)
+
+
+@lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """A query value as ``urlencode`` writes it (ids repeat row after row, so once each)."""
+    return quote_plus(value)
 
 
 def _selection(context: Mapping[str, Any]) -> Selection:
@@ -239,10 +334,36 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
     if profile and not NAME_RE.match(profile):
         problems.append(Problem("profile", f"ignored {profile[:40]!r}, not a profile name"))
         profile = ""
+    log_tab = _get(query, LOG_TAB).lower() or LOG_TABS[0]
+    if log_tab not in LOG_TABS:
+        problems.append(Problem(LOG_TAB, f"ignored {log_tab[:40]!r}, use {' or '.join(LOG_TABS)}"))
+        log_tab = LOG_TABS[0]
     state = DashboardState(
-        selection=selection, autoload=autoload, pinned=pinned, n_samples=n_samples, seed=seed, profile=profile
+        selection=selection,
+        autoload=autoload,
+        pinned=pinned,
+        n_samples=n_samples,
+        seed=seed,
+        profile=profile,
+        log_tab=log_tab,
+        log_query=_parse_panel(query, LOG_PREFIX, LOG_NAMES, problems),
+        stats_query=_parse_panel(query, STATS_PREFIX, STATS_NAMES, problems),
     )
     return state, problems
 
 
-__all__ = ["DASHBOARD_PATH", "PARAMETERS", "DashboardState", "Problem", "Selection", "canonical_url", "parse"]
+__all__ = [
+    "DASHBOARD_PATH",
+    "LOG_PREFIX",
+    "RUNS_PATH",
+    "LOG_TABS",
+    "PARAMETERS",
+    "STATS_PREFIX",
+    "DashboardState",
+    "Problem",
+    "Selection",
+    "canonical_url",
+    "is_parameter",
+    "parse",
+    "run_url",
+]

@@ -70,3 +70,12 @@ def test_limits():
             limit_parse(bad)
     assert page_parse({"limit": "5"}, kind="a").limit_given
     assert not page_parse({}, kind="a").limit_given
+
+
+@pytest.mark.parametrize("key", ["tool_id", "material_id", "machine_id", "geometry_engine", "profile"])
+def test_text_with_control_characters_is_refused(key):
+    """Nothing stored could match (ingestion keeps printable text only), and PostgreSQL refuses a
+    NUL byte in a query with an error: a 400 that says so instead."""
+    with pytest.raises(ValidationFailed) as caught:
+        log_filter_parse(QueryDict(f"{key}=a%00b"))
+    assert [(e.field, e.rule) for e in caught.value.errors] == [(key, "printable")]

@@ -61,6 +61,8 @@ def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
         ("hotspots?limit=-3", "limit", "range"),
         ("profile-versions", "profile", "required"),
         ("profile-versions?profile=default&max_runs=3", "max_runs", "unknown_field"),
+        ("profile-versions?profile=%00", "profile", "printable"),  # a 500 on PostgreSQL before
+        ("profile-stats?tool_id=saw%00", "tool_id", "printable"),
         ("timeseries?since=2020-01-01&until=2035-01-01", "until", "range"),
         ("timeseries?workflow_mode=sideways", "workflow_mode", "choice"),
     ],

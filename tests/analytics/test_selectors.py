@@ -177,3 +177,20 @@ def test_orphan_attempts_count_under_their_run_profile_once_it_arrives(default_p
     after = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
     assert (after["results"][0]["runs"], after["results"][0]["attempts"]) == (1, 1)
     assert after["unknown_version"] is None
+
+
+@pytest.mark.parametrize(
+    ("filters", "window"),
+    [
+        (LogFilter(), Window()),
+        (LogFilter(tool_id="saw:a"), Window()),
+        (LogFilter(since=T0 - timedelta(minutes=30), until=T0 + timedelta(hours=3, minutes=30)), Window()),
+        (LogFilter(), Window(max_runs=3, max_attempts=4)),
+        (LogFilter(), Window(max_runs=2)),
+    ],
+)
+def test_stats_and_hotspots_answer_as_the_two_selectors_do(log, filters, window):
+    """The dashboard's one read of the aggregates gives exactly the two endpoints' answers."""
+    stats, spots = selectors.stats_and_hotspots(filters=filters, window=window, limit=1, hotspots_limit=5, min_runs=1)
+    assert stats == selectors.profile_stats(filters=filters, window=window, limit=1)
+    assert spots == selectors.hotspots(filters=filters, window=window, limit=5, min_runs=1)

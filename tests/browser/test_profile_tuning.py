@@ -1,14 +1,17 @@
 """The seed's UI runbook (§9.2), as far as the profile editor goes: sign in, open the dashboard,
-pick a context and a profile, save a change, see it in the history, roll it back."""
+pick a context and a profile, save a change, see it in the history, roll it back, and see on the
+profile's page what each version did."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
 
 from profiles import selectors
-from tests.dashboard.builders import PASSWORD, edit_profile, make_profile, make_user
+from tests.ailog.factories import run_item
+from tests.dashboard.builders import PASSWORD, edit_profile, log_runs, make_profile, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +34,9 @@ def profiles(transactional_db):
 
 def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     make_user("olga", role="operator")
+    maple = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis"}
+    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    log_runs(*[run_item(at=hour_ago - timedelta(minutes=i), profile="maple_contrast", profile_version=1, **maple) for i in range(3)])
 
     # Sign in: the dashboard sends us to the login page and back.
     page.goto("/rmos/ai-ops/")
@@ -55,7 +61,7 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     expect(page.locator(".context-list")).to_contain_text("saw:slitting-0.5")
 
     # Select a profile in the editor; the selection is kept.
-    page.get_by_label("Profile", exact=True).select_option("maple_contrast")
+    page.locator("#profile-editor").get_by_label("Profile", exact=True).select_option("maple_contrast")
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
     editor = page.locator("#profile-editor")
@@ -104,6 +110,26 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
 
     history = selectors.profile_history(name="maple_contrast", limit=5)
     assert [(e["version"], e["type"], e["user"]) for e in history] == [(3, "rollback", "olga"), (2, "changed", "olga"), (1, "created", None)]
+
+    # Did my edit help? The profile's page lists every version, what it changed, and its runs; the
+    # chart marks each change and a marker leads to its version.
+    editor.get_by_role("link", name="Open the profile page").click()
+    versions = page.get_by_role("table", name=re.compile("Outcomes of each version of maple_contrast"))
+    expect(versions.locator("tbody tr")).to_have_count(3)
+    expect(versions.locator("#version-3")).to_contain_text("restores the values of v1")
+    expect(versions.locator("#version-3")).to_contain_text("11 rings chipped in the first batch")
+    expect(versions.locator("#version-2")).to_contain_text("Most rings: 9 → 11")
+    expect(versions.locator("#version-2")).to_contain_text("no runs yet")
+    expect(versions.locator("#version-1")).to_contain_text("100%")
+    markers = page.locator("#success-over-time .marker a")
+    expect(markers).to_have_count(3)
+    for n in range(3):
+        expect(markers.nth(n)).to_have_attribute("href", f"#version-{n + 1}")
+    # The three changes were made within a minute: two labels, the second counting the third.
+    expect(markers.nth(1).locator("text")).to_have_text("v2 changed +1")
+    markers.nth(1).locator("text").click()
+    expect(page).to_have_url(re.compile(r"/rmos/profiles/maple_contrast/#version-2$"))
+    shot("did-my-edit-help")
 
 
 def test_a_validation_error_is_shown_next_to_its_field(page, shot, sign_in, profiles):

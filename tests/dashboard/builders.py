@@ -58,3 +58,11 @@ def form_data(profile: ConstraintProfile, *, note: str = "a reason", **overrides
         else:
             data[key] = value
     return data
+
+
+def log_runs(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    """Store runs (built with ``tests.ailog.factories.run_item``) through the ingestion service."""
+    from ailog import services as log_services
+
+    log_services.runs_ingest(runs=list(items))
+    return list(items)

@@ -192,6 +192,23 @@ def test_change_markers_sit_on_their_day_and_their_labels_avoid_each_other():
     assert chart.summary.endswith("2 profile changes marked.")
 
 
+def test_markers_too_crowded_to_label_are_counted_on_the_last_label():
+    markers = [ChangeMarker(datetime(2025, 12, 3, 9, minute), f"v{n} changed") for n, minute in ((2, 0), (3, 5), (4, 10), (5, 15))]
+    chart = charts.rate_line_chart(days(*[0.5] * 90), markers=markers)
+    labels = [m.label for m in chart.markers]
+    assert labels == ["v2 changed", "v3 changed +2", "", ""]
+    assert [m.title for m in chart.markers][2:] == ["v4 changed (2025-12-03 09:10)", "v5 changed (2025-12-03 09:15)"]
+
+
+def test_day_labels_are_evenly_spaced_and_end_on_the_last_day():
+    chart = charts.rate_line_chart(days(*[0.5] * 14), width=1200)
+    offsets = [(date(2025, 12, int(t.label[:2])) - D0).days for t in chart.x_ticks]
+    gaps = {b - a for a, b in zip(offsets, offsets[1:-1])}
+    assert offsets[0] == 0 and offsets[-1] == 13 and len(gaps) == 1
+    long = charts.rate_line_chart(days(*[0.5] * 90))
+    assert long.x_ticks[-1].label == (D0 + timedelta(days=89)).strftime("%d %b")
+
+
 def test_long_marker_labels_are_shortened_and_kept_inside_on_the_right():
     chart = charts.rate_line_chart(days(0.5, 0.5), markers=[ChangeMarker(D0 + timedelta(days=1), "a very long note about what changed")])
     marker = chart.markers[0]

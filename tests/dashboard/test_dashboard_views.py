@@ -44,7 +44,8 @@ def test_the_root_goes_to_the_dashboard(client):
 
 
 def test_the_page_has_the_three_rows_and_the_navigation(viewer_client, default_profile, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
+    # + the log's first page, the analytics' and the hotspots' aggregates (one query each)
+    with django_assert_max_num_queries(11):
         response = viewer_client.get(DASHBOARD)
     html = response.content.decode()
     assert response.status_code == 200
@@ -53,7 +54,8 @@ def test_the_page_has_the_three_rows_and_the_navigation(viewer_client, default_p
     assert html.index('id="log-viewer"') < html.index('id="snapshot-inspector"') < html.index('id="analytics"')
     assert html.index('id="hotspots"') < html.index('id="profile-editor"')
     assert "Resolution explanation" in html
-    assert html.count("Not connected yet") == 3  # log, analytics, hotspots (phase 2b)
+    assert "Not connected yet" not in html
+    assert "The log is empty" in html and "No runs yet" in html and "No hotspots" in html
     assert 'aria-current="page">Dashboard' in html and 'href="/api/docs/"' in html
     assert 'href="/admin/"' not in html  # not staff
     assert '<form method="post" action="/accounts/logout/">' in html
@@ -181,3 +183,22 @@ def test_rollback_links_return_to_the_dashboard_view(operator_client, default_pr
     record = selectors.profile_history(name="default", limit=5)[-1]["id"]
     expected = f"/rmos/profiles/default/rollback/{record}/?next=/rmos/ai-ops/%3Ftool_id%3Dsaw%253Afine%26profile%3Ddefault%23profile-editor"
     assert expected in hrefs(html)
+
+
+def test_a_viewer_sees_the_log_the_analytics_and_the_hotspots_but_no_edit_controls(viewer_client, default_profile):
+    from tests.ailog.factories import T0, run_item
+    from tests.dashboard.builders import log_runs
+
+    edit_profile("default", max_rings=9)
+    log_runs(*[run_item(at=T0, success=i % 2 == 0) for i in range(6)])
+    html = viewer_client.get(DASHBOARD).content.decode()
+    assert html.count('<tr class="log-row') == 12 and html.count('<tr class="stats-row') == 1
+    assert html.count('<li class="hotspot ') == 1 and "/rmos/runs/" in html
+    assert "Save changes" not in html and "Roll back to" not in html and "Preview what-if" not in html
+    assert 'method="post"' not in html.replace('<form method="post" action="/accounts/logout/">', "")
+
+
+def test_anonymous_visitors_sign_in_before_any_page(client, default_profile):
+    for url in ("/rmos/ai-ops/?log=runs&stats_sort=context", "/rmos/profiles/default/", "/rmos/runs/not-a-run/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")

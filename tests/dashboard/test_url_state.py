@@ -170,3 +170,47 @@ def test_canonical_url_rewrites_only_what_says_the_same_in_other_words():
     assert check("tool_id=a&tool_id=b") == "/rmos/ai-ops/?tool_id=b"
     assert check("tool_id=a&autoload=on&snap_tool_id=b") == "/rmos/ai-ops/?tool_id=a"
     assert check("tool_id=a&page=2") is None  # not ours: left alone
+
+
+# -- the log viewer's and the analytics' parameters ----------------------------------------------
+
+
+def test_panel_parameters_round_trip_in_canonical_order():
+    state, problems = parse(QueryDict("stats_sort=-runs&log_until=2025-07-01&log=runs&log_tool_id=saw:x&stats_max_runs=50&log_zz=1"))
+    assert problems == []
+    assert state.log_tab == "runs"
+    assert state.log_query == (("tool_id", "saw:x"), ("until", "2025-07-01"), ("zz", "1"))  # API names; unknown last
+    assert state.stats_query == (("max_runs", "50"), ("sort", "-runs"))
+    assert state.url() == "/rmos/ai-ops/?log=runs&log_tool_id=saw%3Ax&log_until=2025-07-01&log_zz=1&stats_max_runs=50&stats_sort=-runs"
+    assert state_of(state.url()) == state
+
+
+def test_selecting_a_row_keeps_the_log_page_and_the_analytics_view():
+    state = state_of("/rmos/ai-ops/?log=runs&log_cursor=abc&stats_sort=context")
+    chosen = state.select(tool_id="saw:x", material_id="m", machine_id="c")
+    assert chosen.url() == "/rmos/ai-ops/?tool_id=saw%3Ax&material_id=m&machine_id=c&log=runs&log_cursor=abc&stats_sort=context"
+
+
+def test_with_log_and_with_stats_replace_only_their_panel():
+    state = state_of("/rmos/ai-ops/?profile=p&log_tool_id=a&stats_tool_id=b")
+    assert state.with_log(tab="runs", query={"reason": "timeout", "tool_id": ""}).url() == (
+        "/rmos/ai-ops/?profile=p&log=runs&log_reason=timeout&stats_tool_id=b"
+    )
+    assert state.with_stats({}).url() == "/rmos/ai-ops/?profile=p&log_tool_id=a"
+    with pytest.raises(ValueError):
+        state.with_log(tab="events")
+
+
+def test_a_bad_log_tab_or_an_overlong_panel_value_is_dropped_with_a_reason():
+    state, problems = parse({"log": "events", "log_tool_id": "x" * 201})
+    assert state.log_tab == "attempts" and state.log_query == ()
+    assert [str(p) for p in problems] == ["log: ignored 'events', use attempts or runs", "log_tool_id: ignored, longer than 200 characters"]
+
+
+def test_a_submitted_panel_form_has_one_canonical_url():
+    from rmos_site.url_state import canonical_url
+
+    query = QueryDict("log=attempts&log_tool_id=&log_material_id=wood:x&stats_sort=")
+    state, _ = parse(query)
+    assert canonical_url(query, state) == "/rmos/ai-ops/?log_material_id=wood%3Ax"
+    assert canonical_url(QueryDict("log_material_id=wood:x"), state) is None  # already canonical

@@ -1,0 +1,204 @@
+"""The profile page's outcomes: "did my edit help?" per version, and the success rate over time.
+
+Reads :func:`analytics.selectors.profile_versions` and :func:`analytics.selectors.timeseries`
+with the runs of this profile only (``profile=<name>``, as ``GET
+/api/rmos/ai/analytics/profile-versions?profile=<name>`` and ``…/timeseries?profile=<name>``):
+both answer from the aggregates, so the page costs the same however long the log is. The numbers
+are defined in docs/analytics.md. Each version row has the anchor ``version-<n>``; the chart's
+change markers link there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from ailog.filters import LogFilter
+from analytics import selectors as analytics_selectors
+from analytics.filters import timeseries_query_parse
+from profiles.presentation import ChangeRow, change_rows
+from rmos_site import charts, present
+
+UTC = timezone.utc
+DAYS_CHOICES = (14, 30, 90, 365)
+DAYS_DEFAULT = 90
+ANCHOR = "outcomes"
+CHART_ANCHOR = "success-over-time"
+
+
+@dataclass(frozen=True)
+class Delta:
+    against: int
+    success: str  # "+5.2 pp"
+    score: str  # "+1.3"
+    red: str  # "-4.0 pp"
+    verdict: str  # better | worse | unclear
+    comparable: bool  # both versions have runs
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    anchor: str
+    type: str  # created | changed | rollback | import | deleted | "" (not journaled here)
+    when: present.When | None
+    who: str
+    note: str
+    restores: int | None  # a rollback: the version whose values it restored
+    changes: tuple[ChangeRow, ...]
+    initial: bool  # the changes are the first values
+    current: bool
+    runs: int
+    success: str
+    success_ci: str
+    avg_score: str
+    red_share: str
+    delta: Delta | None
+
+
+@dataclass(frozen=True)
+class DayLink:
+    days: int
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    versions: tuple[VersionRow, ...]
+    unknown_runs: int  # runs whose version is not known (e.g. posted without one)
+    total_runs: int
+    chart: charts.LineChart
+    days: int
+    day_links: tuple[DayLink, ...]
+    versions_api_url: str
+    timeseries_api_url: str
+
+
+def _who(entry: Mapping[str, Any]) -> str:
+    if entry.get("user"):
+        return str(entry["user"])
+    if entry.get("operator"):
+        return f"an API client (operator “{entry['operator']}”)"
+    return "the system"
+
+
+def _delta(delta: Mapping[str, Any] | None) -> Delta | None:
+    if not delta:
+        return None
+    return Delta(
+        against=delta["against_version"],
+        success=present.points(delta["success_rate"]),
+        score=present.signed(delta["avg_selected_score"]),
+        red=present.points(delta["red_share"]),
+        verdict=delta["verdict"],
+        comparable=delta["success_rate"] is not None,
+    )
+
+
+def version_rows(results: list[Mapping[str, Any]], *, current_version: int) -> tuple[VersionRow, ...]:
+    by_history = {r["history_id"]: r["version"] for r in results if r["history_id"]}
+    rows = []
+    for r in results:
+        changes = r["changes"] or []
+        initial = bool(changes) and all(c.get("before") is None for c in changes)
+        rows.append(
+            VersionRow(
+                version=r["version"],
+                anchor=f"version-{r['version']}",
+                type=r["type"] or "",
+                when=present.when(r["time"]),
+                who=_who(r) if r["type"] else "",
+                note=r["note"] or "",
+                restores=by_history.get(r["rollback_of"]) if r["rollback_of"] else None,
+                changes=change_rows(changes, initial=initial),
+                initial=initial,
+                current=r["version"] == current_version,
+                runs=r["runs"],
+                success=present.percent(r["success_rate"]),
+                success_ci=present.interval(r["success_rate_ci"]),
+                avg_score=present.number(r["avg_selected_score"]),
+                red_share=present.percent(r["risk"]["RED"]["share"]),
+                delta=_delta(r["delta"]),
+            )
+        )
+    return tuple(rows)
+
+
+MIN_DAYS_SHOWN = 14
+
+
+def _from_first_event(points: list[charts.RatePoint], markers: list[charts.ChangeMarker]) -> list[charts.RatePoint]:
+    """The days from the first run or change in the range (at least :data:`MIN_DAYS_SHOWN` days):
+    a profile made last week is not drawn as a thin line at the end of three empty months."""
+    firsts = [p.day for p in points if p.runs] + [m.when.date() if isinstance(m.when, datetime) else m.when for m in markers]
+    if not firsts:
+        return points
+    start = min(min(firsts), points[-1].day - timedelta(days=MIN_DAYS_SHOWN - 1))
+    return [p for p in points if p.day >= start]
+
+
+def parse_days(raw: str | None) -> int:
+    """``?days=`` of the profile page: one of :data:`DAYS_CHOICES`, anything else the default."""
+    try:
+        days = int(raw or DAYS_DEFAULT)
+    except ValueError:
+        return DAYS_DEFAULT
+    return days if days in DAYS_CHOICES else DAYS_DEFAULT
+
+
+def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEFAULT, today: date | None = None) -> Outcomes:
+    today = today or datetime.now(UTC).date()
+    since = today - timedelta(days=days - 1)
+    versions = analytics_selectors.profile_versions(profile=profile, filters=LogFilter(profile=profile))
+    query = timeseries_query_parse({"profile": profile, "since": since.isoformat()}, today=today)
+    series = analytics_selectors.timeseries(filters=query.filters)
+
+    points = [
+        charts.RatePoint(
+            day=date.fromisoformat(d["day"]),
+            rate=d["success_rate"],
+            low=d["success_rate_ci"][0] if d["success_rate_ci"] else None,
+            high=d["success_rate_ci"][1] if d["success_rate_ci"] else None,
+            runs=d["runs"],
+        )
+        for d in series["days"]
+    ]
+    markers = [
+        charts.ChangeMarker(
+            when=present.moment(m["time"]),  # type: ignore[arg-type]
+            label=f"v{m['version']} {m['type']}",
+            href=f"#version-{m['version']}",
+        )
+        for m in series["markers"]
+        if m["profile"] == profile
+    ]
+    points = _from_first_event(points, markers)
+    first = points[0].day if points else since
+    chart = charts.rate_line_chart(
+        points,
+        markers=markers,
+        title=f"Success rate per day, last {days} days" if first == since else f"Success rate per day since {first.day} {first:%b %Y}",
+        width=1200,
+        height=260,
+        empty_message=f"No runs under {profile} in the last {days} days",
+    )
+    rows = version_rows(versions["results"], current_version=current_version)
+    unknown = versions["unknown_version"]
+    page = reverse("profile-detail", args=[profile])
+    return Outcomes(
+        versions=rows,
+        unknown_runs=unknown["runs"] if unknown else 0,
+        total_runs=sum(r.runs for r in rows) + (unknown["runs"] if unknown else 0),
+        chart=chart,
+        days=days,
+        day_links=tuple(
+            DayLink(n, f"{page}?{urlencode({'days': n})}#{CHART_ANCHOR}" if n != DAYS_DEFAULT else f"{page}#{CHART_ANCHOR}", n == days)
+            for n in DAYS_CHOICES
+        ),
+        versions_api_url=f"{reverse('analytics-profile-versions')}?{urlencode({'profile': profile})}",
+        timeseries_api_url=f"{reverse('analytics-timeseries')}?{urlencode({'profile': profile, 'since': since.isoformat()})}",
+    )

@@ -1,0 +1,127 @@
+"""The run page: one run, its context, profile, resolution, budget, outcome and every attempt."""
+from __future__ import annotations
+
+import html as html_lib
+import re
+import uuid
+
+import pytest
+
+from ailog import services as log_services
+from profiles.models import ResolutionRule
+from rmos_site import charts
+from tests.ailog.factories import T0, attempt_event, candidate, new_run_id, run_item
+from tests.dashboard.builders import log_runs, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, run_id, status: int = 200) -> str:
+    response = client.get(f"/rmos/runs/{run_id}/")
+    assert response.status_code == status, response.content.decode()[:800]
+    return html_lib.unescape(response.content.decode())
+
+
+@pytest.fixture
+def run(default_profile):
+    item = run_item(
+        at=T0,
+        scores=[(35.0, "RED"), (62.5, "YELLOW"), (91.0, "GREEN")],
+        profile_version=1,
+        rule_id=None,
+        fallback_used=True,
+        max_attempts=20,
+        seed=42,
+        selected_attempt_index=3,
+        selected_candidate=candidate(rings=3, width=1.25),
+        warnings=["tool 'saw:jeweler-0.25' is not in the catalog; defaults used"],
+    )
+    item["attempt_records"][1]["warnings"] = ["min_feature is YELLOW (62.5)"]
+    log_runs(item)
+    return item
+
+
+def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
+    html = get(viewer_client, run["run_id"])
+    assert f'<code class="run-id">{run["run_id"]}</code>' in html
+    assert "succeeded: green found" in html and "ended <time" in html
+    # Context, profile with its version (linking the version's row on the profile page), resolution, budget.
+    assert "<dt>Tool</dt><dd><code>saw:jeweler-0.25</code></dd>" in html
+    assert '<dt>Profile</dt><dd><a href="/rmos/profiles/default/#version-1">default v1</a>' in html
+    assert "<dt>Resolved by</dt><dd>fallback <span" in html and "no rule matched" in html
+    assert "<dt>Max attempts</dt><dd>20</dd>" in html and "<dt>Seed</dt><dd>42</dd>" in html
+    assert '<dt>Selected risk</dt><dd><span class="bucket bucket-green">GREEN</span>' in html
+    assert '<dt>Selected attempt</dt><dd><a href="#attempt-3">#3</a>' in html
+    assert "is not in the catalog; defaults used" in html
+    # The selected candidate as a rosette, and the scores over the attempts.
+    assert 'aria-labelledby="selected-rosette-title selected-rosette-desc"' in html and "3 rings, 3.75 mm" in html
+    assert "3 attempts, scores 35.0 to 91.0; 1 GREEN, 1 YELLOW, 1 RED; the run selected attempt 3 (91.0)." in html
+    # Every attempt, the selected one marked.
+    attempts = re.findall(r'<tr id="attempt-(\d)" class="([^"]*)">(.*?)</tr>', html, re.S)
+    assert [(i, cls) for i, cls, _ in attempts] == [("1", ""), ("2", ""), ("3", "is-selected")]
+    assert '<td class="num">62.5</td>' in attempts[1][2] and "bucket-yellow" in attempts[1][2]
+    assert "1 warning</summary><ul><li>min_feature is YELLOW (62.5)</li>" in attempts[1][2]
+    assert '<span class="tag tag-winner">selected</span>' in attempts[2][2]
+    assert "+2.00 s" in attempts[2][2] and "1.50 mm solid wood:ebony; 1.50 mm solid wood:ebony" in attempts[2][2]
+    # Links back: select the context on the dashboard, this run in the log viewer, its runs, the API.
+    assert 'href="/rmos/ai-ops/?tool_id=saw%3Ajeweler-0.25&material_id=wood%3Aebony&machine_id=prod%3Avmc-3axis&geometry_engine=shapely#snapshot-inspector"' in html
+    assert f'href="/rmos/ai-ops/?log_run_id={run["run_id"]}#log-viewer"' in html
+    assert f'href="/api/rmos/logs/ai/runs/{run["run_id"]}"' in html
+
+
+def test_a_rule_is_named_and_staff_get_its_admin_page(client, default_profile):
+    rule = ResolutionRule.objects.create(name="saw-tools", tool_pattern="saw:*", priority=50, profile=default_profile)
+    item = run_item(at=T0, rule_id=rule.id, fallback_used=False)
+    log_runs(item)
+    client.force_login(make_user("victor", role="viewer"))
+    html = get(client, item["run_id"])
+    assert f"<dt>Resolved by</dt><dd>rule #{rule.id} saw-tools</dd>" in html
+    client.force_login(make_user("ada", is_superuser=True, is_staff=True))
+    assert f'<a href="/admin/profiles/resolutionrule/{rule.id}/change/">rule #{rule.id} saw-tools</a>' in get(client, item["run_id"])
+
+
+def test_a_profile_this_server_does_not_know_is_named_without_a_link(viewer_client, default_profile):
+    item = run_item(at=T0, profile="legacy-x")
+    log_runs(item)
+    html = get(viewer_client, item["run_id"])
+    assert "<dt>Profile</dt><dd>legacy-x <span class=\"fact-note\">not a profile on this server</span>" in html
+
+
+@pytest.mark.parametrize("run_id", ["not-a-uuid", str(uuid.UUID(int=7))])
+def test_an_unknown_or_malformed_run_is_a_404_that_says_so(viewer_client, default_profile, run_id):
+    html = get(viewer_client, run_id, status=404)
+    assert "Not found" in html and ("is not a run id" in html or f"No run {run_id}" in html)
+
+
+def test_a_run_whose_summary_has_not_arrived_is_a_404_that_explains(viewer_client, default_profile):
+    run_id = new_run_id()
+    log_services.events_ingest(events=[attempt_event(run_id, 1), attempt_event(run_id, 2)])
+    html = get(viewer_client, run_id, status=404)
+    assert "has 2 attempts recorded but its summary has not arrived yet" in html
+
+
+def test_anonymous_visitors_sign_in_first(client, run):
+    response = client.get(f"/rmos/runs/{run['run_id']}/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/rmos/runs/")
+
+
+def test_the_page_costs_a_fixed_number_of_queries(viewer_client, default_profile, django_assert_max_num_queries):
+    item = run_item(at=T0, scores=[(40.0, "RED")] * 199 + [(90.0, "GREEN")], max_attempts=200)
+    log_runs(item)
+    with django_assert_max_num_queries(8):  # session, user, run, attempts, rules, profile, 2 x permissions (header)
+        html = get(viewer_client, item["run_id"])
+    assert html.count('<tr id="attempt-') == 200
+
+
+def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
+    chart = charts.attempt_score_chart([(2, 50.0, "YELLOW"), (1, 20.0, "RED"), (3, 95.0, "GREEN")], selected=3, threshold=80)
+    assert [d.index for d in chart.dots] == [1, 2, 3] and [d.selected for d in chart.dots] == [False, False, True]
+    assert chart.dots[0].x == chart.plot.left and chart.dots[-1].x == chart.plot.right
+    assert chart.dots[1].y == round(chart.plot.bottom - chart.plot.height / 2, 2)
+    assert chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 0.8, 2) and chart.threshold_label == "min 80"
+    assert chart.dots[2].href == "#attempt-3"
+    assert chart.best.count(",") == 6  # best so far: 20 -> 50 -> 95, a step line
+    empty = charts.attempt_score_chart([])
+    assert empty.empty and empty.summary == "No attempts recorded"
+    with pytest.raises(ValueError):
+        charts.attempt_score_chart([(1, 120.0, "GREEN")])
