@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -179,15 +178,23 @@ class TestExplanation:
         assert self.explain()["context"] == CONTEXT.as_dict()
 
 
-def test_hundreds_of_rules_resolve_quickly():
+def test_hundreds_of_rules_pick_the_winner_a_brute_force_ranking_picks():
+    """An independent oracle: rank every matching rule by (fields set, exact fields, priority, id)."""
+    from fnmatch import fnmatchcase
+
     tools = ["saw:*", "saw:jeweler-0.25", "router:*", "laser:*", ""]
     materials = ["wood:*", "wood:ebony", "shell:*", ""]
     rules = [
-        rule(i, tools[i % 5], materials[i % 4], "prod:*" if i % 3 else "", priority=i % 7)
+        rule(i, tools[i % 5], materials[i % 4], "prod:*" if i % 3 else "", priority=i % 7, enabled=i % 11 != 0)
         for i in range(1, 501)
     ]
-    started = time.perf_counter()
+    values = {"tool_pattern": CONTEXT.tool_id, "material_pattern": CONTEXT.material_id, "machine_pattern": CONTEXT.machine_id}
+
+    def key(r: RuleData):
+        patterns = [getattr(r, f) for f in values if getattr(r, f)]
+        return (len(patterns), sum(not is_glob(p) for p in patterns), -r.priority, -r.id)
+
+    eligible = [r for r in rules if r.enabled and all(fnmatchcase(values[f], getattr(r, f)) for f in values if getattr(r, f))]
     resolution = resolve(CONTEXT, rules)
-    elapsed = time.perf_counter() - started
     assert resolution.explanation["rules_considered"] == 500
-    assert elapsed < 0.25  # typically ~5 ms; generous for a loaded CI machine
+    assert resolution.rule_id == max(eligible, key=key).id
