@@ -40,6 +40,7 @@ from ailog.filters import LogFilter
 from ailog.models import AiAttempt, AiRun
 from ailog.records import ATTEMPT_FIELDS
 from ailog.selectors import attempts_filtered
+from analytics.services import aggregates_rebuild
 from engine.profile import DEFAULTS
 from profiles import services as profile_services
 from profiles.selectors import profile_list
@@ -251,8 +252,11 @@ def dataset_build(bench: Bench, *, attempts: int, reuse: bool) -> dict[str, Any]
         if have:
             AiAttempt.objects.all().delete()
             AiRun.objects.all().delete()
-        mean_attempts = 9.0  # about this generator's mean; the loop stops at the size asked for
-        runs = int(attempts / mean_attempts)
+            aggregates_rebuild(check_only=False)  # an empty log: the old dataset's aggregates go too
+        # The generator averages about 8.47 attempts a run: plan slightly more runs than that
+        # needs and stop at the size asked for, so the dataset spans the whole period and
+        # --reuse finds it big enough later.
+        runs = int(attempts / 8.4)
         bench.say(f"Building the dataset: about {attempts:,} attempts ({runs:,} runs over {SPAN_DAYS} days)")
         done = 0
         with bench.progress(attempts, "ingesting", "attempts") as bar:

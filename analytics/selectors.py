@@ -264,7 +264,9 @@ def _stats_answer(per_context: dict[tuple, list], known, filters: LogFilter, win
 
 
 def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int, min_runs: int) -> dict[str, Any]:
-    scored = [(hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs]
+    considered = [(hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs]
+    # A score of 0 means the evidence supports no problem at all: such a context is no hotspot.
+    scored = [(spot, context) for spot, context in considered if spot.score > 0]
     scored.sort(key=lambda item: (-item[0].score, -item[0].counts.runs, item[1]))
     shown = ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "red_share_ci", "risk", "last_run", "outcomes")
     results = [
@@ -276,7 +278,7 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
         }
         for spot, context in scored[:limit]
     ]
-    return {"considered": len(scored), "min_runs": min_runs, "limit": limit, "window": _window_dict(window), "results": results}
+    return {"considered": len(considered), "min_runs": min_runs, "limit": limit, "window": _window_dict(window), "results": results}
 
 
 # -- per-version impact ----------------------------------------------------------------------------

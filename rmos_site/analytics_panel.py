@@ -322,8 +322,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR))
         rows = tuple(_stats_row(r, *shared) for r in ordered)
         hot_considered = spots["considered"]
-        # A score of 0: the evidence supports no problem at all, so it is no hotspot.
-        hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1) if r["score"] > 0)
+        hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))
 
     filtered = bool(filter_query)
     windowed = bool(query.get("max_runs") or query.get("max_attempts"))

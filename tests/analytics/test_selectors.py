@@ -115,6 +115,7 @@ def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
         ]
 
     batch = runs_of("few-all-failed", 0, 3) + runs_of("many-mostly-failed", 100, 400) + runs_of("tie-a", 5, 5) + runs_of("tie-b", 5, 5)
+    batch += runs_of("all-good", 40, 0)  # the evidence supports no problem: score 0, no hotspot
     for start in range(0, len(batch), 1000):
         log_services.runs_ingest(runs=batch[start : start + 1000])
     result = selectors.hotspots(filters=LogFilter(), min_runs=3)
@@ -123,7 +124,8 @@ def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
     assert result["results"][0]["score"] == pytest.approx(76.3, abs=0.05)
     assert result["results"][0]["reasons"][0] == "success 20% (±4%) over 500 runs"
     assert [r["tool_id"] for r in selectors.hotspots(filters=LogFilter(), min_runs=5)["results"]] == ["many-mostly-failed", "tie-a", "tie-b"]
-    assert selectors.hotspots(filters=LogFilter(), min_runs=3, limit=1)["considered"] == 4
+    # considered counts every context with enough runs, the all-good one too
+    assert selectors.hotspots(filters=LogFilter(), min_runs=3, limit=1)["considered"] == 5
 
 
 def test_profile_versions_across_a_change_and_a_rollback(default_profile):

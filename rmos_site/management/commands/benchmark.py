@@ -25,7 +25,7 @@ def _size_tag(attempts: int) -> str:
 class Command(BaseCommand):
     help = (
         "Measure the product's performance targets. Builds a realistic dataset of --attempts attempts "
-        "(about 10 per run, months of timestamps, several profile versions) through the ingestion "
+        "(about 8.5 per run, months of timestamps, several profile versions) through the ingestion "
         "service in a benchmark database of its own - never the configured one - then runs every "
         "registered benchmark (--list shows them), prints a table (metric, value, baseline, ratio, "
         "target, met?) and writes it as JSON to bench-results/. The benchmark database is a SQLite file "
