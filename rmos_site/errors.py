@@ -39,7 +39,8 @@ class FieldError:
 
     def __str__(self) -> str:
         where = f"[{self.index}] " if self.index is not None else ""
-        return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
+        message = self.message.removesuffix(".")  # parts are joined with "; " into one sentence
+        return f"{where}{self.field}: {message}" if self.field else f"{where}{message}"
 
 
 class ApplicationError(Exception):
