@@ -42,16 +42,22 @@ class RunDetail:
     attempts: list[dict[str, Any]]
 
 
-def _context_q(filters: LogFilter) -> Q:
+def context_q(filters: LogFilter) -> Q:
+    """The context and profile filters: the columns runs, attempts and the analytics aggregates share."""
     q = Q()
-    if filters.run_id is not None:
-        q &= Q(run_id=filters.run_id)
     for name in ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine"):
         value = getattr(filters, name)
         if value is not None:
             q &= Q(**{name: value})
     if filters.profile is not None:
         q &= Q(profile_name=filters.profile)
+    return q
+
+
+def _context_q(filters: LogFilter) -> Q:
+    q = context_q(filters)
+    if filters.run_id is not None:
+        q &= Q(run_id=filters.run_id)
     if filters.since is not None:
         q &= Q(timestamp__gte=filters.since)
     if filters.until is not None:

@@ -12,22 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
-from ailog.filters import LogFilter, limit_parse, log_filter_parse
+from ailog.filters import ATTEMPT_FILTERS, LogFilter, limit_parse, log_filter_parse
 from rmos_site.errors import FieldError, ValidationFailed
 
 UTC = timezone.utc
-ANALYTICS_FILTERS = (
-    "run_id",
-    "tool_id",
-    "material_id",
-    "machine_id",
-    "workflow_mode",
-    "geometry_engine",
-    "profile",
-    "since",
-    "until",
-)
+#: The log's filters that describe what was tried, not how it went: analytics measures outcomes.
 OUTCOME_FILTERS = ("risk_bucket", "success", "reason")
+ANALYTICS_FILTERS = tuple(name for name in ATTEMPT_FILTERS if name not in OUTCOME_FILTERS)
 #: Largest max_runs / max_attempts window: windows are computed from the log's rows, so their
 #: cost grows with their size and is bounded here.
 WINDOW_MAX = 100_000

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from ailog.filters import LogFilter
-from ailog.selectors import attempts_filtered, runs_filtered
+from ailog.selectors import attempts_filtered, context_q, runs_filtered
 from analytics.filters import Window
 from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
 from analytics.models import ContextDay, ContextTotal
@@ -39,17 +39,6 @@ CONTEXT = ("tool_id", "material_id", "machine_id", "geometry_engine")
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def _aggregate_q(filters: LogFilter) -> Q:
-    q = Q()
-    for name in ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine"):
-        value = getattr(filters, name)
-        if value is not None:
-            q &= Q(**{name: value})
-    if filters.profile is not None:
-        q &= Q(profile_name=filters.profile)
-    return q
 
 
 def _summed(model, q: Q, group: tuple[str, ...], measures: tuple[str, ...] = ADDITIVE) -> dict[tuple, list]:
@@ -134,7 +123,7 @@ def time_pieces(since: datetime | None, until: datetime | None) -> tuple[tuple[d
 def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, list]:
     if filters.run_id is not None:
         return _listed(counts_from_log(runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group))
-    q = _aggregate_q(filters)
+    q = context_q(filters)
     if filters.since is None and filters.until is None and "day" not in group:
         return _summed(ContextTotal, q, group)
     whole, edges = time_pieces(filters.since, filters.until)
@@ -210,7 +199,7 @@ def _profiles_seen(filters: LogFilter, contexts: list[tuple], known: dict[tuple,
     if known is None:
         known = {}
         if contexts:
-            q = _aggregate_q(filters) & Q(runs__gt=0) & Q(tool_id__in={context[0] for context in contexts})
+            q = context_q(filters) & Q(runs__gt=0) & Q(tool_id__in={context[0] for context in contexts})
             for key, values in _summed(ContextTotal, q, CONTEXT + ("profile_name", "profile_version"), ("runs",)).items():
                 known.setdefault(key[:4], {})[key[4:]] = values[0]
     return {
