@@ -29,11 +29,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from ailog import services
 from ailog.filters import LogFilter
@@ -45,7 +42,7 @@ from engine.profile import DEFAULTS
 from profiles import services as profile_services
 from profiles.selectors import profile_list
 from rmos_site.benchmark import Bench, Row, p50, register, register_dataset, timings
-from rmos_site.roles import ROLE_NAMES, ensure_roles
+from rmos_site.roles import api_account_ensure
 
 UTC = timezone.utc
 SEED = 20251213
@@ -426,10 +423,7 @@ def _free_port() -> int:
 
 
 def _integrator_token() -> str:
-    ensure_roles()
-    user, _ = get_user_model().objects.get_or_create(username="bench-integrator")
-    user.groups.set([Group.objects.get(name=ROLE_NAMES["integrator"])])
-    return Token.objects.get_or_create(user=user)[0].key
+    return api_account_ensure(username="bench-integrator", role="integrator").token
 
 
 def _post_bodies(args: tuple[str, str, list[bytes]]) -> list[int]:

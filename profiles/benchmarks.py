@@ -11,15 +11,14 @@ import random
 import time
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from engine import bench as engine_bench
 from engine.catalog import load_catalog
 from engine.feasibility import Scorer
 from engine.generator import Generator
 from rmos_site.benchmark import Bench, Row, p50, register, timings
+from rmos_site.roles import api_account_ensure
 
 
 def _full_path_rate(seconds: float) -> float:
@@ -63,8 +62,7 @@ def generator_throughput(bench: Bench) -> list[Row]:
 
 
 def _snapshot_client() -> Client:
-    user, _ = get_user_model().objects.get_or_create(username="bench-viewer")
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return Client(HTTP_AUTHORIZATION=f"Token {api_account_ensure(username='bench-viewer', role='viewer').token}")
 
 
 @register("snapshots", order=40, help="GET /api/rmos/ai/snapshots p50 (500 and 10,000 samples)")

@@ -13,8 +13,13 @@ for when such a user is also staff. Groups are (re)created after every ``migrate
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from rest_framework.authtoken.models import Token
+
+from rmos_site.errors import ApplicationError
 
 logger = logging.getLogger("rmos.roles")
 
@@ -52,3 +57,28 @@ def ensure_roles() -> dict[str, list[str]]:
 def ensure_roles_after_migrate(sender, **kwargs) -> None:
     # post_migrate fires once per app; the groups are complete after the last one.
     ensure_roles()
+
+
+@dataclass(frozen=True)
+class ApiAccount:
+    user: object
+    token: str
+    created: bool  # the account is new
+    token_created: bool  # the token is new (a first one, or a rotated one)
+
+
+def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> ApiAccount:
+    """An account without a password that signs in with its API token, in exactly one role
+    (``viewer``, ``operator`` or ``integrator``). ``rotate`` replaces an existing token."""
+    ensure_roles()
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()
+        user.save()
+    elif user.is_superuser:
+        raise ApplicationError(f"{username!r} is a superuser; pick another name for an API account.")
+    user.groups.set([Group.objects.get(name=ROLE_NAMES[role])])
+    if rotate:
+        Token.objects.filter(user=user).delete()
+    token, token_created = Token.objects.get_or_create(user=user)
+    return ApiAccount(user=user, token=token.key, created=created, token_created=token_created)

@@ -3,12 +3,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
-from rmos_site.roles import ROLE_NAMES, ensure_roles
+from rmos_site.errors import ApplicationError
+from rmos_site.roles import ROLE_NAMES, api_account_ensure
 
 
 class Command(BaseCommand):
@@ -29,24 +27,16 @@ class Command(BaseCommand):
         parser.add_argument("--rotate", action="store_true", help="replace an existing token with a new one")
 
     def handle(self, *args, username: str, role: str, token_file: Path | None, show_token: bool, rotate: bool, **options) -> None:
-        ensure_roles()
-        User = get_user_model()
-        user, created = User.objects.get_or_create(username=username)
-        if created:
-            user.set_unusable_password()
-            user.save()
-        elif user.is_superuser:
-            raise CommandError(f"{username!r} is a superuser; pick another name for an API account.")
-        user.groups.set([Group.objects.get(name=ROLE_NAMES[role])])
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, token_created = Token.objects.get_or_create(user=user)
-        verb = "created" if created else "updated"
+        try:
+            account = api_account_ensure(username=username, role=role, rotate=rotate)
+        except ApplicationError as exc:
+            raise CommandError(exc.detail) from exc
+        verb = "created" if account.created else "updated"
         if token_file is not None:
             fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(token.key + "\n")
+                handle.write(account.token + "\n")
             self.stdout.write(f"Account {username!r} {verb} with role {role}; token written to {token_file}.")
         else:
-            state = "new" if token_created else "existing"
-            self.stdout.write(f"Account {username!r} {verb} with role {role}. API token ({state}): {token.key}")
+            state = "new" if account.token_created else "existing"
+            self.stdout.write(f"Account {username!r} {verb} with role {role}. API token ({state}): {account.token}")
