@@ -30,6 +30,8 @@ from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBuck
 from rmos_site.errors import FieldError, ValidationFailed
 
 UTC = timezone.utc
+#: The moments a filter may name: [from, to).
+INSTANT_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
 
@@ -111,13 +113,18 @@ def _one_value(query: Mapping[str, Any], key: str) -> str:
 
 
 def parse_instant(value: str, field: str, *, end_of_day: bool = False) -> datetime:
-    """An ISO date-time with a timezone, or a bare date (midnight UTC; with ``end_of_day``, the next midnight)."""
+    """An ISO date-time with a timezone, or a bare date (midnight UTC; with ``end_of_day``, the next midnight).
+
+    Moments outside :data:`INSTANT_RANGE` are refused: they mean nothing for this log, and date
+    arithmetic near the ends of Python's calendar overflows.
+    """
     if len(value) == 10:
         try:
             day = date.fromisoformat(value)
         except ValueError:
             raise ValidationFailed.single(field, "format", f"{value!r} is not a date (YYYY-MM-DD)") from None
         start = datetime.combine(day, time(), tzinfo=UTC)
+        _check_range(start, value, field)
         return start + timedelta(days=1) if end_of_day else start
     try:
         parsed = datetime.fromisoformat(value)
@@ -127,7 +134,20 @@ def parse_instant(value: str, field: str, *, end_of_day: bool = False) -> dateti
         ) from None
     if parsed.tzinfo is None:
         raise ValidationFailed.single(field, "timezone", f"{value!r} has no timezone; add Z or an offset such as +01:00")
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the first moment Python knows
+        parsed = None
+    _check_range(parsed, value, field)
+    return parsed
+
+
+def _check_range(moment: datetime | None, text: str, field: str) -> None:
+    low, high = INSTANT_RANGE
+    if moment is None or not low <= moment < high:
+        raise ValidationFailed.single(
+            field, "range", f"{text!r} is out of range: give a moment from {low.date()} up to (not including) {high.date()}"
+        )
 
 
 def log_filter_parse(

@@ -234,8 +234,11 @@ class Checker:
         if parsed.tzinfo is None:
             add(index, path, "timezone", f"{value!r} has no timezone; add Z or an offset such as +01:00")
             return None
-        parsed = parsed.astimezone(UTC)
-        if parsed < EARLIEST or parsed > self.latest:
+        try:
+            parsed = parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is past the last moment Python knows
+            parsed = None
+        if parsed is None or parsed < EARLIEST or parsed > self.latest:
             add(index, path, "range", f"{value!r} is out of range: from 2000-01-01 up to an hour ahead of this server's clock")
             return None
         return parsed

@@ -53,6 +53,29 @@ def test_since_must_precede_until():
     assert caught.value.errors[0].field == "until"
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"until": "9999-12-31"},  # the next midnight is past Python's calendar
+        {"since": "0001-01-01T00:00:00+14:00"},  # before its first moment in UTC
+        {"since": "9999-12-31T23:59:59-12:00"},  # after its last
+        {"since": "1899-12-31"},
+        {"until": "3000-01-01T00:00:00Z"},
+    ],
+)
+def test_moments_outside_the_calendar_range_are_refused_by_name(query):
+    with pytest.raises(ValidationFailed) as caught:
+        log_filter_parse(query)
+    [(field, value)] = query.items()
+    assert [(e.field, e.rule) for e in caught.value.errors] == [(field, "range")]
+    assert "1900-01-01" in caught.value.errors[0].message
+
+
+def test_the_ends_of_the_range_are_accepted():
+    parsed = log_filter_parse({"since": "1900-01-01", "until": "2999-12-31"})
+    assert parsed.since == datetime(1900, 1, 1, tzinfo=UTC) and parsed.until == datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def test_cursor_round_trip_and_tampering():
     cursor = Cursor("a", datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC), 42)
     assert cursor_parse(cursor.encode(), kind="a") == cursor

@@ -266,6 +266,8 @@ BAD_RUNS = [
     ({"timestamp": 1717236000}, "timestamp", "type"),
     ({"timestamp": "1999-12-31T23:00:00Z"}, "timestamp", "range"),
     ({"timestamp": "2999-01-01T00:00:00Z"}, "timestamp", "range"),
+    ({"timestamp": "9999-12-31T23:59:59-12:00"}, "timestamp", "range"),  # past Python's last moment in UTC
+    ({"timestamp": "0001-01-01T00:00:00+14:00"}, "timestamp", "range"),  # before its first
     ({"tool_id": ""}, "tool_id", "required"),
     ({"tool_id": "x" * 129}, "tool_id", "max_length"),
     ({"tool_id": 17}, "tool_id", "type"),

@@ -65,6 +65,9 @@ def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
         ("profile-stats?tool_id=saw%00", "tool_id", "printable"),
         ("timeseries?since=2020-01-01&until=2035-01-01", "until", "range"),
         ("timeseries?workflow_mode=sideways", "workflow_mode", "choice"),
+        ("profile-stats?until=9999-12-31", "until", "range"),  # a 500 (OverflowError) before
+        ("hotspots?since=9999-12-31T23:59:59-12:00", "since", "range"),
+        ("timeseries?since=0001-01-01T00:00:00%2B14:00", "since", "range"),
     ],
 )
 def test_bad_parameters_are_clear_400s(viewer, path, field, rule):

@@ -119,6 +119,7 @@ def test_since_and_until_mean_what_they_mean_in_the_api(viewer_client, two_conte
         ("log_risk_bucket=PURPLE", "risk_bucket", "Must be one of GREEN, YELLOW, RED; got 'PURPLE'"),
         ("log_since=yesterday", "since", "'yesterday' is not an ISO 8601 date"),
         ("log_since=2025-06-01T08:00", "since", "has no timezone; add Z or an offset"),
+        ("log_until=9999-12-31", "until", "is out of range: give a moment from 1900-01-01"),
         ("log_since=2025-06-02&log_until=2025-06-01", "until", "Until must be later than since"),
         ("log_run_id=not-a-uuid", "run_id", "'not-a-uuid' is not a UUID"),
         ("log_workflow_mode=fast", "workflow_mode", "Must be one of constraint_first, ai_assisted, design_first"),
