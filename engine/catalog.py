@@ -216,6 +216,10 @@ def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
         document = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise CatalogError(source, [CatalogProblem("(file)", "", f"is not valid YAML: {exc}")]) from exc
+    except RecursionError:
+        raise CatalogError(source, [CatalogProblem("(file)", "", "is nested too deeply to read")]) from None
+    except ValueError as exc:  # PyYAML lets these through, e.g. an integer of thousands of digits
+        raise CatalogError(source, [CatalogProblem("(file)", "", f"has a value that cannot be read: {exc}")]) from exc
     return _Parser(source).catalog(document)
 
 

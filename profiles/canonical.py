@@ -129,6 +129,13 @@ class _Mapping(dict):
 
 
 class _LineLoader(yaml.SafeLoader):
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except ValueError as exc:  # PyYAML lets these through: an integer of thousands of digits, month 13
+            reason = str(exc).split("; use sys.set_int_max_str_digits()")[0]
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {reason}", node.start_mark) from None
+
     def construct_mapping(self, node, deep=False):
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
@@ -196,6 +203,8 @@ def parse(text: str) -> ParsedFile:
         raise CanonicalFileError([LineProblem(line, "", "yaml_syntax", f"{exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise CanonicalFileError([LineProblem(None, "", "yaml_syntax", str(exc))]) from None
+    except RecursionError:
+        raise CanonicalFileError([LineProblem(None, "", "yaml_syntax", "the file is nested too deeply to read")]) from None
 
     problems: list[LineProblem] = []
     if not isinstance(data, _Mapping):

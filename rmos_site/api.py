@@ -4,11 +4,24 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from rest_framework import serializers
+from rest_framework import parsers, serializers
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, ParseError, Throttled
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser; a body nested deeper than Python's stack is a 400 like any malformed body.
+
+    ``json`` raises ``RecursionError`` for it (``{"runs": [[[[…``), which DRF lets through as a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply") from None
 
 
 class StrictSerializer(serializers.Serializer):

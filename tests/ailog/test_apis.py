@@ -105,6 +105,14 @@ def test_malformed_json_and_nan_are_400(integrator):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("path", [RUNS, EVENTS])
+def test_json_nested_deeper_than_the_stack_is_a_400_not_a_500(integrator, path):
+    response = integrator.post(path, data='{"runs": ' + "[" * 5000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error" and "nested too deeply" in response.json()["detail"]
+    assert not AiRun.objects.exists()
+
+
 def test_oversized_body_is_413_before_reading_it(integrator, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = _post(integrator, RUNS, {"runs": [run_item(attempts=20)]})

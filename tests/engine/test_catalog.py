@@ -186,7 +186,16 @@ class TestValidation:
         [problem] = problems_of(path)
         assert "duplicate key 'wood:ebony'" in problem and "line" in problem
 
-    @pytest.mark.parametrize("text", ["tools: [unclosed", "- just\n- a list\n", "tools:\n  ? [a, b]\n  : {}\n"])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "tools: [unclosed",
+            "- just\n- a list\n",
+            "tools:\n  ? [a, b]\n  : {}\n",
+            "tools: " + "[" * 5000,  # RecursionError before
+            "version: " + "9" * 5000,  # ValueError (integer string conversion) before
+        ],
+    )
     def test_not_a_catalog_document(self, text):
         with pytest.raises(CatalogError) as caught:
             parse_catalog(text, source="inline.yaml")

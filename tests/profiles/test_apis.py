@@ -201,6 +201,12 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(op_client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
 
 
+def test_a_put_nested_deeper_than_the_stack_is_a_400_and_changes_nothing(op_client):
+    response = op_client.put(f"{ADMIN}/default", data='{"max_rings": ' + "[" * 5000, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    assert ConstraintProfile.objects.get(name="default").history.count() == 1
+
+
 def test_unknown_api_path_is_a_json_404(op_client):
     response = op_client.get("/api/rmos/nothing-here")
     assert response.status_code == 404 and response.json()["code"] == "not_found"

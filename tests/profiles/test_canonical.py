@@ -159,6 +159,24 @@ def test_malformed_yaml_is_rejected_with_its_line(starter_profiles, tmp_path):
     assert ":4:" in str(caught.value) or ":3:" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Each was a traceback before: PyYAML raises ValueError / RecursionError, not a YAMLError.
+        ("version: 1\nprofiles:\n  default:\n    max_rings: " + "9" * 5000 + "\n", "bad.yaml:4: cannot read this value: Exceeds the limit"),
+        ("version: 1\nprofiles:\n  default:\n    max_rings: 2025-13-45\n", "bad.yaml:4: cannot read this value: month must be in 1..12"),
+        ("version: 1\nprofiles: " + "[" * 5000 + "\n", "bad.yaml:?: the file is nested too deeply to read"),
+    ],
+)
+def test_unreadable_values_are_errors_with_their_line_not_tracebacks(starter_profiles, tmp_path, text, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", "--dry-run", str(bad))
+    assert expected in str(caught.value) and "nothing was imported" in str(caught.value)
+    assert "set_int_max_str_digits" not in str(caught.value)  # Python's advice, not the user's
+
+
 def test_unknown_keys_are_rejected_with_their_lines_and_nothing_is_imported(starter_profiles, tmp_path):
     text = STARTER.read_text()
     text = text.replace("    bias_simple: false\n", "    bias_simple: false\n    colour: red\n", 1)

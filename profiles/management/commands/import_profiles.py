@@ -64,7 +64,7 @@ class Command(BaseCommand):
         try:
             plan = services.profiles_import(text=text, source=path.name, dry_run=dry_run, prune=prune)
         except services.ImportFailed as exc:
-            lines = [f"{path}:{p.line or '?'}: {p.path}: {p.message} [{p.rule}]" for p in exc.line_problems]
+            lines = [f"{path}:{p.line or '?'}: {p.path + ': ' if p.path else ''}{p.message} [{p.rule}]" for p in exc.line_problems]
             raise CommandError("\n".join([*lines, f"{len(lines)} problem(s); nothing was imported."])) from None
         self.stdout.write(format_plan(plan, dry_run=dry_run))
         if dry_run:
