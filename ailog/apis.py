@@ -129,10 +129,10 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
-class PassThroughField(serializers.Field):
-    """Decoded JSON handed on unchanged: the service checks every item itself, much faster than
-    DRF fields would for 50,000 attempts."""
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+class PassThroughItems(serializers.Field):
+    """A list of items, decoded JSON handed on unchanged: the service checks the list and every
+    item itself, much faster than DRF fields would for 50,000 attempts."""
 
     def to_internal_value(self, data):
         return data
@@ -378,7 +378,7 @@ class RunIngestApi(APIView):
     throttle_classes = [IngestRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        runs = PassThroughField(
+        runs = PassThroughItems(
             help_text=(
                 f"up to {services.MAX_RUNS_PER_REQUEST:,} runs and {services.MAX_ATTEMPTS_PER_REQUEST:,} attempts in all; "
                 "each run as in GET runs/{run_id}, its attempts in attempt_records"
@@ -416,7 +416,7 @@ class EventIngestApi(APIView):
     throttle_classes = [IngestRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        events = PassThroughField(
+        events = PassThroughItems(
             help_text=(
                 f"up to {services.MAX_EVENTS_PER_REQUEST:,} events, each with event_type {' or '.join(EVENT_TYPES)} "
                 "and the seed's fields; attempts may come before their run summary"

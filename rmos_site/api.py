@@ -82,7 +82,16 @@ class StrictQueryInteger(serializers.IntegerField):
 
 
 class StrictDecimalField(serializers.DecimalField):
-    """Only JSON numbers; they keep their written precision (0.1 stays 0.1)."""
+    """Only JSON numbers; they keep their written precision (0.1 stays 0.1).
+
+    ``above`` documents an exclusive lower bound that the service checks (with its own message):
+    the OpenAPI schema says ``minimum: above, exclusiveMinimum: true`` instead of the range that
+    ``max_digits`` alone would suggest.
+    """
+
+    def __init__(self, *args, above: Decimal | int | None = None, **kwargs):
+        self.above = above
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float, Decimal)):

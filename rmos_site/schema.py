@@ -54,7 +54,14 @@ def add_error_responses(result, generator, request, public):
 
 class AutoSchema(SpectacularAutoSchema):
     """Names nested serializers after their view (``HotspotsApi.OutputSerializer`` becomes
-    ``HotspotsApiOutput``), so the one-serializer-pair-per-view style never collides."""
+    ``HotspotsApiOutput``), so the one-serializer-pair-per-view style never collides; documents
+    the exclusive lower bound of a :class:`~rmos_site.api.StrictDecimalField` given ``above``."""
+
+    def _insert_min_max(self, field, content):
+        super()._insert_min_max(field, content)
+        above = getattr(field, "above", None)
+        if above is not None and field.min_value is None:
+            content.update(minimum=above, exclusiveMinimum=True)
 
     def get_serializer_name(self, serializer, direction):
         qualname = type(serializer).__qualname__

@@ -201,6 +201,19 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(op_client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
 
 
+def test_the_schema_documents_the_bodies_the_api_takes(op_client, profile_admin_urls):
+    profile_admin_urls(True)
+    components = op_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    # Ingestion takes lists (an object was documented before, so generated clients sent one).
+    for name, key in (("RunIngestApiInputRequest", "runs"), ("EventIngestApiInputRequest", "events")):
+        assert components[name]["properties"][key]["type"] == "array"
+    # Widths must be greater than 0, as the service checks (the schema said above -1000 before).
+    width = components["ProfileAdminDetailApiInputRequest"]["properties"]["min_ring_width_mm"]
+    assert (width["minimum"], width["exclusiveMinimum"], width["maximum"]) == (0, True, 20)
+    response = put(op_client, f"{ADMIN}/default", {"min_ring_width_mm": 0, "note": "zero", "version": 1})
+    assert response.status_code == 400 and response.json()["errors"][0]["rule"] == "range"
+
+
 def test_a_put_nested_deeper_than_the_stack_is_a_400_and_changes_nothing(op_client):
     response = op_client.put(f"{ADMIN}/default", data='{"max_rings": ' + "[" * 5000, content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
