@@ -1,0 +1,55 @@
+"""The dashboard's layout at a laptop, a tablet and a phone width: the page is as tall as its
+content (hidden labels in a full log once stretched it by 800 px), nothing forces a sideways
+scroll, and the selected-context bar does not draw its parts on top of each other."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.ailog.factories import run_item
+from tests.dashboard.builders import log_runs, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CONTEXT = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
+SELECTED = "/rmos/ai-ops/?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
+
+
+@pytest.fixture
+def full_log(starter_profiles):
+    """More than a page of attempts, so the log box scrolls and its hidden labels are many."""
+    now = datetime.now(timezone.utc)
+    scores = [(40.0 + i, "RED") for i in range(9)] + [(90.0, "GREEN")]
+    log_runs(*[run_item(at=now - timedelta(minutes=10 * i), profile="maple_contrast", scores=scores, **CONTEXT) for i in range(12)])
+
+
+def _geometry(page) -> dict:
+    return page.evaluate(
+        """() => ({
+            width: document.documentElement.scrollWidth,
+            height: document.documentElement.scrollHeight,
+            contentBottom: Math.max(...[...document.body.children].map(e => e.getBoundingClientRect().bottom + window.scrollY)),
+        })"""
+    )
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+@pytest.mark.parametrize("width", [1366, 900, 390])
+def test_the_dashboard_fits_its_content_and_the_screen(page, shot, sign_in, full_log, width):
+    sign_in(make_user("lena", role="viewer"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(SELECTED)
+    assert page.locator("#log-viewer tbody tr").count() == 100
+    shot(f"dashboard-{width}")
+
+    geometry = _geometry(page)
+    assert geometry["width"] <= width + 1, geometry  # no sideways scroll of the whole page
+    assert geometry["height"] <= geometry["contentBottom"] + 2, geometry  # no blank space below the footer
+
+    chips = page.locator(".context-list").bounding_box()
+    autoload = page.locator(".context-autoload").bounding_box()
+    assert not _overlap(chips, autoload), (chips, autoload)
