@@ -33,7 +33,7 @@ def _revert_record_id(request) -> int | None:
 def _attach(form: forms.Form, exc: ApplicationError) -> None:
     for error in exc.errors or []:
         field = error.field if error.field in form.fields else None
-        form.add_error(field, f"{error.message} [{error.rule}]")
+        form.add_error(field, error.message)
     if not exc.errors:
         form.add_error(None, exc.detail)
 
@@ -63,10 +63,12 @@ class ProfileAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.errors:
+        if set(self.errors) - {"change_note"}:
             return data
         values = {f: data.get(f) for f in CONSTRAINT_FIELDS}
-        note = data.get("change_note", "")
+        # A missing note is already reported on its field; check the values anyway, so that one
+        # submit lists every problem.
+        note = data.get("change_note") or "(note missing)"
         history_id = _revert_record_id(self.request) if self.request else None
         try:
             if history_id is not None:
@@ -130,12 +132,19 @@ class ConstraintProfileAdmin(SimpleHistoryAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
+    def has_delete_permission(self, request, obj=None):
+        # No delete button for the resolver's fallback (the service refuses it anyway).
+        return super().has_delete_permission(request, obj) and (obj is None or obj.name != services.FALLBACK_PROFILE)
+
+    def get_actions(self, request):
+        # "Delete selected" would report success before the service could refuse one of them
+        # (a profile that rules still target); profiles are deleted one at a time.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def delete_model(self, request, obj):
         services.profile_delete(name=obj.name, note=f"deleted in Django admin by {request.user}", user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for profile in queryset:
-            self.delete_model(request, profile)
 
 
 class RuleAdminForm(forms.ModelForm):

@@ -26,6 +26,8 @@ logger = logging.getLogger("rmos.profiles")
 
 NOTE_MAX = 2000
 OPERATOR_MAX = 150
+#: The profile the resolver falls back to when no rule matches: it cannot be deleted.
+FALLBACK_PROFILE = "default"
 RESERVED_PROFILE_NAMES = {"list"}  # "profile-admin/list" is the list endpoint
 RULE_MATCH_FIELDS = {
     "tool_id": "tool_pattern",
@@ -252,8 +254,8 @@ def profile_delete(*, name: str, note: str, user=None, operator: str = "") -> No
     note = _clean_note(note)
     operator = _clean_operator(operator)
     profile = _locked_profile(name)
-    if name == "default":
-        raise ValidationFailed.single("name", "protected", "the 'default' profile is the resolver's fallback and cannot be deleted")
+    if name == FALLBACK_PROFILE:
+        raise ValidationFailed.single("name", "protected", f"the {FALLBACK_PROFILE!r} profile is the resolver's fallback and cannot be deleted")
     rules = list(profile.rules.values_list("name", flat=True))
     if rules:
         raise ValidationFailed.single(
@@ -540,8 +542,12 @@ def profiles_import(
             specs[name] = spec
     existing_profiles = {p.name: p for p in selectors.profile_list()}
     known_after = set(parsed.profiles) | (set() if prune else set(existing_profiles))
-    if "default" not in known_after:
-        problems.append(canonical.LineProblem(None, "profiles.default", "required", "the file must define the 'default' profile (the resolver's fallback)"))
+    if FALLBACK_PROFILE not in known_after:
+        problems.append(
+            canonical.LineProblem(
+                None, f"profiles.{FALLBACK_PROFILE}", "required", f"the file must define the {FALLBACK_PROFILE!r} profile (the resolver's fallback)"
+            )
+        )
     rules_clean: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(parsed.rules):
         clean, rule_problems = _parse_rule(item.values, known_profiles=known_after)

@@ -72,8 +72,44 @@ def test_admin_edit_is_validated_next_to_the_field(admin_client):
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert "max_rings" in errors and "min_le_max" in errors["max_rings"][0]
+    assert errors["max_rings"] == ["must be at least min_rings (9), got 3"]  # the message, not the rule's code
     assert ConstraintProfile.objects.get(pk=profile.pk).version == 1
+
+
+def test_admin_edit_lists_every_problem_at_once_even_without_a_note(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    response = admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, min_rings=9, max_rings=3, change_note="")
+    )
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"change_note", "max_rings"}
+    assert ConstraintProfile.objects.get(pk=profile.pk).version == 1
+
+
+def test_the_fallback_profile_has_no_delete_button_and_cannot_be_deleted(admin_client):
+    default = ConstraintProfile.objects.get(name="default")
+    change = admin_client.get(f"/admin/profiles/constraintprofile/{default.pk}/change/").content.decode()
+    assert "/delete/" not in change
+    assert admin_client.post(f"/admin/profiles/constraintprofile/{default.pk}/delete/", {"post": "yes"}).status_code == 403
+    other = ConstraintProfile.objects.get(name="thin_saw")
+    assert f"/admin/profiles/constraintprofile/{other.pk}/delete/" in admin_client.get(
+        f"/admin/profiles/constraintprofile/{other.pk}/change/"
+    ).content.decode()
+    assert ConstraintProfile.objects.filter(name="default").exists()
+
+
+def test_deleting_a_profile_that_rules_target_is_refused_naming_the_rules(admin_client):
+    target = ResolutionRule.objects.first().profile
+    response = admin_client.post(f"/admin/profiles/constraintprofile/{target.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 200
+    assert "would require deleting the following protected related objects" in response.content.decode()
+    assert ConstraintProfile.objects.filter(pk=target.pk).exists()
+    assert target.history.count() == 1  # no deletion journaled either
+
+
+def test_profiles_have_no_bulk_delete_action(admin_client):
+    page = admin_client.get("/admin/profiles/constraintprofile/").content.decode()
+    assert 'value="delete_selected"' not in page
 
 
 def test_admin_edit_needs_a_note(admin_client):
