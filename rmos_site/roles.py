@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.authtoken.models import Token
 
-from rmos_site.errors import ApplicationError
+from rmos_site.errors import ApplicationError, ValidationFailed
 
 logger = logging.getLogger("rmos.roles")
 
@@ -70,8 +71,16 @@ class ApiAccount:
 def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> ApiAccount:
     """An account without a password that signs in with its API token, in exactly one role
     (``viewer``, ``operator`` or ``integrator``). ``rotate`` replaces an existing token."""
+    model = get_user_model()
+    field = model._meta.get_field(model.USERNAME_FIELD)
+    if not username or len(username) > field.max_length:
+        raise ValidationFailed.single("username", "length", f"must be 1 to {field.max_length} characters, got {len(username)}")
+    try:
+        field.run_validators(username)
+    except DjangoValidationError as exc:
+        raise ValidationFailed.single("username", "format", " ".join(exc.messages)) from None
     ensure_roles()
-    user, created = get_user_model().objects.get_or_create(username=username)
+    user, created = model.objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
         user.save()

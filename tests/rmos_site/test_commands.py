@@ -53,3 +53,32 @@ def test_setup_local_admin_refuses_without_debug(settings):
     with pytest.raises(CommandError) as caught:
         run("setup_local_admin")
     assert "DJANGO_DEBUG=true" in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["missing-dir/bot.token", "."])
+def test_a_token_file_that_cannot_be_written_creates_nothing(tmp_path, where):
+    target = tmp_path / where
+    with pytest.raises(CommandError) as caught:
+        run("create_api_user", "generator-bot", "--role", "integrator", "--token-file", str(target))
+    assert "--token-file" in str(caught.value)
+    assert not get_user_model().objects.filter(username="generator-bot").exists()  # a half-made account before
+    assert not Token.objects.exists()
+
+
+def test_a_file_holding_another_accounts_token_is_not_overwritten(tmp_path):
+    target = tmp_path / "bot.token"
+    run("create_api_user", "generator-bot", "--role", "integrator", "--token-file", str(target))
+    held = target.read_text()
+    with pytest.raises(CommandError, match="holds the live token of account 'generator-bot'"):
+        run("create_api_user", "other-bot", "--role", "viewer", "--token-file", str(target))
+    assert target.read_text() == held and not get_user_model().objects.filter(username="other-bot").exists()
+    # The same account may write its own file again (e.g. after --rotate).
+    run("create_api_user", "generator-bot", "--role", "integrator", "--token-file", str(target), "--rotate")
+    assert target.read_text().strip() == Token.objects.get(user__username="generator-bot").key != held.strip()
+
+
+@pytest.mark.parametrize(("name", "words"), [("bad name!", "Enter a valid username"), ("x" * 151, "1 to 150 characters")])
+def test_an_invalid_username_is_refused_before_anything_is_made(name, words):
+    with pytest.raises(CommandError, match=words):
+        run("create_api_user", name, "--role", "viewer", "--show-token")
+    assert not get_user_model().objects.filter(username=name).exists()
