@@ -150,3 +150,23 @@ def test_simulate_traffic_is_reproducible(starter_profiles):
     first = simulate()
     assert len(first) == 6
     assert simulate() == first
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-attempts", "500"], "--max-attempts must be between 1 and 200"),  # a traceback before
+        (["--max-attempts", "0"], "--max-attempts must be between 1 and 200"),  # silently the default mix before
+        (["--runs", "0"], "--runs must be between 1 and 1,000,000"),
+        (["--days", "-1"], "--days must be between 0 and 3650"),
+    ],
+)
+def test_simulate_traffic_refuses_bad_arguments_before_running(starter_profiles, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate_traffic", *args, stdout=StringIO(), stderr=StringIO())
+    assert not AiRun.objects.exists()
+
+
+def test_simulate_traffic_uses_the_budget_it_is_given(starter_profiles):
+    call_command("simulate_traffic", "--runs", "3", "--seed", "4", "--max-attempts", "2", stdout=StringIO(), stderr=StringIO())
+    assert set(AiRun.objects.values_list("max_attempts", flat=True)) == {2}

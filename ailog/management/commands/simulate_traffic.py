@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from django.core.management.base import BaseCommand, CommandError
 
 from ailog import search
+from ailog.models import MAX_ATTEMPTS_PER_RUN
 from engine.context import Context
 from rmos_site.progress import Progress
 
@@ -58,6 +59,8 @@ class Command(BaseCommand):
             raise CommandError("--runs must be between 1 and 1,000,000")
         if not 0 <= days <= 3650:
             raise CommandError("--days must be between 0 and 3650")
+        if max_attempts is not None and not 1 <= max_attempts <= MAX_ATTEMPTS_PER_RUN:
+            raise CommandError(f"--max-attempts must be between 1 and {MAX_ATTEMPTS_PER_RUN} (a search's budget)")
         rng = random.Random(seed)
         weights = [m[0] for m in MIX]
         engines, engine_weights = zip(*GEOMETRY_ENGINES)
@@ -72,7 +75,7 @@ class Command(BaseCommand):
                 _, tool, material, machine, mode = rng.choices(MIX, weights)[0]
                 context = Context(tool, material, machine, mode, rng.choices(engines, engine_weights)[0])
                 budget = search.budget_parse({
-                    "max_attempts": max_attempts or rng.choices(budgets, budget_weights)[0],
+                    "max_attempts": max_attempts if max_attempts is not None else rng.choices(budgets, budget_weights)[0],
                     "time_limit_seconds": 10,
                     "min_feasibility_score": rng.choices(min_scores, min_score_weights)[0],
                     "seed": rng.randrange(2**63),
