@@ -119,6 +119,10 @@ class ListApi(APIView):
         return response
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -126,6 +130,10 @@ def _csv_cell(value: Any) -> Any:
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # Integrators choose these texts (tool ids, engines, profile names): a leading quote makes
+        # a spreadsheet show them as text instead of running them.
+        return "'" + value
     return value
 
 

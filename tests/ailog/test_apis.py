@@ -246,6 +246,17 @@ def test_csv_streams_the_same_rows(viewer):
     assert rows[0]["is_acceptable"] == "false"
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(viewer):
+    tool = '=HYPERLINK("http://example.invalid","x")'
+    services.runs_ingest(runs=[run_item(tool_id=tool, geometry_engine="+cmd|calc", material_id="@sum", machine_id="-1+1")])
+    for path in (ATTEMPTS, RUNS):
+        [row, *_] = csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode()))
+        assert (row["tool_id"], row["geometry_engine"], row["material_id"], row["machine_id"]) == (
+            "'" + tool, "'+cmd|calc", "'@sum", "'-1+1"
+        )
+    assert viewer.get(ATTEMPTS).json()["results"][0]["tool_id"] == tool  # JSON keeps the value as stored
+
+
 def test_csv_of_runs_honours_limit_and_cursor(viewer):
     _seed(5)
     page = viewer.get(f"{RUNS}?limit=2").json()
