@@ -121,6 +121,10 @@ def _check_version(profile: ConstraintProfile, version: Any) -> None:
         return
     if isinstance(version, bool) or not isinstance(version, int):
         raise ValidationFailed.single("version", "type", "must be a whole number (the version you edited)")
+    if version > profile.version:
+        raise ValidationFailed.single(
+            "version", "range", f"profile {profile.name!r} is at version {profile.version}; there is no version {version} yet"
+        )
     if version != profile.version:
         raise Conflict(
             f"Profile {profile.name!r} is at version {profile.version}, not {version}: someone saved "
@@ -393,6 +397,8 @@ def rule_update(
     rule = ResolutionRule.objects.select_for_update().select_related("profile").filter(name=name).first()
     if rule is None:
         raise NotFound(f"No rule named {name!r}.", extra={"field": "name"})
+    if version is not None and version > rule.version:
+        raise ValidationFailed.single("version", "range", f"rule {name!r} is at version {rule.version}; there is no version {version} yet")
     if version is not None and version != rule.version:
         raise Conflict(
             f"Rule {name!r} is at version {rule.version}, not {version}.",

@@ -129,6 +129,14 @@ class TestUpdateErrors:
         assert body["errors"] == [{"field": "version", "rule": "stale", "message": "current version is 2"}]
         assert ConstraintProfile.objects.get(name="default").max_rings == 5
 
+    def test_a_version_from_the_future_is_a_400_not_a_conflict(self, op_client):
+        response = put(op_client, f"{ADMIN}/default", {"max_rings": 4, "note": "b", "version": 999})
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            {"field": "version", "rule": "range", "message": "profile 'default' is at version 1; there is no version 999 yet"}
+        ]
+        assert ConstraintProfile.objects.get(name="default").version == 1
+
     @pytest.mark.parametrize(
         "body, field, rule",
         [
