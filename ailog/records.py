@@ -64,6 +64,7 @@ MAX_TOTAL_WIDTH_MM = float(MAX_TOTAL_WIDTH_LIMIT)
 #: Ring patterns of a candidate (DESIGN.md §3, "Candidate").
 RING_PATTERNS = frozenset({"solid", "mosaic", "segmented"})
 WIDTH_TOLERANCE_MM = 0.005  # a candidate's total may be rounded to hundredths
+SCORE_TOLERANCE = 0.005  # a run's selected score may be its attempt's, rounded to hundredths
 
 RISK_BUCKETS = frozenset(RiskBucket.values)
 REASONS = frozenset(Reason.values)
@@ -620,7 +621,24 @@ class Checker:
             attempts.append(checked_attempt)
         if checked is None:
             return None
+        self._selection_matches(values, attempts, index)
         return Run(values, attempts, index, checked[1] | {"attempt_records"})
+
+    def _selection_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], index: int) -> None:
+        """The selected attempt, when posted with its run, has the selected score and bucket."""
+        chosen = v["selected_attempt_index"]
+        attempt = next((a for a in attempts if a[0] == chosen), None) if chosen is not None else None
+        if attempt is None:
+            return
+        score, bucket = attempt[2], attempt[3]
+        if v["selected_score"] is not None and abs(v["selected_score"] - score) > SCORE_TOLERANCE:
+            self.problems.add(
+                index, "selected_score", "consistency", f"is {v['selected_score']:g} but the selected attempt {chosen} scored {score:g}"
+            )
+        if v["selected_risk_bucket"] is not None and v["selected_risk_bucket"] != bucket:
+            self.problems.add(
+                index, "selected_risk_bucket", "consistency", f"is {v['selected_risk_bucket']} but the selected attempt {chosen} is {bucket}"
+            )
 
     def _nested_extras(self, record: dict, index: int, prefix: str, context: tuple | None) -> None:
         """A nested attempt may repeat its run's context, and must then agree with it."""

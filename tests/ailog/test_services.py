@@ -296,6 +296,9 @@ BAD_RUNS = [
     ({"selected_risk_bucket": "BLUE"}, "selected_risk_bucket", "choice"),
     ({"selected_risk_bucket": "YELLOW"}, "selected_risk_bucket", "consistency"),
     ({"selected_attempt_index": 9}, "selected_attempt_index", "consistency"),
+    # The selected attempt is posted with the run (attempt 1 scored 40, RED): the selection must agree.
+    ({"selected_attempt_index": 1}, "selected_score", "consistency"),
+    ({"selected_attempt_index": 1, "selected_score": 40.0}, "selected_risk_bucket", "consistency"),
     ({"started_at": iso(T0 + timedelta(seconds=1))}, "started_at", "consistency"),
     ({"max_attempts": 1}, "attempts", "consistency"),
     ({"warnings": "oops"}, "warnings", "type"),
@@ -438,3 +441,8 @@ def test_ids_are_uuid_objects():
     item = run_item()
     services.runs_ingest(runs=[item])
     assert AiRun.objects.get().run_id == uuid.UUID(item["run_id"])
+
+
+def test_a_selection_that_matches_its_attempt_is_stored():
+    result = services.runs_ingest(runs=[run_item(selected_attempt_index=2)])  # attempt 2 scored 90, GREEN, as selected
+    assert result.runs_created == 1 and AiRun.objects.get().selected_attempt_index == 2
