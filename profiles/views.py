@@ -34,6 +34,11 @@ HISTORY_PER_PAGE = 20
 # Checked by the service and thrown away: a preview never writes, but the service wants a note.
 _PREVIEW_NOTE = "(preview)"
 
+#: The tag of a message about a save or a rollback: pages with the profile's panel (the
+#: dashboard's editor, the profile page's history) show it there, where the redirect lands,
+#: instead of at the top of the page (``messages_in_panel`` in their context).
+PANEL_MESSAGE = "panel"
+
 
 def can_edit_profiles(user) -> bool:
     return user.is_authenticated and user.has_perm(CHANGE_PERMISSION)
@@ -70,7 +75,7 @@ def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple
     if change is None:
         return form, False
     level = messages.SUCCESS if change.changed else messages.INFO
-    messages.add_message(request, level, change_message(change, previous_version=previous_version))
+    messages.add_message(request, level, change_message(change, previous_version=previous_version), extra_tags=PANEL_MESSAGE)
     return form, True
 
 
@@ -156,6 +161,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
     outcomes = profile_outcomes(profile=profile.name, current_version=profile.version, days=parse_days(request.GET.get("days")))
     context = {
         "nav": "profiles",
+        "messages_in_panel": True,
         "profile": profile,
         "form": form,
         "can_edit": can_edit_profiles(request.user),
@@ -216,9 +222,14 @@ def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpRe
                         request,
                         f"Rolled {profile.name} back to the values of version {record.version}: "
                         f"now version {change.profile.version}.",
+                        extra_tags=PANEL_MESSAGE,
                     )
                 else:
-                    messages.info(request, f"Nothing changed: {profile.name} already had the values of version {record.version}.")
+                    messages.info(
+                        request,
+                        f"Nothing changed: {profile.name} already had the values of version {record.version}.",
+                        extra_tags=PANEL_MESSAGE,
+                    )
                 return redirect(next_url)
         else:
             status = 400
@@ -236,6 +247,7 @@ def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpRe
         preview_error = exc.detail
     context = {
         "nav": "profiles",
+        "messages_in_panel": True,
         "profile": profile,
         "record": record,
         "form": form,

@@ -88,6 +88,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     stats = analytics_panel(state)
     context = {
         "nav": "dashboard",
+        "messages_in_panel": True,
         "state": state,
         "notices": notices,
         "log": log,

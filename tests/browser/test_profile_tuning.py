@@ -73,7 +73,8 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     editor.get_by_label("Most rings").fill("11")
     editor.get_by_label(re.compile("^Change note")).fill("Maple holds up to 11 rings on the fine saw")
     editor.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status").filter(has_text="Saved maple_contrast as version 2")).to_be_visible()
+    # The confirmation is in the editor, where the page lands (it was 4,800 px above, at the top).
+    expect(editor.get_by_role("status").filter(has_text="Saved maple_contrast as version 2")).to_be_in_viewport()
     expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
     expect(editor.get_by_label("Most rings")).to_have_value("11")
 
@@ -100,7 +101,7 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
 
     # Back on the same dashboard view, with the value restored and the rollback journaled.
     expect(page).to_have_url(re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
-    expect(page.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")).to_be_visible()
+    expect(editor.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")).to_be_in_viewport()
     expect(editor.get_by_label("Most rings")).to_have_value("9")
     newest = editor.locator(".history-entry").first
     expect(newest.locator(".version-badge")).to_have_text("v3")
