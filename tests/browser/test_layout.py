@@ -1,6 +1,7 @@
 """The dashboard's layout at a laptop, a tablet and a phone width: the page is as tall as its
 content (hidden labels in a full log once stretched it by 800 px), nothing forces a sideways
-scroll, and the selected-context bar does not draw its parts on top of each other."""
+scroll, the selected-context bar does not draw its parts on top of each other, and the keyboard reaches
+every panel without tabbing through the whole log."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -53,3 +54,22 @@ def test_the_dashboard_fits_its_content_and_the_screen(page, shot, sign_in, full
     chips = page.locator(".context-list").bounding_box()
     autoload = page.locator(".context-autoload").bounding_box()
     assert not _overlap(chips, autoload), (chips, autoload)
+
+
+def test_a_keyboard_user_reaches_any_panel_in_a_few_tabs(page, sign_in, full_log):
+    sign_in(make_user("kai", role="operator"))
+    page.goto(SELECTED)
+    nav = page.get_by_role("navigation", name="Panels of this page")
+    # From the top of the page: past the skip link and the header's links to the panel list.
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.closest('nav.panel-nav') !== null"):
+            break
+    else:
+        pytest.fail("the panel links are not within 15 tab stops of the top")
+    while page.evaluate("() => document.activeElement.textContent.trim()") != "Profile editor":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the next stop is inside the profile editor (it took 400 before)
+    assert page.evaluate("() => document.activeElement.closest('#profile-editor') !== null")
+    assert nav.get_by_role("link").count() == 5
