@@ -625,7 +625,8 @@ def rate_line_chart(
 
 # ---------------------------------------------------------------------------------------------
 # Scores over a run's attempts: each attempt a dot in its bucket's colour, the best so far as a
-# step line, the buckets' bands (GREEN >= 80, YELLOW >= 50) behind them
+# step line. No coloured score bands behind them: an attempt's bucket is its worst check's, not
+# a range of its score, so a band would tell a RED attempt scored 85 that it is GREEN.
 
 
 @dataclass(frozen=True)
@@ -640,18 +641,10 @@ class ScoreDot:
 
 
 @dataclass(frozen=True)
-class Band:
-    bucket: str
-    y: float
-    height: float
-
-
-@dataclass(frozen=True)
 class ScoreChart:
     width: float
     height: float
     plot: Plot
-    bands: tuple[Band, ...]
     dots: tuple[ScoreDot, ...]
     best: str  # SVG polyline points of the best score so far ("" for one attempt)
     y_ticks: tuple[Tick, ...]
@@ -663,9 +656,6 @@ class ScoreChart:
     summary: str
     empty: bool
     empty_message: str
-
-
-BUCKET_FLOORS: tuple[tuple[str, float, float], ...] = (("GREEN", 80, 100), ("YELLOW", 50, 80), ("RED", 0, 50))
 
 
 def attempt_score_chart(
@@ -692,9 +682,8 @@ def attempt_score_chart(
     def y_of(score: float) -> float:
         return round(plot.bottom - plot.height * score / 100, 2)
 
-    bands = tuple(Band(bucket, y_of(high), round(y_of(low) - y_of(high), 2)) for bucket, low, high in BUCKET_FLOORS)
     if not ordered:
-        return ScoreChart(width, height, plot, bands, (), "", y_ticks, (), None, "", 3, "Score per attempt", empty_message, True, empty_message)
+        return ScoreChart(width, height, plot, (), "", y_ticks, (), None, "", 3, "Score per attempt", empty_message, True, empty_message)
 
     first, last = ordered[0][0], ordered[-1][0]
     span = last - first
@@ -741,7 +730,6 @@ def attempt_score_chart(
         width=width,
         height=height,
         plot=plot,
-        bands=bands,
         dots=dots,
         best=" ".join(best_points) if len(ordered) > 1 else "",
         y_ticks=y_ticks,

@@ -125,3 +125,14 @@ def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
     assert empty.empty and empty.summary == "No attempts recorded"
     with pytest.raises(ValueError):
         charts.attempt_score_chart([(1, 120.0, "GREEN")])
+
+
+def test_the_score_chart_does_not_colour_score_ranges_as_buckets(viewer_client, default_profile):
+    # Attempt 1 scored 85 but is RED (its worst check): a GREEN band behind it would say otherwise.
+    item = run_item(at=T0, success=False, scores=[(85.0, "RED"), (60.0, "RED")])
+    log_runs(item)
+    page = get(viewer_client, item["run_id"])
+    chart = page[page.index('class="chart chart-scores'):]
+    assert "score-band" not in chart
+    assert "A dot’s colour is the attempt’s risk bucket, which is its worst check’s, so a high score can still be RED." in chart
+    assert "Attempt 1: 85.0, RED" in chart
