@@ -25,7 +25,7 @@ from profiles.models import ConstraintProfile
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
 from rmos_site.inspector import PreviewContext, preview_context
-from rmos_site.outcomes import parse_days, profile_outcomes
+from rmos_site.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
 from rmos_site.snapshots import ComparisonView, comparison_view
 from rmos_site.url_state import DashboardState
 
@@ -158,7 +158,14 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
     except ValueError:
         page = 1
     history = selectors.profile_history_page(name=profile.name, page=page, per_page=HISTORY_PER_PAGE)
-    outcomes = profile_outcomes(profile=profile.name, current_version=profile.version, days=parse_days(request.GET.get("days")))
+    raw_days = request.GET.get("days")
+    days = parse_days(raw_days)
+    outcomes = profile_outcomes(profile=profile.name, current_version=profile.version, days=days)
+    days_notice = (
+        f"days={raw_days} is not one of {', '.join(map(str, DAYS_CHOICES))}; showing the last {days} days."
+        if raw_days and raw_days != str(days)
+        else ""
+    )
     context = {
         "nav": "profiles",
         "messages_in_panel": True,
@@ -169,6 +176,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         "history": history,
         "history_rows": history_rows(history.entries, current_version=profile.version),
         "outcomes": outcomes,
+        "days_notice": days_notice,
         "form_action": page_url,
         "what_if_action": page_url + "#what-if",
         "what_if": what_if,

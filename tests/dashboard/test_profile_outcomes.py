@@ -86,6 +86,8 @@ def test_the_time_range_is_chosen_from_a_few(viewer_client, changed_and_rolled_b
     assert "last 14 days" in rate and "10 runs" in rate  # v2's and v3's, not v1's 20 days ago
     assert parse_days("365") == 365 and parse_days("7") == DAYS_DEFAULT and parse_days("x") == DAYS_DEFAULT
     assert 'aria-current="true">90 days</a>' in chart(get(viewer_client, "days=-3"))
+    assert "days=7 is not one of 14, 30, 90, 365; showing the last 90 days." in chart(get(viewer_client, "days=7"))
+    assert "is not one of" not in chart(get(viewer_client, "days=30"))
 
 
 def test_a_short_history_is_drawn_over_two_weeks_at_least(viewer_client, db):
