@@ -261,3 +261,10 @@ def test_a_nul_byte_in_a_filter_is_a_400_on_every_database(viewer_client, two_co
     html = get(viewer_client, "log_tool_id=a%00b&stats_profile=%00", status=400)
     assert "Must be printable text, without control characters" in field_error(html, "tool_id")
     assert 'id="stats_profile_error"><li>Must be printable text' in html
+
+
+def test_the_pager_counts_the_page_not_the_log(viewer_client, two_contexts):
+    html = get(viewer_client)
+    pager = html[html.index('aria-label="Log pages"'):]
+    shown = len(rows(html))
+    assert shown > 0 and f"{shown} attempts on this page" in pager  # "N attempts" read like the log's total
