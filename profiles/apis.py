@@ -114,6 +114,23 @@ class RuleListApi(APIView):
 # profile-admin (exists only when ENABLE_RMOS_PROFILE_ADMIN=true; see profiles/urls.py)
 
 
+class ProfileValuesInputSerializer(StrictSerializer):
+    """Any subset of a profile's values, as JSON types only ("3" is not a number): a PUT's
+    changes and a preview's proposed values are read alike."""
+
+    description = StrictCharField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False)
+    min_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
+    max_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
+    min_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
+    max_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
+    min_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
+    max_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
+    allow_mosaic = StrictBooleanField(required=False)
+    allow_segmented = StrictBooleanField(required=False)
+    palette_key = StrictCharField(required=False, allow_blank=True, max_length=PALETTE_KEY_MAX)
+    bias_simple = StrictBooleanField(required=False)
+
+
 class ProfileAdminListApi(ProfileListApi):
     @extend_schema(
         operation_id="profile_admin_list",
@@ -126,18 +143,7 @@ class ProfileAdminListApi(ProfileListApi):
 class ProfileAdminDetailApi(APIView):
     permission_classes = [permission_for_writes(CHANGE_PROFILE)]
 
-    class InputSerializer(StrictSerializer):
-        description = StrictCharField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False)
-        min_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
-        max_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
-        min_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
-        max_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
-        min_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
-        max_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
-        allow_mosaic = StrictBooleanField(required=False)
-        allow_segmented = StrictBooleanField(required=False)
-        palette_key = StrictCharField(required=False, allow_blank=True, max_length=PALETTE_KEY_MAX)
-        bias_simple = StrictBooleanField(required=False)
+    class InputSerializer(ProfileValuesInputSerializer):
         note = StrictCharField(help_text="why you make this change (required; journaled)", max_length=services.NOTE_MAX)
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1, help_text="the version you edited; a stale one gets 409")
@@ -266,7 +272,7 @@ class SnapshotPreviewApi(APIView):
         profile = StrictCharField(required=False, max_length=64)
         n_samples = StrictIntegerField(required=False, default=500, min_value=5, max_value=10_000)
         seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
-        changes = serializers.DictField(help_text="proposed, unsaved profile values (any subset of the profile fields)")
+        changes = ProfileValuesInputSerializer(help_text="proposed, unsaved profile values (any subset of the profile fields)")
 
     @extend_schema(operation_id="snapshot_preview", request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

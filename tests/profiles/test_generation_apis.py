@@ -135,7 +135,13 @@ class TestPreview:
 
     @pytest.mark.parametrize(
         "changes, field",
-        [({"max_rings": 99}, "changes.max_rings"), ({"min_rings": 9}, "changes.max_rings"), ({"colour": 1}, "changes.colour")],
+        [
+            ({"max_rings": 99}, "changes.max_rings"),
+            ({"min_rings": 9}, "changes.max_rings"),
+            ({"colour": 1}, "changes.colour"),
+            ({"max_rings": "3"}, "changes.max_rings"),  # a PUT refuses text for a number; so does the preview now
+            ({"min_ring_width_mm": "0.5"}, "changes.min_ring_width_mm"),
+        ],
     )
     def test_bad_proposed_values_are_400(self, api, changes, field):
         response = self.post(api, {**SAW, "changes": changes})
