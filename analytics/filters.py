@@ -147,5 +147,7 @@ def timeseries_query_parse(query: Mapping[str, Any], *, today: date | None = Non
     if since >= until:
         raise ValidationFailed.single("since", "order", "since must be earlier than until")
     if until - since > timedelta(days=TIMESERIES_DAYS_MAX):
-        raise ValidationFailed.single("until", "range", f"a time series spans at most {TIMESERIES_DAYS_MAX:,} days")
+        # Name what the caller gave: with only since, until is today and since is what to change.
+        field = "until" if filters.until is not None else "since"
+        raise ValidationFailed.single(field, "range", f"a time series spans at most {TIMESERIES_DAYS_MAX:,} days from since to until")
     return TimeseriesQuery(LogFilter(**{**filters.__dict__, "since": since, "until": until}))

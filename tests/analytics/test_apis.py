@@ -64,6 +64,7 @@ def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
         ("profile-versions?profile=%00", "profile", "printable"),  # a 500 on PostgreSQL before
         ("profile-stats?tool_id=saw%00", "tool_id", "printable"),
         ("timeseries?since=2020-01-01&until=2035-01-01", "until", "range"),
+        ("timeseries?since=2000-01-01", "since", "range"),  # until is today: since is the one to change
         ("timeseries?workflow_mode=sideways", "workflow_mode", "choice"),
         ("profile-stats?until=9999-12-31", "until", "range"),  # a 500 (OverflowError) before
         ("hotspots?since=9999-12-31T23:59:59-12:00", "since", "range"),
