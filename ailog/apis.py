@@ -73,14 +73,6 @@ class ListApi(APIView):
     filters: tuple[str, ...] = ()
     csv_columns: tuple[str, ...] = ()
 
-    def perform_content_negotiation(self, request, force=False):
-        try:
-            return super().perform_content_negotiation(request, force)
-        except Exception:
-            if force:
-                raise
-            raise ValidationFailed.single(FORMAT_PARAM, "choice", "must be json or csv") from None
-
     def finalize_response(self, request, response, *args, **kwargs):
         # Only the streamed row lists are CSV: errors and anything else DRF answers itself (an
         # OPTIONS description, say) are JSON, even when ?format=csv was asked for.

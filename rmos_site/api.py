@@ -4,11 +4,15 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from django.http import Http404
 from rest_framework import parsers, serializers
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed, ParseError, Throttled
+from rest_framework.exceptions import AuthenticationFailed, NotAcceptable, ParseError, Throttled
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+from rmos_site.errors import ValidationFailed
 
 
 class JSONParser(parsers.JSONParser):
@@ -22,6 +26,25 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply") from None
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with answers that say what is on offer when nothing fits.
+
+    ``?format=`` naming a format this endpoint lacks is a 400 on the ``format`` parameter listing
+    the ones it has (DRF answers a bare 404); an ``Accept`` header it cannot satisfy is a 406 that
+    names the media types it can send.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except Http404:
+            formats = ", ".join(dict.fromkeys(renderer.format for renderer in renderers))
+            raise ValidationFailed.single("format", "choice", f"must be one of: {formats} (on this endpoint)") from None
+        except NotAcceptable:
+            types = ", ".join(dict.fromkeys(renderer.media_type for renderer in renderers))
+            raise NotAcceptable(f"This endpoint answers {types}; send an Accept header that allows one of them.") from None
 
 
 class StrictSerializer(serializers.Serializer):

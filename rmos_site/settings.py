@@ -113,6 +113,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rmos_site.api.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rmos_site.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "rmos_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "rmos_site.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,

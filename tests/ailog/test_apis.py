@@ -305,3 +305,22 @@ def test_options_with_format_csv_answers_json(viewer):
         response = viewer.options(f"{path}?format=csv")
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/json") and response.json()["name"]
+
+
+def test_a_format_an_endpoint_lacks_is_a_400_listing_what_it_has(viewer):
+    _seed(1)
+    run_id = AiRun.objects.get().run_id
+    response = viewer.get(f"{RUNS}/{run_id}?format=csv")  # a bare 404 "Not found." before
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "format", "rule": "choice", "message": "must be one of: json (on this endpoint)"}]
+    response = viewer.get(f"{ATTEMPTS}?format=xml")
+    assert response.json()["errors"][0]["message"] == "must be one of: json, csv (on this endpoint)"
+
+
+def test_an_accept_header_nothing_satisfies_is_a_406_naming_what_is_on_offer(viewer):
+    response = viewer.get(ATTEMPTS, HTTP_ACCEPT="application/xml")  # a 400 about ?format before, which was not sent
+    assert response.status_code == 406 and response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"] == (
+        "This endpoint answers application/json, text/csv; send an Accept header that allows one of them."
+    )
+    assert viewer.get(ATTEMPTS, HTTP_ACCEPT="text/csv").status_code == 200
