@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
@@ -129,8 +130,14 @@ def parse_instant(value: str, field: str, *, end_of_day: bool = False) -> dateti
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        hint = ""
+        if re.search(r"\d \d\d:?\d\d$", value):
+            # "…T10:00:00+01:00" in a query string arrives as "…T10:00:00 01:00": '+' means space there.
+            hint = "; in a URL, write the + of an offset as %2B (or use Z)"
         raise ValidationFailed.single(
-            field, "format", f"{value!r} is not an ISO 8601 date (2025-03-01) or date-time with a timezone (2025-03-01T08:00:00Z)"
+            field,
+            "format",
+            f"{value!r} is not an ISO 8601 date (2025-03-01) or date-time with a timezone (2025-03-01T08:00:00Z){hint}",
         ) from None
     if parsed.tzinfo is None:
         raise ValidationFailed.single(field, "timezone", f"{value!r} has no timezone; add Z or an offset such as +01:00")

@@ -195,6 +195,7 @@ def test_empty_filter_values_are_ignored(viewer):
         ("since=2025-06-02&until=2025-06-01", "until", "order"),
         ("since=2025-06-01T10:00:00", "since", "timezone"),
         ("until=9999-12-31", "until", "range"),  # a 500 (OverflowError) before
+        ("since=2025-06-01T10:00:00+01:00", "since", "format"),  # the + arrives as a space
         ("since=0001-01-01T00:00:00%2B14:00", "since", "range"),
         ("since=June", "since", "format"),
         ("risk_bucket=PINK", "risk_bucket", "choice"),
@@ -324,3 +325,9 @@ def test_an_accept_header_nothing_satisfies_is_a_406_naming_what_is_on_offer(vie
         "This endpoint answers application/json, text/csv; send an Accept header that allows one of them."
     )
     assert viewer.get(ATTEMPTS, HTTP_ACCEPT="text/csv").status_code == 200
+
+
+def test_an_offset_whose_plus_became_a_space_gets_a_hint(viewer):
+    response = viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00+01:00")
+    assert "write the + of an offset as %2B" in response.json()["errors"][0]["message"]
+    assert viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00%2B01:00").status_code == 200
