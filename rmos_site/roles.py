@@ -3,8 +3,8 @@
 | group            | who                      | may                                            |
 | ---------------- | ------------------------ | ---------------------------------------------- |
 | rmos-viewer      | anyone who watches       | read every page and API (any signed-in user)   |
-| rmos-operator    | people who tune profiles | + change profiles, roll them back, run searches |
-| rmos-integrator  | external generators      | + post runs and events to the log              |
+| rmos-operator    | people who tune profiles | read, change profiles, roll back, run searches |
+| rmos-integrator  | external generators      | read, post runs and events to the log          |
 | (superuser)      | admins                   | everything, incl. rules and Django admin       |
 
 Reading needs only a signed-in account; the view permissions below are what Django admin asks

@@ -14,8 +14,8 @@ from rmos_site.roles import ROLE_NAMES, api_account_ensure
 class Command(BaseCommand):
     help = (
         "Create (or update) an account for a program or a person and give it an API token. "
-        "Roles: viewer (reads everything), operator (+ edits and rolls back profiles), integrator "
-        "(+ posts runs and events to the log). The account has no password: it signs in with the "
+        "Roles: viewer (reads everything), operator (reads, edits and rolls back profiles, runs searches), "
+        "integrator (reads, posts runs and events to the log). The account has no password: it signs in with the "
         "token (header 'Authorization: Token <key>'), which is written to --token-file (mode 600) "
         "so that it never appears on screen or in a log; --show-token prints it instead."
     )
