@@ -18,6 +18,7 @@ from rmos_site.api import (
     StrictQueryInteger,
     StrictSerializer,
     permission_for_writes,
+    single_query_params,
 )
 
 CHANGE_PROFILE = "profiles.change_constraintprofile"
@@ -179,7 +180,7 @@ class ProfileAdminHistoryApi(APIView):
         ),
     )
     def get(self, request, name: str):
-        query = self.QuerySerializer(data=request.query_params.dict())
+        query = self.QuerySerializer(data=single_query_params(request))
         query.is_valid(raise_exception=True)
         results = selectors.profile_history(name=name, limit=query.validated_data["limit"])
         return Response({"profile": name, "count": len(results), "results": results})
@@ -244,7 +245,7 @@ class ResolveApi(APIView):
 
     @extend_schema(operation_id="resolve", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        query = self.QuerySerializer(data=request.query_params.dict())
+        query = self.QuerySerializer(data=single_query_params(request))
         query.is_valid(raise_exception=True)
         resolved = selectors.context_resolve(context=_context_from(query.validated_data))
         return Response(resolved.summary())
@@ -258,7 +259,7 @@ class SnapshotApi(APIView):
 
     @extend_schema(operation_id="snapshot", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        query = self.QuerySerializer(data=request.query_params.dict())
+        query = self.QuerySerializer(data=single_query_params(request))
         query.is_valid(raise_exception=True)
         data = query.validated_data
         result = selectors.snapshot_sample(

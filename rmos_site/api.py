@@ -47,6 +47,15 @@ class ContentNegotiation(DefaultContentNegotiation):
             raise NotAcceptable(f"This endpoint answers {types}; send an Accept header that allows one of them.") from None
 
 
+def single_query_params(request) -> dict[str, str]:
+    """The query string as one value per parameter; a parameter given twice is a 400 naming it
+    (``QueryDict.dict()`` would quietly keep the last one)."""
+    for key, values in request.query_params.lists():
+        if len(values) > 1:
+            raise ValidationFailed.single(key, "single_value", "give this parameter once")
+    return request.query_params.dict()
+
+
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses keys it does not declare (DRF silently drops them otherwise)."""
 

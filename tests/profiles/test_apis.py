@@ -256,3 +256,8 @@ def test_a_write_to_an_unknown_api_path_is_a_json_404_even_with_a_session(operat
     client.force_login(operator)
     response = client.put("/api/rmos/ai/profile-admin/%C2%84", data="{}", content_type="application/json")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_history_refuses_a_limit_given_twice(op_client):
+    response = op_client.get(f"{ADMIN}/default/history?limit=1&limit=2")
+    assert response.status_code == 400 and response.json()["errors"][0]["rule"] == "single_value"

@@ -92,6 +92,12 @@ class TestSnapshots:
         assert body["profile"]["name"] == "router_bit" and body["overridden"] is True
         assert body["resolved_profile"] == "thin_saw"
 
+    @pytest.mark.parametrize("path", ["resolve", "snapshots"])
+    def test_a_parameter_given_twice_is_a_400_not_silently_the_last(self, api, path):
+        response = api.get(f"/api/rmos/ai/{path}?{q(SAW)}&tool_id=router:vbit-60")
+        assert response.status_code == 400
+        assert response.json()["errors"] == [{"field": "tool_id", "rule": "single_value", "message": "give this parameter once"}]
+
     @pytest.mark.parametrize("n", ["4", "10001", "abc", "5.5", "-1"])
     def test_bad_n_samples_is_400(self, api, n):
         response = api.get(f"/api/rmos/ai/snapshots?{q({**SAW, 'n_samples': n})}")
