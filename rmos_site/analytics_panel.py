@@ -319,7 +319,8 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         )
         count, considered = stats["count"], len(stats["results"])
         ordered = sort_rows(stats["results"], column, descending)[:SHOWN]
-        shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR))
+        # With auto-load off the inspector does not follow a click: stay with the analytics.
+        shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR if state.autoload else ANCHOR))
         rows = tuple(_stats_row(r, *shared) for r in ordered)
         hot_considered = spots["considered"]
         hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))

@@ -188,7 +188,9 @@ def log_panel(state: DashboardState) -> LogPanel:
         page = lister(filters=filters, cursor=page_request.cursor, limit=PAGE_SIZE)
         next_cursor = page.next_cursor
         build = _run_row if runs else _attempt_row
-        shared = _Shared(state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR), {})
+        # With auto-load off the inspector does not follow a click: stay with the log.
+        fragment = INSPECTOR_ANCHOR if state.autoload else ANCHOR
+        shared = _Shared(state.selection, state.select_url_maker(fragment=fragment), {})
         rows = tuple(build(item, shared) for item in page.items)
 
     filter_query = {k: v for k, v in query.items() if k not in PAGE_KEYS}

@@ -80,6 +80,9 @@ def test_a_row_selects_its_context_and_the_selected_row_is_marked(viewer_client,
         "&geometry_engine=shapely#snapshot-inspector"
     )
     assert f'<a class="select-link" href="{select}"' in ebony
+    # With auto-load off the inspector will not follow, so the click keeps the reader at the analytics.
+    kept = rows(get(viewer_client, "autoload=off"))[1]
+    assert f'<a class="select-link" href="{select.replace("#snapshot-inspector", "&autoload=off#analytics")}"' in kept
     selected = rows(get(viewer_client, "tool_id=saw:jeweler-0.25&material_id=wood:ebony&machine_id=prod:vmc-3axis&geometry_engine=shapely"))
     assert ["is-selected" in r for r in selected] == [False, True, False]
     # A selection made elsewhere with a workflow mode still marks the analytics row (not part of its context).

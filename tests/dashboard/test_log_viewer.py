@@ -69,6 +69,9 @@ def test_attempts_newest_first_each_selecting_its_context_and_linking_its_run(vi
     )
     assert f'class="select-link" href="{select_b}"' in listed[0]
     assert f'href="{select_a}"' in listed[3]
+    # With auto-load off the inspector does not follow, so a click stays with the log.
+    kept = rows(get(viewer_client, "autoload=off"))[0]
+    assert f'class="select-link" href="{select_b.replace("#snapshot-inspector", "&autoload=off#log-viewer")}"' in kept
     # Scores right-aligned, buckets as badges, the profile and its version under the run.
     assert '<td class="num">45.0</td>' in listed[0] and '<span class="bucket bucket-red">RED</span>' in listed[0]
     assert '<span class="bucket bucket-green">GREEN</span> <span class="acceptable"' in listed[3]
