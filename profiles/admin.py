@@ -93,7 +93,7 @@ class ConstraintProfileAdmin(SimpleHistoryAdmin):
     list_filter = ("allow_mosaic", "allow_segmented", "bias_simple", "palette_key")
     search_fields = ("name", "description")
     readonly_fields = ("version", "created_at", "updated_at")
-    history_list_display = ("version", "change_type", "operator", "history_change_reason")
+    history_list_display = ("version", "change_type", "operator")  # the reason has its own column already
     fieldsets = (
         (None, {"fields": ("name", "description")}),
         ("Rings", {"fields": (("min_rings", "max_rings"), ("min_ring_width_mm", "max_ring_width_mm"))}),
@@ -225,7 +225,7 @@ class ResolutionRuleAdmin(SimpleHistoryAdmin):
     list_filter = ("enabled", "workflow_mode", "profile")
     search_fields = ("name", "tool_pattern", "material_pattern", "machine_pattern", "note")
     readonly_fields = ("version", "created_at", "updated_at")
-    history_list_display = ("version", "change_type", "operator", "history_change_reason")
+    history_list_display = ("version", "change_type", "operator")  # the reason has its own column already
     list_select_related = ("profile",)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
