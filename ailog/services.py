@@ -366,6 +366,7 @@ def _store(runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) ->
     for attempt in range(WRITE_TRIES):
         try:
             with transaction.atomic():
+                _prefer_indexes()
                 result = _Writer(runs, loose, source=source).write()
             result.warnings = warnings
             return result
@@ -374,6 +375,24 @@ def _store(runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) ->
                 raise
             logger.info("ingestion raced another writer (%s); trying again", exc.__class__.__name__)
     raise AssertionError("unreachable")
+
+
+def _prefer_indexes() -> None:
+    """For the rest of this transaction, let PostgreSQL scan a whole table only when no index can
+    answer (its temporary tables), and compile no query.
+
+    Every other query of ingestion looks up a batch's keys, but a planner without statistics
+    (autovacuum off, see rmos.W001, or a table that grew a lot since its last ANALYZE) estimates
+    such a lookup at half the table and scans all of it. Penalising sequential scans makes the
+    costs of the temporary-table scans huge, which would trigger JIT compilation (~100 ms a
+    query), hence ``jit = off``; these are short keyed queries that JIT never helps. Measured on
+    a 3M-attempt table without statistics: 3,000 runs in 1.1 s instead of 4.3 s; with statistics
+    no difference (1.1-1.3 s either way); the 1M-attempt load test, 23,263 instead of 9,466
+    attempts/s.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
 
 
 def _lost_a_race(exc: Exception) -> bool:

@@ -446,3 +446,24 @@ def test_ids_are_uuid_objects():
 def test_a_selection_that_matches_its_attempt_is_stored():
     result = services.runs_ingest(runs=[run_item(selected_attempt_index=2)])  # attempt 2 scored 90, GREEN, as selected
     assert result.runs_created == 1 and AiRun.objects.get().selected_attempt_index == 2
+
+
+def test_ingestion_transactions_prefer_indexes_on_postgresql_and_only_inside(transactional_db):
+    """A planner without statistics scanned the whole attempts table for each batch (rmos.W001)."""
+    from django.db import connection, transaction
+
+    def settings_now() -> tuple[str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('jit')")
+            return cursor.fetchone()
+
+    if connection.vendor != "postgresql":
+        services._prefer_indexes()  # nothing to do on SQLite, and nothing breaks
+        assert services.runs_ingest(runs=[run_item()]).runs_created == 1
+        return
+    before = settings_now()
+    with transaction.atomic():
+        services._prefer_indexes()
+        assert settings_now() == ("off", "off")
+    assert settings_now() == before  # SET LOCAL: gone with the transaction
+    assert services.runs_ingest(runs=[run_item()]).runs_created == 1
