@@ -60,7 +60,7 @@ class InspectorForm(forms.Form):
         required=False,
         choices=[("", "default")] + [(m, m) for m in WORKFLOW_MODES],
         help_text=f"default: {WORKFLOW_MODES[0]}",
-        error_messages={"invalid_choice": f"Choose one of {', '.join(WORKFLOW_MODES)}."},
+        error_messages={"invalid_choice": f"Choose one of {', '.join(WORKFLOW_MODES)}, not “%(value)s”."},
     )
     geometry_engine = _id_field("geometry_engine")
     n_samples = _whole("Samples", f"{N_SAMPLES_MIN}–{N_SAMPLES_MAX:,}")

@@ -108,7 +108,7 @@ def test_bad_context_values_are_shown_next_to_the_inspectors_fields_not_as_notic
     assert response.status_code == 400
     assert "Parts of the address were ignored" not in html
     assert '<ul class="errorlist" id="inspector-tool_id_error"><li>Cannot contain spaces or control characters</li></ul>' in html
-    assert "Choose one of constraint_first, ai_assisted, design_first." in html
+    assert "Choose one of constraint_first, ai_assisted, design_first, not “fast”." in html  # names what was typed
     assert 'value="has space"' in html  # kept as typed
 
 
