@@ -39,6 +39,7 @@ from rmos_site.api import (
     StrictSerializer,
     permission_for_writes,
 )
+from rmos_site.api_views import NoQueryParamsApi
 from rmos_site.errors import FieldError, PayloadTooLarge, ValidationFailed
 
 ADD_RUN = "ailog.add_airun"
@@ -399,7 +400,7 @@ class RunsApi(RunListApi, RunIngestApi):
     permission_classes = [permission_for_writes(ADD_RUN)]
 
 
-class RunDetailApi(APIView):
+class RunDetailApi(NoQueryParamsApi):
     class OutputSerializer(RunOutputSerializer):
         attempt_records = AttemptOutputSerializer(many=True)
 

@@ -20,6 +20,7 @@ from rmos_site.api import (
     permission_for_writes,
     single_query_params,
 )
+from rmos_site.api_views import NoQueryParamsApi
 
 CHANGE_PROFILE = "profiles.change_constraintprofile"
 
@@ -75,7 +76,7 @@ def _change_body(change: services.ProfileChange) -> dict:
     }
 
 
-class ProfileListApi(APIView):
+class ProfileListApi(NoQueryParamsApi):
     @extend_schema(
         operation_id="profiles_list",
         responses=inline_serializer("ProfileList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}),
@@ -85,13 +86,13 @@ class ProfileListApi(APIView):
         return Response({"count": len(results), "results": results})
 
 
-class ProfileDetailApi(APIView):
+class ProfileDetailApi(NoQueryParamsApi):
     @extend_schema(operation_id="profiles_get", responses=ProfileOutputSerializer)
     def get(self, request, name: str):
         return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
 
 
-class RuleListApi(APIView):
+class RuleListApi(NoQueryParamsApi):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
@@ -141,7 +142,7 @@ class ProfileAdminListApi(ProfileListApi):
         return super().get(request)
 
 
-class ProfileAdminDetailApi(APIView):
+class ProfileAdminDetailApi(NoQueryParamsApi):
     permission_classes = [permission_for_writes(CHANGE_PROFILE)]
 
     class InputSerializer(ProfileValuesInputSerializer):
@@ -233,7 +234,7 @@ def _context_from(data) -> Context:
     return selectors.context_parse({f: data.get(f) for f in CONTEXT_FIELDS})
 
 
-class CatalogApi(APIView):
+class CatalogApi(NoQueryParamsApi):
     @extend_schema(operation_id="catalog_get", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(selectors.catalog_get().to_dict())

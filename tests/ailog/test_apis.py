@@ -331,3 +331,11 @@ def test_an_offset_whose_plus_became_a_space_gets_a_hint(viewer):
     response = viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00+01:00")
     assert "write the + of an offset as %2B" in response.json()["errors"][0]["message"]
     assert viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00%2B01:00").status_code == 200
+
+
+def test_run_detail_refuses_unknown_parameters(viewer):
+    _seed(1)
+    run_id = AiRun.objects.get().run_id
+    response = viewer.get(f"{RUNS}/{run_id}?verbose=1")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "verbose"
+    assert viewer.get(f"{RUNS}/{run_id}").status_code == 200

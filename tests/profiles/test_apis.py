@@ -261,3 +261,14 @@ def test_a_write_to_an_unknown_api_path_is_a_json_404_even_with_a_session(operat
 def test_history_refuses_a_limit_given_twice(op_client):
     response = op_client.get(f"{ADMIN}/default/history?limit=1&limit=2")
     assert response.status_code == 400 and response.json()["errors"][0]["rule"] == "single_value"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/rmos/ai/catalog", "/api/rmos/ai/profiles", "/api/rmos/ai/profiles/default", "/api/rmos/ai/rules", f"{ADMIN}/list", f"{ADMIN}/default"],
+)
+def test_endpoints_without_parameters_refuse_unknown_ones_by_name(op_client, path):
+    response = op_client.get(f"{path}?colour=red&limt=5")  # ignored silently before
+    assert response.status_code == 400
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("colour", "unknown_field"), ("limt", "unknown_field")]
+    assert op_client.get(f"{path}?format=json").status_code == 200
