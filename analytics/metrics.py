@@ -46,7 +46,7 @@ hotspot score
 per-version deltas
     For each version of a profile, the runs resolved to that version (and their attempts), with
     the numbers above; the delta of a version is its value minus the previous version's (success
-    rate and RED share in percentage points, average score in points). The verdict is
+    rate and RED share as fractions, so 0.05 is 5 percentage points; average score in points). The verdict is
     ``better`` or ``worse`` only when the two 95% Wilson intervals of the success rate do not
     overlap, else ``unclear``.
 """
@@ -188,13 +188,13 @@ def hotspot(counts: Counts) -> Hotspot:
     score = round(100 * max(failure_low, red_low), 1)
     reasons = []
     red_reason = (
-        f"RED share {_percent(counts.red / counts.attempts)} ({_plus_minus(red)}) over {counts.attempts:,} attempts"
+        f"RED share {_percent(counts.red / counts.attempts)} ({_plus_minus(red)}) over {_count(counts.attempts, 'attempt')}"
         if red
         else None
     )
     success_reason = (
         f"success {_percent(counts.successes / counts.runs)} ({_plus_minus(wilson(counts.successes, counts.runs))}) "  # type: ignore[arg-type]
-        f"over {counts.runs:,} runs"
+        f"over {_count(counts.runs, 'run')}"
         if counts.runs
         else None
     )
@@ -204,6 +204,10 @@ def hotspot(counts: Counts) -> Hotspot:
         worst = max(FAILURE_REASONS, key=lambda reason: getattr(counts, reason))
         reasons.append(f"most failures: {worst.replace('_', ' ')} ({getattr(counts, worst):,} of {counts.failures:,})")
     return Hotspot(score, counts, reasons)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 # -- per-version deltas ----------------------------------------------------------------------

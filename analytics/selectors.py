@@ -288,7 +288,13 @@ def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
     per_version = {key[0]: value for key, value in counts(filters=filters, group=("profile_version",)).items()}
     if not exists and not per_version:
         raise NotFound(f"No profile named {profile!r}, and no run names it.", extra={"field": "profile"})
-    versions = sorted(set(entries) | {v for v in per_version if v}, reverse=True)
+    # A known profile's versions are its journal's; runs naming a version it never had (an
+    # integrator's own numbering, say) count as of an unknown version, with the unversioned ones.
+    unknown = per_version.pop(0, None)
+    if exists:
+        for version in [v for v in per_version if v not in entries]:
+            unknown = (unknown or Counts()).add(per_version.pop(version))
+    versions = sorted(set(entries) | set(per_version), reverse=True)
     results = []
     for position, version in enumerate(versions):
         value = per_version.get(version, Counts())
@@ -313,7 +319,6 @@ def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
                 ),
             }
         )
-    unknown = per_version.get(0)
     return {
         "profile": profile,
         "exists": exists,

@@ -154,6 +154,20 @@ def test_profile_versions_of_a_profile_known_only_from_the_log():
     assert not result["exists"] and [(v["version"], v["time"], v["runs"]) for v in result["results"]] == [(7, None, 1)]
 
 
+def test_hotspot_reasons_use_singular_for_one(default_profile):
+    log_services.runs_ingest(runs=[run_item(attempts=1, success=False)])
+    [spot] = selectors.hotspots(filters=LogFilter(), min_runs=1)["results"]
+    assert any(reason.endswith("over 1 attempt") for reason in spot["reasons"]), spot["reasons"]
+    assert any(reason.endswith("over 1 run") for reason in spot["reasons"]), spot["reasons"]  # "1 runs" before
+
+
+def test_runs_naming_a_version_the_profile_never_had_count_as_unknown_version(default_profile):
+    log_services.runs_ingest(runs=[run_item(profile_version=1), run_item(profile_version=99)])
+    result = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
+    assert [(v["version"], v["runs"]) for v in result["results"]] == [(1, 1)]  # v99 was listed above v1 before
+    assert result["unknown_version"]["runs"] == 1
+
+
 def test_timeseries_days_zero_filled_with_markers(default_profile):
     log_services.runs_ingest(runs=[run_item(at=T0), run_item(at=T0 + timedelta(days=2), success=False)])
     series = selectors.timeseries(filters=LogFilter(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=3)))
