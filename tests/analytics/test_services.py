@@ -57,12 +57,13 @@ def test_aggregates_equal_a_recomputation_after_any_sequence(steps, default_prof
                 log_services.runs_ingest(runs=copy.deepcopy(posted[-1]))
             elif kind == "conflict":
                 changed = copy.deepcopy(posted[-1])
-                changed[0]["elapsed_seconds"] = 99.0
+                changed[0]["elapsed_seconds"] = (changed[0].get("elapsed_seconds") or 0.0) + 1.0  # differs from what is stored
                 if AiRun.objects.filter(run_id=changed[0]["run_id"]).exists():
                     with pytest.raises(Conflict):
                         log_services.runs_ingest(runs=changed)
-                else:  # pruned meanwhile: the run is new again
+                else:  # pruned meanwhile: the run is new again, with the changed values
                     log_services.runs_ingest(runs=changed)
+                    posted[-1] = changed
             elif kind == "events":
                 run_id = new_run_id()
                 attempts = [attempt_event(run_id, i, at=at - timedelta(seconds=size - i), tool_id=tool) for i in range(1, size + 1)]
