@@ -53,6 +53,7 @@ per-version deltas
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -149,7 +150,13 @@ def _ratio(part: float, whole: float) -> float | None:
 
 
 def _mean(total: float, n: int) -> float | None:
-    return round(total / n, 3) if n else None
+    """``total / n`` to three decimals, halves rounded up. The total is a float sum whose last bits
+    depend on the order it was added in (per day, per context, in full); rounding it to 9 decimals
+    first makes 783.1 / 8 come out 97.888 whichever way it was summed, not 97.887 one way."""
+    if not n:
+        return None
+    exact = Decimal(repr(round(total, 9))) / n
+    return float(exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def _interval(k: int, n: int) -> list[float] | None:
