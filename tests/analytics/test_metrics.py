@@ -78,3 +78,9 @@ def test_version_delta_verdicts():
     assert better == {"success_rate": 0.45, "avg_selected_score": 20.0, "red_share": None, "verdict": "better"}
     assert version_delta(before, after)["verdict"] == "worse"
     assert version_delta(Counts(runs=3, green_found=2, budget_exhausted=1), Counts(runs=3, green_found=1, budget_exhausted=2))["verdict"] == "unclear"
+
+
+@pytest.mark.parametrize("total", [783.1, 783.0999999999999, 783.1000000000001])
+def test_an_average_does_not_depend_on_the_order_its_sum_was_added_in(total):
+    # 783.1 / 8 = 97.8875: float sums of the same eight scores land on either side of it.
+    assert Counts(runs=8, scored_runs=8, selected_score_sum=total).summary()["avg_selected_score"] == 97.888
