@@ -135,3 +135,73 @@ def test_rebuild_repairs_tampered_aggregates(default_profile):
     assert aggregates_rebuild(check_only=False)  # reports what it corrected
     assert _check() == []
     assert not ContextDay.objects.filter(tool_id="ghost").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pruning_while_others_post_into_the_pruned_days_keeps_aggregates_exact(default_profile):
+    """Seen before the fix: 1,185 wrong aggregate values after pruning during ingestion on PostgreSQL
+    (rows committed between the prune's subtract and its delete were deleted but not subtracted)."""
+    stop = threading.Event()
+    errors = []
+
+    def post(writer: int) -> None:
+        try:
+            n = 0
+            while not stop.is_set() and n < 60:
+                batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
+                log_services.runs_ingest(runs=batch)
+                n += 1
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def prune() -> None:
+        try:
+            for _ in range(15):
+                log_services.logs_prune(before=T0 + timedelta(days=1))  # the whole day the writers post into
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            stop.set()
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(w,)) for w in range(3)] + [threading.Thread(target=prune)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prune_day_holds_off_writers_until_it_commits(default_profile):
+    if connection.vendor != "postgresql":
+        # SQLite has one writer at a time: a prune's transaction (IMMEDIATE) already excludes ingestion.
+        assert connection.settings_dict["OPTIONS"].get("transaction_mode") == "IMMEDIATE"
+        return
+    from ailog.services import _hold_off_writers
+    from django.db import connections
+
+    outcome = {}
+    with transaction.atomic():
+        _hold_off_writers()
+
+        def post() -> None:
+            other = connections["default"]
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '300ms'")
+                log_services.runs_ingest(runs=[run_item()])
+                outcome["stored"] = True
+            except Exception as exc:
+                outcome["error"] = exc
+            finally:
+                other.close()
+
+        writer = threading.Thread(target=post)
+        writer.start()
+        writer.join()
+    assert "stored" not in outcome and "lock timeout" in str(outcome["error"])
+    assert log_services.runs_ingest(runs=[run_item()]).runs_created == 1  # once the prune day committed
