@@ -86,17 +86,28 @@ def _stamp(obj, *, user, note: str, change_type: str, operator: str, rollback_of
 
 
 def _after_commit(model, obj_id: int, fields, *, kind: str) -> None:
-    """Once committed: re-export the canonical YAML, mirror the newest journal entry."""
+    """Once committed: re-export the canonical YAML, mirror this transaction's journal entry.
+
+    The entry is found now, inside the transaction (which holds the row's lock, so it is the
+    newest): after the commit another process may already have journaled a newer one, and the
+    mirror would get that entry twice and miss this one."""
     history_path: Path | None = settings.RMOS_PROFILE_HISTORY_PATH
+    own_record = (
+        model.history.filter(id=obj_id).order_by("-history_id").values_list("history_id", flat=True).first()
+        if history_path is not None
+        else None
+    )
 
     def run() -> None:
         try:
             profiles_export()
         except Exception:  # the change is committed; drift is reported by export_profiles --check
             logger.exception("re-exporting the canonical YAML failed")
-        if history_path is not None:
+        if history_path is not None and own_record is not None:
             try:
-                records = list(model.history.filter(id=obj_id).select_related("history_user").order_by("-history_id")[:2])
+                records = list(
+                    model.history.filter(id=obj_id, history_id__lte=own_record).select_related("history_user").order_by("-history_id")[:2]
+                )
                 if records:
                     newest = records[0]
                     previous = records[1] if len(records) > 1 else None

@@ -113,6 +113,22 @@ def test_journal_mirror_gets_one_line_per_change(starter_profiles, settings, tmp
     assert entry["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
 
 
+def test_journal_mirror_writes_each_change_once_when_hooks_run_late(starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks):
+    """Two processes: the first commits, the second commits too, then the first's hook runs.
+    Before, that hook mirrored the newest entry (the second's): one change twice, one missing."""
+    import json
+
+    settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
+    with django_capture_on_commit_callbacks() as first_hooks:
+        services.profile_update(name="default", changes={"max_rings": 5}, note="first")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.profile_update(name="default", changes={"max_rings": 4}, note="second")
+    for hook in first_hooks:
+        hook()
+    entries = [json.loads(line) for line in settings.RMOS_PROFILE_HISTORY_PATH.read_text().splitlines()]
+    assert sorted((e["version"], e["note"]) for e in entries) == [(2, "first"), (3, "second")]
+
+
 def test_failure_in_the_middle_of_a_write_leaves_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "p.yaml"
     target.write_text("old content\n")
