@@ -533,15 +533,45 @@ class ImportFailed(ValidationFailed):
         super().__init__(f"{source}: {len(problems)} problem(s); nothing was imported", errors=errors)
 
 
+def _stale_problem(name: str, values: dict[str, Any], line: int | None) -> canonical.LineProblem | None:
+    """A problem when ``values`` differ from the profile's current ones but equal an earlier version's."""
+    profile = ConstraintProfile.objects.select_for_update().filter(name=name).first()
+    if profile is None or selectors.profile_values(profile) == values:
+        return None
+    earlier = (
+        profile.history.filter(version__lt=profile.version).exclude(history_type="-").order_by("-version", "-history_id")
+    )
+    for record in earlier:
+        if {field: getattr(record, field) for field in CONSTRAINT_FIELDS} == values:
+            latest = profile.history.order_by("-history_id").first()
+            who = f" by {latest.history_user}" if latest is not None and latest.history_user else ""
+            return canonical.LineProblem(
+                line,
+                f"profiles.{name}",
+                "stale",
+                f"the file has the values of version {record.version}, but the database is at version {profile.version}"
+                f"{who} ({latest.history_change_reason or 'no note'}): the file is older than the database. Export it "
+                "first (export_profiles), or import with --force to put those values back.",
+            )
+    return None
+
+
 def profiles_import(
     *,
     text: str,
     source: str,
     dry_run: bool = False,
     prune: bool = False,
+    force: bool = False,
     user=None,
 ) -> ImportPlan:
-    """Import a canonical file: all or nothing. Journaled as "import from <source>"."""
+    """Import a canonical file: all or nothing. Journaled as "import from <source>".
+
+    A profile whose values in the file are exactly those of one of its *earlier* versions is
+    taken for a stale file (written before the latest edits; e.g. an export that had not caught
+    up yet, or an old checkout) and the import is refused, naming the versions, unless ``force``:
+    importing it would silently undo edits that were acknowledged.
+    """
     try:
         parsed = canonical.parse(text)
     except canonical.CanonicalFileError as exc:
@@ -590,6 +620,10 @@ def profiles_import(
 
     # A dry run is the real import, rolled back: what it reports is exactly what a run would do.
     with transaction.atomic():
+        if not force:
+            stale = [_stale_problem(name, specs[name].values(), parsed.profiles[name].line) for name in sorted(parsed.profiles)]
+            if any(stale):
+                raise ImportFailed(source, [problem for problem in stale if problem])
         for name in sorted(parsed.profiles):
             values = specs[name].values()
             if name not in existing_profiles:

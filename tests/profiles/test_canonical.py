@@ -283,3 +283,28 @@ def test_export_removes_temp_files_a_crashed_writer_left(starter_profiles, tmp_p
     stale.write_text("half a file")
     services.profiles_export(path=target)
     assert not stale.exists() and target.exists()
+
+
+def test_a_file_older_than_the_database_is_refused_instead_of_undoing_edits(starter_profiles, tmp_path):
+    """Seen: import_profiles run while operators edited put an earlier version's values back
+    over edits that had been answered 200 (the file on disk was written before them)."""
+    old = tmp_path / "old.yaml"
+    old.write_text(STARTER.read_text())  # thin_saw at version 1's values (max_rings 8)
+    services.profile_update(name="thin_saw", changes={"max_rings": 9}, note="more rings", operator="ops")
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(old))
+    message = str(caught.value)
+    assert "profiles.thin_saw: the file has the values of version 1, but the database is at version 2" in message
+    assert "[stale]" in message and "--force" in message
+    assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 9  # nothing undone
+
+    out = run("import_profiles", str(old), "--force")  # meant: put version 1's values back
+    assert "change 1" in out and ConstraintProfile.objects.get(name="thin_saw").max_rings == 8
+
+
+def test_a_hand_edit_in_the_file_is_not_taken_for_a_stale_file(starter_profiles, tmp_path):
+    edited = tmp_path / "edited.yaml"
+    services.profile_update(name="thin_saw", changes={"max_rings": 9}, note="more rings")
+    edited.write_text(thin_saw_max_rings(STARTER.read_text(), 10))  # values no version ever had
+    run("import_profiles", str(edited))
+    assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 10

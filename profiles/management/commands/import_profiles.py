@@ -52,6 +52,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="print the changes per profile and field; write nothing")
         parser.add_argument("--prune", action="store_true", help="also delete profiles and rules that the file does not contain")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="import even when a profile's values in the file are those of an earlier version (a file older "
+            "than the database); without it such an import is refused, so it cannot silently undo newer edits",
+        )
 
     def handle(self, *args, path: Path | None, dry_run: bool, prune: bool, **options) -> None:
         path = path or Path(settings.RMOS_PROFILE_YAML_PATH)
@@ -62,7 +68,7 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read it ({exc}).") from None
         try:
-            plan = services.profiles_import(text=text, source=path.name, dry_run=dry_run, prune=prune)
+            plan = services.profiles_import(text=text, source=path.name, dry_run=dry_run, prune=prune, force=options["force"])
         except services.ImportFailed as exc:
             lines = [f"{path}:{p.line or '?'}: {p.path + ': ' if p.path else ''}{p.message} [{p.rule}]" for p in exc.line_problems]
             raise CommandError("\n".join([*lines, f"{len(lines)} problem(s); nothing was imported."])) from None
