@@ -81,6 +81,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Only collectstatic would fill it (whitenoise serves from the finders), but whitenoise warns in
+# every worker when it is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -91,6 +94,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Security: on by default when DEBUG is off (see env.py for the switches).
 SECURE_SSL_REDIRECT = ENV.secure_ssl_redirect
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = ENV.secure_hsts_seconds
 SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.secure_hsts_seconds > 0
 SECURE_HSTS_PRELOAD = ENV.secure_hsts_seconds > 0

@@ -1,4 +1,4 @@
-"""Top-level URLs: admin, login, the API (under /api/) and the dashboard pages."""
+"""Top-level URLs: health check, admin, login, the API (under /api/) and the dashboard pages."""
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
@@ -8,8 +8,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from rmos_site.errors import json_error_response
+from rmos_site.health import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,18 @@
+"""GET /healthz: for load balancers (no login, no HTTPS redirect)."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_login_or_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True  # as in production behind a proxy
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok" and response.json()["database"] in ("sqlite", "postgresql")
+    assert client.get("/api/rmos/ai/catalog").status_code == 301  # everything else is still redirected to HTTPS
+
+
+def test_healthz_takes_only_get(client):
+    assert client.post("/healthz").status_code == 405
