@@ -162,7 +162,21 @@ def permission_for_writes(perm: str) -> type[BasePermission]:
     return _WritePermission
 
 
-class IngestRateThrottle(UserRateThrottle):
+class _UntilASlotFrees:
+    """``wait()`` = seconds until the request count in the window drops below the limit.
+
+    DRF answers None (no ``Retry-After``) when more requests than the limit are on record, e.g.
+    after the rate was lowered; then the client has nothing to go by."""
+
+    def wait(self) -> float:
+        if len(self.history) < self.num_requests:
+            return 0.0
+        # Newest first: the request that must leave the window for one to fit is the limit-th.
+        deciding = self.history[self.num_requests - 1] if self.num_requests else self.now
+        return max(self.duration - (self.now - deciding), 1.0)
+
+
+class IngestRateThrottle(_UntilASlotFrees, UserRateThrottle):
     """Ingestion requests (POST) per account (rate ``RMOS_THROTTLE_INGEST``); reads are not counted."""
 
     scope = "ingest"
@@ -173,7 +187,7 @@ class IngestRateThrottle(UserRateThrottle):
         return super().allow_request(request, view)
 
 
-class AuthFailureThrottle(SimpleRateThrottle):
+class AuthFailureThrottle(_UntilASlotFrees, SimpleRateThrottle):
     """Failed token authentications per client address (rate ``RMOS_THROTTLE_AUTH_FAILURES``).
 
     Only failures are counted, so a client with a good token is never slowed down; a client that

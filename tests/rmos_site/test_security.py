@@ -114,3 +114,20 @@ def test_ingestion_is_throttled_per_account_with_a_clear_429(client, monkeypatch
     # Reads are not counted, and other accounts have their own budget.
     assert client.get("/api/rmos/logs/ai/runs", **integrator).status_code == 200
     assert client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **other).status_code != 429
+
+
+def test_a_429_always_says_when_to_retry_even_after_the_rate_was_lowered(client, monkeypatch, starter_profiles):
+    import json as json_lib
+
+    from rmos_site.api import IngestRateThrottle
+    from tests.factories import make_user
+
+    integrator = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot', role='integrator'))}"}
+    body = json_lib.dumps({"runs": []})
+    monkeypatch.setattr(IngestRateThrottle, "THROTTLE_RATES", {"ingest": "3/min"})
+    for _ in range(3):
+        client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **integrator)
+    monkeypatch.setattr(IngestRateThrottle, "THROTTLE_RATES", {"ingest": "1/min"})  # 3 on record, limit now 1
+    response = client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **integrator)
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60  # missing before (DRF's wait() gave None)
