@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.http import Http404
 from rest_framework import parsers, serializers
 from rest_framework.authentication import TokenAuthentication
@@ -184,7 +185,18 @@ class IngestRateThrottle(_UntilASlotFrees, UserRateThrottle):
     def allow_request(self, request, view) -> bool:
         if request.method != "POST":
             return True
-        return super().allow_request(request, view)
+        # DRF reads the account's request history from the cache, then writes it back: two
+        # processes doing that at once both see room (a 30/min limit let 41 of 60 simultaneous
+        # posts through). One transaction per account key makes the read-and-write one step:
+        # SQLite transactions begin IMMEDIATE (one writer), PostgreSQL takes an advisory lock.
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return super().allow_request(request, view)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+            return super().allow_request(request, view)
 
 
 class AuthFailureThrottle(_UntilASlotFrees, SimpleRateThrottle):
