@@ -40,7 +40,7 @@ from rmos_site.api import (
     permission_for_writes,
 )
 from rmos_site.api_views import NoQueryParamsApi
-from rmos_site.errors import FieldError, PayloadTooLarge, ValidationFailed
+from rmos_site.errors import FieldError, PayloadTooLarge
 
 ADD_RUN = "ailog.add_airun"
 RUN_SEARCH = "ailog.run_search"

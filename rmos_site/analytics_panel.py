@@ -57,7 +57,7 @@ class AnalyticsFilterForm(PanelFilterForm):
     since = since_field()
     until = until_field()
     max_runs = text("Recent runs", placeholder="all", numeric=True, help_text=f"only the newest N runs (1–{WINDOW_MAX:,})")
-    max_attempts = text("Recent attempts", placeholder="all", numeric=True, help_text=f"risk mix of the newest N attempts")
+    max_attempts = text("Recent attempts", placeholder="all", numeric=True, help_text="risk mix of the newest N attempts")
 
 
 @dataclass(frozen=True)

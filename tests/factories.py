@@ -1,11 +1,13 @@
 """Small data builders shared by the tests. Everything is created through the services."""
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from engine.profile import DEFAULTS
@@ -47,3 +49,27 @@ def token_for(user) -> str:
 
 def mm(value: str) -> Decimal:
     return Decimal(value)
+
+
+def together(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Run each call in its own thread, all released at once; return their results (in call order,
+    None where one raised) and the exceptions raised. Each thread closes its database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(position: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[position] = call()
+        except BaseException as exc:  # reported to the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import copy
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from django.db import connection
 
 from ailog import services
 from ailog.models import AiAttempt, AiRun
 from profiles import services as profile_services
 from rmos_site.errors import Conflict, PayloadTooLarge, ValidationFailed
 from tests.ailog.factories import CONTEXT, T0, attempt_event, attempt_item, candidate, iso, new_run_id, run_event, run_item
+from tests.factories import together
 
 pytestmark = pytest.mark.django_db
 UTC = timezone.utc
@@ -164,23 +163,7 @@ def test_new_attempts_of_a_known_run_are_added():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_batches_store_one_copy():
     batch = [run_item(attempts=5) for _ in range(20)]
-    results, errors = [], []
-    barrier = threading.Barrier(3)
-
-    def post() -> None:
-        try:
-            barrier.wait()
-            results.append(services.runs_ingest(runs=copy.deepcopy(batch)))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = together(*[lambda: services.runs_ingest(runs=copy.deepcopy(batch))] * 3)
     assert errors == []
     assert sorted(r.runs_created for r in results) == [0, 0, 20]
     assert sorted(r.runs_unchanged for r in results) == [0, 20, 20]

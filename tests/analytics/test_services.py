@@ -17,6 +17,7 @@ from analytics.models import ContextDay, ContextTotal
 from analytics.services import aggregates_rebuild
 from rmos_site.errors import Conflict, ValidationFailed
 from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
+from tests.factories import together
 
 UTC = timezone.utc
 TOOLS = ("saw:a", "saw:b", "laser:c")
@@ -100,24 +101,15 @@ def test_a_rejected_batch_changes_no_aggregate(default_profile):
 def test_concurrent_writers_add_up(default_profile):
     # Four writers, each posting batches into the same contexts and days at the same moment.
     batches = [[run_item(at=T0 + timedelta(seconds=w * 100 + i), tool_id=TOOLS[i % 3], success=i % 2 == 0) for i in range(30)] for w in range(4)]
-    barrier = threading.Barrier(len(batches))
-    errors = []
 
-    def write(batch):
-        try:
-            barrier.wait()
+    def writer(batch):
+        def write():
             for start in range(0, len(batch), 10):
                 log_services.runs_ingest(runs=batch[start : start + 10])
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        return write
+
+    _, errors = together(*[writer(batch) for batch in batches])
     assert errors == []
     assert sum(ContextTotal.objects.values_list("runs", flat=True)) == 120
     assert _check() == []
@@ -142,35 +134,25 @@ def test_pruning_while_others_post_into_the_pruned_days_keeps_aggregates_exact(d
     """Seen before the fix: 1,185 wrong aggregate values after pruning during ingestion on PostgreSQL
     (rows committed between the prune's subtract and its delete were deleted but not subtracted)."""
     stop = threading.Event()
-    errors = []
 
-    def post(writer: int) -> None:
-        try:
+    def poster(writer: int):
+        def post() -> None:
             n = 0
             while not stop.is_set() and n < 60:
                 batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
                 log_services.runs_ingest(runs=batch)
                 n += 1
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+
+        return post
 
     def prune() -> None:
         try:
             for _ in range(15):
                 log_services.logs_prune(before=T0 + timedelta(days=1))  # the whole day the writers post into
-        except Exception as exc:  # reported below
-            errors.append(exc)
         finally:
             stop.set()
-            connection.close()
 
-    threads = [threading.Thread(target=post, args=(w,)) for w in range(3)] + [threading.Thread(target=prune)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = together(*[poster(w) for w in range(3)], prune)
     assert errors == []
     assert _check() == []
 
