@@ -1,9 +1,11 @@
 """URL converter for profile names: only a valid name reaches a view (others are a 404)."""
 from django.urls import register_converter
 
+from engine.profile import NAME_RE
+
 
 class ProfileNameConverter:
-    regex = r"[a-z0-9][a-z0-9_-]{0,63}"
+    regex = NAME_RE.pattern.removeprefix("^").removesuffix("$")  # the one rule for profile names
 
     def to_python(self, value: str) -> str:
         return value
