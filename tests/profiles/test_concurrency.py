@@ -6,15 +6,12 @@ transaction takes when it begins.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from profiles import selectors, services
 from profiles.models import ConstraintProfile
 from rmos_site.errors import Conflict
-from tests.factories import make_profile
+from tests.factories import make_profile, together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,29 +19,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _edit_concurrently(n_writers: int) -> list[str]:
     # Every writer asks for a different value that also differs from the current one (6), so
     # none of them is a no-op save.
-    barrier = threading.Barrier(n_writers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def writer(i: int):
+        def edit() -> str:
+            try:
+                services.profile_update(name="default", changes={"max_rings": 7 + i}, note=f"writer {i}", version=1)
+            except Conflict:
+                return "conflict"
+            return "ok"
 
-    def writer(i: int) -> None:
-        try:
-            barrier.wait()
-            services.profile_update(name="default", changes={"max_rings": 7 + i}, note=f"writer {i}", version=1)
-            result = "ok"
-        except Conflict:
-            result = "conflict"
-        except Exception as exc:  # any other failure is a finding
-            result = f"error: {exc!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
+        return edit
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(n_writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes, errors = together(*[writer(i) for i in range(n_writers)])
+    assert errors == []  # any failure but a conflict is a finding
     return outcomes
 
 
