@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from rmos_site.errors import ApplicationError, ValidationFailed
@@ -68,6 +69,7 @@ class ApiAccount:
     token_created: bool  # the token is new (a first one, or a rotated one)
 
 
+@transaction.atomic
 def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> ApiAccount:
     """An account without a password that signs in with its API token, in exactly one role
     (``viewer``, ``operator`` or ``integrator``). ``rotate`` replaces an existing token."""
@@ -91,3 +93,9 @@ def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> Api
         Token.objects.filter(user=user).delete()
     token, token_created = Token.objects.get_or_create(user=user)
     return ApiAccount(user=user, token=token.key, created=created, token_created=token_created)
+
+
+def api_token_owner(*, key: str) -> str | None:
+    """The username whose live API token ``key`` is, if any."""
+    token = Token.objects.filter(key=key).select_related("user").first()
+    return None if token is None else token.user.get_username()

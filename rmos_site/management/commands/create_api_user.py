@@ -5,10 +5,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from rmos_site.errors import ApplicationError
-from rmos_site.roles import ROLE_NAMES, api_account_ensure
+from rmos_site.roles import ROLE_NAMES, api_account_ensure, api_token_owner
 
 
 class Command(BaseCommand):
@@ -60,10 +59,10 @@ def _check_token_file(path: Path, username: str) -> None:
             held = path.read_text().strip()
         except (OSError, UnicodeDecodeError):
             return  # not readable as a token: it will be replaced (or the write will say why not)
-        owner = Token.objects.filter(key=held).select_related("user").first()
-        if owner is not None and owner.user.get_username() != username:
+        owner = api_token_owner(key=held)
+        if owner is not None and owner != username:
             raise CommandError(
-                f"--token-file {path} holds the live token of account {owner.user.get_username()!r}; "
+                f"--token-file {path} holds the live token of account {owner!r}; "
                 "overwriting it would lock that program out. Choose another file."
             )
 
