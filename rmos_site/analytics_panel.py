@@ -32,7 +32,6 @@ from rmos_site.panel_forms import PanelFilterForm, since_field, text, until_fiel
 from rmos_site.url_state import STATS_PREFIX, DashboardState, Selection
 
 ANCHOR = "analytics"
-INSPECTOR_ANCHOR = "snapshot-inspector"
 SHOWN = 50  # rows in the panel (it scrolls); every context is in the API answer it links to
 HOTSPOTS_SHOWN = 10
 SORT_KEY = "sort"
@@ -319,8 +318,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         )
         count, considered = stats["count"], len(stats["results"])
         ordered = sort_rows(stats["results"], column, descending)[:SHOWN]
-        # With auto-load off the inspector does not follow a click: stay with the analytics.
-        shared = (state.selection, state.select_url_maker(fragment=INSPECTOR_ANCHOR if state.autoload else ANCHOR))
+        shared = (state.selection, state.select_url_maker(fragment=state.selection_landing(ANCHOR)))
         rows = tuple(_stats_row(r, *shared) for r in ordered)
         hot_considered = spots["considered"]
         hotspot_rows = tuple(_hotspot_row(i, r, *shared) for i, r in enumerate(spots["results"], start=1))

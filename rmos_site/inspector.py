@@ -19,6 +19,7 @@ from profiles import selectors as profile_selectors
 from rmos_site.errors import ApplicationError, ValidationFailed
 from rmos_site.snapshots import CONTEXT_LABELS, ResolutionView, SnapshotView, resolution_view, snapshot_view
 from rmos_site.url_state import (
+    INSPECTOR_ANCHOR,
     N_SAMPLES_DEFAULT,
     N_SAMPLES_MAX,
     N_SAMPLES_MIN,
@@ -155,11 +156,10 @@ def inspector_panel(state: DashboardState, form: InspectorForm) -> InspectorPane
         else:
             snapshot = snapshot_view(result["snapshot"], chart_width=300, candidates=EXAMPLES)
             resolution = resolution_view(result)
-    anchor = "snapshot-inspector"
-    new_seed_url = state.with_sampling(seed=_fresh_seed(state.seed)).url(fragment=anchor)
+    new_seed_url = state.with_sampling(seed=_fresh_seed(state.seed)).url(fragment=INSPECTOR_ANCHOR)
     load_selection_url = ""
     if not state.autoload and not state.selection.is_empty and state.selection != state.pinned:
-        load_selection_url = state.inspect(**state.selection.as_dict()).url(fragment=anchor)
+        load_selection_url = state.inspect(**state.selection.as_dict()).url(fragment=INSPECTOR_ANCHOR)
     return InspectorPanel(form, form.context, result, snapshot, resolution, error, catalog, new_seed_url, load_selection_url)
 
 

@@ -31,7 +31,6 @@ from rmos_site.panel_forms import PanelFilterForm, choice, since_field, text, un
 from rmos_site.url_state import LOG_PREFIX, LOG_TABS, DashboardState, Selection, run_url
 
 ANCHOR = "log-viewer"
-INSPECTOR_ANCHOR = "snapshot-inspector"
 PAGE_SIZE = 100
 RUN_ONLY = ("success", "reason")
 PAGE_KEYS = ("cursor",)
@@ -188,9 +187,7 @@ def log_panel(state: DashboardState) -> LogPanel:
         page = lister(filters=filters, cursor=page_request.cursor, limit=PAGE_SIZE)
         next_cursor = page.next_cursor
         build = _run_row if runs else _attempt_row
-        # With auto-load off the inspector does not follow a click: stay with the log.
-        fragment = INSPECTOR_ANCHOR if state.autoload else ANCHOR
-        shared = _Shared(state.selection, state.select_url_maker(fragment=fragment), {})
+        shared = _Shared(state.selection, state.select_url_maker(fragment=state.selection_landing(ANCHOR)), {})
         rows = tuple(build(item, shared) for item in page.items)
 
     filter_query = {k: v for k, v in query.items() if k not in PAGE_KEYS}

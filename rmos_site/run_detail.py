@@ -21,9 +21,9 @@ from profiles import selectors as profile_selectors
 from rmos_site import charts, present
 from rmos_site.errors import NotFound
 from rmos_site.log_viewer import ANCHOR as LOG_ANCHOR
-from rmos_site.log_viewer import INSPECTOR_ANCHOR, row_selection
+from rmos_site.log_viewer import row_selection
 from rmos_site.snapshots import CONTEXT_LABELS
-from rmos_site.url_state import DashboardState
+from rmos_site.url_state import INSPECTOR_ANCHOR, DashboardState
 
 CONTEXT_FIELDS = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 

@@ -43,6 +43,8 @@ from engine.context import CONTEXT_FIELDS, ID_MAX_LENGTH, WORKFLOW_MODES
 from engine.profile import NAME_RE
 
 DASHBOARD_PATH = "/rmos/ai-ops/"
+#: The snapshot inspector's anchor on the dashboard.
+INSPECTOR_ANCHOR = "snapshot-inspector"
 RUNS_PATH = "/rmos/runs/"
 PIN_PREFIX = "snap_"
 N_SAMPLES_DEFAULT = 500
@@ -139,6 +141,11 @@ class DashboardState:
         """Select a context (e.g. a log row). Fields not given are cleared, so the selection is
         exactly that row's context. With auto-load off the inspector stays where it was."""
         return replace(self, selection=_selection(context))
+
+    def selection_landing(self, panel_anchor: str) -> str:
+        """Where a click that selects a context lands: the inspector when it follows the selection
+        (auto-load on), else back at the panel clicked (the inspector did not change)."""
+        return INSPECTOR_ANCHOR if self.autoload else panel_anchor
 
     def select_url_maker(self, *, path: str = DASHBOARD_PATH, fragment: str = "") -> "Callable[[Mapping[str, str]], str]":
         """``maker(context)`` == ``self.select(**context).url(path, fragment=fragment)``, for a page of
