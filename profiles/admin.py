@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from engine.profile import CONSTRAINT_FIELDS
-from profiles import services
+from profiles import selectors, services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from rmos_site.errors import ApplicationError
 
@@ -243,10 +243,12 @@ class ResolutionRuleAdmin(SimpleHistoryAdmin):
                     version=form.cleaned_data.get("edited_version"), user=request.user,
                 )
             elif change:
+                rule = ResolutionRule.objects.get(pk=obj.pk)
+                record = selectors.rule_history_record(rule=rule, history_id=history_id)
                 saved, _ = services.rule_update(
-                    name=ResolutionRule.objects.get(pk=obj.pk).name, changes=values,
-                    note=f"rollback to #{history_id}: {note}", user=request.user,
-                    change_type=ChangeType.ROLLBACK,
+                    name=rule.name, changes=values,
+                    note=services.rollback_note(version=record.version, history_id=history_id, note=note),
+                    user=request.user, change_type=ChangeType.ROLLBACK,
                 )
             else:
                 saved = services.rule_create(values=values, note=note, user=request.user)

@@ -152,6 +152,14 @@ def profile_history_record(*, profile: ConstraintProfile, history_id: int):
     return record
 
 
+def rule_history_record(*, rule: ResolutionRule, history_id: int):
+    """A historical record of ``rule``; another rule's record is not found here."""
+    record = ResolutionRule.history.filter(history_id=history_id, id=rule.id).first()
+    if record is None:
+        raise NotFound(f"Rule {rule.name!r} has no history record #{history_id}.", extra={"field": "id"})
+    return record
+
+
 def rule_list() -> QuerySet[ResolutionRule]:
     return ResolutionRule.objects.select_related("profile").order_by("priority", "id")
 

@@ -231,6 +231,11 @@ def profile_update(
     return ProfileChange(profile, diff, record.history_id if record else None)
 
 
+def rollback_note(*, version: int, history_id: int, note: str) -> str:
+    """The journal note of a rollback: the version restored (what operators go by), then the record."""
+    return f"rollback to version {version} (record #{history_id}): {note}"
+
+
 @transaction.atomic
 def profile_rollback(
     *,
@@ -254,7 +259,7 @@ def profile_rollback(
     return profile_update(
         name=name,
         changes=restored,
-        note=f"rollback to #{history_id}: {note}",
+        note=rollback_note(version=record.version, history_id=history_id, note=note),
         version=version,
         user=user,
         operator=operator,

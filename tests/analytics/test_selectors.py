@@ -139,7 +139,7 @@ def test_profile_versions_across_a_change_and_a_rollback(default_profile):
     result = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
     assert result["exists"] and [v["version"] for v in result["results"]] == [3, 2, 1]
     v3, v2, v1 = result["results"]
-    assert (v3["type"], v3["rollback_of"], v3["note"]) == ("rollback", first, f"rollback to #{first}: back to v1")
+    assert (v3["type"], v3["rollback_of"], v3["note"]) == ("rollback", first, f"rollback to version 1 (record #{first}): back to v1")
     assert v3["changes"] == [{"field": "max_rings", "before": 4, "after": 6}]
     assert (v1["success_rate"], v2["success_rate"], v3["success_rate"]) == (0.5, 0.25, 1.0)
     assert v2["delta"] == {"against_version": 1, "success_rate": -0.25, "avg_selected_score": pytest.approx(-11.25), "red_share": 0.125, "verdict": "unclear"}

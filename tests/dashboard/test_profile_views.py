@@ -318,7 +318,7 @@ def test_rollback_needs_a_note_then_restores_and_journals(operator_client, opera
     assert (profile.version, profile.max_rings) == (3, 6)
     newest = selectors.profile_history(name="default", limit=1)[0]
     assert newest["type"] == "rollback" and newest["rollback_of"] == record and newest["user"] == operator.username
-    assert newest["note"] == f"rollback to #{record}: 8 rings chipped"
+    assert newest["note"] == f"rollback to version 1 (record #{record}): 8 rings chipped"
     page = operator_client.get(detail_url()).content.decode()
     assert 'type-tag-rollback">rollback</span> <span class="restores">restores v1</span>' in page
 

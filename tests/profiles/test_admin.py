@@ -159,6 +159,7 @@ def test_admin_revert_is_a_journaled_rollback(admin_client):
     assert (profile.max_rings, profile.version) == (8, 3)
     record = profile.history.order_by("-history_id").first()
     assert record.change_type == ChangeType.ROLLBACK and record.rollback_of == first.history_id
+    assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): back to the import"
 
 
 def test_admin_rule_edit_goes_through_the_service(admin_client):
@@ -176,3 +177,22 @@ def test_admin_rule_edit_goes_through_the_service(admin_client):
     rule.refresh_from_db()
     assert (rule.priority, rule.version) == (5, 2)
     assert rule.history.order_by("-history_id").first().history_change_reason == "saws first"
+
+
+def test_admin_rule_revert_is_a_journaled_rollback_naming_the_version(admin_client):
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    first = rule.history.get()
+    data = {
+        "name": rule.name, "tool_pattern": rule.tool_pattern, "material_pattern": "", "machine_pattern": "",
+        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
+        "profile": rule.profile_id, "edited_version": rule.version, "change_note": "saws first",
+    }
+    assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data).status_code == 302
+    data.update(priority=first.priority, change_note="priority back", edited_version=2)
+    response = admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/history/{first.history_id}/", data)
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.priority, rule.version) == (first.priority, 3)
+    record = rule.history.order_by("-history_id").first()
+    assert record.change_type == ChangeType.ROLLBACK
+    assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): priority back"

@@ -115,7 +115,7 @@ class TestRunbook:
         assert response.status_code == 200, response.json()
         assert response.json()["profile"]["max_rings"] == 6 and response.json()["profile"]["version"] == 3
         newest = client.get(f"{ADMIN}/default/history?limit=1", **auth).json()["results"][0]
-        assert newest["type"] == "rollback" and newest["note"] == f"rollback to #{first_id}: rollback test"
+        assert newest["type"] == "rollback" and newest["note"] == f"rollback to version 1 (record #{first_id}): rollback test"
         assert newest["rollback_of"] == first_id
 
 

@@ -202,7 +202,7 @@ class TestHistory:
         record = ConstraintProfile.history.order_by("-history_id").first()
         assert record.change_type == ChangeType.ROLLBACK
         assert record.rollback_of == first.history_id
-        assert record.history_change_reason == f"rollback to #{first.history_id}: experiment failed"
+        assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): experiment failed"
         assert {c["field"] for c in change.changes} == {"max_rings", "min_ring_width_mm", "allow_mosaic"}
 
     def test_rollback_to_another_profiles_record_is_refused(self):
