@@ -47,8 +47,9 @@ def search_run_execute(
         profile=resolved.profile.name,
         profile_version=resolved.version.version,
         profile_history_id=resolved.version.history_id,
-        rule_id=resolved.resolution.rule_id,
-        fallback_used=resolved.resolution.fallback_used,
+        # A profile named explicitly was not chosen by a rule nor by the fallback: record neither.
+        rule_id=None if resolved.overridden else resolved.resolution.rule_id,
+        fallback_used=None if resolved.overridden else resolved.resolution.fallback_used,
         budget={**budget.to_dict(), "seed": outcome.seed},
         attempts=[
             {

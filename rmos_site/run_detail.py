@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ailog import selectors as log_selectors
+from ailog.models import Source
 from profiles import selectors as profile_selectors
 from rmos_site import charts, present
 from rmos_site.errors import NotFound
@@ -115,6 +116,9 @@ def run_view(detail: log_selectors.RunDetail, *, rule_name: str = "", rule_url: 
         resolution = Fact("Resolved by", "fallback", note="no rule matched, so the profile named default was used")
     elif run["rule_id"] is not None:
         resolution = Fact("Resolved by", f"rule #{run['rule_id']}" + (f" {rule_name}" if rule_name else " (since deleted)"), href=rule_url)
+    elif run["source"] == Source.INTERNAL:
+        # This server's search records the rule or the fallback unless a profile was named.
+        resolution = Fact("Resolved by", "named explicitly", note="the profile was named when the search was started, not chosen by a rule")
     else:
         resolution = Fact("Resolved by", present.DASH, note="the run did not report how its profile was chosen")
     elapsed = run["elapsed_seconds"]

@@ -6,7 +6,9 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from ailog.models import AiAttempt, AiRun
@@ -68,9 +70,23 @@ def test_a_hard_context_fails_honestly(searcher, starter_profiles):
     assert body["profile"] == "premium_shell"
 
 
-def test_profile_override(searcher, starter_profiles):
+def test_profile_override_records_no_rule_and_the_run_page_says_so(searcher, starter_profiles):
     body = post(searcher, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
     assert body["profile"] == "default"
+    # The saw-tools rule would have chosen thin_saw: it did not choose this run's profile.
+    run = AiRun.objects.get(run_id=body["run_id"])
+    assert (run.profile_name, run.rule_id, run.fallback_used) == ("default", None, None)
+    page = Client()
+    page.force_login(get_user_model().objects.get(username="tuner"))
+    html = page.get(f"/rmos/runs/{body['run_id']}/").content.decode()
+    assert "<dt>Resolved by</dt><dd>named explicitly <span" in html and "saw-tools" not in html
+
+
+def test_naming_the_profile_a_rule_would_choose_keeps_the_rule(searcher, starter_profiles):
+    body = post(searcher, {**SAW, "profile": "thin_saw", "max_attempts": 5, "seed": 2}).json()
+    run = AiRun.objects.get(run_id=body["run_id"])
+    assert (run.profile_name, run.fallback_used) == ("thin_saw", False)
+    assert run.rule_id == ConstraintProfile.objects.get(name="thin_saw").rules.get(name="saw-tools").id
 
 
 @pytest.mark.parametrize(
