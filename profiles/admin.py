@@ -30,6 +30,14 @@ def _revert_record_id(request) -> int | None:
     return None
 
 
+def _version_edited(form: forms.ModelForm) -> int:
+    """The version a change form edits: the instance's, or on a revert page (whose instance is
+    the historical record) the live object's, so a revert made from a stale page is refused."""
+    if form.request is not None and _revert_record_id(form.request) is not None:
+        return type(form.instance).objects.get(pk=form.instance.pk).version
+    return form.instance.version
+
+
 def _attach(form: forms.Form, exc: ApplicationError) -> None:
     for error in exc.errors or []:
         field = error.field if error.field in form.fields else None
@@ -52,7 +60,7 @@ class ProfileAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["edited_version"].initial = self.instance.version
+            self.fields["edited_version"].initial = _version_edited(self)
             if "name" in self.fields:
                 self.fields["name"].disabled = True
 
@@ -72,7 +80,9 @@ class ProfileAdminForm(forms.ModelForm):
         history_id = _revert_record_id(self.request) if self.request else None
         try:
             if history_id is not None:
-                services.profile_rollback(name=self.instance.name, history_id=history_id, note=note, dry_run=True)
+                services.profile_rollback(
+                    name=self.instance.name, history_id=history_id, note=note, version=data.get("edited_version"), dry_run=True
+                )
             elif self.instance.pk:
                 services.profile_update(
                     name=self.instance.name, changes=values, note=note, version=data.get("edited_version"), dry_run=True
@@ -114,7 +124,9 @@ class ConstraintProfileAdmin(SimpleHistoryAdmin):
         history_id = _revert_record_id(request)
         try:
             if history_id is not None:
-                result = services.profile_rollback(name=obj.name, history_id=history_id, note=note, user=request.user)
+                result = services.profile_rollback(
+                    name=obj.name, history_id=history_id, note=note, version=data.get("edited_version"), user=request.user
+                )
                 saved = result.profile
             elif change:
                 result = services.profile_update(
@@ -167,7 +179,7 @@ class RuleAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["edited_version"].initial = self.instance.version
+            self.fields["edited_version"].initial = _version_edited(self)
 
     def _post_clean(self):
         pass
@@ -193,14 +205,13 @@ class RuleAdminForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        reverting = self.request is not None and _revert_record_id(self.request) is not None
         try:
             if self.instance.pk:
                 services.rule_update(
                     name=ResolutionRule.objects.get(pk=self.instance.pk).name,
                     changes=self.canonical_values(),
                     note=data.get("change_note", ""),
-                    version=None if reverting else data.get("edited_version"),
+                    version=data.get("edited_version"),
                     dry_run=True,
                 )
             else:
@@ -211,7 +222,7 @@ class RuleAdminForm(forms.ModelForm):
                        "match.geometry_engine": "geometry_engine"}
             for error in exc.errors:
                 field = mapping.get(error.field, error.field)
-                self.add_error(field if field in self.fields else None, f"{error.message} [{error.rule}]")
+                self.add_error(field if field in self.fields else None, error.message)
             if not exc.errors:
                 self.add_error(None, exc.detail)
         return data
@@ -248,7 +259,7 @@ class ResolutionRuleAdmin(SimpleHistoryAdmin):
                 saved, _ = services.rule_update(
                     name=rule.name, changes=values,
                     note=services.rollback_note(version=record.version, history_id=history_id, note=note),
-                    user=request.user, change_type=ChangeType.ROLLBACK,
+                    version=form.cleaned_data.get("edited_version"), user=request.user, change_type=ChangeType.ROLLBACK,
                 )
             else:
                 saved = services.rule_create(values=values, note=note, user=request.user)

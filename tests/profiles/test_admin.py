@@ -152,7 +152,7 @@ def test_admin_revert_is_a_journaled_rollback(admin_client):
     profile.refresh_from_db()
     response = admin_client.post(
         f"/admin/profiles/constraintprofile/{profile.pk}/history/{first.history_id}/",
-        _form_data(profile, max_rings=8, change_note="back to the import", edited_version=1),
+        _form_data(profile, max_rings=8, change_note="back to the import", edited_version=2),
     )
     assert response.status_code == 302
     profile.refresh_from_db()
@@ -196,3 +196,40 @@ def test_admin_rule_revert_is_a_journaled_rollback_naming_the_version(admin_clie
     record = rule.history.order_by("-history_id").first()
     assert record.change_type == ChangeType.ROLLBACK
     assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): priority back"
+
+
+def test_an_admin_revert_from_a_stale_page_is_refused(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    first = profile.history.first()
+    revert_url = f"/admin/profiles/constraintprofile/{profile.pk}/history/{first.history_id}/"
+    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=5))
+    # The revert page edits the live version (2), not the record's (1).
+    page = admin_client.get(revert_url).content.decode()
+    assert 'name="edited_version" value="2"' in page
+    # Someone saves version 3 while that page is open: the revert must not overwrite it.
+    profile.refresh_from_db()
+    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
+    response = admin_client.post(revert_url, _form_data(profile, max_rings=8, change_note="back", edited_version=2))
+    assert response.status_code == 200
+    assert "current version is 3" in str(response.context["adminform"].form.non_field_errors())
+    profile.refresh_from_db()
+    assert (profile.max_rings, profile.version) == (6, 3)
+
+
+def test_an_admin_rule_revert_from_a_stale_page_is_refused(admin_client):
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    first = rule.history.get()
+    data = {
+        "name": rule.name, "tool_pattern": rule.tool_pattern, "material_pattern": "", "machine_pattern": "",
+        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
+        "profile": rule.profile_id, "edited_version": 1, "change_note": "saws first",
+    }
+    assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data).status_code == 302
+    revert_url = f"/admin/profiles/resolutionrule/{rule.pk}/history/{first.history_id}/"
+    assert 'name="edited_version" value="2"' in admin_client.get(revert_url).content.decode()
+    assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", {**data, "priority": 7, "edited_version": 2}).status_code == 302
+    response = admin_client.post(revert_url, {**data, "priority": first.priority, "change_note": "back", "edited_version": 2})
+    assert response.status_code == 200
+    assert "current version is 3" in str(response.context["adminform"].form.non_field_errors())
+    rule.refresh_from_db()
+    assert (rule.priority, rule.version) == (7, 3)
