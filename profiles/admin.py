@@ -258,7 +258,7 @@ class ResolutionRuleAdmin(SimpleHistoryAdmin):
                 record = selectors.rule_history_record(rule=rule, history_id=history_id)
                 saved, _ = services.rule_update(
                     name=rule.name, changes=values,
-                    note=services.rollback_note(version=record.version, history_id=history_id, note=note),
+                    note=note, note_prefix=services.rollback_note_prefix(version=record.version, history_id=history_id),
                     version=form.cleaned_data.get("edited_version"), user=request.user, change_type=ChangeType.ROLLBACK,
                 )
             else:

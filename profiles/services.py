@@ -55,7 +55,9 @@ def _errors(problems: list[Problem]) -> list[FieldError]:
     return [FieldError(p.field, p.rule, p.message) for p in problems]
 
 
-def _clean_note(note: Any) -> str:
+def _clean_note(note: Any, *, prefix: str = "") -> str:
+    """The note, checked; ``prefix`` is what the journal adds before it (e.g. a rollback's
+    "rollback to version 1 (record #7): "), which the length limit does not count."""
     if not isinstance(note, str) or not note.strip():
         raise ValidationFailed.single("note", "required", "a change note is required: say why you make this change")
     note = note.strip()
@@ -63,7 +65,7 @@ def _clean_note(note: Any) -> str:
         raise ValidationFailed.single("note", "max_length", f"must be at most {NOTE_MAX} characters, got {len(note)}")
     if control_characters(note, allow_newlines=True):
         raise ValidationFailed.single("note", "characters", "must not contain control characters")
-    return note
+    return prefix + note
 
 
 def _clean_operator(operator: Any) -> str:
@@ -149,6 +151,12 @@ def _check_version(profile: ConstraintProfile, version: Any) -> None:
 # Profiles
 
 
+def _reserved_name_problem(name: Any) -> Problem | None:
+    if name in RESERVED_PROFILE_NAMES:
+        return Problem("name", "reserved", f"{name!r} is reserved by the API; choose another name")
+    return None
+
+
 @transaction.atomic
 def profile_create(
     *,
@@ -164,8 +172,9 @@ def profile_create(
     note = _clean_note(note)
     operator = _clean_operator(operator)
     problems: list[Problem] = []
-    if name in RESERVED_PROFILE_NAMES:
-        problems.append(Problem("name", "reserved", f"{name!r} is reserved by the API; choose another name"))
+    reserved = _reserved_name_problem(name)
+    if reserved:
+        problems.append(reserved)
     elif ConstraintProfile.objects.filter(name=name).exists():
         problems.append(Problem("name", "unique", f"a profile named {name!r} already exists"))
     spec, spec_problems = parse_profile(name, values, palette_keys=selectors.palette_keys())
@@ -192,13 +201,14 @@ def profile_update(
     operator: str = "",
     change_type: str = ChangeType.CHANGED,
     rollback_of: int | None = None,
+    note_prefix: str = "",
     dry_run: bool = False,
 ) -> ProfileChange:
     """Apply a partial update. Returns the change; nothing is saved when nothing differs.
 
     ``dry_run`` runs every check and returns the change it would make, writing nothing.
     """
-    note = _clean_note(note)
+    note = _clean_note(note, prefix=note_prefix)
     operator = _clean_operator(operator)
     if "name" in changes and changes["name"] != name:
         raise ValidationFailed.single("name", "read_only", "a profile cannot be renamed; create a new one instead")
@@ -231,9 +241,9 @@ def profile_update(
     return ProfileChange(profile, diff, record.history_id if record else None)
 
 
-def rollback_note(*, version: int, history_id: int, note: str) -> str:
-    """The journal note of a rollback: the version restored (what operators go by), then the record."""
-    return f"rollback to version {version} (record #{history_id}): {note}"
+def rollback_note_prefix(*, version: int, history_id: int) -> str:
+    """How the journal note of a rollback starts: the version restored (what operators go by), then the record."""
+    return f"rollback to version {version} (record #{history_id}): "
 
 
 @transaction.atomic
@@ -259,7 +269,8 @@ def profile_rollback(
     return profile_update(
         name=name,
         changes=restored,
-        note=rollback_note(version=record.version, history_id=history_id, note=note),
+        note=note,
+        note_prefix=rollback_note_prefix(version=record.version, history_id=history_id),
         version=version,
         user=user,
         operator=operator,
@@ -405,10 +416,11 @@ def rule_update(
     user=None,
     operator: str = "",
     change_type: str = ChangeType.CHANGED,
+    note_prefix: str = "",
     dry_run: bool = False,
 ) -> tuple[ResolutionRule, list[dict[str, Any]]]:
     """Apply a partial update in the canonical shape (``match`` replaces the whole match)."""
-    note = _clean_note(note)
+    note = _clean_note(note, prefix=note_prefix)
     operator = _clean_operator(operator)
     rule = ResolutionRule.objects.select_for_update().select_related("profile").filter(name=name).first()
     if rule is None:
@@ -587,6 +599,10 @@ def profiles_import(
     specs = {}
     for name, item in parsed.profiles.items():
         spec, spec_problems = parse_profile(name, item.values, palette_keys=palettes)
+        reserved = _reserved_name_problem(name)
+        if reserved:
+            problems.append(canonical.LineProblem(item.line, f"profiles.{name}", reserved.rule, reserved.message))
+            spec = None
         for p in spec_problems:
             line = item.field_lines.get(p.field, item.line)
             problems.append(canonical.LineProblem(line, f"profiles.{name}.{p.field}", p.rule, p.message))
@@ -615,8 +631,6 @@ def profiles_import(
         raise ImportFailed(source, problems)
 
     plan = ImportPlan(source=source)
-    note = f"import from {source}"
-    existing_rules = {r.name: r for r in selectors.rule_list()}
     if prune:
         kept_rule_targets = {v["profile"] for v in rules_clean.values()}
         for name in sorted(set(existing_profiles) - set(parsed.profiles)):
@@ -624,40 +638,49 @@ def profiles_import(
                 raise ImportFailed(source, [canonical.LineProblem(None, f"profiles.{name}", "in_use", "would be pruned, but rules in the file still target it")])
 
     # A dry run is the real import, rolled back: what it reports is exactly what a run would do.
-    with transaction.atomic():
-        if not force:
-            stale = [_stale_problem(name, specs[name].values(), parsed.profiles[name].line) for name in sorted(parsed.profiles)]
-            if any(stale):
-                raise ImportFailed(source, [problem for problem in stale if problem])
-        for name in sorted(parsed.profiles):
-            values = specs[name].values()
-            if name not in existing_profiles:
-                profile_create(name=name, values=values, note=note, user=user, change_type=ChangeType.IMPORT)
-                plan.profiles_created.append(name)
-                continue
-            change = profile_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
-            if change.changed:
-                plan.profiles_changed[name] = change.changes
-            else:
-                plan.unchanged += 1
-        for name in sorted(rules_clean):
-            values = rules_clean[name]
-            if name not in existing_rules:
-                rule_create(values=values, note=note, user=user, change_type=ChangeType.IMPORT)
-                plan.rules_created.append(name)
-                continue
-            _, diff = rule_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
-            if diff:
-                plan.rules_changed[name] = diff
-            else:
-                plan.unchanged += 1
-        if prune:
-            for name in sorted(set(existing_rules) - set(rules_clean)):
-                rule_delete(name=name, note=note, user=user)
-                plan.rules_deleted.append(name)
-            for name in sorted(set(existing_profiles) - set(parsed.profiles)):
-                profile_delete(name=name, note=note, user=user)
-                plan.profiles_deleted.append(name)
-        if dry_run:
-            transaction.set_rollback(True)
+    # Everything the services below could refuse is checked above; should one refuse anyway, the
+    # import still fails whole, as an import error (the command reports those), not a traceback.
+    note = f"import from {source}"
+    existing_rules = {r.name: r for r in selectors.rule_list()}
+    try:
+        with transaction.atomic():
+            if not force:
+                stale = [_stale_problem(name, specs[name].values(), parsed.profiles[name].line) for name in sorted(parsed.profiles)]
+                if any(stale):
+                    raise ImportFailed(source, [problem for problem in stale if problem])
+            for name in sorted(parsed.profiles):
+                values = specs[name].values()
+                if name not in existing_profiles:
+                    profile_create(name=name, values=values, note=note, user=user, change_type=ChangeType.IMPORT)
+                    plan.profiles_created.append(name)
+                    continue
+                change = profile_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
+                if change.changed:
+                    plan.profiles_changed[name] = change.changes
+                else:
+                    plan.unchanged += 1
+            for name in sorted(rules_clean):
+                values = rules_clean[name]
+                if name not in existing_rules:
+                    rule_create(values=values, note=note, user=user, change_type=ChangeType.IMPORT)
+                    plan.rules_created.append(name)
+                    continue
+                _, diff = rule_update(name=name, changes=values, note=note, user=user, change_type=ChangeType.IMPORT)
+                if diff:
+                    plan.rules_changed[name] = diff
+                else:
+                    plan.unchanged += 1
+            if prune:
+                for name in sorted(set(existing_rules) - set(rules_clean)):
+                    rule_delete(name=name, note=note, user=user)
+                    plan.rules_deleted.append(name)
+                for name in sorted(set(existing_profiles) - set(parsed.profiles)):
+                    profile_delete(name=name, note=note, user=user)
+                    plan.profiles_deleted.append(name)
+            if dry_run:
+                transaction.set_rollback(True)
+    except ImportFailed:
+        raise
+    except ValidationFailed as exc:
+        raise ImportFailed(source, [canonical.LineProblem(None, e.field, e.rule, e.message) for e in exc.errors]) from None
     return plan

@@ -220,6 +220,19 @@ def test_value_errors_name_profile_field_rule_and_line(starter_profiles, tmp_pat
     assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 8
 
 
+def test_a_reserved_profile_name_is_an_import_error_with_its_line(starter_profiles, tmp_path):
+    """Seen: a profile named 'list' (the API's list endpoint) ended the import in a traceback."""
+    text = STARTER.read_text().replace("  thin_saw:\n", "  list:\n", 1).replace("profile: thin_saw", "profile: list")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    line = text.splitlines().index("  list:") + 1
+    versions = {p.name: p.version for p in ConstraintProfile.objects.all()}
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert f"bad.yaml:{line}: profiles.list: 'list' is reserved by the API; choose another name [reserved]" in str(caught.value)
+    assert {p.name: p.version for p in ConstraintProfile.objects.all()} == versions
+
+
 def test_duplicate_keys_are_rejected(starter_profiles, tmp_path):
     bad = tmp_path / "dup.yaml"
     bad.write_text(STARTER.read_text().replace("    max_rings: 6\n", "    max_rings: 6\n    max_rings: 7\n", 1))

@@ -205,6 +205,20 @@ class TestHistory:
         assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): experiment failed"
         assert {c["field"] for c in change.changes} == {"max_rings", "min_ring_width_mm", "allow_mosaic"}
 
+    def test_a_rollback_note_of_the_longest_allowed_length_is_kept_whole(self):
+        """Seen: the journal's prefix was counted against the limit, so a 1,995-character note
+        was refused with "must be at most 2000 characters, got 2030"."""
+        make_profile("default")
+        first = ConstraintProfile.history.order_by("history_id").first()
+        services.profile_update(name="default", changes={"max_rings": 9}, note="experiment")
+        note = "x" * services.NOTE_MAX
+        services.profile_rollback(name="default", history_id=first.history_id, note=note)
+        record = ConstraintProfile.history.order_by("-history_id").first()
+        assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): {note}"
+        with pytest.raises(ValidationFailed) as caught:
+            services.profile_rollback(name="default", history_id=first.history_id, note=note + "x")
+        assert caught.value.errors[0].field == "note" and "at most 2000 characters, got 2001" in caught.value.errors[0].message
+
     def test_rollback_to_another_profiles_record_is_refused(self):
         make_profile("default")
         other = make_profile("other")
