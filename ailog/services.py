@@ -69,6 +69,8 @@ MAX_RUNS_PER_REQUEST = 1_000
 MAX_ATTEMPTS_PER_REQUEST = 50_000
 MAX_EVENTS_PER_REQUEST = 50_000
 WRITE_TRIES = 4
+#: PostgreSQL advisory lock key of ingestion's orphan gate (see _Writer._pass_the_orphan_gate).
+ORPHAN_GATE_LOCK = 0x726D6F735F6F7270  # "rmos_orp"
 _RETRYABLE_SQLSTATES = {"23505", "40001", "40P01"}  # unique violation, serialization failure, deadlock
 
 RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
@@ -435,6 +437,7 @@ class _Writer:
         self.tally = Tally()  # the analytics aggregates change with the rows, in this transaction
 
     def write(self) -> IngestResult:
+        self._pass_the_orphan_gate()
         created = self._insert_runs()
         known = self._runs_known()
         stored = self._stored_attempts({run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose})
@@ -459,6 +462,27 @@ class _Writer:
         self.tally.apply()
         self.result.attempts_created = len(self.rows)
         return self.result
+
+    def _pass_the_orphan_gate(self) -> None:
+        """PostgreSQL: never store attempts of a run not yet recorded ("orphans") while another
+        transaction may be recording runs.
+
+        Attempts may come before their run's summary: the summary's writer then links them to
+        the run's profile and checks them against it, and a writer of later attempts checks them
+        against the stored run. Under READ COMMITTED two such writers at the same moment would
+        not see each other's rows, so neither would link or check. Every writer takes a shared
+        advisory lock; one with orphans takes it exclusively, so it waits until the writers in
+        progress commit, and reads their runs afterwards (each statement reads what is committed
+        when it starts). It takes the lock before writing anything, so it holds nothing another
+        writer waits for. SQLite runs one writer at a time already.
+        """
+        if connection.vendor != "postgresql":
+            return
+        outside = {attempt[A_RUN] for _, attempt in self.loose} - {run.run_id for run in self.runs}
+        orphans = bool(outside) and AiRun.objects.filter(run_id__in=outside).count() < len(outside)
+        with connection.cursor() as cursor:
+            lock = "pg_advisory_xact_lock" if orphans else "pg_advisory_xact_lock_shared"
+            cursor.execute(f"SELECT {lock}(%s)", [ORPHAN_GATE_LOCK])
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -173,6 +173,37 @@ def test_concurrent_identical_batches_store_one_copy():
 # -- events --------------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
+def test_attempt_events_posted_at_the_same_moment_as_their_summary_are_linked_and_checked(default_profile):
+    """Seen in review (PostgreSQL): the attempts' request did not see the uncommitted summary and
+    the summary's request did not see the uncommitted attempts, so the attempts kept a blank
+    profile for good and were never checked against their run."""
+    from analytics.services import aggregates_rebuild
+
+    mismatches = 0
+    for round_ in range(12):
+        run_id = new_run_id()
+        # Every third round the attempts name another tool than their run: exactly one of the two
+        # requests must be refused, whichever comes second.
+        tool = {"tool_id": "saw:other"} if round_ % 3 == 2 else {}
+        attempts = [attempt_event(run_id, i, at=T0 - timedelta(seconds=3 - i), **tool) for i in (1, 2, 3)]
+        results, errors = together(
+            lambda: services.events_ingest(events=copy.deepcopy(attempts)),
+            lambda: services.events_ingest(events=[run_event(run_id, attempts=3)]),
+        )
+        stored = set(AiAttempt.objects.filter(run_id=run_id).values_list("profile_name", "profile_version"))
+        if tool:
+            mismatches += 1
+            assert len(errors) == 1 and isinstance(errors[0], ValidationFailed), errors
+            assert errors[0].errors[0].rule == "consistency"
+            assert not (AiRun.objects.filter(run_id=run_id).exists() and stored)
+        else:
+            assert errors == []
+            assert stored == {("default", 1)}
+    assert mismatches == 4
+    assert aggregates_rebuild(check_only=True) == []
+
+
 def test_attempt_events_before_their_summary_are_linked_when_it_arrives(default_profile):
     run_id = new_run_id()
     early = services.events_ingest(events=[attempt_event(run_id, 1, at=T0 - timedelta(seconds=2)), attempt_event(run_id, 2, at=T0)])
