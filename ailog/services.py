@@ -34,7 +34,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ailog.models import AiAttempt, AiRun, Source
-from analytics.services import Tally, aggregates_forget
+from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
 from ailog.records import (
     A_CANDIDATE,
     A_ENGINE,
@@ -282,7 +282,7 @@ def logs_prune(
     for done in range(1, total_days + 1):
         end = min(start + timedelta(days=1), before)
         with transaction.atomic():
-            _hold_off_writers()
+            aggregates_hold_writers()
             aggregates_forget(start=start, end=end)
             runs += AiRun.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
             attempts += AiAttempt.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
@@ -290,20 +290,6 @@ def logs_prune(
             progress(done, total_days)
         start = end
     return PruneResult(before, runs, attempts, False)
-
-
-def _hold_off_writers() -> None:
-    """Until this transaction ends, let nobody else write runs or attempts (reads go on).
-
-    A prune first takes a day's rows out of the aggregates, then deletes them: two statements.
-    Under PostgreSQL's READ COMMITTED a run committed between them would be deleted without
-    being subtracted (seen: 1,185 wrong aggregate values after pruning while 6 clients posted
-    into the pruned days). Ingestion waits for the day's transaction instead. SQLite has one
-    writer at a time already (transactions begin IMMEDIATE)."""
-    if connection.vendor == "postgresql":
-        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (AiRun, AiAttempt))
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ailog import services as log_services
 from ailog.models import AiRun
 from analytics.models import ContextDay, ContextTotal
-from analytics.services import aggregates_rebuild
+from analytics.services import aggregates_hold_writers, aggregates_rebuild
 from rmos_site.errors import Conflict, ValidationFailed
 from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
 from tests.factories import together
@@ -158,17 +158,44 @@ def test_pruning_while_others_post_into_the_pruned_days_keeps_aggregates_exact(d
 
 
 @pytest.mark.django_db(transaction=True)
+def test_rebuilding_while_others_post_keeps_aggregates_exact(default_profile):
+    """Seen in review: a rebuild day counts the log, deletes the day's rows and writes its counts;
+    an ingestion committed in between lost its counts (PostgreSQL, READ COMMITTED)."""
+    stop = threading.Event()
+
+    def poster(writer: int):
+        def post() -> None:
+            n = 0
+            while not stop.is_set() and n < 60:
+                batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
+                log_services.runs_ingest(runs=batch)
+                n += 1
+
+        return post
+
+    def rebuild() -> None:
+        try:
+            for _ in range(15):
+                aggregates_rebuild(check_only=False)
+        finally:
+            stop.set()
+
+    _, errors = together(*[poster(w) for w in range(3)], rebuild)
+    assert errors == []
+    assert _check() == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_prune_day_holds_off_writers_until_it_commits(default_profile):
     if connection.vendor != "postgresql":
         # SQLite has one writer at a time: a prune's transaction (IMMEDIATE) already excludes ingestion.
         assert connection.settings_dict["OPTIONS"].get("transaction_mode") == "IMMEDIATE"
         return
-    from ailog.services import _hold_off_writers
     from django.db import connections
 
     outcome = {}
     with transaction.atomic():
-        _hold_off_writers()
+        aggregates_hold_writers()
 
         def post() -> None:
             other = connections["default"]
