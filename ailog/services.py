@@ -254,7 +254,7 @@ def logs_prune(
     One UTC day per transaction, oldest first, so a prune of years never holds a long lock and
     an interrupted prune leaves whole days behind, never half of one; each transaction also
     takes the day's rows out of the analytics aggregates, and ingestion waits for it (see
-    :func:`_hold_off_writers`). ``progress(done, total)`` is called
+    :func:`analytics.services.aggregates_hold_writers`). ``progress(done, total)`` is called
     after each day. ``dry_run`` only counts.
     """
     if timezone.is_naive(before):
