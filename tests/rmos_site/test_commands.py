@@ -29,6 +29,15 @@ def test_create_api_user_writes_the_token_to_a_private_file(tmp_path):
     assert user.has_perm("ailog.add_airun") and not user.has_perm("profiles.change_constraintprofile")
 
 
+def test_an_existing_world_readable_token_file_is_made_private(tmp_path):
+    target = tmp_path / "bot.token"
+    target.write_text("")
+    target.chmod(0o644)
+    run("create_api_user", "generator-bot", "--role", "integrator", "--token-file", str(target))
+    assert target.read_text().strip() == Token.objects.get(user__username="generator-bot").key
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 def test_show_token_prints_it_and_rotate_replaces_it(tmp_path):
     first = run("create_api_user", "tuner", "--role", "operator", "--show-token")
     key = Token.objects.get(user__username="tuner").key

@@ -69,5 +69,6 @@ def _check_token_file(path: Path, username: str) -> None:
 
 def _write_private(path: Path, token: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies to a new file only; an existing one keeps its own
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
