@@ -98,9 +98,6 @@ class LogFilter:
                 out[f.name] = str(value)
         return out
 
-    def context_only(self) -> bool:
-        return self.run_id is None and self.risk_bucket is None and self.success is None and self.reason is None
-
 
 def _one_value(query: Mapping[str, Any], key: str) -> str:
     getlist = getattr(query, "getlist", None)

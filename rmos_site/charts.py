@@ -15,7 +15,7 @@ import math
 import zlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 RISK_BUCKETS: tuple[str, ...] = ("GREEN", "YELLOW", "RED")
 NO_RUNS = "No runs in this range yet"
@@ -369,29 +369,6 @@ def binned_histogram(
         describe=title,
         y_max=y_max,
     )
-
-
-def bin_values(
-    values: Iterable[float], *, bins: int = 10, low: float | None = None, high: float | None = None
-) -> tuple[list[float], list[int]]:
-    """Equal-width bins over [low, high] (default: the data's range); the last bin is closed."""
-    data = [float(v) for v in values]
-    if bins < 1:
-        raise ValueError("bins must be at least 1")
-    if not data:
-        return [], []
-    lo = min(data) if low is None else float(low)
-    hi = max(data) if high is None else float(high)
-    if hi <= lo:
-        hi = lo + 1.0
-    step = (hi - lo) / bins
-    edges = [lo + i * step for i in range(bins)] + [hi]
-    counts = [0] * bins
-    for v in data:
-        if v < lo or v > hi:
-            continue
-        counts[min(bins - 1, int((v - lo) / step))] += 1
-    return edges, counts
 
 
 # ---------------------------------------------------------------------------------------------

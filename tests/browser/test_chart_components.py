@@ -46,7 +46,7 @@ def _page_html() -> str:
         ChangeMarker(date(2025, 12, 5), "v3: allow mosaic off"),
         ChangeMarker(date(2025, 12, 11), "v4: rollback to v2"),
     ]
-    edges, counts = charts.bin_values([3.2 + (i * 37 % 61) / 10 for i in range(200)], bins=12, low=3, high=9)
+    edges, counts = [3.0 + i / 2 for i in range(13)], [4, 9, 15, 22, 27, 30, 26, 21, 18, 12, 9, 7]
     parts = [
         render_to_string("components/chart_risk_mix.html", {"chart": charts.risk_mix_bar({"GREEN": 131, "YELLOW": 42, "RED": 27}), "chart_id": "mix"}),
         render_to_string("components/chart_risk_mix.html", {"chart": charts.risk_mix_bar({"GREEN": 9, "YELLOW": 1, "RED": 2}, width=120, height=12, labels=False), "chart_id": "mini", "compact": True}),

@@ -126,15 +126,6 @@ def test_empty_histograms():
     assert empty.empty and empty.summary == "No snapshot loaded" and empty.bars == ()
 
 
-def test_bin_values_puts_the_maximum_in_the_last_bin():
-    edges, counts = charts.bin_values([3.0, 3.5, 4.0, 5.0, 7.0], bins=4)
-    assert edges == [3.0, 4.0, 5.0, 6.0, 7.0]
-    assert counts == [2, 1, 1, 1]
-    assert charts.bin_values([], bins=3) == ([], [])
-    assert charts.bin_values([2.0, 2.0], bins=2)[1] == [2, 0]
-    assert charts.bin_values([1.0, 9.0], bins=2, low=0, high=4)[1] == [1, 0]  # 9 is outside
-
-
 # -- rate over time ----------------------------------------------------------------------------
 
 D0 = date(2025, 12, 1)
