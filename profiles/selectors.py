@@ -164,6 +164,11 @@ def rule_list() -> QuerySet[ResolutionRule]:
     return ResolutionRule.objects.select_related("profile").order_by("priority", "id")
 
 
+def rule_find(*, rule_id: int) -> ResolutionRule | None:
+    """The rule with this id, or None (a run may name a rule since deleted)."""
+    return ResolutionRule.objects.filter(id=rule_id).first()
+
+
 def rule_get(*, name: str) -> ResolutionRule:
     rule = ResolutionRule.objects.select_related("profile").filter(name=name).first()
     if rule is None:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from profiles import selectors as profile_selectors
 from profiles import views as profile_views
 from profiles.presentation import history_rows
-from rmos_site import url_state
+from rmos_site import roles, url_state
 from rmos_site.analytics_panel import analytics_panel
 from rmos_site.log_viewer import log_panel
 from rmos_site.inspector import InspectorForm, inspector_panel, preview_context, split_problems
@@ -94,7 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "log": log,
         "stats": stats,
         "inspector": inspector,
-        "can_admin_rules": _can_admin_rules(request.user),
+        "can_admin_rules": roles.can_open_rule_admin(request.user),
         "profiles": profiles,
         "editor_profile": editor_profile,
         "editor_url": editor_url,
@@ -113,13 +113,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     else:
         status = max(inspector.status, log.status, stats.status)
     return render(request, "dashboard/dashboard.html", context, status=status)
-
-
-def _can_admin_rules(user) -> bool:
-    """Rules link to their admin pages for staff who may open them there."""
-    return user.is_staff and (
-        user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule")
-    )
 
 
 def _what_if_sample(profile_name: str, inspector, state: url_state.DashboardState):

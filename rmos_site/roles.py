@@ -99,3 +99,8 @@ def api_token_owner(*, key: str) -> str | None:
     """The username whose live API token ``key`` is, if any."""
     token = Token.objects.filter(key=key).select_related("user").first()
     return None if token is None else token.user.get_username()
+
+
+def can_open_rule_admin(user) -> bool:
+    """Rules link to their admin pages for staff who may open them there."""
+    return user.is_staff and (user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule"))

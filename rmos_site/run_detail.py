@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from ailog import selectors as log_selectors
 from ailog.models import Source
 from profiles import selectors as profile_selectors
-from rmos_site import charts, present
+from rmos_site import charts, present, roles
 from rmos_site.errors import NotFound
 from rmos_site.log_viewer import ANCHOR as LOG_ANCHOR
 from rmos_site.log_viewer import row_selection
@@ -176,12 +176,10 @@ def _rule(rule_id: int | None, user) -> tuple[str, str]:
     """The rule's name, and its admin page for staff who may open it."""
     if rule_id is None:
         return "", ""
-    rule = next((r for r in profile_selectors.rule_list() if r.id == rule_id), None)
+    rule = profile_selectors.rule_find(rule_id=rule_id)
     if rule is None:
         return "", ""
-    url = ""
-    if user.is_staff and (user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule")):
-        url = reverse("admin:profiles_resolutionrule_change", args=[rule.id])
+    url = reverse("admin:profiles_resolutionrule_change", args=[rule.id]) if roles.can_open_rule_admin(user) else ""
     return rule.name, url
 
 
