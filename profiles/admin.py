@@ -14,7 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from engine.profile import CONSTRAINT_FIELDS
 from profiles import selectors, services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
-from rmos_site.errors import ApplicationError
+from profiles.presentation import display_value, field_label, same_value
+from rmos_site.errors import ApplicationError, Conflict
 
 NOTE_HELP = "Why you make this change. Required; it becomes the reason in the history."
 
@@ -30,6 +31,37 @@ def _revert_record_id(request) -> int | None:
     return None
 
 
+def _read_only_on_revert(form: forms.ModelForm) -> None:
+    """A revert restores the record's values: show them, but take only the note (edits made on
+    the revert page were silently dropped for profiles, and journaled as a rollback for rules)."""
+    if form.request is not None and _revert_record_id(form.request) is not None:
+        for name, field in form.fields.items():
+            if name not in ("change_note", "edited_version"):
+                field.disabled = True
+
+
+def _rebase_on_newer_version(form: forms.ModelForm, exc: Conflict) -> None:
+    """Someone saved a newer version while this form was open: keep the user's values, say what
+    the newer version holds where it differs from them, and let the next save apply them over it
+    (it edits the newer version now). Without this the form kept refusing every save."""
+    current_version, current = exc.extra["current_version"], exc.extra.get("current", {})
+    data = form.data.copy()
+    data["edited_version"] = str(current_version)
+    form.data = data
+    differing = [
+        f"{field_label(name)}: {display_value(name, current[name])}"
+        for name in CONSTRAINT_FIELDS
+        if name in current and name in form.cleaned_data and not same_value(name, form.cleaned_data[name], current[name])
+    ]
+    saved = f"Version {current_version} was saved while you were editing"
+    holds = f"; it holds {'; '.join(differing)}" if differing else ""
+    form.add_error(
+        None,
+        f"{saved}{holds}. Your values are still in the form: save again to apply them over version {current_version}, "
+        "or reload the page to start from it.",
+    )
+
+
 def _version_edited(form: forms.ModelForm) -> int:
     """The version a change form edits: the instance's, or on a revert page (whose instance is
     the historical record) the live object's, so a revert made from a stale page is refused."""
@@ -39,6 +71,9 @@ def _version_edited(form: forms.ModelForm) -> int:
 
 
 def _attach(form: forms.Form, exc: ApplicationError) -> None:
+    if isinstance(exc, Conflict) and "current_version" in exc.extra:
+        _rebase_on_newer_version(form, exc)
+        return
     for error in exc.errors or []:
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
@@ -61,6 +96,7 @@ class ProfileAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["edited_version"].initial = _version_edited(self)
+            _read_only_on_revert(self)
             if "name" in self.fields:
                 self.fields["name"].disabled = True
 
@@ -180,6 +216,7 @@ class RuleAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["edited_version"].initial = _version_edited(self)
+            _read_only_on_revert(self)
 
     def _post_clean(self):
         pass
@@ -216,6 +253,8 @@ class RuleAdminForm(forms.ModelForm):
                 )
             else:
                 services.rule_create(values=self.canonical_values(), note=data.get("change_note", ""), dry_run=True)
+        except Conflict as exc:
+            _rebase_on_newer_version(self, exc)
         except ApplicationError as exc:
             mapping = {"match.tool_id": "tool_pattern", "match.material_id": "material_pattern",
                        "match.machine_id": "machine_pattern", "match.workflow_mode": "workflow_mode",

@@ -1,6 +1,8 @@
 """Django admin for profiles and rules: pages load, edits go through the services."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
@@ -141,8 +143,14 @@ def test_admin_stale_form_is_refused(admin_client):
     admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6))
     response = admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", stale)
     assert response.status_code == 200
-    assert "current version is 2" in str(response.context["adminform"].form.non_field_errors())
+    form = response.context["adminform"].form
+    assert "Version 2 was saved while you were editing; it holds Most rings: 6." in str(form.non_field_errors())
     assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 6
+    # The form now edits version 2: saving it again applies the user's values over it.
+    assert 'name="edited_version" value="2"' in response.content.decode()
+    again = admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", {**stale, "edited_version": 2})
+    assert again.status_code == 302
+    assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 7
 
 
 def test_admin_revert_is_a_journaled_rollback(admin_client):
@@ -152,7 +160,8 @@ def test_admin_revert_is_a_journaled_rollback(admin_client):
     profile.refresh_from_db()
     response = admin_client.post(
         f"/admin/profiles/constraintprofile/{profile.pk}/history/{first.history_id}/",
-        _form_data(profile, max_rings=8, change_note="back to the import", edited_version=2),
+        # Values typed on the revert page are not what a revert restores: the record's are.
+        _form_data(profile, max_rings=3, change_note="back to the import", edited_version=2),
     )
     assert response.status_code == 302
     profile.refresh_from_db()
@@ -203,15 +212,18 @@ def test_an_admin_revert_from_a_stale_page_is_refused(admin_client):
     first = profile.history.first()
     revert_url = f"/admin/profiles/constraintprofile/{profile.pk}/history/{first.history_id}/"
     admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=5))
-    # The revert page edits the live version (2), not the record's (1).
+    # The revert page edits the live version (2), not the record's (1), and shows the record's
+    # values read-only: only the note is typed there.
     page = admin_client.get(revert_url).content.decode()
     assert 'name="edited_version" value="2"' in page
+    assert re.search(r'<input type="number" name="max_rings" value="8"[^>]* disabled', page)
+    assert '<textarea name="change_note"' in page and 'disabled id="id_change_note"' not in page
     # Someone saves version 3 while that page is open: the revert must not overwrite it.
     profile.refresh_from_db()
     admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
     response = admin_client.post(revert_url, _form_data(profile, max_rings=8, change_note="back", edited_version=2))
     assert response.status_code == 200
-    assert "current version is 3" in str(response.context["adminform"].form.non_field_errors())
+    assert "Version 3 was saved while you were editing" in str(response.context["adminform"].form.non_field_errors())
     profile.refresh_from_db()
     assert (profile.max_rings, profile.version) == (6, 3)
 
@@ -230,6 +242,7 @@ def test_an_admin_rule_revert_from_a_stale_page_is_refused(admin_client):
     assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", {**data, "priority": 7, "edited_version": 2}).status_code == 302
     response = admin_client.post(revert_url, {**data, "priority": first.priority, "change_note": "back", "edited_version": 2})
     assert response.status_code == 200
-    assert "current version is 3" in str(response.context["adminform"].form.non_field_errors())
+    assert "Version 3 was saved while you were editing" in str(response.context["adminform"].form.non_field_errors())
+    assert 'name="edited_version" value="3"' in response.content.decode()
     rule.refresh_from_db()
     assert (rule.priority, rule.version) == (7, 3)
