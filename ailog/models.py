@@ -80,7 +80,7 @@ class AiRun(models.Model):
     profile_version = models.PositiveIntegerField(null=True, blank=True)
     profile_history_id = models.PositiveBigIntegerField(null=True, blank=True)
     rule_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="resolution rule that chose the profile")
-    fallback_used = models.BooleanField(null=True, blank=True, help_text="no rule matched; 'default' was used")
+    fallback_used = models.BooleanField(null=True, blank=True, help_text="yes when no rule matched and 'default' was used; blank when the run did not say")
     catalog_revision = models.CharField(max_length=CATALOG_REVISION_MAX, blank=True, default="")
 
     max_attempts = models.PositiveSmallIntegerField(null=True, blank=True)

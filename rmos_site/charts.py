@@ -46,6 +46,15 @@ def percentages(counts: Sequence[int]) -> list[int]:
     return floors
 
 
+def percent_text(count: int, total: int, percent: int) -> str:
+    """A rounded share as shown: never "0%" for a count above zero, nor "100%" for less than all."""
+    if count and percent == 0:
+        return "<1%"
+    if count < total and percent == 100:
+        return ">99%"
+    return f"{percent}%"
+
+
 def _plural(count: int, noun: str) -> str:
     if count == 1 and noun.endswith("s"):
         return f"1 {noun[:-1]}"
@@ -65,6 +74,7 @@ class RiskSegment:
     width: float
     label: str  # drawn inside the segment when it fits, else ""
     title: str  # tooltip
+    shown_percent: str = ""  # the percent as shown ("<1%" rather than "0%" for a few)
 
     @property
     def label_x(self) -> float:
@@ -114,19 +124,20 @@ def risk_mix_bar(
     x = 0.0
     for bucket, count, pct in zip(RISK_BUCKETS, ordered, pcts):
         seg_width = width * count / total if total else 0.0
-        title = f"{bucket}: {count} of {_plural(total, noun)} ({pct}%)"
+        shown = percent_text(count, total, pct)
+        title = f"{bucket}: {count} of {_plural(total, noun)} ({shown})"
         label = ""
         if labels and count:
-            for candidate in (f"{count} · {pct}%", f"{pct}%"):
+            for candidate in (f"{count} · {shown}", shown):
                 if len(candidate) * CHAR_PX + 8 <= seg_width:
                     label = candidate
                     break
-        segment = RiskSegment(bucket, count, pct, round(x, 2), round(seg_width, 2), label, title)
+        segment = RiskSegment(bucket, count, pct, round(x, 2), round(seg_width, 2), label, title, shown)
         legend.append(segment)
         if count:
             segments.append(segment)
         x += seg_width
-    parts = ", ".join(f"{s.count} {s.bucket.lower()} ({s.percent}%)" for s in legend)
+    parts = ", ".join(f"{s.count} {s.bucket.lower()} ({s.shown_percent})" for s in legend)
     summary = f"{_plural(total, noun)}: {parts}" if total else empty_message
     return RiskMixBar(
         width=width,

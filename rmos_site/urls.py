@@ -1,7 +1,8 @@
 """Top-level URLs: health check, admin, login, the API (under /api/) and the dashboard pages."""
 from django.contrib import admin
+from django.templatetags.static import static
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
@@ -12,6 +13,8 @@ from rmos_site.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Pages without an icon link (the admin's) make browsers ask for /favicon.ico.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("rmos/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -58,6 +58,18 @@ def test_risk_mix_keeps_empty_buckets_in_the_legend_only():
     assert charts.risk_mix_bar({"GREEN": 1}, noun="runs").title == "Risk mix of 1 run"
 
 
+def test_risk_mix_never_shows_a_few_as_zero_percent_nor_most_as_all():
+    """Seen: a 10,000-sample snapshot's legend said "Green 37 (0%)"."""
+    bar = charts.risk_mix_bar({"GREEN": 37, "YELLOW": 9960, "RED": 3})
+    shown = {s.bucket: s.shown_percent for s in bar.legend}
+    assert shown == {"GREEN": "<1%", "YELLOW": ">99%", "RED": "<1%"}
+    assert [s.percent for s in bar.legend] == [0, 100, 0]  # the numbers still add up to 100
+    assert "37 green (<1%)" in bar.summary and "GREEN: 37 of 10000 attempts (<1%)" in bar.legend[0].title
+    assert {s.bucket: s.shown_percent for s in charts.risk_mix_bar({"GREEN": 5, "RED": 0}).legend} == {
+        "GREEN": "100%", "YELLOW": "0%", "RED": "0%"
+    }
+
+
 def test_risk_mix_empty_and_bad_input():
     empty = charts.risk_mix_bar({})
     assert empty.empty and empty.segments == () and empty.summary == "No runs in this range yet"

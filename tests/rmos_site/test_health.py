@@ -16,3 +16,10 @@ def test_healthz_answers_without_login_or_https(client, settings):
 
 def test_healthz_takes_only_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_favicon_ico_leads_to_the_icon_for_pages_without_an_icon_link(client):
+    """The admin's pages declare no icon, so browsers asked for /favicon.ico and got a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("rmos/favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
