@@ -18,7 +18,7 @@ successes, success rate
         interval = [centre − half, centre + half]
 
     Unlike p ± z·√(p(1−p)/n) it stays inside [0, 1] and does not collapse to a point for 0/n or
-    n/n, so small samples get the wide interval they deserve. "±" in reasons is half the width.
+    n/n, so small samples get the wide interval they deserve.
 average attempts per run
     The sum of each run's ``attempts`` (the count it reports) divided by runs.
 average selected score
@@ -41,8 +41,8 @@ hotspot score
     of the failure rate (failures / runs) and of the RED share (as above), times 100. A lower bound is what the data supports at least, so 3 failures out of 3 (lower bound
     44%) ranks below 400 out of 500 (76%): small samples are not overrated, and at equal rates
     more evidence ranks higher. Ties go to more runs, then to the context in alphabetical order.
-    Each hotspot lists its reasons in words: the success rate and the RED share with their ±
-    and sample sizes, and the most frequent way its runs failed.
+    Each hotspot lists its reasons in words: the success rate and the RED share with their 95%
+    intervals and sample sizes, and the most frequent way its runs failed.
 per-version deltas
     For each version of a profile, the runs resolved to that version (and their attempts), with
     the numbers above; the delta of a version is its value minus the previous version's (success
@@ -181,9 +181,11 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def _plus_minus(bounds: tuple[float, float]) -> str:
+def _interval_text(bounds: tuple[float, float]) -> str:
+    """The 95% interval as the analytics table shows it ("62–79%"): Wilson intervals are not
+    symmetric, so a "±" would be wrong on one side (0 of 7 is "0–35%", not "0% ±18%")."""
     low, high = bounds
-    return f"±{(high - low) / 2 * 100:.0f}%"
+    return f"{low * 100:.0f}–{high * 100:.0f}%"
 
 
 def hotspot(counts: Counts) -> Hotspot:
@@ -195,12 +197,13 @@ def hotspot(counts: Counts) -> Hotspot:
     score = round(100 * max(failure_low, red_low), 1)
     reasons = []
     red_reason = (
-        f"RED share {_percent(counts.red / counts.attempts)} ({_plus_minus(red)}) over {_count(counts.attempts, 'attempt')}"
+        f"RED share {_percent(counts.red / counts.attempts)} (95% interval {_interval_text(red)}) over {_count(counts.attempts, 'attempt')}"
+        + (f" of {_count(counts.runs, 'run')}" if counts.runs else "")
         if red
         else None
     )
     success_reason = (
-        f"success {_percent(counts.successes / counts.runs)} ({_plus_minus(wilson(counts.successes, counts.runs))}) "  # type: ignore[arg-type]
+        f"success {_percent(counts.successes / counts.runs)} (95% interval {_interval_text(wilson(counts.successes, counts.runs))}) "  # type: ignore[arg-type]
         f"over {_count(counts.runs, 'run')}"
         if counts.runs
         else None

@@ -50,8 +50,10 @@ def test_red_share_counts_runs_as_the_sample_size():
 def test_hotspot_reasons_read_like_sentences():
     counts = Counts(runs=310, green_found=34, budget_exhausted=250, timeout=26, attempts=1240, red=769)
     spot = hotspot(counts)
-    assert spot.reasons[0] == "success 11% (±3%) over 310 runs"
-    assert spot.reasons[1] == "RED share 62% (±5%) over 1,240 attempts"
+    # Wilson 95% for 34 of 310: 7.96%-14.94%; for the RED share 62% with 310 runs as the sample size: 56.5%-67.2%.
+    # The intervals are not symmetric around the rate, so they are given as ranges (as the analytics table does).
+    assert spot.reasons[0] == "success 11% (95% interval 8–15%) over 310 runs"
+    assert spot.reasons[1] == "RED share 62% (95% interval 56–67%) over 1,240 attempts of 310 runs"
     assert spot.reasons[2] == "most failures: budget exhausted (250 of 276)"
 
 

@@ -122,7 +122,7 @@ def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
     order = [r["tool_id"] for r in result["results"]]
     assert order == ["many-mostly-failed", "few-all-failed", "tie-a", "tie-b"]  # ties: by name
     assert result["results"][0]["score"] == pytest.approx(76.3, abs=0.05)
-    assert result["results"][0]["reasons"][0] == "success 20% (±4%) over 500 runs"
+    assert result["results"][0]["reasons"][0] == "success 20% (95% interval 17–24%) over 500 runs"
     assert [r["tool_id"] for r in selectors.hotspots(filters=LogFilter(), min_runs=5)["results"]] == ["many-mostly-failed", "tie-a", "tie-b"]
     # considered counts every context with enough runs, the all-good one too
     assert selectors.hotspots(filters=LogFilter(), min_runs=3, limit=1)["considered"] == 5
@@ -157,7 +157,7 @@ def test_profile_versions_of_a_profile_known_only_from_the_log():
 def test_hotspot_reasons_use_singular_for_one(default_profile):
     log_services.runs_ingest(runs=[run_item(attempts=1, success=False)])
     [spot] = selectors.hotspots(filters=LogFilter(), min_runs=1)["results"]
-    assert any(reason.endswith("over 1 attempt") for reason in spot["reasons"]), spot["reasons"]
+    assert any(reason.endswith("over 1 attempt of 1 run") for reason in spot["reasons"]), spot["reasons"]
     assert any(reason.endswith("over 1 run") for reason in spot["reasons"]), spot["reasons"]  # "1 runs" before
 
 

@@ -180,7 +180,7 @@ def test_hotspots_rank_contexts_with_enough_runs_and_say_why(viewer_client, thre
     items = re.findall(r'<li class="hotspot .*?</li>\s*</ul>', spots, re.S)
     assert len(items) == 1  # only MAPLE has 5 or more runs
     assert "hotspot-high" in items[0] or "hotspot-medium" in items[0]
-    assert "success 17% (±27%) over 6 runs" in items[0]
+    assert "success 17% (95% interval 3–56%) over 6 runs" in items[0]
     assert "RED share 92%" in items[0] and "over 12 attempts" in items[0]
     assert "most failures: budget exhausted (5 of 5)" in items[0]
     select = "/rmos/ai-ops/?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis#snapshot-inspector"
