@@ -82,6 +82,25 @@ def is_glob(pattern: str) -> bool:
     return not GLOB_CHARACTERS.isdisjoint(pattern)
 
 
+def glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a well-formed glob, or None. fnmatch reads an unclosed ``[`` as a
+    literal character, so ``saw:[`` would silently match no tool at all."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            end = pattern.find("]", j)
+            if end < 0:
+                return f"the '[' at position {i + 1} is never closed: a set of characters is written [abc] or [a-z]"
+            i = end
+        i += 1
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _compiled_glob(pattern: str) -> re.Pattern[str]:
     return re.compile(translate(pattern))

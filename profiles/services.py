@@ -18,6 +18,7 @@ from django.db import transaction
 
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 from engine.profile import CONSTRAINT_FIELDS, NAME_RE, Problem, control_characters, parse_profile, validate_name
+from engine.resolver import glob_problem
 from profiles import canonical, journal, selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from rmos_site.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -340,6 +341,8 @@ def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = 
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
             problems.append(Problem(f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"))
+        elif glob_problem(raw):
+            problems.append(Problem(f"match.{key}", "glob", glob_problem(raw)))
         else:
             clean[column] = raw
     profile_name = values.get("profile")

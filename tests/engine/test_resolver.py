@@ -30,6 +30,13 @@ def winner(*rules: RuleData, context: Context = CONTEXT) -> int | None:
 
 
 class TestPatterns:
+    @pytest.mark.parametrize("pattern, closed", [("saw:*", True), ("wood:[ef]*", True), ("x[]]", True), ("x[!]]", True),
+                                                 ("saw:[", False), ("a[b", False), ("x[!]", False), ("x[]", False)])
+    def test_an_unclosed_character_set_is_a_problem(self, pattern, closed):
+        from engine.resolver import glob_problem
+
+        assert (glob_problem(pattern) is None) == closed
+
     @pytest.mark.parametrize("pattern", ["saw:*", "saw:?", "wood:[ef]*"])
     def test_globs(self, pattern):
         assert is_glob(pattern)
