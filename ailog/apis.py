@@ -382,7 +382,7 @@ class RunIngestApi(APIView):
         runs = PassThroughItems(
             help_text=(
                 f"up to {services.MAX_RUNS_PER_REQUEST:,} runs and {services.MAX_ATTEMPTS_PER_REQUEST:,} attempts in all; "
-                "each run as in GET runs/{run_id}, its attempts in attempt_records"
+                "each run as in GET runs/{run_id} without the fields only the server sets, its attempts in attempt_records"
             )
         )
 

@@ -7,7 +7,7 @@ analytics endpoints all parse their query string here and hand the same frozen
 Filters (DESIGN.md §4): ``run_id``, ``tool_id``, ``material_id``, ``machine_id``,
 ``workflow_mode``, ``geometry_engine``, ``risk_bucket``, ``profile``, ``since``, ``until``; runs
 also ``success`` and ``reason``. An empty value means "not filtered" (what an HTML form sends for
-an empty field). ``since`` is inclusive and ``until`` exclusive; a bare date means that day in
+an empty field); ``geometry_engine=-`` selects what has no geometry engine. ``since`` is inclusive and ``until`` exclusive; a bare date means that day in
 UTC, so ``since=2025-03-01&until=2025-03-31`` covers all of March including the 31st.
 On runs, ``risk_bucket`` filters the selected candidate's bucket.
 
@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 
-from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBucket
+from ailog.models import GEOMETRY_ENGINE_MAX, NO_GEOMETRY_ENGINE, PROFILE_NAME_MAX, Reason, RiskBucket
 from rmos_site.errors import FieldError, ValidationFailed
 
 UTC = timezone.utc
@@ -92,6 +92,8 @@ class LogFilter:
                 continue
             if isinstance(value, bool):
                 out[f.name] = "true" if value else "false"
+            elif f.name == "geometry_engine" and value == "":
+                out[f.name] = NO_GEOMETRY_ENGINE
             elif isinstance(value, datetime):
                 out[f.name] = value.isoformat().replace("+00:00", "Z")
             else:
@@ -198,6 +200,8 @@ def _parse_value(key: str, raw: str) -> Any:
             return uuid.UUID(raw)
         except ValueError:
             raise ValidationFailed.single(key, "format", f"{raw!r} is not a UUID") from None
+    if key == "geometry_engine" and raw == NO_GEOMETRY_ENGINE:
+        return ""  # filters to runs and attempts without an engine
     if key in _TEXT_LIMITS:
         if len(raw) > _TEXT_LIMITS[key]:
             raise ValidationFailed.single(key, "max_length", f"must be at most {_TEXT_LIMITS[key]} characters")

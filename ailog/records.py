@@ -41,6 +41,7 @@ from ailog.models import (
     CATALOG_REVISION_MAX,
     GEOMETRY_ENGINE_MAX,
     MAX_ATTEMPTS_PER_RUN,
+    NO_GEOMETRY_ENGINE,
     PROFILE_NAME_MAX,
     SUCCESS_REASONS,
     Reason,
@@ -440,6 +441,11 @@ class Checker:
         values.append(mode)
         raw_engine = item.get("geometry_engine")
         engine = "" if raw_engine is None else self.text(raw_engine, index, prefix + "geometry_engine", GEOMETRY_ENGINE_MAX, required=False)
+        if engine == NO_GEOMETRY_ENGINE:
+            self.problems.add(
+                index, prefix + "geometry_engine", "reserved", f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead"
+            )
+            engine = None
         ok = ok and engine is not None
         values.append(engine)
         return tuple(values) if ok else None

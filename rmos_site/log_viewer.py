@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
-from ailog.models import Reason, RiskBucket
+from ailog.models import NO_GEOMETRY_ENGINE, Reason, RiskBucket
 from engine.context import WORKFLOW_MODES
 from engine.profile import NAME_RE
 from django.utils.safestring import SafeString
@@ -60,7 +60,7 @@ class LogFilterForm(PanelFilterForm):
     material_id = text("Material", datalist="catalog-materials")
     machine_id = text("Machine", datalist="catalog-machines")
     workflow_mode = workflow_field()
-    geometry_engine = text("Geometry engine")
+    geometry_engine = text("Geometry engine", placeholder="any; - for none")
     profile = text("Profile", datalist="log-profiles")
     risk_bucket = choice("Risk", [(b, b) for b in RiskBucket.values])
     success = choice("Success", [("true", "succeeded"), ("false", "failed")])
@@ -76,6 +76,15 @@ def row_selection(row: Mapping[str, Any]) -> dict[str, str]:
     if chosen.get("workflow_mode") == WORKFLOW_MODES[0]:
         del chosen["workflow_mode"]
     return chosen
+
+
+def context_filter(selection: Mapping[str, str]) -> dict[str, str]:
+    """Log filters for exactly this context: when tool, material and machine are all given, a
+    blank geometry engine means "none" (as in the analytics table), not "any"."""
+    query = dict(selection)
+    if all(query.get(f) for f in ("tool_id", "material_id", "machine_id")) and not query.get("geometry_engine"):
+        query["geometry_engine"] = NO_GEOMETRY_ENGINE
+    return query
 
 
 @dataclass(frozen=True)
@@ -206,7 +215,7 @@ def log_panel(state: DashboardState) -> LogPanel:
     )
     selection_url = ""
     if not state.selection.is_empty:
-        wanted = {**{k: v for k, v in filter_query.items() if k not in SELECTED_FIELDS}, **dict(state.selection.items())}
+        wanted = {**{k: v for k, v in filter_query.items() if k not in SELECTED_FIELDS}, **context_filter(dict(state.selection.items()))}
         if wanted != filter_query:
             selection_url = link(wanted)
 
@@ -242,6 +251,8 @@ def log_panel(state: DashboardState) -> LogPanel:
 def _shown(form: LogFilterForm, key: str, value: str) -> str:
     """A filter's value as its select offers it ("failed" for success=false), else as given."""
     field = form.fields.get(key)
+    if key == "geometry_engine" and value == NO_GEOMETRY_ENGINE:
+        return "none"
     choices = dict(getattr(field.widget, "choices", ())) if field is not None else {}
     return str(choices.get(value, value))
 

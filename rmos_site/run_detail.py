@@ -22,7 +22,7 @@ from profiles import selectors as profile_selectors
 from rmos_site import charts, present, roles
 from rmos_site.errors import NotFound
 from rmos_site.log_viewer import ANCHOR as LOG_ANCHOR
-from rmos_site.log_viewer import row_selection
+from rmos_site.log_viewer import context_filter, row_selection
 from rmos_site.snapshots import CONTEXT_LABELS
 from rmos_site.url_state import INSPECTOR_ANCHOR, DashboardState
 
@@ -167,7 +167,7 @@ def run_view(detail: log_selectors.RunDetail, *, rule_name: str = "", rule_url: 
         missing_attempts=max(0, run["attempts"] - len(attempts)),
         select_url=DashboardState().select(**chosen).url(fragment=INSPECTOR_ANCHOR),
         log_url=DashboardState().with_log(query={"run_id": str(run["run_id"])}).url(fragment=LOG_ANCHOR),
-        context_log_url=DashboardState().with_log(tab="runs", query=chosen).url(fragment=LOG_ANCHOR),
+        context_log_url=DashboardState().with_log(tab="runs", query=context_filter(chosen)).url(fragment=LOG_ANCHOR),
         api_url=reverse("ai-run-detail", args=[str(run["run_id"])]),
     )
 

@@ -178,6 +178,22 @@ def test_runs_filters_over_http(viewer):
     assert [r["run_id"] for r in body["results"]] == [items[1]["run_id"]]
 
 
+def test_geometry_engine_dash_selects_what_has_no_engine_everywhere(viewer, integrator):
+    services.runs_ingest(runs=[run_item(at=T0, attempts=2), run_item(at=T0, attempts=3, geometry_engine="")])
+    runs = viewer.get(f"{RUNS}?geometry_engine=-").json()["results"]
+    assert [r["geometry_engine"] for r in runs] == [""]
+    assert {a["geometry_engine"] for a in viewer.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]} == {""}
+    assert len(viewer.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]) == 3
+    stats = viewer.get("/api/rmos/ai/analytics/profile-stats?geometry_engine=-").json()["results"]
+    assert [(s["geometry_engine"], s["runs"]) for s in stats] == [("", 1)]
+    # The CSV and the next page keep the filter.
+    assert "geometry_engine=-" in viewer.get(f"{ATTEMPTS}?geometry_engine=-&limit=1").json()["next"]
+    # No engine may be called "-": it would be unreachable by that filter.
+    refused = _post(integrator, RUNS, {"runs": [run_item(geometry_engine="-")]})
+    assert refused.status_code == 400
+    assert [(e["index"], e["field"], e["rule"]) for e in refused.json()["errors"]] == [(0, "geometry_engine", "reserved")]
+
+
 def test_empty_filter_values_are_ignored(viewer):
     _seed(2)
     assert len(viewer.get(f"{RUNS}?tool_id=&profile=&since=").json()["results"]) == 2

@@ -213,9 +213,17 @@ def test_the_selected_context_is_marked_and_can_filter_the_log(viewer_client, tw
     link = re.search(r'<a class="button button-small" href="([^"]+)">Only the selected context</a>', panel(html)).group(1)
     assert link == (
         "/rmos/ai-ops/?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
-        "&log_tool_id=saw%3Aslitting-0.5&log_material_id=wood%3Amaple-hard&log_machine_id=prod%3Avmc-3axis#log-viewer"
+        "&log_tool_id=saw%3Aslitting-0.5&log_material_id=wood%3Amaple-hard&log_machine_id=prod%3Avmc-3axis"
+        "&log_geometry_engine=-#log-viewer"
     )
-    assert len(rows(get(viewer_client, urlsplit(link).query))) == 3
+    # The selected context has no geometry engine: the same ids with an engine are another
+    # context (as the analytics table counts them), so "only the selected context" leaves them out.
+    with_engine = run_item(at=T0 + timedelta(hours=2), **{**MAPLE, "geometry_engine": "ml"})
+    log_runs(with_engine)
+    filtered = get(viewer_client, urlsplit(link).query)
+    assert len(rows(filtered)) == 3
+    assert '<span class="chip-key">Geometry engine</span> none' in panel(filtered)
+    assert len(rows(get(viewer_client, urlsplit(link).query.replace("&log_geometry_engine=-", "")))) == 3 + len(with_engine["attempt_records"])  # any engine
 
 
 def test_the_filter_form_carries_the_rest_of_the_state_and_starts_on_the_first_page(viewer_client, two_contexts):

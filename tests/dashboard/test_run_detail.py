@@ -69,6 +69,17 @@ def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
     assert f'href="/api/rmos/logs/ai/runs/{run["run_id"]}"' in html
 
 
+def test_runs_of_this_context_are_exactly_its_context(viewer_client, default_profile):
+    """Seen in review: for a run without a geometry engine, "Runs of this context" also listed
+    the same ids' runs with an engine (35 runs where the analytics table counted 18)."""
+    item = run_item(at=T0, geometry_engine="")
+    log_runs(item, run_item(at=T0, geometry_engine="ml"))
+    link = re.search(r'<a class="button" href="([^"]+)">Runs of this context</a>', get(viewer_client, item["run_id"])).group(1)
+    assert "log_geometry_engine=-" in link and "log=runs" in link
+    listed = viewer_client.get(link).content.decode()
+    assert item["run_id"][:8] in listed and listed.count('class="log-row') == 1
+
+
 def test_a_rule_is_named_and_staff_get_its_admin_page(client, default_profile):
     rule = ResolutionRule.objects.create(name="saw-tools", tool_pattern="saw:*", priority=50, profile=default_profile)
     item = run_item(at=T0, rule_id=rule.id, fallback_used=False)
