@@ -36,6 +36,7 @@ from django.utils import timezone
 from ailog.models import AiAttempt, AiRun, Source
 from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
 from ailog.records import (
+    A_BUCKET,
     A_CANDIDATE,
     A_ENGINE,
     A_INDEX,
@@ -43,17 +44,21 @@ from ailog.records import (
     A_MATERIAL,
     A_MODE,
     A_PROFILE,
+    A_RINGS,
     A_RUN,
+    A_SCORE,
     A_TOOL,
     A_TS,
     A_VERSION,
     A_WARNINGS,
+    A_WIDTH,
     ATTEMPT_FIELDS,
     CONTEXT_KEYS,
     EVENT_ATTEMPT,
     EVENT_RUN,
     EVENT_TYPES,
     RUN_FIELDS,
+    SCORE_TOLERANCE,
     Attempt,
     Checker,
     NestedAttempt,
@@ -434,7 +439,7 @@ class _Writer:
             ids = sorted(self.conflicting_runs)
             named = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
             raise Conflict(
-                f"Run{'s' if len(ids) > 1 else ''} {named} already recorded with different values; "
+                f"Some of what was posted for run{'s' if len(ids) > 1 else ''} {named} is already recorded with different values; "
                 "nothing was stored. Post the same values to retry, or use a new run_id.",
                 errors=self.conflicts,
                 extra={"run_ids": ids},
@@ -486,9 +491,9 @@ class _Writer:
                 differing = [name for name in RUN_FIELDS if name in run.given and row[name] != run.values[name]]
                 if row["source"] != self.source:
                     differing.append("source")
-                if differing:
-                    self._conflict(run.run_id, run.index, "run_id", f"run {run.run_id} is already recorded with different {', '.join(_public(differing))}")
-                else:
+                for name in _public(differing):
+                    self._conflict(run.run_id, run.index, name, f"run {run.run_id} is already recorded with a different {name}")
+                if not differing:
                     self.result.runs_unchanged += 1
                     self.result.unchanged_run_ids.append(str(run.run_id))
                     # Stored values win for what the retry left out (e.g. the resolved version).
@@ -530,10 +535,10 @@ class _Writer:
             values = run.values
             head = (run.run_id,)
             context = tuple(values[key] for key in CONTEXT_KEYS) + (values["profile_name"], values["profile_version"])
-            for nested in run.attempts:
+            for position, nested in enumerate(run.attempts):
                 index, ts = nested[0], nested[1]
                 attempt = head + (index, ts) + context + tuple(nested[2:])
-                self._add_unless_stored(attempt, stored, run.index)
+                self._add_unless_stored(attempt, stored, run.index, prefix=f"attempt_records[{position}].")
 
     def _tally_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
         """Fold a run's attempts into the aggregates' changes (one key per UTC day they span)."""
@@ -552,28 +557,57 @@ class _Writer:
             self.tally.attempts((day, *key), buckets=buckets, acceptable=acceptable, score_sum=score_sum)
 
     def _loose_attempts(self, known: dict[uuid.UUID, dict[str, Any]], stored: dict[tuple, tuple]) -> None:
+        # Attempts of a run whose summary has not arrived must agree on the run's context with
+        # its attempts already stored or posted before them in this batch: else no summary could
+        # ever fit them all, and the run would be stuck half-recorded.
+        orphan_context: dict[uuid.UUID, tuple[int, str, tuple]] = {}
+        for (run_id, attempt_index), row in sorted(stored.items(), key=lambda item: item[0][1]):
+            if run_id not in known:
+                orphan_context.setdefault(run_id, (attempt_index, "stored", row[A_TOOL : A_ENGINE + 1]))
         for index, attempt in self.loose:
             run = known.get(attempt[A_RUN])
             if run is not None:
                 if not self._fits_run(attempt, run, index):
                     continue
                 attempt = (*attempt[:A_PROFILE], run["profile_name"], run["profile_version"], *attempt[A_VERSION + 1 :])
+            elif not self._fits_other_attempts(attempt, orphan_context, index):
+                continue
             self._add_unless_stored(attempt, stored, index)
 
-    def _add_unless_stored(self, attempt: Attempt, stored: dict[tuple, tuple], index: int) -> None:
+    def _fits_other_attempts(self, attempt: Attempt, orphan_context: dict[uuid.UUID, tuple[int, str, tuple]], index: int) -> bool:
+        context = attempt[A_TOOL : A_ENGINE + 1]
+        first = orphan_context.setdefault(attempt[A_RUN], (attempt[A_INDEX], "posted", context))
+        other_index, how, expected = first
+        if other_index == attempt[A_INDEX]:
+            return True  # itself (first posted), or a retry of the stored one: compared as a retry
+        ok = True
+        for key, mine, theirs in zip(_CONTEXT_COLUMNS, context, expected):
+            if mine != theirs:
+                self.problems.add(
+                    index, key, "consistency",
+                    f"is {mine!r} but attempt {other_index} of run {attempt[A_RUN]} ({how} already) has {theirs!r}; the attempts of a run share its context",
+                )  # fmt: skip
+                ok = False
+        return ok
+
+    def _add_unless_stored(self, attempt: Attempt, stored: dict[tuple, tuple], index: int, *, prefix: str = "") -> None:
         before = stored.get((attempt[A_RUN], attempt[A_INDEX]))
         if before is None:
             self.rows.add(attempt)
             self.tally.attempt(dict(zip(ATTEMPT_FIELDS, attempt)))
             return
-        differing = [ATTEMPT_FIELDS[i] for i in _ATTEMPT_COMPARED if before[i] != attempt[i]]
+        # Only what the item states is compared: a retry may leave out the optional fields.
+        differing = [
+            ATTEMPT_FIELDS[i] for i in _ATTEMPT_COMPARED if before[i] != attempt[i] and not (i in _ATTEMPT_OPTIONAL and not attempt[i])
+        ]
         if differing:
-            self._conflict(
-                attempt[A_RUN],
-                index,
-                "attempt_index",
-                f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} is already recorded with different {', '.join(differing)}",
-            )
+            for name in differing:
+                self._conflict(
+                    attempt[A_RUN],
+                    index,
+                    prefix + name,
+                    f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} is already recorded with a different {name}",
+                )
         else:
             self.result.attempts_unchanged += 1
 
@@ -596,6 +630,21 @@ class _Writer:
                 f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} exceeds the run's {run['attempts']} attempts",
             )
             ok = False
+        if attempt[A_INDEX] == run["selected_attempt_index"]:
+            # The rule a runs batch applies to a run and the attempts posted with it (records.py).
+            score, bucket = run["selected_score"], run["selected_risk_bucket"]
+            if score is not None and abs(score - attempt[A_SCORE]) > SCORE_TOLERANCE:
+                self.problems.add(
+                    index, "score", "consistency",
+                    f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} scored {attempt[A_SCORE]:g} but the run selected it with score {score:g}",
+                )  # fmt: skip
+                ok = False
+            if bucket is not None and bucket != attempt[A_BUCKET]:
+                self.problems.add(
+                    index, "risk_bucket", "consistency",
+                    f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} is {attempt[A_BUCKET]} but the run selected it as {bucket}",
+                )  # fmt: skip
+                ok = False
         return ok
 
     def _check_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
@@ -621,7 +670,11 @@ class _Writer:
             AiAttempt.objects.filter(run_id__in=run_ids).update(profile_name=name, profile_version=version)
 
 
+#: The context fields in attempt order (A_TOOL .. A_ENGINE).
+_CONTEXT_COLUMNS = ATTEMPT_FIELDS[A_TOOL : A_ENGINE + 1]
 _ATTEMPT_COMPARED = tuple(i for i in range(len(ATTEMPT_FIELDS)) if i not in (A_PROFILE, A_VERSION))
+#: Attempt fields a retry may leave out (None, or no warnings): then the stored value stands.
+_ATTEMPT_OPTIONAL = frozenset({A_RINGS, A_WIDTH, A_CANDIDATE, A_WARNINGS})
 
 
 def _public(names: Iterable[str]) -> list[str]:

@@ -144,9 +144,11 @@ def test_different_payload_under_a_known_run_id_is_a_conflict_naming_it(default_
         services.runs_ingest(runs=[fresh, changed])
     body = caught.value.as_dict()
     assert body["status"] == 409 and body["run_ids"] == [item["run_id"]]
-    messages = {(e["field"], e["index"]): e["message"] for e in body["errors"]}
-    assert "selected_score" in messages[("run_id", 1)] and item["run_id"] in messages[("run_id", 1)]
-    assert "score" in messages[("attempt_index", 1)]
+    # Each differing field is named, with the run's position in the batch (and the attempt's).
+    messages = {(e["field"], e["index"], e["rule"]): e["message"] for e in body["errors"]}
+    assert set(messages) == {("selected_score", 1, "conflict"), ("attempt_records[0].score", 1, "conflict")}
+    assert item["run_id"] in messages[("selected_score", 1, "conflict")]
+    assert "already recorded with a different score" in messages[("attempt_records[0].score", 1, "conflict")]
     assert not AiRun.objects.filter(run_id=fresh["run_id"]).exists()  # nothing of the batch was written
 
 
@@ -202,6 +204,60 @@ def test_attempt_events_posted_at_the_same_moment_as_their_summary_are_linked_an
             assert stored == {("default", 1)}
     assert mismatches == 4
     assert aggregates_rebuild(check_only=True) == []
+
+
+def test_attempts_of_a_run_without_its_summary_share_one_context(default_profile):
+    """Seen in review: attempt events of one run with two tools were both stored, and then no
+    summary could ever fit them (each was refused for one attempt or the other)."""
+    run_id = new_run_id()
+    with pytest.raises(ValidationFailed) as caught:
+        services.events_ingest(events=[attempt_event(run_id, 1), attempt_event(run_id, 2, tool_id="saw:other")])
+    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [(1, "tool_id", "consistency")]
+    assert "attempt 1 of run" in caught.value.errors[0].message and "posted already" in caught.value.errors[0].message
+    assert not AiAttempt.objects.exists()
+    services.events_ingest(events=[attempt_event(run_id, 1)])
+    with pytest.raises(ValidationFailed) as caught:
+        services.events_ingest(events=[attempt_event(run_id, 2, machine_id="prod:other")])
+    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [(0, "machine_id", "consistency")]
+    assert "stored already" in caught.value.errors[0].message
+    # The summary then fits, and a re-post of attempt 1 with another tool is a conflict, not a consistency error.
+    with pytest.raises(Conflict) as conflict:
+        services.events_ingest(events=[attempt_event(run_id, 1, tool_id="saw:other")])
+    assert [(e.field, e.rule) for e in conflict.value.errors] == [("tool_id", "conflict")]
+    assert services.events_ingest(events=[attempt_event(run_id, 2), run_event(run_id, attempts=2)]).runs_created == 1
+
+
+@pytest.mark.parametrize("order", ["same batch", "attempt first", "summary first"])
+def test_events_check_the_selected_attempt_like_a_runs_batch(default_profile, order):
+    """Seen in review: a run selected attempt 2 as GREEN 91.5 while attempt 2 was YELLOW 50;
+    the runs endpoint refused it, the events endpoint stored it in any order."""
+    run_id = new_run_id()
+    summary = run_event(run_id, attempts=2, selected_attempt_index=2, selected_score=91.5, selected_risk_bucket="GREEN")
+    attempts = [attempt_event(run_id, 1), attempt_event(run_id, 2, score=50.0, risk_bucket="YELLOW", is_acceptable=False)]
+    with pytest.raises(ValidationFailed) as caught:
+        if order == "same batch":
+            services.events_ingest(events=[*attempts, summary])
+        elif order == "attempt first":
+            services.events_ingest(events=attempts)
+            services.events_ingest(events=[summary])
+        else:
+            services.events_ingest(events=[summary])
+            services.events_ingest(events=attempts)
+    assert {(e.field, e.rule) for e in caught.value.errors} == {("score", "consistency"), ("risk_bucket", "consistency")}
+    assert "the run selected it with score 91.5" in " ".join(e.message for e in caught.value.errors)
+
+
+def test_an_attempt_retry_may_leave_out_optional_fields(default_profile):
+    item = run_item(attempts=2)
+    item["attempt_records"][1]["warnings"] = ["aw"]
+    services.runs_ingest(runs=[item])
+    retry = copy.deepcopy(item)
+    for record in retry["attempt_records"]:
+        for optional in ("candidate", "warnings", "ring_count", "total_width_mm"):
+            record.pop(optional, None)
+    result = services.runs_ingest(runs=[retry])
+    assert (result.runs_unchanged, result.attempts_unchanged, result.attempts_created) == (1, 2, 0)
+    assert AiAttempt.objects.get(run_id=item["run_id"], attempt_index=2).warnings == ["aw"]
 
 
 def test_attempt_events_before_their_summary_are_linked_when_it_arrives(default_profile):
