@@ -276,13 +276,10 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
 def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
     """Each version of ``profile`` (newest first): its journal entry, its numbers, and the change
     against the version before it."""
-    try:
-        journal = profile_selectors.profile_history(name=profile, limit=profile_selectors.PROFILE_HISTORY_MAX)
-        exists = True
-    except NotFound:
-        journal, exists = [], False
+    journals = profile_selectors.profile_journals(names=[profile])
+    journal, exists = journals.get(profile, []), profile in journals
     entries: dict[int, dict[str, Any]] = {}
-    for entry in reversed(journal):  # oldest first, so a version keeps its latest non-deletion entry
+    for entry in journal:  # oldest first, so a version keeps its latest non-deletion entry
         if entry["type"] != "deleted":
             entries[entry["version"]] = entry
     per_version = {key[0]: value for key, value in counts(filters=filters, group=("profile_version",)).items()}
@@ -367,11 +364,7 @@ def timeseries(*, filters: LogFilter) -> dict[str, Any]:
 
 def _markers(names: list[str], since: datetime, until: datetime) -> list[dict[str, Any]]:
     markers = []
-    for name in names:
-        try:
-            journal = profile_selectors.profile_history(name=name, limit=profile_selectors.PROFILE_HISTORY_MAX)
-        except NotFound:
-            continue
+    for name, journal in profile_selectors.profile_journals(names=names, until=until).items():
         for entry in journal:
             moment = datetime.fromisoformat(entry["time"])
             if since <= moment < until:

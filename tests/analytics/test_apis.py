@@ -100,3 +100,34 @@ def test_query_count_does_not_grow_with_history(viewer, default_profile, django_
     since = iso(T0.replace(hour=6))
     with django_assert_max_num_queries(5):  # throttle, token, whole days, the partial first day's runs and attempts
         assert viewer.get(f"{BASE}/profile-stats?since={since}").status_code == 200
+
+
+def test_timeseries_reads_every_profiles_journal_in_one_query(viewer, default_profile, django_assert_max_num_queries):
+    """Seen in review: two queries per profile in the window (and at most 500 entries each)."""
+    from tests.factories import make_profile
+
+    window = f"since={(T0 - timedelta(days=1)).date()}&until={(T0 + timedelta(days=2)).date()}"  # whole days
+    for count in (1, 4):
+        for n in range(count):
+            name = f"p{count}-{n}"
+            make_profile(name)
+            log_services.runs_ingest(runs=[run_item(at=T0 + timedelta(minutes=n), profile=name)])
+        # throttle, token, the day sums, the profiles' journals (a lookup of their ids, then the records)
+        with django_assert_max_num_queries(5):
+            body = viewer.get(f"{BASE}/timeseries?{window}").json()
+        assert sum(day["runs"] for day in body["days"]) == (1 if count == 1 else 5)
+
+
+def test_profile_versions_know_every_version_of_a_long_journal(viewer, default_profile):
+    """Seen in review: only the newest 500 journal entries were read, so runs of older versions
+    of a much-edited profile counted as of an unknown version."""
+    from profiles import services as profile_services
+    from profiles.models import ConstraintProfile
+
+    log_services.runs_ingest(runs=[run_item(at=T0, profile_version=1)])
+    for n in range(505):
+        profile_services.profile_update(name="default", changes={"max_rings": 6 + n % 2}, note=f"edit {n}")
+    body = viewer.get(f"{BASE}/profile-versions?profile=default").json()
+    assert body["unknown_version"] is None
+    assert [(v["version"], v["runs"]) for v in body["results"]][-1] == (1, 1)
+    assert len(body["results"]) == ConstraintProfile.objects.get(name="default").version > 500
