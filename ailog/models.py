@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from engine import search as engine_search
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 
 PROFILE_NAME_MAX = 64
@@ -48,7 +49,7 @@ class Reason(models.TextChoices):
     NO_CANDIDATES = "no_candidates"
 
 
-SUCCESS_REASONS = frozenset({Reason.GREEN_FOUND.value, Reason.ACCEPTABLE_FOUND.value})
+SUCCESS_REASONS = engine_search.SUCCESS_REASONS
 
 
 class Source(models.TextChoices):

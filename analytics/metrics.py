@@ -58,10 +58,12 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from engine.search import REASONS, SUCCESS_REASONS
+
 Z95 = 1.959963984540054
-SUCCESS_REASONS = ("green_found", "acceptable_found")
-REASONS = ("green_found", "acceptable_found", "budget_exhausted", "timeout", "no_candidates")
-FAILURE_REASONS = ("budget_exhausted", "timeout", "no_candidates")
+# The outcome vocabulary is the search loop's (engine.search); the aggregates have a column for
+# each reason (analytics.models, checked by a test).
+FAILURE_REASONS = tuple(reason for reason in REASONS if reason not in SUCCESS_REASONS)
 BUCKETS = ("GREEN", "YELLOW", "RED")
 
 

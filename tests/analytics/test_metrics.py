@@ -86,3 +86,18 @@ def test_version_delta_verdicts():
 def test_an_average_does_not_depend_on_the_order_its_sum_was_added_in(total):
     # 783.1 / 8 = 97.8875: float sums of the same eight scores land on either side of it.
     assert Counts(runs=8, scored_runs=8, selected_score_sum=total).summary()["avg_selected_score"] == 97.888
+
+
+def test_one_outcome_vocabulary_everywhere():
+    """A reason the log accepts but the aggregates lack a column for would make every ingestion
+    fail (the tally looks its column up); so every layer must know exactly the engine's reasons."""
+    from ailog.models import SUCCESS_REASONS, Reason
+    from analytics.metrics import FAILURE_REASONS, REASONS
+    from analytics.models import ContextDay, ContextTotal
+    from engine import search
+
+    assert list(Reason.values) == list(search.REASONS) == list(REASONS)
+    assert SUCCESS_REASONS == search.SUCCESS_REASONS and set(FAILURE_REASONS) == set(REASONS) - SUCCESS_REASONS
+    for model in (ContextDay, ContextTotal):
+        columns = {f.name for f in model._meta.get_fields()}
+        assert set(REASONS) <= columns, model
