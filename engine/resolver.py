@@ -78,6 +78,10 @@ class Resolution:
     explanation: dict[str, Any]
 
 
+#: The profile a context gets when no rule matches it (DESIGN.md §3, "Resolution rule").
+FALLBACK_PROFILE = "default"
+
+
 def is_glob(pattern: str) -> bool:
     return not GLOB_CHARACTERS.isdisjoint(pattern)
 
@@ -153,7 +157,7 @@ class _Evaluated:
         return f"rule #{self.rule.id} {self.rule.name!r}"
 
 
-def resolve(context: Context, rules: Iterable[RuleData], *, fallback_profile: str = "default") -> Resolution:
+def resolve(context: Context, rules: Iterable[RuleData], *, fallback_profile: str = FALLBACK_PROFILE) -> Resolution:
     """Pick the profile for ``context``; see the module docstring for the algorithm."""
     evaluated = [_Evaluated(rule, context) for rule in rules]
     eligible = sorted((e for e in evaluated if e.eligible), key=lambda e: e.rank_key, reverse=True)

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 from engine.profile import CONSTRAINT_FIELDS, NAME_RE, Problem, control_characters, parse_profile, validate_name
-from engine.resolver import glob_problem
+from engine.resolver import FALLBACK_PROFILE, glob_problem
 from profiles import canonical, journal, selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from rmos_site.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -28,7 +28,6 @@ logger = logging.getLogger("rmos.profiles")
 NOTE_MAX = 2000
 OPERATOR_MAX = 150
 #: The profile the resolver falls back to when no rule matches: it cannot be deleted.
-FALLBACK_PROFILE = "default"
 RESERVED_PROFILE_NAMES = {"list"}  # "profile-admin/list" is the list endpoint
 RULE_MATCH_FIELDS = {
     "tool_id": "tool_pattern",

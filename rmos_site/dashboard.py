@@ -21,6 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from engine.resolver import FALLBACK_PROFILE
+
 from profiles import selectors as profile_selectors
 from profiles import views as profile_views
 from profiles.presentation import history_rows
@@ -32,7 +34,6 @@ from rmos_site.inspector import InspectorForm, inspector_panel, preview_context,
 EDITOR_ANCHOR = "profile-editor"
 WHAT_IF_ANCHOR = "what-if"
 EDITOR_HISTORY_ITEMS = 5
-DEFAULT_PROFILE = "default"
 
 
 @login_required
@@ -53,7 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         notices.append(f"profile: there is no profile named {state.profile!r}; showing another one")
     editor_profile = (
         by_name.get(state.profile)
-        or by_name.get(DEFAULT_PROFILE)
+        or by_name.get(FALLBACK_PROFILE)
         or (profiles[0] if profiles else None)
     )
     # The editor's own URL names its profile explicitly, so a save returns to the same profile.

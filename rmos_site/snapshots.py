@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from engine.resolver import FALLBACK_PROFILE
 from profiles.presentation import ChangeRow, change_rows
 from rmos_site import charts
 
@@ -291,7 +292,7 @@ def resolution_view(summary: Mapping[str, Any]) -> ResolutionView:
         resolved_profile=summary["resolved_profile"],
         overridden=bool(summary.get("overridden")),
         fallback_used=bool(summary["fallback_used"]),
-        fallback_profile=explanation.get("fallback_profile", "default"),
+        fallback_profile=explanation.get("fallback_profile", FALLBACK_PROFILE),
         rule_id=summary.get("rule_id"),
         rule_name=summary.get("rule_name") or "",
         summary=_sentence(explanation["summary"]) + ".",

@@ -110,7 +110,7 @@ def test_the_log_and_the_analytics_drive_the_inspector(page, shot, sign_in, traf
     hotspots = page.locator("#hotspots")
     expect(hotspots.locator(".hotspot")).to_have_count(3)  # the contexts with 5+ runs
     first = hotspots.locator(".hotspot").first
-    expect(first).to_contain_text("success 0% (±")
+    expect(first).to_contain_text("success 0% (95% interval 0–")
     expect(first).to_contain_text("most failures: budget exhausted (6 of 6)")
     analytics.get_by_role("row", name=re.compile("wood:ebony")).get_by_role("link").first.click()
     expect(inspector.get_by_label("Material")).to_have_value("wood:ebony")
