@@ -128,10 +128,21 @@ def test_run_search_command_prints_a_readable_summary(starter_profiles):
     call_command("run_search", "--tool", "saw:slitting-0.5", "--material", "wood:ebony", "--machine", "prod:vmc-3axis",
                  "--max-attempts", "12", "--seed", "4", stdout=out)
     text = out.getvalue()
-    assert "Profile    thin_saw v1: rule" in text and "saw-tools" in text
+    rule = ConstraintProfile.objects.get(name="thin_saw").rules.get(name="saw-tools")
+    assert f"Profile    thin_saw v1: chosen by rule #{rule.id} saw-tools" in text
     assert "Outcome    " in text and "Recorded   run " in text
     run = AiRun.objects.get()
     assert str(run.run_id) in text and f"{run.attempts} attempts" in text
+
+
+def test_run_search_json_is_the_recorded_run_as_the_api_returns_it(searcher, starter_profiles):
+    out = StringIO()
+    call_command("run_search", "--tool", "saw:slitting-0.5", "--material", "wood:ebony", "--machine", "prod:vmc-3axis",
+                 "--profile", "default", "--max-attempts", "6", "--seed", "4", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    run = AiRun.objects.get()
+    assert printed == searcher.get(f"/api/rmos/logs/ai/runs/{run.run_id}").json()
+    assert (printed["profile"], printed["rule_id"], printed["fallback_used"]) == ("default", None, None)
 
 
 def test_run_search_command_names_bad_options():

@@ -5,6 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ailog import search
+from ailog import selectors as log_selectors
+from ailog.apis import attempt_json, run_json
 from profiles import selectors as profile_selectors
 from rmos_site.errors import ApplicationError
 
@@ -44,17 +46,19 @@ class Command(BaseCommand):
                 "min_feasibility_score": o["min_score"], "seed": o["seed"],
                 "stop_on_first_green": False if o["keep_going"] else None,
             })
-            resolved = profile_selectors.context_resolve(context=context, profile_name=o["profile"])
             run, outcome = search.search_run_execute(context=context, budget=budget, profile_name=o["profile"])
         except ApplicationError as exc:
             lines = [f"  {e.field or '-'}: {e.message} [{e.rule}]" for e in exc.errors] or [f"  {exc.detail}"]
             raise CommandError("the search was not run:\n" + "\n".join(lines)) from None
         if o["json"]:
-            self.stdout.write(json.dumps(outcome.to_dict(), indent=1, default=str))
+            # What GET /api/rmos/logs/ai/runs/{run_id} answers for the run just recorded.
+            detail = log_selectors.run_get(run_id=str(run.run_id))
+            body = {**run_json(detail.run), "attempt_records": [attempt_json(a) for a in detail.attempts]}
+            self.stdout.write(json.dumps(body, indent=1, default=str))
             return
         w = self.stdout.write
         w(f"Context    {context.tool_id} / {context.material_id} / {context.machine_id} ({context.workflow_mode})")
-        how = "named with --profile" if resolved.overridden else resolved.resolution.explanation["summary"]
+        how = _how_chosen(run)
         w(f"Profile    {run.profile_name} v{run.profile_version}: {how}")
         b = outcome.budget
         w(f"Budget     {b.max_attempts} attempts, {b.time_limit_seconds:g} s, accept score >= {b.min_feasibility_score:g} "
@@ -77,3 +81,13 @@ class Command(BaseCommand):
         for warning in outcome.warnings:
             w(f"Warning    {warning}")
         w(f"Recorded   run {run.run_id} (GET /api/rmos/logs/ai/runs/{run.run_id})")
+
+
+def _how_chosen(run) -> str:
+    """How the recorded run's profile was chosen (what the run page says too)."""
+    if run.fallback_used:
+        return "no enabled rule matched, so the fallback profile was used"
+    if run.rule_id is not None:
+        rule = profile_selectors.rule_find(rule_id=run.rule_id)
+        return f"chosen by rule #{run.rule_id}" + (f" {rule.name}" if rule else "")
+    return "named with --profile"
