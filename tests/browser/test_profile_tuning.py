@@ -197,3 +197,34 @@ def test_a_stale_edit_keeps_what_was_typed(page, shot, sign_in, profiles):
     expect(page.get_by_role("status").filter(has_text="Saved default as version 3")).to_be_visible()
     current = selectors.profile_get(name="default")
     assert (current.version, current.max_rings, current.bias_simple) == (3, 9, True)
+
+
+def test_unsaved_edits_survive_loading_a_context_in_the_inspector(page, sign_in, profiles):
+    """Seen in review: the what-if preview's advice ("load a context in the snapshot inspector")
+    reloaded the page and threw the editor's unsaved values away (after a leave-page dialog)."""
+    sign_in(make_user("olga", role="operator"))
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    page.goto("/rmos/ai-ops/?profile=maple_contrast#profile-editor")
+    editor = page.locator("#profile-editor")
+    editor.get_by_label("Most rings").fill("7")
+    editor.get_by_label("Allow mosaic").uncheck()
+    inspector = page.locator("#snapshot-inspector")
+    inspector.get_by_label("Tool").fill("saw:slitting-0.5")
+    inspector.get_by_label("Material").fill("wood:maple-hard")
+    inspector.get_by_label("Machine").fill("prod:vmc-3axis")
+    inspector.get_by_role("button", name="Load snapshot").click()
+    expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*#snapshot-inspector$"))
+    assert dialogs == []  # no "leave page?" question: nothing is lost
+    expect(editor.get_by_label("Most rings")).to_have_value("7")
+    expect(editor.get_by_label("Allow mosaic")).not_to_be_checked()
+    expect(editor.get_by_role("status").filter(has_text="Your unsaved edits were kept")).to_be_visible()
+    # Still unsaved: saving them makes version 2 with both changes.
+    editor.get_by_label(re.compile("^Change note")).fill("fewer rings, no mosaic")
+    editor.get_by_role("button", name="Save changes").click()
+    expect(editor.get_by_role("status").filter(has_text="Saved maple_contrast as version 2")).to_be_visible()
+    profile = selectors.profile_get(name="maple_contrast")
+    assert (profile.max_rings, profile.allow_mosaic) == (7, False)
+    # A reload of the saved page does not bring the old edits back.
+    page.reload()
+    expect(editor.get_by_role("status").filter(has_text="Your unsaved edits were kept")).to_have_count(0)

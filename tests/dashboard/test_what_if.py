@@ -41,7 +41,7 @@ def test_the_editor_offers_the_what_if_and_says_which_context_it_samples(operato
     note = re.search(r'<p class="hint what-if-note" id="what-if-note">(.*?)</p>', html, re.S).group(1)
     assert "500 candidates, seed 1" in note
     assert "a catalog context that rule <strong>maple-materials</strong> sends to this profile." in note
-    assert "Load a context in the snapshot inspector to preview with that one instead." in note
+    assert "Load a context in the snapshot inspector to preview with that one instead (your edits stay in the form)." in note
     # With a context in the inspector, that one, with the inspector's sample size and seed.
     html = html_lib.unescape(operator_client.get(f"{DASHBOARD}?{MAPLE}&n_samples=200&seed=9&profile=maple_contrast").content.decode())
     note = re.search(r'<p class="hint what-if-note" id="what-if-note">(.*?)</p>', html, re.S).group(1)
