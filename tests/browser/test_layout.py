@@ -73,3 +73,19 @@ def test_a_keyboard_user_reaches_any_panel_in_a_few_tabs(page, sign_in, full_log
     page.keyboard.press("Tab")  # the next stop is inside the profile editor (it took 400 before)
     assert page.evaluate("() => document.activeElement.closest('#profile-editor') !== null")
     assert nav.get_by_role("link").count() == 5
+
+
+@pytest.mark.parametrize("chart, path", [("Score per attempt", "run"), ("Success rate per day", "profile")])
+def test_wide_charts_stay_readable_on_a_phone(page, shot, sign_in, full_log, chart, path):
+    """Seen in review: at 390 px the run page's and the profile page's charts shrank their labels
+    to about 4 px. Below 600 px they keep a readable size and scroll sideways inside their box."""
+    from ailog.models import AiRun
+
+    sign_in(make_user("pia", role="viewer"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/rmos/runs/{AiRun.objects.first().run_id}/" if path == "run" else "/rmos/profiles/maple_contrast/")
+    figure = page.locator("figure.chart").filter(has=page.locator("figcaption", has_text=chart)).first
+    label = figure.locator("svg .axis-y text").first
+    shot(f"{path}-chart-390")
+    assert label.bounding_box()["height"] >= 9, label.bounding_box()
+    assert _geometry(page)["width"] <= 391  # the page itself does not scroll sideways
