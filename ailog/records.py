@@ -229,7 +229,8 @@ class Checker:
             add(index, path, "type", "must be an ISO 8601 date-time text with a timezone, e.g. 2025-12-13T10:15:00Z")
             return None
         try:
-            parsed = datetime.fromisoformat(value)
+            # RFC 3339 allows a lower-case "z" for UTC; Python's parser takes only "Z".
+            parsed = datetime.fromisoformat(value[:-1] + "Z" if value[-1:] == "z" else value)
         except ValueError:
             add(index, path, "format", f"{value!r} is not an ISO 8601 date-time (e.g. 2025-12-13T10:15:00Z)")
             return None

@@ -131,6 +131,11 @@ def test_retry_written_differently_but_equal_is_unchanged(default_profile):
     same["time_limit_seconds"] = 30  # 30 == 30.0
     del same["max_attempts"]  # an optional field left out is not a difference
     assert services.runs_ingest(runs=[same]).runs_unchanged == 1
+    # RFC 3339 spellings of UTC: a lower-case "z" (and "t") is the same instant.
+    lower = copy.deepcopy(item)
+    lower["timestamp"] = item["timestamp"].replace("T", "t").replace("Z", "z").replace("+00:00", "z")
+    assert lower["timestamp"].endswith("z")
+    assert services.runs_ingest(runs=[lower]).runs_unchanged == 1
 
 
 def test_different_payload_under_a_known_run_id_is_a_conflict_naming_it(default_profile):
