@@ -66,7 +66,9 @@ def _version_edited(form: forms.ModelForm) -> int:
     """The version a change form edits: the instance's, or on a revert page (whose instance is
     the historical record) the live object's, so a revert made from a stale page is refused."""
     if form.request is not None and _revert_record_id(form.request) is not None:
-        return type(form.instance).objects.get(pk=form.instance.pk).version
+        live = type(form.instance).objects.filter(pk=form.instance.pk).values_list("version", flat=True).first()
+        if live is not None:  # else a deleted object: the services refuse that revert themselves
+            return live
     return form.instance.version
 
 

@@ -340,8 +340,8 @@ def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = 
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
             problems.append(Problem(f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"))
-        elif glob_problem(raw):
-            problems.append(Problem(f"match.{key}", "glob", glob_problem(raw)))
+        elif bad_glob := glob_problem(raw):
+            problems.append(Problem(f"match.{key}", "glob", bad_glob))
         else:
             clean[column] = raw
     profile_name = values.get("profile")
