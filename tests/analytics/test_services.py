@@ -129,21 +129,24 @@ def test_rebuild_repairs_tampered_aggregates(default_profile):
     assert not ContextDay.objects.filter(tool_id="ghost").exists()
 
 
+def _poster(writer: int, stop: threading.Event):
+    """A client posting batches of 5 runs into T0's day until ``stop`` (60 batches at most)."""
+
+    def post() -> None:
+        n = 0
+        while not stop.is_set() and n < 60:
+            batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
+            log_services.runs_ingest(runs=batch)
+            n += 1
+
+    return post
+
+
 @pytest.mark.django_db(transaction=True)
 def test_pruning_while_others_post_into_the_pruned_days_keeps_aggregates_exact(default_profile):
     """Seen before the fix: 1,185 wrong aggregate values after pruning during ingestion on PostgreSQL
     (rows committed between the prune's subtract and its delete were deleted but not subtracted)."""
     stop = threading.Event()
-
-    def poster(writer: int):
-        def post() -> None:
-            n = 0
-            while not stop.is_set() and n < 60:
-                batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
-                log_services.runs_ingest(runs=batch)
-                n += 1
-
-        return post
 
     def prune() -> None:
         try:
@@ -152,7 +155,7 @@ def test_pruning_while_others_post_into_the_pruned_days_keeps_aggregates_exact(d
         finally:
             stop.set()
 
-    _, errors = together(*[poster(w) for w in range(3)], prune)
+    _, errors = together(*[_poster(w, stop) for w in range(3)], prune)
     assert errors == []
     assert _check() == []
 
@@ -163,16 +166,6 @@ def test_rebuilding_while_others_post_keeps_aggregates_exact(default_profile):
     an ingestion committed in between lost its counts (PostgreSQL, READ COMMITTED)."""
     stop = threading.Event()
 
-    def poster(writer: int):
-        def post() -> None:
-            n = 0
-            while not stop.is_set() and n < 60:
-                batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
-                log_services.runs_ingest(runs=batch)
-                n += 1
-
-        return post
-
     def rebuild() -> None:
         try:
             for _ in range(15):
@@ -180,7 +173,7 @@ def test_rebuilding_while_others_post_keeps_aggregates_exact(default_profile):
         finally:
             stop.set()
 
-    _, errors = together(*[poster(w) for w in range(3)], rebuild)
+    _, errors = together(*[_poster(w, stop) for w in range(3)], rebuild)
     assert errors == []
     assert _check() == []
 
