@@ -4,7 +4,7 @@
 analytics endpoints all parse their query string here and hand the same frozen
 :class:`LogFilter` to the same selectors, so a filter means the same thing behind every door.
 
-Filters (DESIGN.md §4): ``run_id``, ``tool_id``, ``material_id``, ``machine_id``,
+Filters (DESIGN.md §4): ``run_id`` (a UUID, or its first 8 or more hex digits), ``tool_id``, ``material_id``, ``machine_id``,
 ``workflow_mode``, ``geometry_engine``, ``risk_bucket``, ``profile``, ``since``, ``until``; runs
 also ``success`` and ``reason``. An empty value means "not filtered" (what an HTML form sends for
 an empty field); ``geometry_engine=-`` selects what has no geometry engine. ``since`` is inclusive and ``until`` exclusive; a bare date means that day in
@@ -68,9 +68,16 @@ _CHOICES = {
 _BOOLEANS = {"true": True, "false": False}
 
 
+class RunIdPrefix(str):
+    """The first hex digits of a run id (8 to 31, lower case, no dashes): what the pages show."""
+
+    def bounds(self) -> tuple[uuid.UUID, uuid.UUID]:
+        return uuid.UUID(self.ljust(32, "0")), uuid.UUID(self.ljust(32, "f"))
+
+
 @dataclass(frozen=True)
 class LogFilter:
-    run_id: uuid.UUID | None = None
+    run_id: uuid.UUID | RunIdPrefix | None = None
     tool_id: str | None = None
     material_id: str | None = None
     machine_id: str | None = None
@@ -199,7 +206,11 @@ def _parse_value(key: str, raw: str) -> Any:
         try:
             return uuid.UUID(raw)
         except ValueError:
-            raise ValidationFailed.single(key, "format", f"{raw!r} is not a UUID") from None
+            pass
+        digits = raw.replace("-", "").lower()
+        if re.fullmatch(r"[0-9a-f]{8,31}", digits):
+            return RunIdPrefix(digits)  # the short id the pages show (01ba9aac), or more of it
+        raise ValidationFailed.single(key, "format", f"{raw!r} is not a UUID, nor its first 8 or more hex digits") from None
     if key == "geometry_engine" and raw == NO_GEOMETRY_ENGINE:
         return ""  # filters to runs and attempts without an engine
     if key in _TEXT_LIMITS:

@@ -14,7 +14,7 @@ from typing import Any, Iterator, TypeVar
 
 from django.db.models import Q, QuerySet
 
-from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter
+from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter, RunIdPrefix
 from ailog.models import AiAttempt, AiRun
 from rmos_site.errors import NotFound
 
@@ -56,7 +56,10 @@ def context_q(filters: LogFilter) -> Q:
 
 def _context_q(filters: LogFilter) -> Q:
     q = context_q(filters)
-    if filters.run_id is not None:
+    if isinstance(filters.run_id, RunIdPrefix):
+        low, high = filters.run_id.bounds()
+        q &= Q(run_id__gte=low, run_id__lte=high)
+    elif filters.run_id is not None:
         q &= Q(run_id=filters.run_id)
     if filters.since is not None:
         q &= Q(timestamp__gte=filters.since)

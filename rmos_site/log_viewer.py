@@ -67,7 +67,7 @@ class LogFilterForm(PanelFilterForm):
     reason = choice("Outcome", [(r, present.reason_label(r)) for r in Reason.values])
     since = since_field()
     until = until_field()
-    run_id = text("Run id", placeholder="UUID")
+    run_id = text("Run id", placeholder="UUID or its first 8 characters")
 
 
 def row_selection(row: Mapping[str, Any]) -> dict[str, str]:

@@ -194,6 +194,20 @@ def test_geometry_engine_dash_selects_what_has_no_engine_everywhere(viewer, inte
     assert [(e["index"], e["field"], e["rule"]) for e in refused.json()["errors"]] == [(0, "geometry_engine", "reserved")]
 
 
+def test_run_id_takes_the_short_id_the_pages_show(viewer):
+    """Seen in review: the dashboard shows runs as 01ba9aac, and that was refused as 'not a UUID'."""
+    items = _seed(3)
+    wanted = items[1]["run_id"]
+    for prefix in (wanted[:8], wanted[:8].upper(), wanted[:13], wanted.replace("-", "")[:20]):
+        runs = viewer.get(f"{RUNS}?run_id={prefix}").json()["results"]
+        assert [r["run_id"] for r in runs] == [wanted], prefix
+        attempts = viewer.get(f"{ATTEMPTS}?run_id={prefix}").json()["results"]
+        assert {a["run_id"] for a in attempts} == {wanted} and len(attempts) == 2
+    assert viewer.get(f"{RUNS}?run_id=0000000f").json()["results"] == [] or wanted.startswith("0000000f")
+    refused = viewer.get(f"{RUNS}?run_id={wanted[:7]}")
+    assert refused.status_code == 400 and "first 8 or more hex digits" in refused.json()["errors"][0]["message"]
+
+
 def test_empty_filter_values_are_ignored(viewer):
     _seed(2)
     assert len(viewer.get(f"{RUNS}?tool_id=&profile=&since=").json()["results"]) == 2

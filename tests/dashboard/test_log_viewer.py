@@ -124,7 +124,7 @@ def test_since_and_until_mean_what_they_mean_in_the_api(viewer_client, two_conte
         ("log_since=2025-06-01T08:00", "since", "has no timezone; add Z or an offset"),
         ("log_until=9999-12-31", "until", "is out of range: give a moment from 1900-01-01"),
         ("log_since=2025-06-02&log_until=2025-06-01", "until", "Until must be later than since"),
-        ("log_run_id=not-a-uuid", "run_id", "'not-a-uuid' is not a UUID"),
+        ("log_run_id=not-a-uuid", "run_id", "'not-a-uuid' is not a UUID, nor its first 8 or more hex digits"),
         ("log_workflow_mode=fast", "workflow_mode", "Must be one of constraint_first, ai_assisted, design_first"),
         ("log=runs&log_success=maybe", "success", "Must be true or false"),
         ("log_tool_id=" + "x" * 129, "tool_id", "Must be at most 128 characters"),
