@@ -61,6 +61,16 @@ def test_the_page_has_the_three_rows_and_the_navigation(viewer_client, default_p
     assert '<form method="post" action="/accounts/logout/">' in html
 
 
+def test_signing_out_says_so_on_the_page_it_lands_on(client, default_profile):
+    from tests.dashboard.builders import make_user
+
+    client.force_login(make_user("ines", role="viewer"))
+    response = client.post("/accounts/logout/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
+    assert "You are signed out, ines." in response.content.decode()
+    assert "You are signed out" not in client.get("/accounts/login/").content.decode()  # said once
+
+
 def test_staff_see_the_admin_link(client, default_profile):
     from tests.dashboard.builders import make_user
 
