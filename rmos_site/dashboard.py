@@ -52,8 +52,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_name = {p.name: p for p in profiles}
     if state.profile and state.profile not in by_name:
         notices.append(f"profile: there is no profile named {state.profile!r}; showing another one")
+    # Without a profile named, the editor shows the one the inspected context resolves to (the
+    # profile an operator tunes for it), else the fallback.
+    resolved = inspector.resolution.profile_name if inspector.resolution else None
     editor_profile = (
         by_name.get(state.profile)
+        or by_name.get(resolved)
         or by_name.get(FALLBACK_PROFILE)
         or (profiles[0] if profiles else None)
     )

@@ -212,3 +212,19 @@ def test_anonymous_visitors_sign_in_before_any_page(client, default_profile):
     for url in ("/rmos/ai-ops/?log=runs&stats_sort=context", "/rmos/profiles/default/", "/rmos/runs/not-a-run/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_the_editor_opens_the_profile_the_inspected_context_uses(client, starter_profiles):
+    """Seen in review: with a maple context selected the inspector said "Profile used:
+    maple_contrast" while the editor stayed on default."""
+    from tests.dashboard.builders import make_user
+
+    client.force_login(make_user("otto", role="operator"))
+    maple = "tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
+    html = client.get(f"/rmos/ai-ops/?{maple}").content.decode()
+    editor = html[html.index('id="profile-editor"'):]
+    assert re.search(r'<option value="maple_contrast" selected>', editor)
+    assert re.search(r"<h3>maple_contrast <span", editor)
+    # A profile named in the address wins; with nothing selected, the fallback.
+    assert re.search(r"<h3>default <span", client.get(f"/rmos/ai-ops/?{maple}&profile=default").content.decode())
+    assert re.search(r"<h3>default <span", client.get("/rmos/ai-ops/").content.decode())
