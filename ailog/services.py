@@ -362,6 +362,17 @@ def _resolve_profiles(runs: list[Run]) -> list[FieldError]:
             warnings.append(
                 FieldError("profile", "deleted_profile", f"profile {name!r} was deleted before this run's time", run.index)
             )
+        elif in_force.before_first:
+            first = lookup.first_journaled(name)
+            warnings.append(
+                FieldError(
+                    "profile_version",
+                    "before_first_version",
+                    f"the run is older than the first version of {name!r} journaled here ({first:%Y-%m-%d %H:%M} UTC); "
+                    f"it is counted under version {in_force.version}. Send profile_version to say which version it used",
+                    run.index,
+                )
+            )
     return warnings
 
 

@@ -246,6 +246,7 @@ class VersionInForce:
     exists: bool  # False: no profile of that name was ever journaled here
     version: int | None
     history_id: int | None
+    before_first: bool = False  # the moment is older than the first journaled version (given that one)
 
 
 class ProfileVersionLookup:
@@ -283,14 +284,20 @@ class ProfileVersionLookup:
         if not timeline:
             return VersionInForce(name, False, None, None)
         i = bisect.bisect_right(self._dates[name], when) - 1
-        if i < 0:
-            # Reported before the profile's first journaled version: the earliest one is the best
-            # answer we have, and the run still counts towards that profile.
+        before_first = i < 0
+        if before_first:
+            # Reported before the profile's first journaled version (the profile was in use
+            # before this server journaled it, say): the earliest one is the best answer we have,
+            # and the run still counts towards that profile; the caller says so.
             i = 0
         _, version, history_id, deleted = timeline[i]
         if deleted:
             return VersionInForce(name, True, None, None)
-        return VersionInForce(name, True, version, history_id)
+        return VersionInForce(name, True, version, history_id, before_first)
+
+    def first_journaled(self, name: str) -> datetime | None:
+        timeline = self._timeline.get(name)
+        return timeline[0][0] if timeline else None
 
 
 def profile_version_current(*, profile: ConstraintProfile) -> VersionInForce:

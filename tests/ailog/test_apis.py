@@ -27,7 +27,7 @@ def _post(client, path, body):
 
 
 def test_post_runs_creates_then_a_retry_answers_unchanged(integrator, default_profile):
-    batch = {"runs": [run_item(attempts=3), run_item(attempts=1)]}
+    batch = {"runs": [run_item(attempts=3, profile_version=1), run_item(attempts=1, profile_version=1)]}
     first = _post(integrator, RUNS, batch)
     assert first.status_code == 201, first.json()
     assert first.json() == {

@@ -104,6 +104,14 @@ def test_version_in_force_is_looked_up_for_the_runs_time(default_profile):
     assert set(AiAttempt.objects.filter(run_id=late["run_id"]).values_list("profile_version", flat=True)) == {2}
 
 
+def test_a_run_older_than_its_profiles_first_version_counts_under_it_with_a_warning(default_profile):
+    """Seen in review: such a run was silently given version 1, as if that version had been in force."""
+    result = services.runs_ingest(runs=[run_item(at=T0, profile_version=None), run_item(at=datetime.now(UTC), profile_version=None)])
+    assert [(w.field, w.rule, w.index) for w in result.warnings] == [("profile_version", "before_first_version", 0)]
+    assert "counted under version 1" in result.warnings[0].message
+    assert set(AiRun.objects.values_list("profile_version", flat=True)) == {1}
+
+
 def test_a_reported_version_is_kept_and_its_history_record_found(default_profile):
     result = services.runs_ingest(runs=[run_item(profile_version=1), run_item(profile_version=9)])
     versions = dict(AiRun.objects.values_list("profile_version", "profile_history_id"))
