@@ -17,7 +17,16 @@ from django.conf import settings
 from django.db import transaction
 
 from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
-from engine.profile import CONSTRAINT_FIELDS, NAME_RE, Problem, control_characters, parse_profile, validate_name
+from engine.profile import (
+    CONSTRAINT_FIELDS,
+    INT_FIELDS,
+    NAME_RE,
+    WIDTH_FIELDS,
+    Problem,
+    control_characters,
+    parse_profile,
+    validate_name,
+)
 from engine.resolver import FALLBACK_PROFILE, glob_problem
 from profiles import canonical, journal, selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
@@ -600,6 +609,14 @@ def profiles_import(
     palettes = selectors.palette_keys()
     specs = {}
     for name, item in parsed.profiles.items():
+        # The engine reads "6" as 6 (form fields are text); in the canonical file a quoted number
+        # is a slip, and the API refuses one too.
+        for field in (*INT_FIELDS, *WIDTH_FIELDS):
+            if isinstance(item.values.get(field), str):
+                line = item.field_lines.get(field, item.line)
+                problems.append(
+                    canonical.LineProblem(line, f"profiles.{name}.{field}", "type", f"is text ({item.values[field]!r}); write the number without quotes")
+                )
         spec, spec_problems = parse_profile(name, item.values, palette_keys=palettes)
         reserved = _reserved_name_problem(name)
         if reserved:

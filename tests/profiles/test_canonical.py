@@ -233,6 +233,17 @@ def test_a_reserved_profile_name_is_an_import_error_with_its_line(starter_profil
     assert {p.name: p.version for p in ConstraintProfile.objects.all()} == versions
 
 
+def test_a_quoted_number_is_an_import_error_with_its_line(starter_profiles, tmp_path):
+    text = thin_saw_max_rings(STARTER.read_text(), '"7"')
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    line = text.splitlines().index('    max_rings: "7"') + 1
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bad))
+    assert f"bad.yaml:{line}: profiles.thin_saw.max_rings: is text ('7'); write the number without quotes [type]" in str(caught.value)
+    assert ConstraintProfile.objects.get(name="thin_saw").version == 1
+
+
 def test_duplicate_keys_are_rejected(starter_profiles, tmp_path):
     bad = tmp_path / "dup.yaml"
     bad.write_text(STARTER.read_text().replace("    max_rings: 6\n", "    max_rings: 6\n    max_rings: 7\n", 1))
