@@ -79,8 +79,18 @@ class ValidationFailed(ApplicationError):
 
 
 class NotFound(ApplicationError):
+    """``extra={"field": …}`` names the parameter that found nothing; it is also listed in
+    ``errors`` (rule ``not_found``), so every 4xx body has the same shape."""
+
     status = 404
     code = "not_found"
+
+    def __init__(self, detail: str | None = None, *, errors: Iterable[FieldError] = (), extra: dict[str, Any] | None = None) -> None:
+        errors = list(errors)
+        field = (extra or {}).get("field")
+        if field and not errors and detail:
+            errors = [FieldError(field, "not_found", detail)]
+        super().__init__(detail, errors=errors, extra=extra)
 
 
 class Conflict(ApplicationError):

@@ -175,6 +175,8 @@ class TestUpdateErrors:
     def test_unknown_profile_is_404(self, op_client):
         response = put(op_client, f"{ADMIN}/ghost", {"max_rings": 5, "note": "x"})
         assert response.status_code == 404 and response.json()["field"] == "name"
+        # The same shape as every other 4xx: the parameter and the rule in "errors".
+        assert response.json()["errors"] == [{"field": "name", "rule": "not_found", "message": "No profile named 'ghost'."}]
 
     def test_no_op_put_reports_unchanged(self, op_client):
         response = put(op_client, f"{ADMIN}/default", {"max_rings": 6, "note": "same"})
