@@ -73,3 +73,12 @@ def together(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]
     for thread in threads:
         thread.join(timeout=120)
     return results, errors
+
+
+def token_auth_queries() -> int:
+    """Queries token authentication makes per request: the address's failed-token counter and
+    the token; on PostgreSQL also the per-address lock (in a test's transaction a savepoint, the
+    lock and its release; in production the lock alone)."""
+    from django.db import connection
+
+    return 2 if connection.vendor == "sqlite" else 5

@@ -152,3 +152,25 @@ def test_simultaneous_posts_never_overshoot_the_ingestion_limit(monkeypatch, sta
     statuses, errors = together(*[post] * 16)
     assert errors == []
     assert sum(status != 429 for status in statuses) == 5, statuses  # 5 let through (then 400: empty batch)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_bad_tokens_never_overshoot_the_failure_limit(monkeypatch, starter_profiles):
+    """Seen in review: a burst of simultaneous guesses all passed the check before any was counted
+    (29 answered 401 at a limit of 10). Now exactly the limit is answered; the rest get 429."""
+    from django.test import Client
+
+    from rmos_site.api import AuthFailureThrottle
+    from tests.factories import make_user, together
+
+    monkeypatch.setattr(AuthFailureThrottle, "THROTTLE_RATES", {"auth_failure": "5/min"})
+
+    def guess(n: int):
+        return lambda: Client().get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token guess-{n}").status_code
+
+    statuses, errors = together(*[guess(n) for n in range(16)])
+    assert errors == []
+    assert sorted(statuses) == [401] * 5 + [429] * 11, statuses
+    # A good token from another address is not slowed down by them.
+    good = Client().get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(make_user('vera', role='viewer'))}", REMOTE_ADDR="10.9.9.9")
+    assert good.status_code == 200
