@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import zlib
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Iterator
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.http import Http404
 from rest_framework import parsers, serializers
@@ -230,6 +231,16 @@ class AuthFailureThrottle(_UntilASlotFrees, SimpleRateThrottle):
         self.throttle_success()
 
 
+def _lock_directory() -> Path:
+    """Beside the SQLite database (a place this server can write, or SQLite could not either);
+    the temporary directory for an in-memory database."""
+    name = str(connection.settings_dict["NAME"])
+    base = Path(tempfile.gettempdir()) if name == ":memory:" or "mode=memory" in name else Path(name).resolve().parent
+    directory = base / "rmos-locks"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 @contextmanager
 def _one_at_a_time(key: str) -> Iterator[None]:
     """Across processes, one holder of ``key`` at a time: a transaction-scoped advisory lock on
@@ -243,8 +254,7 @@ def _one_at_a_time(key: str) -> Iterator[None]:
         return
     import fcntl  # SQLite deployments run on Linux or another POSIX system
 
-    directory = settings.BASE_DIR / "var" / "locks"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _lock_directory()
     with open(directory / f"auth-{zlib.crc32(key.encode()) % 64:02d}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
