@@ -59,7 +59,10 @@
     } catch (error) {
       return false;
     }
-    if (!stored || stored.key !== formKey(form) || form.hasAttribute("data-unsaved")) {
+    // Carried a moment ago by this form on this tab; an older leftover (a navigation that did
+    // not happen) is not brought back.
+    var fresh = stored && Date.now() - (stored.at || 0) < 120000;
+    if (!fresh || stored.key !== formKey(form) || form.hasAttribute("data-unsaved")) {
       return false;
     }
     new URLSearchParams(stored.values).forEach(function (value, name) {
@@ -101,8 +104,10 @@
           return;
         }
         try {
-          window.sessionStorage.setItem(CARRIED, JSON.stringify({ key: formKey(form), values: snapshot(form) }));
+          window.sessionStorage.setItem(CARRIED, JSON.stringify({ key: formKey(form), values: snapshot(form), at: Date.now() }));
           carried = true;
+          // The page unloads at once when the navigation goes ahead; if it does not, warn again.
+          window.setTimeout(function () { carried = false; }, 2000);
         } catch (error) {
           carried = false; // storage unavailable: the page asks before leaving, as without this
         }
@@ -115,7 +120,8 @@
       });
       document.addEventListener("click", function (event) {
         var link = event.target.closest("a[href]");
-        if (link && !event.defaultPrevented && event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey) {
+        var elsewhere = link && ((link.target && link.target !== "_self") || link.hasAttribute("download"));
+        if (link && !elsewhere && !event.defaultPrevented && event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey) {
           carry(link.href, false);
         }
       });
