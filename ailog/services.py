@@ -622,13 +622,16 @@ class _Writer:
         else:
             self.result.attempts_unchanged += 1
 
-    def _fits_run(self, attempt: Attempt, run: Mapping[str, Any], index: int) -> bool:
+    def _fits_run(self, attempt: Attempt, run: Mapping[str, Any], index: int, *, blame_run: bool = False) -> bool:
+        """Whether a stored or posted attempt fits its run; problems go to item ``index``, under
+        the attempt's field names, or (``blame_run``: the item is the run's summary) the run's."""
+        field = _RUN_SIDE if blame_run else _ATTEMPT_SIDE
         ok = True
         for key, position in zip(CONTEXT_KEYS, (A_TOOL, A_MATERIAL, A_MACHINE, A_MODE, A_ENGINE)):
             if attempt[position] != run[key]:
                 self.problems.add(
                     index,
-                    key,
+                    key,  # a context field has the same name on both sides
                     "consistency",
                     f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} has {key} {attempt[position]!r} but the run has {run[key]!r}",
                 )
@@ -636,7 +639,7 @@ class _Writer:
         if attempt[A_INDEX] > run["attempts"]:
             self.problems.add(
                 index,
-                "attempt_index",
+                field["attempt_index"],
                 "consistency",
                 f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} exceeds the run's {run['attempts']} attempts",
             )
@@ -646,13 +649,13 @@ class _Writer:
             score, bucket = run["selected_score"], run["selected_risk_bucket"]
             if score is not None and abs(score - attempt[A_SCORE]) > SCORE_TOLERANCE:
                 self.problems.add(
-                    index, "score", "consistency",
+                    index, field["score"], "consistency",
                     f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} scored {attempt[A_SCORE]:g} but the run selected it with score {score:g}",
                 )  # fmt: skip
                 ok = False
             if bucket is not None and bucket != attempt[A_BUCKET]:
                 self.problems.add(
-                    index, "risk_bucket", "consistency",
+                    index, field["risk_bucket"], "consistency",
                     f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} is {attempt[A_BUCKET]} but the run selected it as {bucket}",
                 )  # fmt: skip
                 ok = False
@@ -663,7 +666,7 @@ class _Writer:
         index_of = {run.run_id: run.index for run in self.runs}
         for (run_id, _), attempt in stored.items():
             if run_id in created:
-                self._fits_run(attempt, known[run_id], index_of[run_id])
+                self._fits_run(attempt, known[run_id], index_of[run_id], blame_run=True)
 
     def _relink_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
         """Give attempts stored before their run's summary the run's profile (and move their counts)."""
@@ -681,6 +684,9 @@ class _Writer:
             AiAttempt.objects.filter(run_id__in=run_ids).update(profile_name=name, profile_version=version)
 
 
+#: Which field a problem of _Writer._fits_run names, on the attempt's item or on the run's summary.
+_ATTEMPT_SIDE = {"attempt_index": "attempt_index", "score": "score", "risk_bucket": "risk_bucket"}
+_RUN_SIDE = {"attempt_index": "attempts", "score": "selected_score", "risk_bucket": "selected_risk_bucket"}
 #: The context fields in attempt order (A_TOOL .. A_ENGINE).
 _CONTEXT_COLUMNS = ATTEMPT_FIELDS[A_TOOL : A_ENGINE + 1]
 _ATTEMPT_COMPARED = tuple(i for i in range(len(ATTEMPT_FIELDS)) if i not in (A_PROFILE, A_VERSION))

@@ -276,8 +276,8 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
 def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
     """Each version of ``profile`` (newest first): its journal entry, its numbers, and the change
     against the version before it."""
-    journals = profile_selectors.profile_journals(names=[profile])
-    journal, exists = journals.get(profile, []), profile in journals
+    journal = profile_selectors.profile_journals(names=[profile]).get(profile, [])
+    exists = profile_selectors.profile_exists(name=profile)
     entries: dict[int, dict[str, Any]] = {}
     for entry in journal:  # oldest first, so a version keeps its latest non-deletion entry
         if entry["type"] != "deleted":

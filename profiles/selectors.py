@@ -37,6 +37,10 @@ def profile_list() -> QuerySet[ConstraintProfile]:
     return ConstraintProfile.objects.order_by("name")
 
 
+def profile_exists(*, name: str) -> bool:
+    return ConstraintProfile.objects.filter(name=name).exists()
+
+
 def profile_get(*, name: str) -> ConstraintProfile:
     profile = ConstraintProfile.objects.filter(name=name).first()
     if profile is None:

@@ -30,7 +30,7 @@ from engine.profile import (
 from engine.resolver import FALLBACK_PROFILE, glob_problem
 from profiles import canonical, journal, selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
-from rmos_site.errors import Conflict, FieldError, NotFound, ValidationFailed
+from rmos_site.errors import ApplicationError, Conflict, FieldError, NotFound, ValidationFailed
 
 logger = logging.getLogger("rmos.profiles")
 
@@ -700,6 +700,7 @@ def profiles_import(
                 transaction.set_rollback(True)
     except ImportFailed:
         raise
-    except ValidationFailed as exc:
-        raise ImportFailed(source, [canonical.LineProblem(None, e.field, e.rule, e.message) for e in exc.errors]) from None
+    except ApplicationError as exc:  # a refusal, or something changed under the import (a rule deleted meanwhile)
+        problems = [canonical.LineProblem(None, e.field, e.rule, e.message) for e in exc.errors]
+        raise ImportFailed(source, problems or [canonical.LineProblem(None, "", exc.code, exc.detail)]) from None
     return plan

@@ -255,7 +255,8 @@ def _one_at_a_time(key: str) -> Iterator[None]:
     import fcntl  # SQLite deployments run on Linux or another POSIX system
 
     directory = _lock_directory()
-    with open(directory / f"auth-{zlib.crc32(key.encode()) % 64:02d}.lock", "a") as handle:
+    # 4,096 lock files at most: two addresses rarely share one (and so never wait on each other).
+    with open(directory / f"auth-{zlib.crc32(key.encode()) % 4096:03x}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -131,3 +131,12 @@ def test_profile_versions_know_every_version_of_a_long_journal(viewer, default_p
     assert body["unknown_version"] is None
     assert [(v["version"], v["runs"]) for v in body["results"]][-1] == (1, 1)
     assert len(body["results"]) == ConstraintProfile.objects.get(name="default").version > 500
+
+
+def test_a_profile_without_journal_records_still_exists(viewer, default_profile):
+    """A profile loaded without its history (loaddata skips simple-history) is not "no profile"."""
+    from profiles.models import ConstraintProfile
+
+    ConstraintProfile.history.filter(name="default").delete()
+    response = viewer.get(f"{BASE}/profile-versions?profile=default")
+    assert response.status_code == 200 and response.json()["exists"] is True and response.json()["results"] == []
