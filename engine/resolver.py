@@ -99,7 +99,7 @@ def glob_problem(pattern: str) -> str | None:
                 j += 1
             end = pattern.find("]", j)
             if end < 0:
-                return f"the '[' at position {i + 1} is never closed: a set of characters is written [abc] or [a-z]"
+                return f"the '[' at position {i + 1} is never closed: a set of characters is written [abc] or [a-z], a literal '[' as [[]"
             i = end
         i += 1
     return None

@@ -311,8 +311,14 @@ def profile_delete(*, name: str, note: str, user=None, operator: str = "") -> No
 # Rules
 
 
-def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = None) -> tuple[dict[str, Any], list[Problem]]:
-    """Check a rule in the canonical shape (name, match{...}, profile, priority, enabled, note)."""
+def _parse_rule(
+    values: Mapping[str, Any], *, known_profiles: set[str] | None = None, stored_match: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check a rule in the canonical shape (name, match{...}, profile, priority, enabled, note).
+
+    ``stored_match`` is the rule's match as stored: a pattern kept as it is is not checked as a
+    glob again (one saved before that check, matching an id with a literal '[', stays editable).
+    """
     problems: list[Problem] = []
     clean: dict[str, Any] = {}
     for key in values:
@@ -349,7 +355,7 @@ def _parse_rule(values: Mapping[str, Any], *, known_profiles: set[str] | None = 
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
             problems.append(Problem(f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"))
-        elif bad_glob := glob_problem(raw):
+        elif raw != (stored_match or {}).get(key) and (bad_glob := glob_problem(raw)):
             problems.append(Problem(f"match.{key}", "glob", bad_glob))
         else:
             clean[column] = raw
@@ -447,7 +453,7 @@ def rule_update(
     current = selectors.rule_values(rule)
     merged = {**current, **changes}
     known = set(ConstraintProfile.objects.values_list("name", flat=True))
-    clean, problems = _parse_rule(merged, known_profiles=known)
+    clean, problems = _parse_rule(merged, known_profiles=known, stored_match=current["match"])
     if problems:
         raise ValidationFailed(errors=_errors(problems))
     if clean["name"] != name and ResolutionRule.objects.filter(name=clean["name"]).exists():
@@ -636,8 +642,10 @@ def profiles_import(
             )
         )
     rules_clean: dict[str, dict[str, Any]] = {}
+    stored_matches = {rule.name: selectors.rule_values(rule)["match"] for rule in selectors.rule_list()}
     for index, item in enumerate(parsed.rules):
-        clean, rule_problems = _parse_rule(item.values, known_profiles=known_after)
+        stored = stored_matches.get(item.values.get("name")) if isinstance(item.values.get("name"), str) else None
+        clean, rule_problems = _parse_rule(item.values, known_profiles=known_after, stored_match=stored)
         for p in rule_problems:
             line = item.field_lines.get(p.field, item.field_lines.get(p.field.split(".")[0], item.line))
             label = item.values.get("name") if isinstance(item.values.get("name"), str) else f"[{index}]"

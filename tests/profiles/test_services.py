@@ -328,3 +328,16 @@ class TestControlCharacters:
         with pytest.raises(ValidationFailed) as caught:
             services.rule_create(values=base, note="x")
         assert _fields(caught.value) == {"match.tool_id": "characters"}
+
+
+def test_a_rule_saved_with_a_literal_bracket_stays_editable():
+    """Seen in review: a rule whose pattern matched an id with a '[' (saved before globs were
+    checked) could no longer be changed at all, not even disabled."""
+    make_profile("default")
+    rule = make_rule("legacy", profile="default", tool_id="saw:*")
+    ResolutionRule.objects.filter(pk=rule.pk).update(tool_pattern="saw:[legacy")  # as an older version stored it
+    updated, _ = services.rule_update(name="legacy", changes={"enabled": False}, note="retire it")
+    assert (updated.enabled, updated.tool_pattern) == (False, "saw:[legacy")
+    with pytest.raises(ValidationFailed) as caught:  # a new such pattern is still refused
+        services.rule_update(name="legacy", changes={"match": {"tool_id": "saw:[other"}}, note="x")
+    assert "a literal '[' as [[]" in caught.value.errors[0].message
