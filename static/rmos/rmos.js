@@ -36,13 +36,14 @@
     }
   });
   var CARRIED = "rmos-unsaved-edits";
-  // A form's identity across reloads: the page and profile it posts to (its action keeps the
-  // page's other parameters, which the reload changes) and the version it edits (a newer
-  // version must not receive edits made to an older one).
+  // The profile the editor edits: its action names it (the dashboard's editor posts to
+  // ?…&profile=<name>); "" where the page itself is the profile's (its own address names it).
+  function editedProfile(form) {
+    return new URL(form.getAttribute("action") || "", window.location.href).searchParams.get("profile") || "";
+  }
+  // A form's identity across reloads: the page it posts to and the profile it edits.
   function formKey(form) {
-    var action = new URL(form.getAttribute("action") || "", window.location.href);
-    var version = form.querySelector("input[name=version]");
-    return action.pathname + "|" + (action.searchParams.get("profile") || "") + "|" + (version ? version.value : "");
+    return new URL(form.getAttribute("action") || "", window.location.href).pathname + "|" + editedProfile(form);
   }
   // A navigation that reloads this page with other parameters (not a jump to an anchor in it).
   // A GET form always reloads (its fields become the query); a link only when its query differs.
@@ -65,43 +66,55 @@
     if (!fresh || stored.key !== formKey(form) || form.hasAttribute("data-unsaved")) {
       return false;
     }
-    new URLSearchParams(stored.values).forEach(function (value, name) {
+    var values = new URLSearchParams(stored.values);
+    var version = form.querySelector("input[name=version]");
+    var current = version ? version.value : ""; // read first: a hidden input's value is its attribute
+    var newer = current && values.get("version") && current !== values.get("version");
+    values.forEach(function (value, name) {
       var field = form.elements.namedItem(name);
-      if (!field || field.type === "hidden") {
+      if (!field || (field.type === "hidden" && name !== "version")) {
         return;
       }
       if (field.type === "checkbox") {
         field.checked = true;
       } else {
-        field.value = value;
+        field.value = value; // the version too: a save then meets the stale-edit check, not a silent overwrite
       }
     });
     // Checkboxes absent from the carried values were unticked.
     form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
-      if (!new URLSearchParams(stored.values).has(box.name)) {
+      if (!values.has(box.name)) {
         box.checked = false;
       }
     });
     var note = document.createElement("p");
-    note.className = "notice";
+    note.className = "notice" + (newer ? " notice-warning" : "");
     note.setAttribute("role", "status");
-    note.textContent = "Your unsaved edits were kept while the page reloaded; they are not saved yet.";
+    note.textContent = newer
+      ? "Your unsaved edits were kept while the page reloaded, but someone saved version " + current +
+        " meanwhile: saving will show what changed before anything is overwritten."
+      : "Your unsaved edits were kept while the page reloaded; they are not saved yet.";
     form.insertBefore(note, form.firstChild);
     return true;
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-warn-unsaved]").forEach(function (form) {
       // A form shown again with problems holds values that were never saved.
+      // (Restored values count as unsaved until they equal what the server sent again.)
       var saved = form.hasAttribute("data-unsaved") ? null : snapshot(form);
-      if (restore(form)) {
-        saved = null;
-      }
+      restore(form);
       var submitting = false;
       var carried = false;
+      var profile = editedProfile(form);
       form.addEventListener("submit", function () { submitting = true; });
-      function carry(url, byForm) {
+      // Carry the edits across a reload of this page that keeps the editor on its profile; a
+      // navigation that names another profile (the editor's own picker) is a real leave.
+      function carry(url, byForm, targetProfile) {
         if (submitting || snapshot(form) === saved || !reloadsThisPage(url, byForm)) {
-          return;
+          return false;
+        }
+        if (targetProfile && targetProfile !== profile) {
+          return false;
         }
         try {
           window.sessionStorage.setItem(CARRIED, JSON.stringify({ key: formKey(form), values: snapshot(form), at: Date.now() }));
@@ -111,18 +124,37 @@
         } catch (error) {
           carried = false; // storage unavailable: the page asks before leaving, as without this
         }
+        return carried;
       }
       document.addEventListener("submit", function (event) {
         var other = event.target;
-        if (other !== form && (other.method || "get").toLowerCase() === "get") {
-          carry(other.action, true);
+        if (other === form || (other.method || "get").toLowerCase() !== "get") {
+          return;
+        }
+        var named = new FormData(other).get("profile");
+        if (carry(other.action, true, named) && profile && !named) {
+          // Without a profile the reloaded editor would open the one the new context uses.
+          var keep = other.elements.namedItem("profile");
+          if (!keep || !keep.tagName) {
+            keep = document.createElement("input");
+            keep.type = "hidden";
+            keep.name = "profile";
+            other.appendChild(keep);
+          }
+          keep.value = profile;
         }
       });
       document.addEventListener("click", function (event) {
         var link = event.target.closest("a[href]");
         var elsewhere = link && ((link.target && link.target !== "_self") || link.hasAttribute("download"));
-        if (link && !elsewhere && !event.defaultPrevented && event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey) {
-          carry(link.href, false);
+        if (!link || elsewhere || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) {
+          return;
+        }
+        var target = new URL(link.href, window.location.href);
+        var named = target.searchParams.get("profile");
+        if (carry(link.href, false, named) && profile && !named) {
+          target.searchParams.set("profile", profile);
+          link.href = target.toString();
         }
       });
       window.addEventListener("beforeunload", function (event) {

@@ -228,3 +228,47 @@ def test_unsaved_edits_survive_loading_a_context_in_the_inspector(page, sign_in,
     # A reload of the saved page does not bring the old edits back.
     page.reload()
     expect(editor.get_by_role("status").filter(has_text="Your unsaved edits were kept")).to_have_count(0)
+
+
+def test_carried_edits_keep_the_editor_on_their_profile_and_never_cross_to_another(page, sign_in, starter_profiles):
+    """Seen in review: with the editor following the inspected context, selecting another context
+    (or picking another profile) opened another profile and dropped the edits without a word."""
+    sign_in(make_user("olga", role="operator"))
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    maple = "tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
+    page.goto(f"/rmos/ai-ops/?{maple}#profile-editor")
+    editor = page.locator("#profile-editor")
+    expect(editor.get_by_role("heading", name=re.compile(r"^maple_contrast"))).to_be_visible()
+    editor.get_by_label("Most rings").fill("7")
+    # Another context, which the rules send to thin_saw: the editor stays on maple_contrast, edits kept.
+    inspector = page.locator("#snapshot-inspector")
+    inspector.get_by_label("Material").fill("wood:ebony")
+    inspector.get_by_role("button", name="Load snapshot").click()
+    expect(page).to_have_url(re.compile(r"material_id=wood%3Aebony.*profile=maple_contrast"))
+    expect(editor.get_by_role("heading", name=re.compile(r"^maple_contrast"))).to_be_visible()
+    expect(editor.get_by_label("Most rings")).to_have_value("7")
+    assert dialogs == []
+    # Picking another profile in the editor is leaving these edits: the browser asks (dismissed: stay).
+    editor.get_by_label("Profile", exact=True).select_option("default")
+    editor.get_by_role("button", name="Open").click()
+    expect(editor.get_by_label("Most rings")).to_have_value("7")
+    assert dialogs == ["beforeunload"]
+
+
+def test_edits_carried_across_a_newer_save_meet_the_stale_edit_check(page, sign_in, profiles):
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/ai-ops/?profile=maple_contrast#profile-editor")
+    editor = page.locator("#profile-editor")
+    editor.get_by_label("Most rings").fill("7")
+    edit_profile("maple_contrast", min_rings=4, note="someone else, meanwhile")  # version 2
+    page.locator("#snapshot-inspector").get_by_label("Tool").fill("saw:slitting-0.5")
+    page.locator("#snapshot-inspector").get_by_role("button", name="Load snapshot").click()
+    expect(editor.get_by_role("status").filter(has_text="someone saved version 2 meanwhile")).to_be_visible()
+    expect(editor.get_by_label("Most rings")).to_have_value("7")
+    editor.get_by_label(re.compile("^Change note")).fill("fewer rings")
+    editor.get_by_role("button", name="Save changes").click()
+    # Not a silent overwrite of version 2: the stale-edit screen, with the other change adopted.
+    expect(editor.get_by_role("heading", name="Someone saved a newer version while you were editing")).to_be_visible()
+    expect(editor.get_by_label("Fewest rings")).to_have_value("4")
+    assert selectors.profile_get(name="maple_contrast").version == 2
