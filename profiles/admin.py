@@ -9,12 +9,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from engine.profile import CONSTRAINT_FIELDS
 from profiles import selectors, services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
-from profiles.presentation import display_value, field_label, same_value
+from profiles.presentation import display_value
 from rmos_site.errors import ApplicationError, Conflict
 
 NOTE_HELP = "Why you make this change. Required; it becomes the reason in the history."
@@ -40,26 +41,68 @@ def _read_only_on_revert(form: forms.ModelForm) -> None:
                 field.disabled = True
 
 
+def _model_value(obj, name: str):
+    value = getattr(obj, name)
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _shown(form: forms.ModelForm, name: str, value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name in CONSTRAINT_FIELDS:
+        return display_value(name, value)
+    if name == "profile":
+        return next((label for pk, label in form.fields[name].choices if str(pk) == str(value)), str(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _rebase_on_newer_version(form: forms.ModelForm, exc: Conflict) -> None:
-    """Someone saved a newer version while this form was open: keep the user's values, say what
-    the newer version holds where it differs from them, and let the next save apply them over it
-    (it edits the newer version now). Without this the form kept refusing every save."""
-    current_version, current = exc.extra["current_version"], exc.extra.get("current", {})
+    """Someone saved a newer version while this form was open. Say what that version changed;
+    fields the user had not changed take its values (saving again must not undo it), fields the
+    user changed keep theirs; the next save applies them over the newer version. (Before, the
+    form refused every save until reloaded, and then a save put back the older values of fields
+    the user never touched.)"""
+    current_version = exc.extra["current_version"]
+    model = type(form.instance)
+    live = model.objects.filter(pk=form.instance.pk).first()
+    edited = form.data.get("edited_version")
+    base = model.history.filter(id=form.instance.pk, version=edited).order_by("-history_id").first() if str(edited).isdigit() else None
+    reverting = form.request is not None and _revert_record_id(form.request) is not None
     data = form.data.copy()
     data["edited_version"] = str(current_version)
+    theirs, adopted = [], []
+    for name, field in form.fields.items():
+        if live is None or base is None or name in ("change_note", "edited_version") or not hasattr(live, name):
+            continue
+        now, before = _model_value(live, name), _model_value(base, name)
+        if now == before:
+            continue
+        theirs.append(f"{field.label}: {_shown(form, name, before)} → {_shown(form, name, now)}")
+        mine = form.cleaned_data.get(name)
+        mine = mine.pk if isinstance(mine, models.Model) else mine
+        if mine == before and not field.disabled:  # untouched here: take the newer value
+            adopted.append(field.label)
+            if isinstance(field, forms.BooleanField):
+                data.pop(name, None)
+                if now:
+                    data[name] = "on"
+            else:
+                data[name] = "" if now is None else str(now)
     form.data = data
-    differing = [
-        f"{field_label(name)}: {display_value(name, current[name])}"
-        for name in CONSTRAINT_FIELDS
-        if name in current and name in form.cleaned_data and not same_value(name, form.cleaned_data[name], current[name])
-    ]
-    saved = f"Version {current_version} was saved while you were editing"
-    holds = f"; it holds {'; '.join(differing)}" if differing else ""
-    form.add_error(
-        None,
-        f"{saved}{holds}. Your values are still in the form: save again to apply them over version {current_version}, "
-        "or reload the page to start from it.",
-    )
+    changed = f": it changed {'; '.join(theirs)}" if theirs else ""
+    if reverting:
+        message = (
+            f"Version {current_version} was saved since this page was opened{changed}. Nothing was reverted; "
+            f"revert again to put this record's values back over version {current_version}."
+        )
+    else:
+        kept = f" Fields you had not changed now show version {current_version}'s values ({', '.join(adopted)})." if adopted else ""
+        message = (
+            f"Version {current_version} was saved while you were editing{changed}. Nothing was saved.{kept} "
+            f"Your own changes are still in the form: save again to apply them over version {current_version}, "
+            "or reload the page to start from it."
+        )
+    form.add_error(None, message)
 
 
 def _version_edited(form: forms.ModelForm) -> int:

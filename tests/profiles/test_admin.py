@@ -144,7 +144,7 @@ def test_admin_stale_form_is_refused(admin_client):
     response = admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", stale)
     assert response.status_code == 200
     form = response.context["adminform"].form
-    assert "Version 2 was saved while you were editing; it holds Most rings: 6." in str(form.non_field_errors())
+    assert "Version 2 was saved while you were editing: it changed Max rings: 8 → 6. Nothing was saved." in str(form.non_field_errors())
     assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 6
     # The form now edits version 2: saving it again applies the user's values over it.
     assert 'name="edited_version" value="2"' in response.content.decode()
@@ -223,7 +223,8 @@ def test_an_admin_revert_from_a_stale_page_is_refused(admin_client):
     admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
     response = admin_client.post(revert_url, _form_data(profile, max_rings=8, change_note="back", edited_version=2))
     assert response.status_code == 200
-    assert "Version 3 was saved while you were editing" in str(response.context["adminform"].form.non_field_errors())
+    message = str(response.context["adminform"].form.non_field_errors())
+    assert "Version 3 was saved since this page was opened: it changed Max rings: 5 → 6. Nothing was reverted" in message
     profile.refresh_from_db()
     assert (profile.max_rings, profile.version) == (6, 3)
 
@@ -242,7 +243,28 @@ def test_an_admin_rule_revert_from_a_stale_page_is_refused(admin_client):
     assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", {**data, "priority": 7, "edited_version": 2}).status_code == 302
     response = admin_client.post(revert_url, {**data, "priority": first.priority, "change_note": "back", "edited_version": 2})
     assert response.status_code == 200
-    assert "Version 3 was saved while you were editing" in str(response.context["adminform"].form.non_field_errors())
+    assert "Version 3 was saved since this page was opened: it changed Priority: 5 → 7. Nothing was reverted" in str(
+        response.context["adminform"].form.non_field_errors()
+    )
     assert 'name="edited_version" value="3"' in response.content.decode()
     rule.refresh_from_db()
     assert (rule.priority, rule.version) == (7, 3)
+
+
+def test_after_a_conflict_the_admin_keeps_the_other_editors_changes_to_fields_left_alone(admin_client):
+    """Seen in review: after a conflict, saving again put back the older values of fields this
+    user never touched, undoing the other editor's change (max rings 7 → 8 in the history)."""
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    url = f"/admin/profiles/constraintprofile/{profile.pk}/change/"
+    mine = _form_data(profile, min_ring_width_mm="0.30", description="mine", change_note="narrower rings")  # from version 1
+    assert admin_client.post(url, _form_data(profile, max_rings=7, change_note="theirs")).status_code == 302  # version 2
+    response = admin_client.post(url, mine)
+    form = response.context["adminform"].form
+    message = " ".join(form.non_field_errors())
+    assert "it changed Max rings: 8 → 7" in message and "now show version 2's values (Max rings)" in message
+    page = response.content.decode()
+    assert re.search(r'name="max_rings" value="7"', page) and re.search(r'name="min_ring_width_mm" value="0.30"', page)
+    again = dict(mine, max_rings="7", edited_version="2")  # what the re-rendered form now holds
+    assert admin_client.post(url, again).status_code == 302
+    profile.refresh_from_db()
+    assert (profile.version, profile.max_rings, str(profile.min_ring_width_mm), profile.description) == (3, 7, "0.30", "mine")
