@@ -252,7 +252,7 @@ def _shown(form: LogFilterForm, key: str, value: str) -> str:
     """A filter's value as its select offers it ("failed" for success=false), else as given."""
     field = form.fields.get(key)
     if key == "geometry_engine" and value == NO_GEOMETRY_ENGINE:
-        return "none"
+        return "- (no engine)"
     choices = dict(getattr(field.widget, "choices", ())) if field is not None else {}
     return str(choices.get(value, value))
 

@@ -222,7 +222,7 @@ def test_the_selected_context_is_marked_and_can_filter_the_log(viewer_client, tw
     log_runs(with_engine)
     filtered = get(viewer_client, urlsplit(link).query)
     assert len(rows(filtered)) == 3
-    assert '<span class="chip-key">Geometry engine</span> none' in panel(filtered)
+    assert '<span class="chip-key">Geometry engine</span> - (no engine)' in panel(filtered)
     assert len(rows(get(viewer_client, urlsplit(link).query.replace("&log_geometry_engine=-", "")))) == 3 + len(with_engine["attempt_records"])  # any engine
 
 
