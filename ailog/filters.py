@@ -29,6 +29,7 @@ from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 
 from ailog.models import GEOMETRY_ENGINE_MAX, NO_GEOMETRY_ENGINE, PROFILE_NAME_MAX, Reason, RiskBucket
 from rmos_site.errors import FieldError, ValidationFailed
+from rmos_site.numbers import whole_number
 
 UTC = timezone.utc
 #: The moments a filter may name: [from, to).
@@ -274,10 +275,9 @@ def cursor_parse(value: str | None, *, kind: str) -> Cursor | None:
 def limit_parse(value: str | None, *, default: int = LIMIT_DEFAULT, maximum: int = LIMIT_MAX) -> int:
     if value is None or value == "":
         return default
-    try:
-        limit = int(value)
-    except ValueError:
-        raise ValidationFailed.single("limit", "type", "must be a whole number") from None
+    limit = whole_number(value)
+    if limit is None:
+        raise ValidationFailed.single("limit", "type", "must be a whole number")
     if not 1 <= limit <= maximum:
         raise ValidationFailed.single("limit", "range", f"must be from 1 to {maximum}, got {limit}")
     return limit

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from ailog.filters import ATTEMPT_FILTERS, LogFilter, limit_parse, log_filter_parse
 from rmos_site.errors import FieldError, ValidationFailed
+from rmos_site.numbers import whole_number
 
 UTC = timezone.utc
 #: The log's filters that describe what was tried, not how it went: analytics measures outcomes.
@@ -76,10 +77,9 @@ def _whole_number(query: Mapping[str, Any], key: str, low: int, high: int) -> in
     raw = _single(query, key)
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed.single(key, "type", "must be a whole number") from None
+    value = whole_number(raw)
+    if value is None:
+        raise ValidationFailed.single(key, "type", "must be a whole number")
     if not low <= value <= high:
         raise ValidationFailed.single(key, "range", f"must be from {low:,} to {high:,}, got {value:,}")
     return value

@@ -170,7 +170,7 @@ class ProfileAdminDetailApi(NoQueryParamsApi):
 
 class ProfileAdminHistoryApi(APIView):
     class QuerySerializer(StrictSerializer):
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
+        limit = StrictQueryInteger(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
 
     @extend_schema(
         operation_id="profile_admin_history",

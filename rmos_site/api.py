@@ -19,6 +19,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 from rmos_site.errors import ValidationFailed
+from rmos_site.numbers import whole_number
 
 
 class JSONParser(parsers.JSONParser):
@@ -114,9 +115,9 @@ class StrictQueryInteger(serializers.IntegerField):
     default_error_messages = {"invalid": "must be a whole number."}
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not data.strip().lstrip("-").isdigit():
+        if not isinstance(data, str) or whole_number(data.strip()) is None:  # spaces around, as every filter takes them
             self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(data.strip())
 
 
 class StrictDecimalField(serializers.DecimalField):

@@ -17,6 +17,7 @@ from django import forms
 from engine.context import CONTEXT_FIELDS, REQUIRED_CONTEXT_FIELDS, WORKFLOW_MODES, Context
 from profiles import selectors as profile_selectors
 from rmos_site.errors import ApplicationError, ValidationFailed
+from rmos_site.numbers import whole_number
 from rmos_site.snapshots import CONTEXT_LABELS, ResolutionView, SnapshotView, resolution_view, snapshot_view
 from rmos_site.url_state import (
     INSPECTOR_ANCHOR,
@@ -89,9 +90,10 @@ class InspectorForm(forms.Form):
 
     def _clean_whole(self, name: str, low: int, high: int) -> int:
         raw = self.cleaned_data[name]
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        value = whole_number(raw)
+        if value is None or not low <= value <= high:
             raise forms.ValidationError(f"Must be a whole number from {low:,} to {high:,}, got {raw[:40]!r}")
-        return int(raw)
+        return value
 
     def clean_n_samples(self) -> int:
         return self._clean_whole("n_samples", N_SAMPLES_MIN, N_SAMPLES_MAX)

@@ -41,6 +41,7 @@ from ailog.filters import RUN_FILTERS
 from analytics.filters import ANALYTICS_FILTERS
 from engine.context import CONTEXT_FIELDS, ID_MAX_LENGTH, WORKFLOW_MODES
 from engine.profile import NAME_RE
+from rmos_site.numbers import whole_number
 
 DASHBOARD_PATH = "/rmos/ai-ops/"
 #: The snapshot inspector's anchor on the dashboard.
@@ -53,7 +54,6 @@ N_SAMPLES_MAX = 10_000
 # A fixed default seed: the same URL shows the same sample, so a view can be shared.
 SEED_DEFAULT = 1
 SEED_MAX = 2**63 - 1
-_WHOLE_RE = re.compile(r"^[0-9]{1,19}$")
 _ON = {"on", "1", "true", "yes"}
 _OFF = {"off", "0", "false", "no"}
 # Ids are tokens such as "saw:fine-0.5": printable, no whitespace (as the rule patterns).
@@ -318,8 +318,9 @@ def _parse_whole(query: Mapping[str, Any], key: str, low: int, high: int, defaul
     raw = _get(query, key)
     if not raw:
         return default
-    if _WHOLE_RE.match(raw) and low <= int(raw) <= high:
-        return int(raw)
+    value = whole_number(raw)
+    if value is not None and value >= 0 and low <= value <= high:
+        return value
     problems.append(Problem(key, f"ignored {raw[:40]!r}, use a whole number from {low} to {high}"))
     return default
 

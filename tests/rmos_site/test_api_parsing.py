@@ -1,0 +1,37 @@
+"""One reading of whole numbers in query strings, whichever endpoint takes them."""
+from __future__ import annotations
+
+import pytest
+
+from rmos_site.numbers import whole_number
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("text, value", [("5", 5), ("-5", -5), ("0", 0), ("9223372036854775807", 2**63 - 1)])
+def test_plain_whole_numbers_are_read(text, value):
+    assert whole_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["", " 5", "5 ", "+5", "5.0", "5e2", "5_000", "٣", "²", "0x10", "-", "1" * 20])
+def test_anything_else_is_not_a_whole_number(text):
+    """Python's int() took " 5", "+5", "5_000" and "٣"; str.isdigit() took "²"."""
+    assert whole_number(text) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/rmos/logs/ai/runs?limit={}",
+        "/api/rmos/ai/analytics/profile-stats?limit={}",
+        "/api/rmos/ai/profile-admin/default/history?limit={}",
+        "/api/rmos/ai/snapshots?tool_id=saw:slitting-0.5&material_id=wood:ebony&machine_id=prod:vmc-3axis&n_samples={}",
+    ],
+)
+@pytest.mark.parametrize("bad", ["1.0", "٣", "%2B5", "5_0"])  # %2B: a real "+" (a bare + is a space in a URL)
+def test_every_endpoint_refuses_the_same_non_numbers(api_client, operator, starter_profiles, url, bad):
+    api_client.force_authenticate(operator)
+    response = api_client.get(url.format(bad))
+    assert response.status_code == 400, (url, bad, response.content[:200])
+    field = url.split("?")[1].split("&")[-1].split("=")[0]
+    assert [e["field"] for e in response.json()["errors"]] == [field]
