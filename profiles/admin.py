@@ -64,9 +64,8 @@ def _rebase_on_newer_version(form: forms.ModelForm, exc: Conflict) -> None:
     the user never touched.)"""
     current_version = exc.extra["current_version"]
     model = type(form.instance)
-    live = model.objects.filter(pk=form.instance.pk).first()
-    edited = form.data.get("edited_version")
-    base = model.history.filter(id=form.instance.pk, version=edited).order_by("-history_id").first() if str(edited).isdigit() else None
+    live = selectors.journaled_live(model=model, pk=form.instance.pk)
+    base = selectors.journaled_at_version(model=model, pk=form.instance.pk, version=form.data.get("edited_version"))
     reverting = form.request is not None and _revert_record_id(form.request) is not None
     data = form.data.copy()
     data["edited_version"] = str(current_version)
@@ -109,9 +108,9 @@ def _version_edited(form: forms.ModelForm) -> int:
     """The version a change form edits: the instance's, or on a revert page (whose instance is
     the historical record) the live object's, so a revert made from a stale page is refused."""
     if form.request is not None and _revert_record_id(form.request) is not None:
-        live = type(form.instance).objects.filter(pk=form.instance.pk).values_list("version", flat=True).first()
+        live = selectors.journaled_live(model=type(form.instance), pk=form.instance.pk)
         if live is not None:  # else a deleted object: the services refuse that revert themselves
-            return live
+            return live.version
     return form.instance.version
 
 
@@ -290,7 +289,7 @@ class RuleAdminForm(forms.ModelForm):
         try:
             if self.instance.pk:
                 services.rule_update(
-                    name=ResolutionRule.objects.get(pk=self.instance.pk).name,
+                    name=selectors.journaled_live(model=ResolutionRule, pk=self.instance.pk).name,
                     changes=self.canonical_values(),
                     note=data.get("change_note", ""),
                     version=data.get("edited_version"),
@@ -334,11 +333,11 @@ class ResolutionRuleAdmin(SimpleHistoryAdmin):
         try:
             if change and history_id is None:
                 saved, _ = services.rule_update(
-                    name=ResolutionRule.objects.get(pk=obj.pk).name, changes=values, note=note,
+                    name=selectors.journaled_live(model=ResolutionRule, pk=obj.pk).name, changes=values, note=note,
                     version=form.cleaned_data.get("edited_version"), user=request.user,
                 )
             elif change:
-                rule = ResolutionRule.objects.get(pk=obj.pk)
+                rule = selectors.journaled_live(model=ResolutionRule, pk=obj.pk)
                 record = selectors.rule_history_record(rule=rule, history_id=history_id)
                 saved, _ = services.rule_update(
                     name=rule.name, changes=values,

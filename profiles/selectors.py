@@ -169,6 +169,18 @@ def profile_history_record(*, profile: ConstraintProfile, history_id: int):
     return record
 
 
+def journaled_live(*, model: type[ConstraintProfile] | type[ResolutionRule], pk: Any):
+    """The profile or rule as stored now (None once deleted), for forms that edit it by id."""
+    return model.objects.filter(pk=pk).first()
+
+
+def journaled_at_version(*, model: type[ConstraintProfile] | type[ResolutionRule], pk: Any, version: Any):
+    """The history record of a profile or rule at ``version`` (None when there is none)."""
+    if not str(version).isdigit():
+        return None
+    return model.history.filter(id=pk, version=int(version)).order_by("-history_id").first()
+
+
 def rule_history_record(*, rule: ResolutionRule, history_id: int):
     """A historical record of ``rule``; another rule's record is not found here."""
     record = ResolutionRule.history.filter(history_id=history_id, id=rule.id).first()
