@@ -6,6 +6,7 @@ import tempfile
 import zlib
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -233,9 +234,13 @@ class AuthFailureThrottle(_UntilASlotFrees, SimpleRateThrottle):
 
 
 def _lock_directory() -> Path:
+    return _lock_directory_for(str(connection.settings_dict["NAME"]))
+
+
+@lru_cache(maxsize=8)
+def _lock_directory_for(name: str) -> Path:
     """Beside the SQLite database (a place this server can write, or SQLite could not either);
-    the temporary directory for an in-memory database."""
-    name = str(connection.settings_dict["NAME"])
+    the temporary directory for an in-memory database. Made once per database, not per request."""
     base = Path(tempfile.gettempdir()) if name == ":memory:" or "mode=memory" in name else Path(name).resolve().parent
     directory = base / "rmos-locks"
     directory.mkdir(parents=True, exist_ok=True)
