@@ -113,11 +113,12 @@ class StrictIntegerField(serializers.IntegerField):
 class StrictQueryInteger(serializers.IntegerField):
     """A whole number in a query string: digits only ("5"), not "5.0" or "5e2"."""
 
-    default_error_messages = {"invalid": "must be a whole number."}
+    # Rule "type" and this wording, as the log and analytics filters report a non-number.
+    default_error_messages = {"type": "must be a whole number"}
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or whole_number(data.strip()) is None:  # spaces around, as every filter takes them
-            self.fail("invalid")
+            self.fail("type")
         return super().to_internal_value(data.strip())
 
 

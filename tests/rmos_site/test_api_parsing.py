@@ -34,4 +34,4 @@ def test_every_endpoint_refuses_the_same_non_numbers(api_client, operator, start
     response = api_client.get(url.format(bad))
     assert response.status_code == 400, (url, bad, response.content[:200])
     field = url.split("?")[1].split("&")[-1].split("=")[0]
-    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert [(e["field"], e["rule"], e["message"]) for e in response.json()["errors"]] == [(field, "type", "must be a whole number")]
