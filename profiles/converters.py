@@ -1,11 +1,13 @@
-"""URL converter for profile names: only a valid name reaches a view (others are a 404)."""
-from django.urls import register_converter
+"""URL converter for profile names.
 
-from engine.profile import NAME_RE
+Any path segment reaches the view, which answers a name that cannot exist (``Default``, say) with
+the API's "no profile named …" 404 and the naming rule, rather than "no endpoint here".
+"""
+from django.urls import register_converter
 
 
 class ProfileNameConverter:
-    regex = NAME_RE.pattern.removeprefix("^").removesuffix("$")  # the one rule for profile names
+    regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
         return value

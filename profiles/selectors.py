@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from engine.catalog import Catalog, load_catalog
 from engine.context import Context, parse_context
 from engine.generator import PaletteError
-from engine.profile import CONSTRAINT_FIELDS, ProfileSpec, parse_profile, spec_from_values
+from engine.profile import CONSTRAINT_FIELDS, NAME_RE, ProfileSpec, parse_profile, spec_from_values
 from engine.resolver import Resolution, RuleData, is_glob, pattern_matches, resolve
 from engine.snapshot import SnapshotError, compare_snapshots, sample_snapshot
 from profiles import journal
@@ -41,10 +41,22 @@ def profile_exists(*, name: str) -> bool:
     return ConstraintProfile.objects.filter(name=name).exists()
 
 
+def profile_not_found(name: str) -> NotFound:
+    """The 404 for a profile name not stored here; one that could never be stored says why."""
+    if NAME_RE.fullmatch(name):
+        return NotFound(f"No profile named {name!r}.", extra={"field": "name"})
+    return NotFound(
+        f"No profile named {name[:80]!r}: profile names are 1-64 lower-case letters, digits, '-' and '_', "
+        "starting with a letter or digit.",
+        extra={"field": "name"},
+    )
+
+
 def profile_get(*, name: str) -> ConstraintProfile:
-    profile = ConstraintProfile.objects.filter(name=name).first()
+    # A name that could never be stored is not looked up (a NUL in it would upset PostgreSQL).
+    profile = ConstraintProfile.objects.filter(name=name).first() if NAME_RE.fullmatch(name) else None
     if profile is None:
-        raise NotFound(f"No profile named {name!r}.", extra={"field": "name"})
+        raise profile_not_found(name)
     return profile
 
 

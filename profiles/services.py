@@ -132,9 +132,9 @@ def _after_commit(model, obj_id: int, fields, *, kind: str) -> None:
 
 
 def _locked_profile(name: str) -> ConstraintProfile:
-    profile = ConstraintProfile.objects.select_for_update().filter(name=name).first()
+    profile = ConstraintProfile.objects.select_for_update().filter(name=name).first() if NAME_RE.fullmatch(name) else None
     if profile is None:
-        raise NotFound(f"No profile named {name!r}.", extra={"field": "name"})
+        raise selectors.profile_not_found(name)
     return profile
 
 
