@@ -64,6 +64,7 @@ MAX_RING_WIDTH_MM = float(MAX_RING_WIDTH_LIMIT)
 MAX_TOTAL_WIDTH_MM = float(MAX_TOTAL_WIDTH_LIMIT)
 #: Ring patterns of a candidate (DESIGN.md §3, "Candidate").
 RING_PATTERNS = frozenset({"solid", "mosaic", "segmented"})
+NOT_PRINTABLE = "must be printable text (no control characters such as NUL, no unpaired surrogates)"
 WIDTH_TOLERANCE_MM = 0.005  # a candidate's total may be rounded to hundredths
 SCORE_TOLERANCE = 0.005  # a run's selected score may be its attempt's, rounded to hundredths
 
@@ -303,7 +304,7 @@ class Checker:
             self.problems.add(index, path, "max_length", f"must be at most {max_length} characters, got {len(value)}")
             return None
         if not value.isprintable() or value.strip() != value:
-            self.problems.add(index, path, "printable", "must be printable text without leading or trailing spaces")
+            self.problems.add(index, path, "printable", f"{NOT_PRINTABLE}, without leading or trailing spaces")
             return None
         return value
 
@@ -340,6 +341,9 @@ class Checker:
             if type(item) is not str or len(item) > WARNING_MAX_LENGTH:
                 self.problems.add(index, f"{path}[{i}]", "type", f"must be a text of at most {WARNING_MAX_LENGTH} characters")
                 return None
+            if not item.isprintable():  # a NUL or a lone surrogate could not be stored or shown
+                self.problems.add(index, f"{path}[{i}]", "printable", NOT_PRINTABLE)
+                return None
         return value
 
     def candidate(self, value: Any, index: int, path: str) -> dict | None:
@@ -362,10 +366,13 @@ class Checker:
                         or pattern not in RING_PATTERNS
                         or type(material) is not str
                         or len(material) > ID_MAX_LENGTH
+                        or not material.isprintable()
                     ):
                         break
                     total += width
                 else:
+                    if total > MAX_TOTAL_WIDTH_MM + WIDTH_TOLERANCE_MM:
+                        return self._candidate_in_detail(value, index, path)
                     count = value.get("ring_count")
                     stated = value.get("total_width_mm")
                     if (count is None or count == len(rings)) and (
@@ -406,6 +413,13 @@ class Checker:
                 if type(material) is not str or len(material) > ID_MAX_LENGTH:
                     add(index, f"{where}.material_key", "type", f"must be a text of at most {ID_MAX_LENGTH} characters")
                     return None
+                if not material.isprintable():
+                    add(index, f"{where}.material_key", "printable", NOT_PRINTABLE)
+                    return None
+            if total > MAX_TOTAL_WIDTH_MM + WIDTH_TOLERANCE_MM:
+                field = "total_width_mm" if "total_width_mm" in value else "rings"
+                add(index, f"{path}.{field}", "range", f"the rings add up to {total:.2f} mm; a candidate is at most {MAX_TOTAL_WIDTH_MM:g} mm wide")
+                return None
             count = value.get("ring_count")
             if count is not None and (type(count) is not int or count != len(rings)):
                 add(index, f"{path}.ring_count", "consistency", f"is {count!r} but the candidate has {len(rings)} rings")

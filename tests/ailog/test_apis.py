@@ -106,6 +106,23 @@ def test_malformed_json_and_nan_are_400(integrator):
     assert response.status_code == 400
 
 
+def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrator, viewer):
+    """Found by an integrator: a lone surrogate in warnings was stored, and every JSON read of the
+    runs list answered 500 from then on (PostgreSQL refused a NUL with a 500 instead)."""
+    run = run_item(attempts=1)
+    run["warnings"] = ["PLACEHOLDER"]
+    run["attempt_records"][0]["candidate"] = {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "MATERIAL"}]}
+    raw = json.dumps({"runs": [run]}).replace("PLACEHOLDER", "\\ud800").replace("MATERIAL", "a\\u0000b")
+    response = integrator.post(RUNS, data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert {(e["field"], e["rule"]) for e in response.json()["errors"]} == {
+        ("warnings[0]", "printable"),
+        ("attempt_records[0].candidate.rings[0].material_key", "printable"),
+    }
+    assert not AiRun.objects.exists() and not AiAttempt.objects.exists()
+    assert viewer.get(RUNS).status_code == 200
+
+
 @pytest.mark.parametrize("path", [RUNS, EVENTS])
 def test_json_nested_deeper_than_the_stack_is_a_400_not_a_500(integrator, path):
     response = integrator.post(path, data='{"runs": ' + "[" * 5000, content_type="application/json")

@@ -390,6 +390,10 @@ BAD_RUNS = [
     ({"max_attempts": 1}, "attempts", "consistency"),
     ({"warnings": "oops"}, "warnings", "type"),
     ({"warnings": [1]}, "warnings[0]", "type"),
+    # A lone surrogate breaks every JSON read of the row; PostgreSQL refuses a NUL.
+    ({"warnings": ["ok", "\ud800"]}, "warnings[1]", "printable"),
+    ({"warnings": ["a\x00b"]}, "warnings[0]", "printable"),
+    ({"tool_id": "saw\udfff"}, "tool_id", "printable"),
     ({"colour": "red"}, "colour", "unknown_field"),
     ({"attempt_records": {}}, "attempt_records", "type"),
     ({"selected_candidate": {"rings": []}}, "selected_candidate.rings", "type"),
@@ -428,6 +432,12 @@ BAD_ATTEMPTS = [
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": {}}]}}, "candidate.rings[0].pattern", "choice"),
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid"}], "ring_count": 2}}, "candidate.ring_count", "consistency"),
     ({"candidate": {"shape": "round"}}, "candidate.shape", "unknown_field"),
+    ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "\udfff"}]}}, "candidate.rings[0].material_key", "printable"),
+    ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "a\x00"}]}}, "candidate.rings[0].material_key", "printable"),
+    # Each ring within its own limit, but 24 x 20 mm is far past the widest candidate (60 mm).
+    ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 24, "total_width_mm": 480.0}}, "candidate.total_width_mm", "range"),
+    ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 4}}, "candidate.rings", "range"),
+    ({"warnings": ["\ud800"]}, "warnings[0]", "printable"),
     ({"tool_id": "saw:other"}, "tool_id", "consistency"),
     ({"colour": "red"}, "colour", "unknown_field"),
 ]
