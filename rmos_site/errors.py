@@ -15,7 +15,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -167,6 +169,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):  # DRF reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        too_large = PayloadTooLarge(
+            f"The request body is larger than the limit of {limit:,} bytes.",
+            errors=[FieldError("", "max_body_size", f"at most {limit:,} bytes per request")],
+        )
+        return Response(too_large.as_dict(), status=too_large.status)
     if isinstance(exc, DjangoValidationError):
         errors = field_errors_from_django(exc)
         return Response(ValidationFailed(errors=errors).as_dict(), status=400)

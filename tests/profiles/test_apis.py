@@ -138,3 +138,17 @@ def test_endpoints_without_parameters_refuse_unknown_ones_by_name(op_client, pat
     assert response.status_code == 400
     assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("colour", "unknown_field"), ("limt", "unknown_field")]
     assert op_client.get(f"{path}?format=json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("put", f"{ADMIN}/default"), ("post", "/api/rmos/ai/snapshots/preview"), ("post", "/api/rmos/ai/constraint-search")],
+)
+def test_a_body_over_the_upload_limit_is_a_json_413_on_every_endpoint(op_client, settings, method, path):
+    """Found by an integrator: only ingestion answered 413; the others gave Django's HTML 400."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"note": "x" * 2000, "max_rings": 5})
+    response = getattr(op_client, method)(path, data=body, content_type="application/json")
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert response.json()["errors"] == [{"field": "", "rule": "max_body_size", "message": "at most 1,000 bytes per request"}]
+    assert ConstraintProfile.objects.get(name="default").version == 1
