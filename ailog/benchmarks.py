@@ -160,10 +160,11 @@ class Traffic:
                 outcome = "timeout"
                 break
         selected = max(attempts, key=lambda a: a["score"]) if attempts else None
-        if outcome in ("budget_exhausted", "timeout") and selected and selected["score"] >= 70 and rng.random() < 0.5:
+        # A RED candidate is never acceptable (tested last: the random stream, hence the dataset, stays as it was).
+        if outcome in ("budget_exhausted", "timeout") and selected and selected["score"] >= 70 and rng.random() < 0.5 and selected["risk_bucket"] != "RED":
             outcome = "acceptable_found"
             for attempt in attempts:
-                attempt["is_acceptable"] = attempt["score"] >= 70
+                attempt["is_acceptable"] = attempt["score"] >= 70 and attempt["risk_bucket"] != "RED"
         for position, attempt in enumerate(attempts):
             attempt["timestamp"] = _iso(at - timedelta(milliseconds=300 * (len(attempts) - position)))
             if internal:

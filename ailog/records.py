@@ -578,8 +578,15 @@ class Checker:
             add(index, "selected_score", "required", "a successful run names the score and risk bucket of the candidate it selected")
         if reason == Reason.GREEN_FOUND and v["selected_risk_bucket"] not in (None, RiskBucket.GREEN):
             add(index, "selected_risk_bucket", "consistency", f"must be GREEN when reason is green_found, got {v['selected_risk_bucket']}")
+        if reason == Reason.ACCEPTABLE_FOUND and v["selected_risk_bucket"] == RiskBucket.RED:
+            add(index, "selected_risk_bucket", "consistency", "a RED candidate is never acceptable, so the reason cannot be acceptable_found")
         if reason == Reason.NO_CANDIDATES and (v["selected_score"] is not None or v["selected_candidate"] is not None):
             add(index, "selected_score", "consistency", "a run with reason no_candidates has no selected candidate")
+        elif v["attempts"] == 0:
+            if success:
+                add(index, "attempts", "consistency", f"a run that made no attempt cannot succeed (reason {reason!r})")
+            elif v["selected_score"] is not None or v["selected_risk_bucket"] is not None or v["selected_candidate"] is not None:
+                add(index, "selected_score", "consistency", "a run that made no attempt has no selected candidate")
         if (
             reason == Reason.ACCEPTABLE_FOUND
             and v["min_feasibility_score"] is not None

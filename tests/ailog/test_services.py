@@ -388,6 +388,13 @@ BAD_RUNS = [
     ({"selected_attempt_index": 1, "selected_score": 40.0}, "selected_risk_bucket", "consistency"),
     ({"started_at": iso(T0 + timedelta(seconds=1))}, "started_at", "consistency"),
     ({"max_attempts": 1}, "attempts", "consistency"),
+    ({"reason": "acceptable_found", "selected_risk_bucket": "RED", "selected_score": 90.0}, "selected_risk_bucket", "consistency"),
+    ({"attempts": 0, "attempt_records": []}, "attempts", "consistency"),  # a success with no attempt
+    (
+        {"attempts": 0, "attempt_records": [], "success": False, "reason": "timeout", "selected_attempt_index": None},
+        "selected_score",
+        "consistency",
+    ),
     ({"warnings": "oops"}, "warnings", "type"),
     ({"warnings": [1]}, "warnings[0]", "type"),
     # A lone surrogate breaks every JSON read of the row; PostgreSQL refuses a NUL.
