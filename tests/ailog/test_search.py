@@ -165,6 +165,11 @@ def test_simulate_traffic_drives_the_real_search_loop(starter_profiles):
     assert all(now - timedelta(days=3, minutes=1) <= r.timestamp <= now for r in runs)
     assert {r.profile_name for r in runs} <= set(ConstraintProfile.objects.values_list("name", flat=True))
     assert sum(r.attempts for r in runs) == AiAttempt.objects.count()
+    # A run lasts what its stamps say (the run page showed "0.00 s" beside attempts 0.1 s apart).
+    for run in runs:
+        assert run.elapsed_seconds == pytest.approx((run.timestamp - run.started_at).total_seconds(), abs=1e-4)
+        last = AiAttempt.objects.filter(run_id=run.run_id).order_by("-attempt_index").first()
+        assert last is None or run.started_at <= last.timestamp <= run.timestamp
 
 
 def test_simulate_traffic_is_reproducible(starter_profiles):
