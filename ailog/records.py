@@ -28,6 +28,7 @@ Timestamps are ISO 8601 texts with a timezone; they are stored in UTC.
 """
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -208,6 +209,15 @@ class Problems:
         return self.total > 0
 
 
+def shown(value: Any) -> str:
+    """A posted value as its sender wrote it: JSON (null, true, "text"), cut at 60 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
@@ -260,7 +270,7 @@ class Checker:
             return None
         if value < low or value > high or (low_open and value == low):
             where = f"greater than {_fmt(low)}" if low_open else f"at least {_fmt(low)}"
-            self.problems.add(index, path, "range", f"must be {where} and at most {_fmt(high)}, got {value!r}")
+            self.problems.add(index, path, "range", f"must be {where} and at most {_fmt(high)}, got {shown(value)}")
             return None
         return float(value)
 
@@ -313,7 +323,7 @@ class Checker:
             self.problems.add(index, path, "required", "this field is required")
             return None
         if type(value) is not str or value not in allowed:
-            self.problems.add(index, path, "choice", f"must be one of {', '.join(sorted(allowed))}; got {value!r}")
+            self.problems.add(index, path, "choice", f"must be one of {', '.join(sorted(allowed))}; got {shown(value)}")
             return None
         return value
 
@@ -407,7 +417,7 @@ class Checker:
                 total += width
                 pattern = ring.get("pattern")
                 if type(pattern) is not str or pattern not in RING_PATTERNS:
-                    add(index, f"{where}.pattern", "choice", f"must be one of mosaic, segmented, solid; got {pattern!r}")
+                    add(index, f"{where}.pattern", "choice", f"must be one of mosaic, segmented, solid; got {shown(pattern)}")
                     return None
                 material = ring.get("material_key", "")
                 if type(material) is not str or len(material) > ID_MAX_LENGTH:
@@ -422,11 +432,11 @@ class Checker:
                 return None
             count = value.get("ring_count")
             if count is not None and (type(count) is not int or count != len(rings)):
-                add(index, f"{path}.ring_count", "consistency", f"is {count!r} but the candidate has {len(rings)} rings")
+                add(index, f"{path}.ring_count", "consistency", f"is {shown(count)} but the candidate has {len(rings)} rings")
                 return None
             stated = value.get("total_width_mm")
             if stated is not None and (type(stated) not in (int, float) or abs(stated - total) > WIDTH_TOLERANCE_MM):
-                add(index, f"{path}.total_width_mm", "consistency", f"is {stated!r} but the rings add up to {total:.2f}")
+                add(index, f"{path}.total_width_mm", "consistency", f"is {shown(stated)} but the rings add up to {total:.2f}")
                 return None
         else:
             if "ring_count" in value and self.integer(value["ring_count"], index, f"{path}.ring_count", 1, MAX_RINGS_LIMIT) is None:
@@ -674,9 +684,14 @@ class Checker:
         if context is None:
             return
         for key, expected in zip(CONTEXT_KEYS, context):
-            if key in record and record[key] != expected:
+            if key not in record:
+                continue
+            given = record[key]
+            if key == "geometry_engine" and given is None:
+                given = ""  # null means "no engine", as on the run
+            if given != expected:
                 self.problems.add(
-                    index, prefix + key, "consistency", f"is {record[key]!r} but its run's {key} is {expected!r}; an attempt shares its run's context"
+                    index, prefix + key, "consistency", f"is {shown(given)} but its run's {key} is {shown(expected)}; an attempt shares its run's context"
                 )
 
     def attempt_event(self, item: dict, index: int) -> Attempt | None:

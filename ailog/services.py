@@ -64,6 +64,7 @@ from ailog.records import (
     NestedAttempt,
     Problems,
     Run,
+    shown,
 )
 from profiles.selectors import ProfileVersionLookup
 from rmos_site.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
@@ -160,7 +161,7 @@ def events_ingest(*, events: Any) -> IngestResult:
             if attempt is not None:
                 loose.append((index, attempt))
         else:
-            problems.add(index, "event_type", "choice", f"must be one of {', '.join(EVENT_TYPES)}; got {kind!r}")
+            problems.add(index, "event_type", "choice", f"must be one of {', '.join(EVENT_TYPES)}; got {shown(kind)}")
     _refuse_repeated_runs(runs, problems)
     seen: dict[tuple[uuid.UUID, int], int] = {}
     for index, attempt in loose:
@@ -596,7 +597,7 @@ class _Writer:
             if mine != theirs:
                 self.problems.add(
                     index, key, "consistency",
-                    f"is {mine!r} but attempt {other_index} of run {attempt[A_RUN]} ({how} already) has {theirs!r}; the attempts of a run share its context",
+                    f"is {shown(mine)} but attempt {other_index} of run {attempt[A_RUN]} ({how} already) has {shown(theirs)}; the attempts of a run share its context",
                 )  # fmt: skip
                 ok = False
         return ok

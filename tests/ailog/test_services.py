@@ -571,3 +571,20 @@ def test_ingestion_transactions_prefer_indexes_on_postgresql_and_only_inside(tra
         assert settings_now() == ("off", "off")
     assert settings_now() == before  # SET LOCAL: gone with the transaction
     assert services.runs_ingest(runs=[run_item()]).runs_created == 1
+
+
+def test_a_nested_attempt_may_repeat_a_null_engine_and_messages_show_values_as_json():
+    """null means "no engine" on the run and on its attempts alike; an error shows what was sent
+    the way it was sent (null, true, "text"), not as Python would print it."""
+    run = run_item(attempts=1, geometry_engine=None)
+    run["attempt_records"][0]["geometry_engine"] = None
+    assert services.runs_ingest(runs=[run]).runs_created == 1
+    assert AiAttempt.objects.get().geometry_engine == ""
+
+    bad = run_item(attempts=1, workflow_mode=None)
+    bad["attempt_records"][0]["risk_bucket"] = True
+    with pytest.raises(ValidationFailed) as caught:
+        services.runs_ingest(runs=[bad])
+    messages = {e.field: e.message for e in caught.value.errors}
+    assert messages["workflow_mode"] == "this field is required"
+    assert messages["attempt_records[0].risk_bucket"].endswith("; got true")
