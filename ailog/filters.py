@@ -25,9 +25,9 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
+from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 
-from ailog.models import GEOMETRY_ENGINE_MAX, NO_GEOMETRY_ENGINE, PROFILE_NAME_MAX, Reason, RiskBucket
+from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBucket
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
 

@@ -27,9 +27,6 @@ from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
 
 PROFILE_NAME_MAX = 64
 GEOMETRY_ENGINE_MAX = 64
-#: The filter value for "no geometry engine" (an empty filter value means "any"); no engine is
-#: named this, ingestion refuses it.
-NO_GEOMETRY_ENGINE = "-"
 CATALOG_REVISION_MAX = 64
 #: The largest search budget (DESIGN.md §3), hence the largest attempt index of a run.
 MAX_ATTEMPTS_PER_RUN = 200

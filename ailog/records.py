@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
+from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT
 
 from ailog.models import (
     CATALOG_REVISION_MAX,
     GEOMETRY_ENGINE_MAX,
     MAX_ATTEMPTS_PER_RUN,
-    NO_GEOMETRY_ENGINE,
     PROFILE_NAME_MAX,
     SUCCESS_REASONS,
     Reason,

@@ -10,6 +10,9 @@ WORKFLOW_MODES: tuple[str, ...] = ("constraint_first", "ai_assisted", "design_fi
 CONTEXT_FIELDS: tuple[str, ...] = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 REQUIRED_CONTEXT_FIELDS: tuple[str, ...] = ("tool_id", "material_id", "machine_id")
 ID_MAX_LENGTH = 128
+#: Stands for "no geometry engine" in the log's filters (an empty filter means "any"), so no
+#: context may name an engine this.
+NO_GEOMETRY_ENGINE = "-"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ def parse_context(values: Mapping[str, Any]) -> tuple[Context | None, list[Probl
             problems.append(Problem(field, "max_length", f"must be at most {ID_MAX_LENGTH} characters"))
         elif any(ch.isspace() or not ch.isprintable() for ch in value):
             problems.append(Problem(field, "characters", "cannot contain spaces or control characters"))
+        elif field == "geometry_engine" and value == NO_GEOMETRY_ENGINE:
+            problems.append(Problem(field, "reserved", f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead"))
         elif field == "workflow_mode" and value not in WORKFLOW_MODES:
             problems.append(Problem(field, "choice", f"must be one of {', '.join(WORKFLOW_MODES)}, got {value!r}"))
         else:

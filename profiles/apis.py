@@ -223,11 +223,11 @@ class QuerySerializer(StrictSerializer):
 
 
 class ContextFields(serializers.Serializer):
-    tool_id = serializers.CharField(max_length=128, help_text="catalog tool id, e.g. saw:slitting-0.5")
-    material_id = serializers.CharField(max_length=128, help_text="catalog material id, e.g. wood:maple-hard")
-    machine_id = serializers.CharField(max_length=128, help_text="catalog machine id, e.g. prod:vmc-3axis")
+    tool_id = StrictCharField(max_length=128, help_text="catalog tool id, e.g. saw:slitting-0.5")
+    material_id = StrictCharField(max_length=128, help_text="catalog material id, e.g. wood:maple-hard")
+    machine_id = StrictCharField(max_length=128, help_text="catalog machine id, e.g. prod:vmc-3axis")
     workflow_mode = serializers.ChoiceField(choices=WORKFLOW_MODES, required=False, default="constraint_first")
-    geometry_engine = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    geometry_engine = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
 
 
 def _context_from(data) -> Context:

@@ -147,11 +147,11 @@ class StrictDecimalField(serializers.DecimalField):
 class StrictCharField(serializers.CharField):
     """Only JSON strings; DRF would otherwise turn numbers into text."""
 
-    default_error_messages = {"invalid": "must be text."}
+    default_error_messages = {"type": "must be text."}  # rule "type", as ingestion names it
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            self.fail("invalid")
+            self.fail("type")
         return super().to_internal_value(data)
 
 

@@ -20,8 +20,8 @@ from django.urls import reverse
 
 from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
-from ailog.models import NO_GEOMETRY_ENGINE, Reason, RiskBucket
-from engine.context import WORKFLOW_MODES
+from ailog.models import Reason, RiskBucket
+from engine.context import NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import NAME_RE
 from django.utils.safestring import SafeString
 

@@ -102,12 +102,15 @@ def test_naming_the_profile_a_rule_would_choose_keeps_the_rule(searcher, starter
         ({"budget": 3}, "budget"),
         ({"workflow_mode": "freestyle"}, "workflow_mode"),
         ({"tool_id": ""}, "tool_id"),
+        # Refused before searching (it was refused only when recording, as a batch item "[0]").
+        ({"geometry_engine": "-"}, "geometry_engine"),
     ],
 )
 def test_bad_requests_are_400_and_record_nothing(searcher, starter_profiles, extra, field):
     response = post(searcher, {**SAW, **extra})
     assert response.status_code == 400
     assert field in {e["field"] for e in response.json()["errors"]}
+    assert all("index" not in e for e in response.json()["errors"])
     assert not AiRun.objects.exists()
 
 

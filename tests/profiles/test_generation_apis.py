@@ -157,3 +157,26 @@ class TestPreview:
     def test_missing_changes_and_unknown_keys_are_400(self, api):
         assert self.post(api, SAW).status_code == 400
         assert self.post(api, {**SAW, "changes": {}, "extra": 1}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("get", "/api/rmos/ai/resolve"), ("get", "/api/rmos/ai/snapshots"), ("post", "/api/rmos/ai/snapshots/preview")],
+)
+def test_the_no_engine_filter_value_is_no_engine_name(api, method, path):
+    """'-' selects runs with no engine in the log's filters; taking it as an engine name here
+    would record runs no filter could single out."""
+    params = {**SAW, "geometry_engine": "-"}
+    if method == "get":
+        response = api.get(f"{path}?{q(params)}")
+    else:
+        response = api.post(path, data=json.dumps({**params, "changes": {}}), content_type="application/json")
+    assert response.status_code == 400
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("geometry_engine", "reserved")]
+
+
+def test_preview_takes_context_ids_only_as_text(api):
+    body = {**SAW, "tool_id": 123, "changes": {}}
+    response = api.post("/api/rmos/ai/snapshots/preview", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("tool_id", "type")]
