@@ -168,8 +168,14 @@ class ProfileAdminDetailApi(NoQueryParamsApi):
         return Response(_change_body(change))
 
 
+class QuerySerializer(StrictSerializer):
+    """Query parameters; ``format`` belongs to DRF's content negotiation and is let through."""
+
+    format = serializers.ChoiceField(choices=["json"], required=False)
+
+
 class ProfileAdminHistoryApi(APIView):
-    class QuerySerializer(StrictSerializer):
+    class QuerySerializer(QuerySerializer):  # noqa: F811 - extends the module's, which takes ?format=json
         limit = StrictQueryInteger(required=False, min_value=1, max_value=selectors.PROFILE_HISTORY_MAX, default=50)
 
     @extend_schema(
@@ -214,12 +220,6 @@ class ProfileAdminRollbackApi(APIView):
 
 # ---------------------------------------------------------------------------------------------
 # Generator: catalog, resolution, snapshots and the what-if preview
-
-
-class QuerySerializer(StrictSerializer):
-    """Query parameters; ``format`` belongs to DRF's content negotiation and is let through."""
-
-    format = serializers.ChoiceField(choices=["json"], required=False)
 
 
 class ContextFields(serializers.Serializer):

@@ -152,3 +152,22 @@ def test_a_body_over_the_upload_limit_is_a_json_413_on_every_endpoint(op_client,
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert response.json()["errors"] == [{"field": "", "rule": "max_body_size", "message": "at most 1,000 bytes per request"}]
     assert ConstraintProfile.objects.get(name="default").version == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{ADMIN}/default/history",
+        "/api/rmos/ai/analytics/profile-stats",
+        "/api/rmos/ai/analytics/hotspots",
+        "/api/rmos/ai/analytics/profile-versions?profile=default",
+        "/api/rmos/ai/analytics/timeseries",
+    ],
+)
+def test_format_json_is_taken_wherever_json_is_answered(op_client, path):
+    """These refused ?format=json as an unknown parameter, while ?format=csv was told 'must be json'."""
+    joiner = "&" if "?" in path else "?"
+    assert op_client.get(f"{path}{joiner}format=json").status_code == 200
+    response = op_client.get(f"{path}{joiner}format=csv")
+    assert response.status_code == 400
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("format", "choice")]
