@@ -66,7 +66,9 @@ STATS_PREFIX = "stats_"
 #: Canonical order of each panel's names (others, refused by the panel's parser, sort last).
 LOG_NAMES: tuple[str, ...] = (*RUN_FILTERS, "cursor")
 STATS_NAMES: tuple[str, ...] = (*ANALYTICS_FILTERS, "max_runs", "max_attempts", "sort")
-# A query value is short; anything longer is not kept in links (the parsers say why it is wrong).
+# A panel's query values are short: no filter takes more. A longer one is kept cut to one character
+# over this (still too long, so the panel's parser refuses it by name and shows no rows, rather
+# than the page dropping the filter and showing every row), and never repeated whole in links.
 PANEL_VALUE_MAX = 200
 
 PanelQuery = tuple[tuple[str, str], ...]
@@ -262,16 +264,14 @@ def _panel_query(items: Mapping[str, str] | Iterable[tuple[str, str]], names: tu
     return tuple(sorted(kept.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
-def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...], problems: list[Problem]) -> PanelQuery:
+def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...]) -> PanelQuery:
     values: dict[str, str] = {}
     for key in query:
         if not key.startswith(prefix):
             continue
         raw = _get(query, key)
-        if len(raw) > PANEL_VALUE_MAX:
-            problems.append(Problem(key, f"ignored, longer than {PANEL_VALUE_MAX} characters"))
-        elif raw:
-            values[key[len(prefix):]] = raw
+        if raw:
+            values[key[len(prefix):]] = raw[: PANEL_VALUE_MAX + 1]
     return _panel_query(values, names)
 
 
@@ -354,8 +354,8 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
         seed=seed,
         profile=profile,
         log_tab=log_tab,
-        log_query=_parse_panel(query, LOG_PREFIX, LOG_NAMES, problems),
-        stats_query=_parse_panel(query, STATS_PREFIX, STATS_NAMES, problems),
+        log_query=_parse_panel(query, LOG_PREFIX, LOG_NAMES),
+        stats_query=_parse_panel(query, STATS_PREFIX, STATS_NAMES),
     )
     return state, problems
 

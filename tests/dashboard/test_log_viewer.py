@@ -141,6 +141,15 @@ def test_a_bad_filter_value_is_shown_next_to_its_field_with_a_400(viewer_client,
     assert 'id="analytics"' in html and 'id="profile-editor"' in html
 
 
+def test_an_overlong_filter_is_refused_by_name_not_dropped(viewer_client, two_contexts):
+    """Past the page's 200-character cap a filter was dropped, and every row shown under a notice."""
+    response = viewer_client.get(f"{DASHBOARD}?log_tool_id={'x' * 5000}")
+    assert response.status_code == 302 and len(response.url) < 400  # links carry it cut, never whole
+    html = get(viewer_client, response.url.split("?", 1)[1], status=400)
+    assert "Must be at most 128 characters" in field_error(html, "tool_id")
+    assert rows(html) == []
+
+
 def test_a_value_the_select_does_not_offer_stays_visible(viewer_client, two_contexts):
     log = panel(get(viewer_client, "log_risk_bucket=PURPLE", status=400))
     assert '<option value="PURPLE" selected>PURPLE (not valid)</option>' in log
