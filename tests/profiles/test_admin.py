@@ -5,7 +5,9 @@ import re
 
 import pytest
 
+from profiles import services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
+from tests.factories import make_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +67,50 @@ def test_change_and_history_pages_load(admin_client):
     record = profile.history.first()
     response = admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/{record.history_id}/")
     assert response.status_code == 200
+
+
+
+@pytest.mark.parametrize(
+    "model, object_id",
+    [
+        ("constraintprofile", "abc"),
+        ("constraintprofile", "3/change"),  # /3/change/history/: the id is everything before /history/
+        ("constraintprofile", "999999"),
+        ("resolutionrule", "abc"),
+        ("resolutionrule", "999999"),
+    ],
+)
+def test_a_history_page_of_an_id_that_names_nothing_redirects_like_the_change_page(admin_client, model, object_id):
+    """Seen in review: a non-numeric id was a 500 (ValueError in simple-history's history view)."""
+    change = admin_client.get(f"/admin/profiles/{model}/{object_id}/change/")
+    history = admin_client.get(f"/admin/profiles/{model}/{object_id}/history/", follow=True)
+    assert history.redirect_chain == [(change.url, 302)]
+    assert f"with ID “{object_id}” doesn’t exist. Perhaps it was deleted?" in history.content.decode()
+
+
+def test_a_history_record_page_with_an_id_that_names_nothing_redirects(admin_client):
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    other_record = ConstraintProfile.objects.get(name="default").history.get()
+    for object_id in ("abc", "999999"):
+        response = admin_client.get(f"/admin/profiles/constraintprofile/{object_id}/history/1/", follow=True)
+        assert response.redirect_chain == [("/admin/", 302)]
+        assert f"Constraint profile with ID “{object_id}” doesn’t exist" in response.content.decode()
+    history_url = f"/admin/profiles/constraintprofile/{profile.pk}/history/"
+    for record_id in ("abc", "999999", other_record.history_id):  # not a record, or another profile's
+        response = admin_client.get(f"{history_url}{record_id}/", follow=True)
+        assert response.redirect_chain == [(history_url, 302)]
+        assert f"Constraint profile “thin_saw” has no history record with ID “{record_id}”" in response.content.decode()
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    response = admin_client.get(f"/admin/profiles/resolutionrule/{rule.pk}/history/x/", follow=True)
+    assert "Resolution rule “saw-tools” has no history record with ID “x”" in response.content.decode()
+
+
+def test_a_deleted_profiles_history_stays_readable_in_the_admin(admin_client):
+    profile = make_profile("retired")
+    record = profile.history.get()
+    services.profile_delete(name="retired", note="no longer used")
+    assert admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/").status_code == 200
+    assert admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/{record.history_id}/").status_code == 200
 
 
 def test_admin_edit_is_validated_next_to_the_field(admin_client):
