@@ -26,6 +26,7 @@ from profiles.presentation import FIELD_SPECS, change_rows, display_value, histo
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
 from rmos_site.inspector import PreviewContext, preview_context
 from rmos_site.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
+from rmos_site.roles import permission_refusal
 from rmos_site.snapshots import ComparisonView, comparison_view
 from rmos_site.url_state import DashboardState
 
@@ -68,7 +69,7 @@ def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple
     """Handle an editor POST. Returns the form and whether it was saved (a message is queued);
     when not saved, the form carries the problems or the stale-edit details to show."""
     if not can_edit_profiles(request.user):
-        raise PermissionDenied("Editing profiles needs the change-profile permission.")
+        raise PermissionDenied(permission_refusal(action="Editing profiles", perm=CHANGE_PERMISSION))
     form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
     previous_version = profile.version
     change = form.save(user=request.user)
@@ -100,7 +101,7 @@ def what_if_from_request(
 ) -> tuple[ProfileForm, WhatIf | None]:
     """Handle the editor's "Preview what-if": nothing is saved, everything typed is kept."""
     if not can_edit_profiles(request.user):
-        raise PermissionDenied("The what-if preview is part of editing profiles, which needs the change-profile permission.")
+        raise PermissionDenied(permission_refusal(action="The what-if preview, part of editing profiles,", perm=CHANGE_PERMISSION))
     form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
     result = form.what_if(context=sample.context, n_samples=sample.n_samples, seed=sample.seed)
     if result is None:
@@ -192,7 +193,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
 def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpResponse:
     """GET: what the rollback would change, and a form asking why. POST: do it."""
     if not can_edit_profiles(request.user):
-        raise PermissionDenied("Rolling back a profile needs the change-profile permission.")
+        raise PermissionDenied(permission_refusal(action="Rolling back a profile", perm=CHANGE_PERMISSION))
     profile = profile_or_404(name)
     try:
         record = selectors.profile_history_record(profile=profile, history_id=history_id)

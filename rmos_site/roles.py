@@ -104,3 +104,12 @@ def api_token_owner(*, key: str) -> str | None:
 def can_open_rule_admin(user) -> bool:
     """Rules link to their admin pages for staff who may open them there."""
     return user.is_staff and (user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule"))
+
+
+def permission_refusal(*, action: str, perm: str) -> str:
+    """Why an account without ``perm`` may not do ``action`` (a sentence starting the refusal,
+    e.g. "Editing profiles"), naming the role that gives ``perm``, or saying that none does."""
+    roles = [f"the {short} role ({group})" for short, group in ROLE_NAMES.items() if perm in ROLES[group]]
+    if not roles:
+        return f"{action} is for administrators (superusers) only: no role includes it."
+    return f"{action} needs {' or '.join(roles)}. Ask an administrator if you need it."

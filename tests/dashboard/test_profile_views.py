@@ -365,6 +365,7 @@ def test_viewers_cannot_roll_back(viewer_client, default_profile, method):
     response = getattr(viewer_client, method)(rollback_url("default", _first_record_id()), {"note": "x", "version": "2"})
     assert response.status_code == 403
     assert "You cannot do that" in response.content.decode()
+    assert "Rolling back a profile needs the operator role (rmos-operator). Ask an administrator" in response.content.decode()
     assert ConstraintProfile.objects.get(name="default").version == 2
 
 
