@@ -11,6 +11,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,11 @@ from django.utils.html import format_html
 from ailog.models import AiAttempt, AiRun
 
 COUNT_CAP = 10_000
+NOT_ADDED_HERE = "Runs and attempts are recorded through the log API by the generators that make them, never added by hand."
+NOT_DELETED_HERE = (
+    "Runs and attempts are never deleted one by one: the analytics aggregates count each of them. Old ones are removed "
+    "by date with 'manage.py prune_logs --before <date>', which takes them out of the aggregates in the same transaction."
+)
 
 
 class CappedCountPaginator(Paginator):
@@ -65,6 +71,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    # Django's own refusals are a bare 403, which left the page to guess why (it guessed a role).
+    def add_view(self, request, form_url="", extra_context=None):
+        raise PermissionDenied(NOT_ADDED_HERE)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied(NOT_DELETED_HERE)
 
     def get_search_results(self, request, queryset, search_term):
         """A run id finds that run's rows; anything else is an exact id of the search fields."""

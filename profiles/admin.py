@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
@@ -21,8 +22,19 @@ from profiles import selectors, services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from profiles.presentation import display_value
 from rmos_site.errors import ApplicationError, Conflict
+from rmos_site.roles import permission_refusal
 
 NOTE_HELP = "Why you make this change. Required; it becomes the reason in the history."
+FALLBACK_NOT_DELETED = (
+    f"The {services.FALLBACK_PROFILE!r} profile is never deleted: it is the resolver's fallback, the profile of every "
+    "context that no rule matches. To change what it allows, edit it, or roll it back to an earlier version from its history."
+)
+
+
+def _delete_refused(model_admin: admin.ModelAdmin) -> PermissionDenied:
+    """Django's own refusal is a bare 403, which left the page to guess why (it guessed a role)."""
+    perm = f"{model_admin.opts.app_label}.{get_permission_codename('delete', model_admin.opts)}"
+    return PermissionDenied(permission_refusal(action=f"Deleting {model_admin.opts.verbose_name_plural}", perm=perm))
 
 
 def _revert_record_id(request) -> int | None:
@@ -289,6 +301,14 @@ class ConstraintProfileAdmin(JournaledAdmin):
         # No delete button for the resolver's fallback (the service refuses it anyway).
         return super().has_delete_permission(request, obj) and (obj is None or obj.name != services.FALLBACK_PROFILE)
 
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_delete_permission(request, obj):
+            if obj is not None and obj.name == services.FALLBACK_PROFILE:
+                raise PermissionDenied(FALLBACK_NOT_DELETED)
+            raise _delete_refused(self)
+        return super().delete_view(request, object_id, extra_context)
+
     def get_actions(self, request):
         # "Delete selected" would report success before the service could refuse one of them
         # (a profile that rules still target); profiles are deleted one at a time.
@@ -412,6 +432,11 @@ class ResolutionRuleAdmin(JournaledAdmin):
             raise PermissionDenied(exc.detail) from exc
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise _delete_refused(self)
+        return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         services.rule_delete(name=obj.name, note=f"deleted in Django admin by {request.user}", user=request.user)

@@ -1,13 +1,15 @@
 """The read-only admin of the AI log."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from ailog import services
-from ailog.models import AiRun
+from ailog.models import AiAttempt, AiRun
 from tests.ailog.factories import attempt_event, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,24 @@ def test_admin_is_read_only(admin_client):
     assert admin_client.get("/admin/ailog/airun/add/").status_code == 403
     assert admin_client.post(f"/admin/ailog/airun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AiRun.objects.exists()
+
+
+def _refusal(response) -> str:
+    assert response.status_code == 403
+    return html.unescape(re.sub(r"<[^>]+>", "", response.content.decode()))
+
+
+def test_the_read_only_admin_says_why_it_refuses(admin_client):
+    """Seen in review: a superuser refused a delete here was told it needs the operator role."""
+    services.runs_ingest(runs=[run_item(attempts=1)])
+    run, attempt = AiRun.objects.get(), AiAttempt.objects.get()
+    for url in (f"/admin/ailog/airun/{run.pk}/delete/", f"/admin/ailog/aiattempt/{attempt.pk}/delete/"):
+        page = _refusal(admin_client.get(url))
+        assert "Runs and attempts are never deleted one by one" in page and "prune_logs --before" in page
+        assert "role" not in page
+    for url in ("/admin/ailog/airun/add/", "/admin/ailog/aiattempt/add/"):
+        page = _refusal(admin_client.get(url))
+        assert "Runs and attempts are recorded through the log API" in page and "role" not in page
 
 
 def test_recent_filter(admin_client):

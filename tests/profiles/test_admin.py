@@ -1,13 +1,14 @@
 """Django admin for profiles and rules: pages load, edits go through the services."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
 from profiles import services
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
-from tests.factories import make_profile
+from tests.factories import make_profile, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +145,47 @@ def test_the_fallback_profile_has_no_delete_button_and_cannot_be_deleted(admin_c
         f"/admin/profiles/constraintprofile/{other.pk}/change/"
     ).content.decode()
     assert ConstraintProfile.objects.filter(name="default").exists()
+
+
+
+def _staff_client(client, role: str):
+    user = make_user(f"{role}-staff", superuser=True) if role == "superuser" else make_user(f"{role}-staff", role=role)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    return client
+
+
+def _refusal(response) -> str:
+    assert response.status_code == 403
+    return html.unescape(re.sub(r"<[^>]+>", "", response.content.decode()))
+
+
+@pytest.mark.parametrize("role", ["superuser", "operator", "viewer"])
+def test_deleting_the_fallback_profile_is_refused_with_the_real_reason_whatever_the_role(client, starter_profiles, role):
+    """Seen in review: a superuser was told the delete needs the operator role (which it has, and
+    which would not help): the fallback profile is never deleted, by design."""
+    client = _staff_client(client, role)
+    url = f"/admin/profiles/constraintprofile/{ConstraintProfile.objects.get(name='default').pk}/delete/"
+    for response in (client.get(url), client.post(url, {"post": "yes"})):
+        page = _refusal(response)
+        assert "The 'default' profile is never deleted: it is the resolver's fallback" in page
+        assert "roll it back" in page
+        assert "role" not in page
+    assert ConstraintProfile.objects.filter(name="default").exists()
+
+
+@pytest.mark.parametrize("role", ["operator", "viewer"])
+def test_deleting_a_profile_or_rule_without_the_permission_names_who_may(client, starter_profiles, role):
+    client = _staff_client(client, role)
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    rule = ResolutionRule.objects.get(name="saw-tools")
+    page = _refusal(client.get(f"/admin/profiles/constraintprofile/{profile.pk}/delete/"))
+    assert "Deleting constraint profiles is for administrators (superusers) only: no role includes it." in page
+    assert "needs the operator role" not in page
+    page = _refusal(client.post(f"/admin/profiles/resolutionrule/{rule.pk}/delete/", {"post": "yes"}))
+    assert "Deleting resolution rules is for administrators (superusers) only: no role includes it." in page
+    assert ResolutionRule.objects.filter(pk=rule.pk).exists()
 
 
 def test_deleting_a_profile_that_rules_target_is_refused_naming_the_rules(admin_client):
