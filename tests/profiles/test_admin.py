@@ -106,6 +106,32 @@ def test_a_history_record_page_with_an_id_that_names_nothing_redirects(admin_cli
     assert "Resolution rule “saw-tools” has no history record with ID “x”" in response.content.decode()
 
 
+
+def _history_table(response) -> list[dict[str, str]]:
+    """The admin history page's table, newest first: one {column header: cell text} per record."""
+    table = re.search(r'<table id="change-history".*?</table>', response.content.decode(), re.S).group(0)
+    text = lambda cell: " ".join(html.unescape(re.sub(r"<[^>]+>", "", cell)).split())  # noqa: E731
+    headers = [text(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)
+    return [dict(zip(headers, (text(td) for td in re.findall(r"<td>(.*?)</td>", row, re.S)))) for row in rows]
+
+
+def test_the_history_page_says_who_changed_each_version_with_or_without_an_account(admin_client, admin_user):
+    """Seen in review: the import's record showed "Changed by: None"."""
+    profile = ConstraintProfile.objects.get(name="thin_saw")
+    services.profile_update(name="thin_saw", changes={"max_rings": 7}, note="from the seed script", operator="seed-bot")
+    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
+    rows = _history_table(admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/"))
+    assert [(row["change_type"], row["operator"], row["Changed by"]) for row in rows] == [
+        ("changed", "", "ada-admin"),
+        ("changed", "seed-bot", "an API client"),
+        ("import", "", "the system"),
+    ]
+    assert "None" not in {row["Changed by"] for row in rows}
+    page = admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/").content.decode()
+    assert f'<a href="/admin/auth/user/{admin_user.pk}/change/">ada-admin</a>' in page  # the account still links
+
+
 def test_a_deleted_profiles_history_stays_readable_in_the_admin(admin_client):
     profile = make_profile("retired")
     record = profile.history.get()
