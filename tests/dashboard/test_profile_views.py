@@ -351,6 +351,7 @@ def test_rollback_to_the_current_values_offers_nothing_to_do(operator_client, de
     html = operator_client.get(rollback_url("default", _first_record_id())).content.decode()
     assert "rolling back would change nothing" in html
     assert 'name="note"' not in html
+    assert "as a new version" not in html  # it promised one, then said none would be saved
 
 
 def test_rollback_to_another_profiles_record_is_404(operator_client, default_profile):
