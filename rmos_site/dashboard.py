@@ -50,8 +50,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     notices = [str(p) for p in split_problems(problems, state)]
     profiles = list(profile_selectors.profile_list())
     by_name = {p.name: p for p in profiles}
-    if state.profile and state.profile not in by_name:
-        notices.append(f"profile: there is no profile named {state.profile!r}; showing another one")
     # Without a profile named, the editor shows the one the inspected context resolves to (the
     # profile an operator tunes for it), else the fallback.
     resolved = inspector.resolution.profile_name if inspector.resolution else None
@@ -61,6 +59,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         or by_name.get(FALLBACK_PROFILE)
         or (profiles[0] if profiles else None)
     )
+    if state.profile and state.profile not in by_name:
+        instead = f"; showing {editor_profile.name!r} instead" if editor_profile else ""
+        notices.append(f"profile: there is no profile named {state.profile!r}{instead}")
     # The editor's own URL names its profile explicitly, so a save returns to the same profile.
     editor_state = state.with_profile(editor_profile.name) if editor_profile else state
     editor_url = editor_state.url(fragment=EDITOR_ANCHOR)

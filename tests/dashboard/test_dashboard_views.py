@@ -128,7 +128,7 @@ def test_the_editor_opens_the_profile_in_the_url_or_else_default(operator_client
     assert '<option value="maple_contrast" selected>' in html
     assert 'action="/rmos/ai-ops/?profile=maple_contrast#profile-editor"' in html
     fallback = operator_client.get(DASHBOARD + "?profile=nope").content.decode()
-    assert "there is no profile named &#x27;nope&#x27;" in fallback
+    assert "there is no profile named &#x27;nope&#x27;; showing &#x27;default&#x27; instead" in fallback
     assert '<option value="default" selected>' in fallback
 
 
