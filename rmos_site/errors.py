@@ -6,7 +6,8 @@ exception handler below turns those, DRF's own exceptions and Django's ``Validat
     {"status": 400, "code": "validation_error", "detail": "<one line>",
      "errors": [{"field": "max_rings", "rule": "min_le_max", "message": "…", "index": 3}]}
 
-``index`` appears only for batch items. Extra keys (e.g. ``current`` on a 409) may be added.
+``index`` appears only for batch items; ``errors`` is never empty (field ``""`` when the request
+as a whole is refused, with ``code`` as the rule). Extra keys (e.g. ``current`` on a 409) may be added.
 Dashboard views attach the same ``FieldError`` items to their forms.
 """
 from __future__ import annotations
@@ -109,7 +110,9 @@ def error_body(
     status: int, code: str, detail: str, errors: Iterable[FieldError] = (), extra: dict | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"status": status, "code": code, "detail": detail}
-    body["errors"] = [e.as_dict() for e in errors]
+    # Never empty: a refusal of the request as a whole (401, 405, 415, 429, a body that is not
+    # JSON, no such endpoint…) is one item with field "" and the code as its rule.
+    body["errors"] = [e.as_dict() for e in errors] or [{"field": "", "rule": code, "message": detail}]
     if extra:
         body.update(extra)
     return body
