@@ -23,6 +23,19 @@ NO_RUNS = "No runs in this range yet"
 # Rough advance width of one character of the 12px label font: enough to decide whether a
 # label fits inside a bar segment, which is all it is used for.
 CHAR_PX = 7.0
+# Room reserved for an axis's tick labels is measured with the widest sans digit a browser is
+# likely to pick for the 12px label font (DejaVu Sans: 0.64 em), so no label is wider than its room.
+TICK_CHAR_PX = 7.7
+TICK_GAP = 6  # between a y tick label and the axis (the templates' dx="-6")
+# The rotated y axis title (11px) has its baseline this far from the left edge; its glyphs end
+# about 3 px to the right of it, and the tick labels keep a further 4 px away.
+Y_TITLE_X = 12
+Y_TITLE_RIGHT = Y_TITLE_X + 3 + 4
+
+
+def tick_label_px(label: str) -> float:
+    """The room a tick label needs at the 12px label font (an upper bound, see TICK_CHAR_PX)."""
+    return len(label) * TICK_CHAR_PX
 
 
 def _num(value: float) -> str:
@@ -189,9 +202,9 @@ class Tick:
     label: str
 
 
-def _count_axis(max_count: int, plot: Plot) -> tuple[float, tuple[Tick, ...]]:
-    """A y axis for whole counts: a step of 1, 2 or 5 x 10^k giving at most five intervals,
-    and the top at the first step at or above the largest count."""
+def _count_steps(max_count: int) -> range:
+    """The values of a y axis for whole counts: a step of 1, 2 or 5 x 10^k giving at most five
+    intervals, up to the first step at or above the largest count."""
     max_count = max(1, max_count)
     magnitude = 1
     while True:
@@ -199,11 +212,7 @@ def _count_axis(max_count: int, plot: Plot) -> tuple[float, tuple[Tick, ...]]:
         if step is not None:
             break
         magnitude *= 10
-    top = step * math.ceil(max_count / step)
-    ticks = tuple(
-        Tick(round(plot.bottom - plot.height * v / top, 2), str(v)) for v in range(0, top + 1, step)
-    )
-    return float(top), ticks
+    return range(0, step * math.ceil(max_count / step) + 1, step)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,6 +252,11 @@ class Histogram:
     empty: bool
     empty_message: str
 
+    @property
+    def y_label_x(self) -> float:
+        """The baseline of the rotated y axis title (the plot's left margin keeps clear of it)."""
+        return Y_TITLE_X
+
 
 def _thin(ticks: list[Tick], min_gap: float) -> tuple[Tick, ...]:
     """Every k-th tick, k as small as keeps neighbouring labels ``min_gap`` apart."""
@@ -271,13 +285,25 @@ def _histogram(
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"histogram counts must be whole numbers >= 0, got {count!r}")
     total = sum(counts)
-    plot = Plot(left=40, top=14, right=width - 8, bottom=height - 34)
     pcts = percentages(list(counts))
     rows = tuple(zip(labels, counts, pcts))
     y_label = f"{noun[:1].upper()}{noun[1:]}"
     if total == 0:
+        plot = Plot(left=40, top=14, right=width - 8, bottom=height - 34)
         return Histogram(width, height, plot, (), (), (), x_label, y_label, 0, title, empty_message, rows, True, empty_message)
-    y_top, y_ticks = _count_axis(max(max(counts), y_max), plot)
+    y_values = _count_steps(max(max(counts), y_max))
+    x_texts = list(labels if edge_labels is None else edge_labels)
+    # The y tick labels sit between the rotated axis title and the axis, however many digits they
+    # have; the first and last x labels, centred on the plot's edges at worst, stay in the chart.
+    x_overhang = max(tick_label_px(text) for text in x_texts) / 2 + 2
+    plot = Plot(
+        left=max(Y_TITLE_RIGHT + max(tick_label_px(str(v)) for v in y_values) + TICK_GAP, x_overhang),
+        top=14,
+        right=width - max(8, x_overhang),
+        bottom=height - 34,
+    )
+    y_top = y_values[-1]
+    y_ticks = tuple(Tick(round(plot.bottom - plot.height * v / y_top, 2), str(v)) for v in y_values)
     slot = plot.width / len(counts)
     gap = min(6.0, slot * 0.15)
     bars = []
@@ -299,7 +325,7 @@ def _histogram(
         ticks = [Tick(b.center_x, b.label) for b in bars]
     else:
         ticks = [Tick(round(plot.left + i * slot, 2), text) for i, text in enumerate(edge_labels)]
-    widest = max(len(t.label) for t in ticks) * CHAR_PX + 6
+    widest = max(tick_label_px(t.label) for t in ticks) + 6
     x_ticks = _thin(ticks, widest)
     mode = max(rows, key=lambda r: r[1])
     summary = f"{_plural(total, noun)}; most common {describe.lower()} {mode[0]} ({mode[1]}, {mode[2]}%)."

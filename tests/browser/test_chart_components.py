@@ -89,3 +89,35 @@ def test_charts_draw_with_names_tooltips_and_empty_states(blank_page, shot):
     expect(page.locator(".marker")).to_have_count(3)
     expect(page.locator('.marker a[href="#v2"]')).to_have_count(1)
     shot("charts", page)
+
+
+def test_histogram_labels_keep_clear_of_each_other_in_the_browsers_font(blank_page, shot):
+    """Seen in review: "Candidates" printed over the "100" tick label and the last width label
+    "10.0" cut off at the right. Measured here with the font the browser really uses."""
+    page = blank_page
+    widths = charts.binned_histogram([3.0 + 0.7 * i for i in range(11)], [48, 73, 62, 56, 57, 56, 38, 34, 44, 112], noun="candidates")
+    rings = charts.integer_histogram({2: 12_345, 3: 80, 4: 7}, noun="candidates")
+    css = (settings.BASE_DIR / "static" / "rmos" / "rmos.css").read_text()
+    page.set_content(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><style>{css}</style></head><body>'
+        '<div class="chart-pair" style="width: 680px">'
+        + render_to_string("components/chart_histogram.html", {"chart": widths, "chart_id": "widths"})
+        + render_to_string("components/chart_histogram.html", {"chart": rings, "chart_id": "rings"})
+        + "</div></body></html>"
+    )
+    shot("histogram-labels", page)
+
+    def overlap(a: dict, b: dict) -> bool:
+        return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+    for svg in page.locator("figure.chart svg").all():
+        frame = svg.bounding_box()
+        for text in svg.locator("text").all():
+            box = text.bounding_box()
+            assert frame["x"] - 0.5 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 0.5, (text.text_content(), box, frame)
+        title = svg.locator(".axis-y .axis-title").bounding_box()
+        for label in svg.locator(".axis-y text:not(.axis-title)").all():
+            assert not overlap(title, label.bounding_box()), label.text_content()
+        x_labels = [t.bounding_box() for t in svg.locator(".axis-x text").all()]
+        assert not any(overlap(a, b) for a, b in zip(x_labels, x_labels[1:]))
+    assert page.locator("figure.chart svg").first.locator(".axis-x text").last.text_content() == "10.0"

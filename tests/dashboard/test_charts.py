@@ -131,6 +131,26 @@ def test_bins_are_labelled_at_their_edges():
         charts.binned_histogram([2.0, 1.0], [1])
 
 
+@pytest.mark.parametrize("largest", [1, 7, 10, 99, 100, 250, 1_000, 12_345, 1_000_000])
+def test_histogram_labels_never_meet_the_axis_title_nor_leave_the_chart(largest):
+    """Seen in review: the "Candidates" title printed over the "100" tick label, and the last
+    width label "10.0" was cut off at the chart's right edge."""
+    for h in (
+        charts.integer_histogram({2: largest, 8: 1}),
+        charts.integer_histogram({n: largest for n in range(100, 160)}),
+        charts.binned_histogram([3.0 + 0.7 * i for i in range(11)], [largest] * 10, decimals=1),  # 3.0 to 10.0
+        charts.binned_histogram([0.25 * i for i in range(9)], [largest] * 8, decimals=2, width=240),
+    ):
+        title_right = h.y_label_x + 3  # the rotated title's glyphs end about 3 px past its baseline
+        for tick in h.y_ticks:
+            assert h.plot.left - charts.TICK_GAP - charts.tick_label_px(tick.label) >= title_right + 3, tick
+        for tick in h.x_ticks:
+            half = charts.tick_label_px(tick.label) / 2
+            assert tick.position - half >= 0 and tick.position + half <= h.width, (tick, h.width)
+        shown = [(t.position - charts.tick_label_px(t.label) / 2, t.position + charts.tick_label_px(t.label) / 2) for t in h.x_ticks]
+        assert all(right < next_left for (_, right), (next_left, _) in zip(shown, shown[1:]))
+
+
 def test_empty_histograms():
     assert charts.integer_histogram({}).empty
     assert charts.integer_histogram({3: 0}).empty
