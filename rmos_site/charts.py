@@ -88,6 +88,8 @@ class RiskSegment:
     label: str  # drawn inside the segment when it fits, else ""
     title: str  # tooltip
     shown_percent: str = ""  # the percent as shown ("<1%" rather than "0%" for a few)
+    left_percent: float = 0.0  # x and width as percentages of the bar, for a bar that fills its box
+    width_percent: float = 0.0
 
     @property
     def label_x(self) -> float:
@@ -119,7 +121,10 @@ def risk_mix_bar(
 ) -> RiskMixBar:
     """A stacked bar of GREEN / YELLOW / RED counts (keys are case-insensitive).
 
-    ``labels=False`` draws a compact bar for table cells; tooltips and the summary remain.
+    ``width`` is the narrowest the bar is drawn at, in px: a segment's label is chosen to fit
+    its share of that. The page draws the bar across its whole box (``left_percent`` and
+    ``width_percent``), so on a wider screen every label still fits. ``labels=False`` draws a
+    compact bar for table cells; tooltips and the summary remain.
     """
     normalised = {bucket: 0 for bucket in RISK_BUCKETS}
     for key, count in counts.items():
@@ -135,6 +140,7 @@ def risk_mix_bar(
     legend: list[RiskSegment] = []
     segments: list[RiskSegment] = []
     x = 0.0
+    done = 0
     for bucket, count, pct in zip(RISK_BUCKETS, ordered, pcts):
         seg_width = width * count / total if total else 0.0
         shown = percent_text(count, total, pct)
@@ -145,7 +151,14 @@ def risk_mix_bar(
                 if len(candidate) * CHAR_PX + 8 <= seg_width:
                     label = candidate
                     break
-        segment = RiskSegment(bucket, count, pct, round(x, 2), round(seg_width, 2), label, title, shown)
+        # From the running count, so that the rounded percentages tile the bar without a gap.
+        left_percent = round(100 * done / total, 2) if total else 0.0
+        done += count
+        right_percent = round(100 * done / total, 2) if total else 0.0
+        segment = RiskSegment(
+            bucket, count, pct, round(x, 2), round(seg_width, 2), label, title, shown,
+            left_percent=left_percent, width_percent=round(right_percent - left_percent, 2),
+        )
         legend.append(segment)
         if count:
             segments.append(segment)

@@ -183,7 +183,8 @@ def snapshot_view(
         n_samples=int(snapshot["n_samples"]),
         seed=int(snapshot["seed"]),
         risk=charts.risk_mix_bar(
-            {b: int(snapshot["risk"][b]["count"]) for b in RISK_BUCKETS}, noun=NOUN, width=480, height=24
+            # Labels fit the narrowest box the bar fills: one side of the what-if on a 390 px phone.
+            {b: int(snapshot["risk"][b]["count"]) for b in RISK_BUCKETS}, noun=NOUN, width=270, height=24
         ),
         ring_counts=charts.integer_histogram(
             ring_counts, noun=NOUN, width=chart_width, low=low, high=high, y_max=ring_y_max

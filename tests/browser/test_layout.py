@@ -111,3 +111,21 @@ def test_wide_charts_stay_readable_on_a_phone(page, shot, sign_in, full_log, cha
     shot(f"{path}-chart-390")
     assert label.bounding_box()["height"] >= 9, label.bounding_box()
     assert _geometry(page)["width"] <= 391  # the page itself does not scroll sideways
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_risk_bar_fills_its_column_with_readable_labels(page, shot, sign_in, full_log, width):
+    """Seen in review: at 1366 px the inspector's 480 px bar, labelled 100%, stopped at 80% of its
+    column as if a segment were missing; at 390 px it shrank its labels to about 6 px."""
+    sign_in(make_user("ola", role="viewer"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(SELECTED)
+    figure = page.locator("#snapshot-inspector figure.chart-risk")
+    shot(f"risk-bar-{width}")
+    column = figure.bounding_box()
+    bar = figure.locator("svg.risk-bar").bounding_box()
+    assert abs(bar["x"] - column["x"]) <= 1 and abs(bar["width"] - column["width"]) <= 1, (bar, column)
+    labels = figure.locator("svg text").all()
+    assert labels
+    for label in labels:
+        assert label.bounding_box()["height"] >= 12, (label.text_content(), label.bounding_box())

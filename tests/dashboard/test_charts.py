@@ -40,6 +40,17 @@ def test_risk_mix_segments_tile_the_bar_in_bucket_order():
     assert bar.segments[0].label_x == 120
 
 
+def test_risk_mix_segments_fill_the_whole_bar_in_percent():
+    """Seen in review: a bar labelled 100% stopped at 80% of its column (its 480 px did not grow),
+    and on a phone it shrank with its labels. The page now draws it across its box in percent."""
+    bar = charts.risk_mix_bar({"GREEN": 1, "YELLOW": 1, "RED": 1})
+    assert [(s.left_percent, s.width_percent) for s in bar.segments] == [(0, 33.33), (33.33, 33.34), (66.67, 33.33)]
+    assert charts.risk_mix_bar({"RED": 7}).segments[0].width_percent == 100
+    html = render_to_string("components/chart_risk_mix.html", {"chart": bar, "chart_id": "mix"})
+    assert 'width="100%"' in html and "viewBox" not in html  # nothing scales the 12px labels down
+    assert '<svg role="presentation" x="33.33%" y="0" width="33.34%" height="100%">' in html
+
+
 def test_risk_mix_labels_only_where_they_fit():
     bar = charts.risk_mix_bar({"GREEN": 96, "YELLOW": 3, "RED": 1}, width=320)
     green, yellow, red = bar.segments
