@@ -135,7 +135,8 @@ def parse_instant(value: str, field: str, *, end_of_day: bool = False) -> dateti
         _check_range(start, value, field)
         return start + timedelta(days=1) if end_of_day else start
     try:
-        parsed = datetime.fromisoformat(value)
+        # RFC 3339 allows a lower-case "z" for UTC, as ingestion takes it; Python's parser takes only "Z".
+        parsed = datetime.fromisoformat(value[:-1] + "Z" if value[-1:] == "z" else value)
     except ValueError:
         hint = ""
         if re.search(r"\d \d\d:?\d\d$", value):

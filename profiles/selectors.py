@@ -74,7 +74,7 @@ def profile_to_dict(profile: ConstraintProfile) -> dict[str, Any]:
     data = {"name": profile.name}
     data.update({k: journal.plain(v) for k, v in profile_values(profile).items()})
     data["version"] = profile.version
-    data["updated_at"] = profile.updated_at.isoformat() if profile.updated_at else None
+    data["updated_at"] = profile.updated_at.isoformat().replace("+00:00", "Z") if profile.updated_at else None
     return data
 
 

@@ -35,6 +35,11 @@ def test_a_bare_until_date_includes_that_day():
     assert parsed.until - parsed.since == timedelta(days=31)
 
 
+def test_a_lower_case_z_means_utc_as_in_ingestion():
+    parsed = log_filter_parse({"since": "2025-03-01T08:00:00z", "until": "2025-03-01T09:00:00Z"})
+    assert parsed.since == datetime(2025, 3, 1, 8, tzinfo=UTC) and parsed.until == datetime(2025, 3, 1, 9, tzinfo=UTC)
+
+
 def test_every_bad_field_is_named_at_once():
     with pytest.raises(ValidationFailed) as caught:
         log_filter_parse({"tool_id": "x" * 200, "risk_bucket": "PINK", "success": "true", "bogus": "1"}, allowed=ATTEMPT_FILTERS)

@@ -171,3 +171,11 @@ def test_format_json_is_taken_wherever_json_is_answered(op_client, path):
     response = op_client.get(f"{path}{joiner}format=csv")
     assert response.status_code == 400
     assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("format", "choice")]
+
+
+def test_profile_times_are_written_in_utc_with_z_like_the_log(op_client):
+    """updated_at and the history's times ended in +00:00 while every log time ends in Z."""
+    profile = op_client.get(f"{ADMIN}/default").json()
+    history = op_client.get(f"{ADMIN}/default/history").json()["results"]
+    assert profile["updated_at"].endswith("Z") and "+00:00" not in profile["updated_at"]
+    assert history and all(entry["time"].endswith("Z") for entry in history)
