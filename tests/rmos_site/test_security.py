@@ -174,3 +174,28 @@ def test_simultaneous_bad_tokens_never_overshoot_the_failure_limit(monkeypatch, 
     # A good token from another address is not slowed down by them.
     good = Client().get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(make_user('vera', role='viewer'))}", REMOTE_ADDR="10.9.9.9")
     assert good.status_code == 200
+
+
+def test_api_answers_are_private_to_their_caller(client, viewer):
+    """A shared cache must neither keep one caller's answer nor hand it to another token."""
+    client.force_login(viewer)
+    for path in ("/api/rmos/ai/profiles", "/api/rmos/logs/ai/runs", "/api/rmos/nowhere"):
+        response = client.get(path)
+        assert response["Cache-Control"] == "private, no-store", path
+        assert "Authorization" in response["Vary"], path
+    page = client.get("/rmos/ai-ops/")
+    assert "Authorization" not in page.get("Vary", "")  # pages are the session's business, not this rule's
+
+
+def test_a_chunked_body_is_a_411_that_says_what_to_send(client, viewer):
+    """WSGI gives Django no chunked body, so the view saw an empty request ('runs: required')."""
+    from tests.factories import token_for
+
+    response = client.post(
+        "/api/rmos/logs/ai/runs", data=b"", content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}",
+    )  # fmt: skip
+    assert response.status_code == 411
+    body = response.json()
+    assert body["code"] == "length_required" and "Content-Length" in body["detail"]
+    assert body["errors"] == [{"field": "", "rule": "length_required", "message": body["detail"]}]

@@ -1,0 +1,32 @@
+"""What every API answer shares, whichever view (or none) produced it."""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from rmos_site.errors import json_error_response
+
+
+def api_responses(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Under /api/: answers are per caller, so no shared cache keeps them (``private, no-store``,
+    ``Vary: Authorization``); and a chunked body without Content-Length is a 411 that says so.
+    WSGI hands Django no such body, so the view saw an empty request and named a missing field."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return get_response(request)
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+            response: HttpResponse = json_error_response(
+                411, "length_required", "Send the body with a Content-Length header: chunked request bodies are not read here."
+            )
+        else:
+            response = get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        patch_vary_headers(response, ["Authorization"])
+        return response
+
+    return middleware
