@@ -272,3 +272,23 @@ def test_edits_carried_across_a_newer_save_meet_the_stale_edit_check(page, sign_
     expect(editor.get_by_role("heading", name="Someone saved a newer version while you were editing")).to_be_visible()
     expect(editor.get_by_label("Fewest rings")).to_have_value("4")
     assert selectors.profile_get(name="maple_contrast").version == 2
+
+
+def test_a_long_unbroken_value_wraps_in_the_what_if_table(page, shot, sign_in, profiles):
+    """A description typed without spaces squeezed the 'Saved' column to a word per line and ran
+    into the next column."""
+    sign_in(make_user("olga", role="operator"))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/rmos/profiles/default/")
+    page.get_by_label("Description").fill("x" * 300)
+    page.get_by_role("button", name="Preview what-if").click()
+    table = page.locator("#what-if table.diff").first
+    expect(table).to_be_visible()
+    shot("what-if-long-value")
+    cells = table.locator("tbody td")
+    for i in range(cells.count()):
+        box = cells.nth(i).evaluate("c => ({scroll: c.scrollWidth, client: c.clientWidth, width: c.getBoundingClientRect().width})")
+        assert box["scroll"] <= box["client"] + 1, box  # nothing runs out of its cell
+        assert box["width"] >= 60, box  # and no column is squeezed to a sliver
+    table_box = table.bounding_box()
+    assert table_box["width"] <= page.locator("#what-if").bounding_box()["width"] + 1
