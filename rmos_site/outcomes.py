@@ -71,6 +71,11 @@ class Outcomes:
     versions: tuple[VersionRow, ...]
     unknown_runs: int  # runs whose version is not known (e.g. posted without one)
     total_runs: int
+    # Runs dated before the day this server first journaled the profile (it was in use before:
+    # imported, or runs sent in later with their own times). They count under the version in
+    # force when they resolved, or else the first one.
+    early_runs: int
+    first_journaled: date | None
     chart: charts.LineChart
     days: int
     day_links: tuple[DayLink, ...]
@@ -141,6 +146,18 @@ def _from_first_event(points: list[charts.RatePoint], markers: list[charts.Chang
     return [p for p in points if p.day >= start]
 
 
+def _before_the_journal(profile: str, results: list[Mapping[str, Any]]) -> tuple[date | None, int]:
+    """The UTC day of the profile's first journal entry, and how many of its runs are dated on
+    earlier days (whole days: the aggregates answer, so this costs one small query)."""
+    times = [present.moment(r["time"]) for r in results if r["time"]]
+    if not times:
+        return None, 0
+    first = min(times).astimezone(UTC).date()  # type: ignore[union-attr]
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    early = analytics_selectors.counts(filters=LogFilter(profile=profile, until=start), group=("profile_version",))
+    return first, sum(c.runs for c in early.values())
+
+
 def parse_days(raw: str | None) -> int:
     """``?days=`` of the profile page: one of :data:`DAYS_CHOICES`, anything else the default."""
     try:
@@ -188,11 +205,14 @@ def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEF
     )
     rows = version_rows(versions["results"], current_version=current_version)
     unknown = versions["unknown_version"]
+    first_journaled, early_runs = _before_the_journal(profile, versions["results"])
     page = reverse("profile-detail", args=[profile])
     return Outcomes(
         versions=rows,
         unknown_runs=unknown["runs"] if unknown else 0,
         total_runs=sum(r.runs for r in rows) + (unknown["runs"] if unknown else 0),
+        early_runs=early_runs,
+        first_journaled=first_journaled,
         chart=chart,
         days=days,
         day_links=tuple(
