@@ -28,6 +28,155 @@ def op_client(client, operator, starter_profiles):
 
 
 class TestAuthentication:
+    @pytest.mark.parametrize(
+        "method, path",
+        [
+            ("get", "/api/rmos/ai/profiles"),
+            ("get", "/api/rmos/ai/profiles/default"),
+            ("get", "/api/rmos/ai/rules"),
+            ("get", f"{ADMIN}/list"),
+            ("get", f"{ADMIN}/default"),
+            ("put", f"{ADMIN}/default"),
+            ("get", f"{ADMIN}/default/history"),
+            ("post", f"{ADMIN}/default/rollback"),
+        ],
+    )
+    def test_anonymous_gets_401_in_the_error_shape(self, client, starter_profiles, method, path):
+        response = getattr(client, method)(path)
+        assert response.status_code == 401
+        body = response.json()
+        assert body["code"] == "not_authenticated" and body["status"] == 401
+        assert response["WWW-Authenticate"] == "Token"
+
+    def test_a_bad_token_is_401(self, client, starter_profiles):
+        response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION="Token nope")
+        assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+    def test_token_authentication_works(self, client, viewer, starter_profiles):
+        response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}")
+        assert response.status_code == 200 and response.json()["count"] == 7
+
+    def test_viewer_can_read_but_not_write(self, client, viewer, starter_profiles):
+        client.force_login(viewer)
+        assert client.get(f"{ADMIN}/default").status_code == 200
+        assert client.get(f"{ADMIN}/default/history").status_code == 200
+        response = put(client, f"{ADMIN}/default", {"max_rings": 5, "note": "x"})
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+        response = post(client, f"{ADMIN}/default/rollback", {"id": 1, "note": "x"})
+        assert response.status_code == 403
+        assert ConstraintProfile.objects.get(name="default").version == 1
+
+
+class TestFlag:
+    @pytest.mark.parametrize(
+        "method, path",
+        [("get", f"{ADMIN}/list"), ("get", f"{ADMIN}/default"), ("put", f"{ADMIN}/default"),
+         ("get", f"{ADMIN}/default/history"), ("post", f"{ADMIN}/default/rollback")],
+    )
+    def test_every_profile_admin_path_is_404_when_the_flag_is_off(self, op_client, profile_admin_urls, method, path):
+        profile_admin_urls(False)
+        response = getattr(op_client, method)(path)
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+        # The read endpoints stay.
+        assert op_client.get("/api/rmos/ai/profiles/default").status_code == 200
+
+    def test_schema_lists_profile_admin_only_when_enabled(self, op_client, profile_admin_urls):
+        profile_admin_urls(False)
+        paths = op_client.get("/api/schema/?format=json").json()["paths"]
+        assert not any("profile-admin" in p for p in paths) and "/api/rmos/ai/profiles" in paths
+        profile_admin_urls(True)
+        paths = op_client.get("/api/schema/?format=json").json()["paths"]
+        assert "/api/rmos/ai/profile-admin/{name}/rollback" in paths
+
+
+class TestRunbook:
+    def test_seed_runbook_end_to_end(self, client, operator, starter_profiles):
+        """The seed's §9.1 curl sequence, with an operator's token."""
+        auth = {"HTTP_AUTHORIZATION": f"Token {token_for(operator)}"}
+        listing = client.get(f"{ADMIN}/list", **auth).json()
+        assert {p["name"] for p in listing["results"]} >= {"default", "thin_saw"}
+        default = client.get(f"{ADMIN}/default", **auth).json()
+        assert default["max_rings"] == 6 and default["version"] == 1
+
+        response = put(client, f"{ADMIN}/default", {"max_rings": 5, "note": "tune rings upper bound", "operator": "dev"}, **auth)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        assert body["changed"] and body["profile"]["max_rings"] == 5 and body["profile"]["version"] == 2
+        assert body["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
+
+        history = client.get(f"{ADMIN}/default/history?limit=10", **auth).json()
+        newest = history["results"][0]
+        assert (newest["type"], newest["note"], newest["operator"], newest["user"]) == (
+            "changed", "tune rings upper bound", "dev", operator.username)
+        first_id = history["results"][-1]["id"]
+
+        response = post(client, f"{ADMIN}/default/rollback", {"id": first_id, "note": "rollback test"}, **auth)
+        assert response.status_code == 200, response.json()
+        assert response.json()["profile"]["max_rings"] == 6 and response.json()["profile"]["version"] == 3
+        newest = client.get(f"{ADMIN}/default/history?limit=1", **auth).json()["results"][0]
+        assert newest["type"] == "rollback" and newest["note"] == f"rollback to version 1 (record #{first_id}): rollback test"
+        assert newest["rollback_of"] == first_id
+
+
+class TestUpdateErrors:
+    def test_stale_version_is_409_with_current_values_and_nothing_written(self, op_client):
+        assert put(op_client, f"{ADMIN}/default", {"max_rings": 5, "note": "a", "version": 1}).status_code == 200
+        response = put(op_client, f"{ADMIN}/default", {"max_rings": 4, "note": "b", "version": 1})
+        assert response.status_code == 409
+        body = response.json()
+        assert body["code"] == "conflict" and body["current_version"] == 2 and body["current"]["max_rings"] == 5
+        assert body["errors"] == [{"field": "version", "rule": "stale", "message": "current version is 2"}]
+        assert ConstraintProfile.objects.get(name="default").max_rings == 5
+
+    def test_a_version_from_the_future_is_a_400_not_a_conflict(self, op_client):
+        response = put(op_client, f"{ADMIN}/default", {"max_rings": 4, "note": "b", "version": 999})
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            {"field": "version", "rule": "range", "message": "profile 'default' is at version 1; there is no version 999 yet"}
+        ]
+        assert ConstraintProfile.objects.get(name="default").version == 1
+
+    @pytest.mark.parametrize(
+        "body, field, rule",
+        [
+            ({"max_rings": "7"}, "max_rings", "invalid"),
+            ({"max_rings": 7.5}, "max_rings", "invalid"),
+            ({"max_rings": True}, "max_rings", "invalid"),
+            ({"max_rings": 99}, "max_rings", "max_value"),
+            ({"min_ring_width_mm": "0.5"}, "min_ring_width_mm", "invalid"),
+            ({"min_ring_width_mm": 0.555}, "min_ring_width_mm", "max_decimal_places"),
+            ({"min_ring_width_mm": 0}, "min_ring_width_mm", "range"),
+            ({"allow_mosaic": "true"}, "allow_mosaic", "invalid"),
+            ({"palette_key": "nope"}, "palette_key", "unknown_palette"),
+            ({"min_rings": 5, "max_rings": 3}, "max_rings", "min_le_max"),
+            ({"colour": "red"}, "colour", "unknown_field"),
+            ({"version": "1"}, "version", "invalid"),
+        ],
+    )
+    def test_bad_fields_are_400_naming_field_and_rule(self, op_client, body, field, rule):
+        response = put(op_client, f"{ADMIN}/default", {**body, "note": "bad"})
+        assert response.status_code == 400
+        errors = {(e["field"], e["rule"]) for e in response.json()["errors"]}
+        assert (field, rule) in errors, response.json()
+        assert ConstraintProfile.objects.get(name="default").version == 1
+
+    def test_note_is_required(self, op_client):
+        response = put(op_client, f"{ADMIN}/default", {"max_rings": 5})
+        assert response.status_code == 400
+        assert response.json()["errors"] == [{"field": "note", "rule": "required", "message": "This field is required."}]
+
+    @pytest.mark.parametrize("raw", ["{not json", '{"max_rings": NaN, "note": "x"}', "[1, 2]", '"just a string"'])
+    def test_malformed_bodies_are_400(self, op_client, raw):
+        response = op_client.put(f"{ADMIN}/default", data=raw, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["status"] == 400
+
+    def test_unknown_profile_is_404(self, op_client):
+        response = put(op_client, f"{ADMIN}/ghost", {"max_rings": 5, "note": "x"})
+        assert response.status_code == 404 and response.json()["field"] == "name"
+        # The same shape as every other 4xx: the parameter and the rule in "errors".
+        assert response.json()["errors"] == [{"field": "name", "rule": "not_found", "message": "No profile named 'ghost'."}]
 
     def test_no_op_put_reports_unchanged(self, op_client):
         response = put(op_client, f"{ADMIN}/default", {"max_rings": 6, "note": "same"})
