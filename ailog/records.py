@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
-from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT
+from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, control_characters
 
 from ailog.models import (
     CATALOG_REVISION_MAX,
@@ -211,7 +211,7 @@ class Problems:
 def shown(value: Any) -> str:
     """A posted value as its sender wrote it: JSON (null, true, "text"), cut at 60 characters."""
     try:
-        text = json.dumps(value, ensure_ascii=True, allow_nan=True)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -350,8 +350,8 @@ class Checker:
             if type(item) is not str or len(item) > WARNING_MAX_LENGTH:
                 self.problems.add(index, f"{path}[{i}]", "type", f"must be a text of at most {WARNING_MAX_LENGTH} characters")
                 return None
-            if not item.isprintable():  # a NUL or a lone surrogate could not be stored or shown
-                self.problems.add(index, f"{path}[{i}]", "printable", NOT_PRINTABLE)
+            if control_characters(item, allow_newlines=True):  # a NUL or a lone surrogate could not be stored or shown
+                self.problems.add(index, f"{path}[{i}]", "characters", "must not contain control characters (such as NUL) or unpaired surrogates")
                 return None
         return value
 
@@ -690,7 +690,7 @@ class Checker:
                 given = ""  # null means "no engine", as on the run
             if given != expected:
                 self.problems.add(
-                    index, prefix + key, "consistency", f"is {shown(given)} but its run's {key} is {shown(expected)}; an attempt shares its run's context"
+                    index, prefix + key, "consistency", f"is {shown(record[key])} but its run's {key} is {shown(expected)}; an attempt shares its run's context"
                 )
 
     def attempt_event(self, item: dict, index: int) -> Attempt | None:

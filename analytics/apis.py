@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ailog.filters import FORMAT_PARAM
 from analytics import filters, selectors
 
 _FILTERS = [
@@ -44,6 +45,14 @@ class _Stats(serializers.Serializer):
     last_run = serializers.DateTimeField(allow_null=True)
 
 
+def _api_query(request):
+    """The query without ``format``: DRF's content negotiation reads it (json, the only format
+    analytics answers in, passes; others are refused there), the filters never see it."""
+    query = request.query_params.copy()
+    query.pop(FORMAT_PARAM, None)
+    return query
+
+
 class ProfileStatsApi(APIView):
     class OutputSerializer(serializers.Serializer):
         count = serializers.IntegerField(help_text="contexts matching, in all")
@@ -68,7 +77,7 @@ class ProfileStatsApi(APIView):
         responses=OutputSerializer,
     )
     def get(self, request):
-        query = filters.stats_query_parse(request.query_params)
+        query = filters.stats_query_parse(_api_query(request))
         return Response(selectors.profile_stats(filters=query.filters, window=query.window, limit=query.limit))
 
 
@@ -102,7 +111,7 @@ class HotspotsApi(APIView):
         responses=OutputSerializer,
     )
     def get(self, request):
-        query = filters.hotspots_query_parse(request.query_params)
+        query = filters.hotspots_query_parse(_api_query(request))
         return Response(selectors.hotspots(filters=query.filters, window=query.window, limit=query.limit, min_runs=query.min_runs))
 
 
@@ -124,7 +133,7 @@ class ProfileVersionsApi(APIView):
         ),
     )
     def get(self, request):
-        query = filters.versions_query_parse(request.query_params)
+        query = filters.versions_query_parse(_api_query(request))
         return Response(selectors.profile_versions(profile=query.profile, filters=query.filters))
 
 
@@ -143,5 +152,5 @@ class TimeseriesApi(APIView):
         ),
     )
     def get(self, request):
-        query = filters.timeseries_query_parse(request.query_params)
+        query = filters.timeseries_query_parse(_api_query(request))
         return Response(selectors.timeseries(filters=query.filters))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
-from ailog.filters import ATTEMPT_FILTERS, FORMAT_PARAM, LogFilter, limit_parse, log_filter_parse
+from ailog.filters import ATTEMPT_FILTERS, LogFilter, limit_parse, log_filter_parse
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
 
@@ -97,8 +97,7 @@ def _filters(query: Mapping[str, Any], extra: tuple[str, ...]) -> LogFilter:
         if key in query
     ]
     try:
-        # ``format`` is DRF's (json is all analytics answers in; the negotiation refuses others).
-        filters = log_filter_parse(_without(query, OUTCOME_FILTERS), allowed=ANALYTICS_FILTERS, extra=(*extra, FORMAT_PARAM))
+        filters = log_filter_parse(_without(query, OUTCOME_FILTERS), allowed=ANALYTICS_FILTERS, extra=extra)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     if errors:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Collection, Mapping, NamedTuple
@@ -163,9 +164,11 @@ def _parse_bool(field: str, raw: Any) -> tuple[bool | None, Problem | None]:
 
 
 def control_characters(text: str, *, allow_newlines: bool = False) -> bool:
-    """Whether ``text`` holds characters no one types (NUL and friends; PostgreSQL refuses NUL)."""
+    """Whether ``text`` holds characters no one types: controls (NUL and friends; PostgreSQL
+    refuses NUL) and unpaired surrogates (no UTF-8 can carry them: every JSON read of the row
+    would fail). Other unprintables are text people write - a no-break space, an emoji's joiner."""
     allowed = "\n\r\t" if allow_newlines else ""
-    return any(not ch.isprintable() and ch not in allowed for ch in text)
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text if not ch.isprintable())
 
 
 def _parse_str(field: str, raw: Any, limit: int, *, multiline: bool = False) -> tuple[str | None, Problem | None]:

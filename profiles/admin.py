@@ -223,6 +223,9 @@ class JournaledAdmin(SimpleHistoryAdmin):
         return obj
 
     def history_view(self, request, object_id, extra_context=None):
+        # Who may not read histories learns nothing from them, not even which ids exist.
+        if not self.has_view_history_or_change_history_permission(request):
+            raise PermissionDenied
         if self._key(object_id) is not None:
             try:
                 return super().history_view(request, object_id, extra_context)
@@ -231,6 +234,8 @@ class JournaledAdmin(SimpleHistoryAdmin):
         return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self.has_view_history_or_change_history_permission(request):
+            raise PermissionDenied
         if self._key(object_id) is not None and self._record_key(version_id) is not None:
             try:
                 return super().history_form_view(request, object_id, version_id, extra_context)

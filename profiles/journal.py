@@ -89,7 +89,8 @@ def entry(record, previous, fields: Sequence[str], *, subject: str) -> dict[str,
         "user": user.get_username() if user is not None else None,
         "operator": record.operator,
         "note": record.history_change_reason or "",
-        "time": record.history_date.isoformat().replace("+00:00", "Z"),  # as the log writes UTC
+        # UTC as the log writes it (Z), always to the microsecond so that these texts sort as times.
+        "time": record.history_date.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "rollback_of": record.rollback_of,
         "changes": [] if record.history_type == "-" else record_changes(record, previous, fields),
     }

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from django.conf import settings
 from django.db import transaction
 
-from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
+from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import (
     CONSTRAINT_FIELDS,
     INT_FIELDS,
@@ -353,6 +353,11 @@ def _parse_rule(
             problems.append(Problem(f"match.{key}", "characters", "must not contain control characters"))
         elif key == "workflow_mode" and raw and raw not in WORKFLOW_MODES:
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
+        elif key == "geometry_engine" and raw == NO_GEOMETRY_ENGINE and raw != (stored_match or {}).get(key):
+            problems.append(Problem(
+                "match.geometry_engine", "reserved",
+                f"{NO_GEOMETRY_ENGINE!r} is no engine's name (it means 'no engine' in the log's filters); leave it empty to match any",
+            ))  # fmt: skip
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
             problems.append(Problem(f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"))
         elif raw != (stored_match or {}).get(key) and (bad_glob := glob_problem(raw)):

@@ -147,11 +147,11 @@ class StrictDecimalField(serializers.DecimalField):
 class StrictCharField(serializers.CharField):
     """Only JSON strings; DRF would otherwise turn numbers into text."""
 
-    default_error_messages = {"type": "must be text."}  # rule "type", as ingestion names it
+    default_error_messages = {"invalid": "must be text."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            self.fail("type")
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 

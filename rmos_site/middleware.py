@@ -17,7 +17,7 @@ def api_responses(get_response: Callable[[HttpRequest], HttpResponse]) -> Callab
     def middleware(request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
             return get_response(request)
-        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        chunked = request.method in ("POST", "PUT", "PATCH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and request.META.get("CONTENT_LENGTH") in (None, "", "0"):
             response: HttpResponse = json_error_response(
                 411, "length_required", "Send the body with a Content-Length header: chunked request bodies are not read here."

@@ -66,9 +66,9 @@ STATS_PREFIX = "stats_"
 #: Canonical order of each panel's names (others, refused by the panel's parser, sort last).
 LOG_NAMES: tuple[str, ...] = (*RUN_FILTERS, "cursor")
 STATS_NAMES: tuple[str, ...] = (*ANALYTICS_FILTERS, "max_runs", "max_attempts", "sort")
-# A panel's query values are short: no filter takes more. A longer one is kept cut to one character
-# over this (still too long, so the panel's parser refuses it by name and shows no rows, rather
-# than the page dropping the filter and showing every row), and never repeated whole in links.
+# A panel's query values are short: no filter takes more. A longer one is kept cut to this, plus
+# "…" (still too long, and no valid value, so the panel's parser refuses it by name and shows no
+# rows, rather than the page dropping the filter and showing every row); links never repeat it whole.
 PANEL_VALUE_MAX = 200
 
 PanelQuery = tuple[tuple[str, str], ...]
@@ -270,8 +270,11 @@ def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...]) 
         if not key.startswith(prefix):
             continue
         raw = _get(query, key)
+        if len(raw) > PANEL_VALUE_MAX:
+            # Ends in "…" so that the cut can never leave a valid value behind ("true   …x").
+            raw = raw[:PANEL_VALUE_MAX] + "…"
         if raw:
-            values[key[len(prefix):]] = raw[: PANEL_VALUE_MAX + 1]
+            values[key[len(prefix):]] = raw
     return _panel_query(values, names)
 
 

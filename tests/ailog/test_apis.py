@@ -116,7 +116,7 @@ def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrato
     response = integrator.post(RUNS, data=raw, content_type="application/json")
     assert response.status_code == 400
     assert {(e["field"], e["rule"]) for e in response.json()["errors"]} == {
-        ("warnings[0]", "printable"),
+        ("warnings[0]", "characters"),
         ("attempt_records[0].candidate.rings[0].material_key", "printable"),
     }
     assert not AiRun.objects.exists() and not AiAttempt.objects.exists()

@@ -398,8 +398,8 @@ BAD_RUNS = [
     ({"warnings": "oops"}, "warnings", "type"),
     ({"warnings": [1]}, "warnings[0]", "type"),
     # A lone surrogate breaks every JSON read of the row; PostgreSQL refuses a NUL.
-    ({"warnings": ["ok", "\ud800"]}, "warnings[1]", "printable"),
-    ({"warnings": ["a\x00b"]}, "warnings[0]", "printable"),
+    ({"warnings": ["ok", "\ud800"]}, "warnings[1]", "characters"),
+    ({"warnings": ["a\x00b"]}, "warnings[0]", "characters"),
     ({"tool_id": "saw\udfff"}, "tool_id", "printable"),
     ({"colour": "red"}, "colour", "unknown_field"),
     ({"attempt_records": {}}, "attempt_records", "type"),
@@ -444,7 +444,7 @@ BAD_ATTEMPTS = [
     # Each ring within its own limit, but 24 x 20 mm is far past the widest candidate (60 mm).
     ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 24, "total_width_mm": 480.0}}, "candidate.total_width_mm", "range"),
     ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 4}}, "candidate.rings", "range"),
-    ({"warnings": ["\ud800"]}, "warnings[0]", "printable"),
+    ({"warnings": ["\ud800"]}, "warnings[0]", "characters"),
     ({"tool_id": "saw:other"}, "tool_id", "consistency"),
     ({"colour": "red"}, "colour", "unknown_field"),
 ]
@@ -588,3 +588,13 @@ def test_a_nested_attempt_may_repeat_a_null_engine_and_messages_show_values_as_j
     messages = {e.field: e.message for e in caught.value.errors}
     assert messages["workflow_mode"] == "this field is required"
     assert messages["attempt_records[0].risk_bucket"].endswith("; got true")
+
+
+def test_warnings_may_hold_any_text_people_write():
+    """Only controls and unpaired surrogates are refused: a no-break space, French's narrow one,
+    an emoji's joiner, a soft hyphen and line breaks are text."""
+    text = ["pas de place\u00a0: 3\u202fmm", "👩\u200d🔧 check", "soft\u00adhyphen", "two\nlines\tand a tab"]
+    run = run_item(attempts=1, warnings=text)
+    run["attempt_records"][0]["warnings"] = text
+    assert services.runs_ingest(runs=[run]).runs_created == 1
+    assert AiRun.objects.get().warnings == text and AiAttempt.objects.get().warnings == text

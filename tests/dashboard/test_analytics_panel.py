@@ -235,3 +235,10 @@ def test_contexts_the_evidence_finds_no_problem_with_are_not_hotspots(viewer_cli
     spots = hotspots(get(viewer_client))
     assert '<li class="hotspot ' not in spots
     assert "No context with 5 or more runs shows a problem the evidence supports." in spots
+
+
+def test_the_panel_takes_no_format_parameter(viewer_client, db):
+    """The analytics API takes DRF's ?format=json; the dashboard panel has no such parameter."""
+    response = viewer_client.get("/rmos/ai-ops/?stats_format=csv")
+    assert response.status_code == 400
+    assert "format" in response.content.decode()

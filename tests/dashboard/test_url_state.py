@@ -203,8 +203,10 @@ def test_with_log_and_with_stats_replace_only_their_panel():
 
 def test_a_bad_log_tab_is_dropped_with_a_reason_and_an_overlong_filter_kept_cut_for_the_panel_to_refuse():
     # Dropping the filter showed every row under a notice; the panel's parser refuses it by name.
-    state, problems = parse({"log": "events", "log_tool_id": "x" * 5000})
-    assert state.log_tab == "attempts" and state.log_query == (("tool_id", "x" * 201),)
+    state, problems = parse({"log": "events", "log_tool_id": "x" * 5000, "log_success": "true" + " " * 300 + "x"})
+    assert state.log_tab == "attempts"
+    # Cut with a mark, so no cut leaves a valid value behind ("true" and spaces would have been).
+    assert dict(state.log_query) == {"tool_id": "x" * 200 + "…", "success": "true" + " " * 196 + "…"}
     assert [str(p) for p in problems] == ["log: ignored 'events', use attempts or runs"]
 
 

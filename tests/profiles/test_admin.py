@@ -106,6 +106,16 @@ def test_a_history_record_page_with_an_id_that_names_nothing_redirects(admin_cli
     assert "Resolution rule “saw-tools” has no history record with ID “x”" in response.content.decode()
 
 
+def test_staff_who_may_not_read_histories_learn_nothing_of_which_ids_exist(client, starter_profiles):
+    """Found in review: an existing id was a 403, a missing one a redirect saying it does not exist."""
+    staff = make_user("stan")
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    existing = ConstraintProfile.objects.get(name="thin_saw")
+    for path in (f"{existing.pk}/history/", "999999/history/", "abc/history/", f"{existing.pk}/history/1/", "999999/history/1/"):
+        assert client.get(f"/admin/profiles/constraintprofile/{path}").status_code == 403, path
+
 
 def _history_table(response) -> list[dict[str, str]]:
     """The admin history page's table, newest first: one {column header: cell text} per record."""

@@ -328,3 +328,20 @@ def test_profile_times_are_written_in_utc_with_z_like_the_log(op_client):
     history = op_client.get(f"{ADMIN}/default/history").json()["results"]
     assert profile["updated_at"].endswith("Z") and "+00:00" not in profile["updated_at"]
     assert history and all(entry["time"].endswith("Z") for entry in history)
+
+
+def test_journal_times_sort_as_text_in_time_order(starter_profiles):
+    """With Z, a time on a whole second ("…:00Z") sorted after a later one ("…:00.5Z"): the export
+    and the chart markers sort these texts."""
+    from datetime import datetime, timezone
+
+    from profiles import journal
+
+    record = ConstraintProfile.history.first()
+    on_the_second, later = datetime(2026, 1, 1, 8, 0, 0, tzinfo=timezone.utc), datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=timezone.utc)
+    times = []
+    for moment in (later, on_the_second):
+        record.history_date = moment
+        times.append(journal.entry(record, None, ["max_rings"], subject="default")["time"])
+    assert times == ["2026-01-01T08:00:00.000500Z", "2026-01-01T08:00:00.000000Z"]
+    assert sorted(times) == times[::-1]

@@ -179,4 +179,4 @@ def test_preview_takes_context_ids_only_as_text(api):
     body = {**SAW, "tool_id": 123, "changes": {}}
     response = api.post("/api/rmos/ai/snapshots/preview", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 400
-    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("tool_id", "type")]
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("tool_id", "invalid")]

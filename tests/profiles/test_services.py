@@ -276,6 +276,8 @@ class TestRules:
             ({"match": {"tool_id": "saw: *"}}, "match.tool_id", "whitespace"),
             ({"match": {"workflow_mode": "freestyle"}}, "match.workflow_mode", "choice"),
             ({"match": {"geometry_engine": "sh*"}}, "match.geometry_engine", "exact_only"),
+            # No context can name this engine (resolve and ingestion refuse it): the rule could never match.
+            ({"match": {"geometry_engine": "-"}}, "match.geometry_engine", "reserved"),
             ({"match": {"tool_id": "saw:["}}, "match.tool_id", "glob"),  # fnmatch would match a literal '['
             ({"match": {"material_id": "wood:[!]"}}, "match.material_id", "glob"),
             ({"match": {"colour": "red"}}, "match.colour", "unknown_field"),
