@@ -30,6 +30,7 @@ from ailog.records import EVENT_TYPES
 from ailog.models import Source
 from engine.context import CONTEXT_FIELDS, WORKFLOW_MODES
 from profiles import selectors as profile_selectors
+from rmos_site.present import utc_iso
 from rmos_site.api import (
     IngestRateThrottle,
     StrictBooleanField,
@@ -40,7 +41,7 @@ from rmos_site.api import (
     permission_for_writes,
 )
 from rmos_site.api_views import NoQueryParamsApi
-from rmos_site.errors import FieldError, PayloadTooLarge
+from rmos_site.errors import PayloadTooLarge
 
 ADD_RUN = "ailog.add_airun"
 RUN_SEARCH = "ailog.run_search"
@@ -150,10 +151,7 @@ def _refuse_oversized(request) -> None:
     except ValueError:
         length = 0
     if length > limit:
-        raise PayloadTooLarge(
-            f"The request body is {length:,} bytes; the limit is {limit:,}. Split the batch.",
-            errors=[FieldError("", "max_body_size", f"at most {limit:,} bytes per request")],
-        )
+        raise PayloadTooLarge.body_over(limit, length)
 
 
 def _filter_parameters(names: Iterable[str]) -> list[OpenApiParameter]:
@@ -244,7 +242,7 @@ RUN_COLUMNS = tuple(RunOutputSerializer().fields)
 
 
 def _moment(value):
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+    return None if value is None else utc_iso(value)
 
 
 def attempt_json(a: Mapping[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from analytics.services import aggregates_rebuild
 from engine.profile import DEFAULTS
 from profiles import services as profile_services
 from profiles.selectors import profile_list
+from rmos_site.present import utc_iso
 from rmos_site.benchmark import Bench, Row, p50, register, register_dataset, timings
 from rmos_site.roles import api_account_ensure
 
@@ -78,7 +79,7 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return utc_iso(moment)
 
 
 class Traffic:

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping
 from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 
 from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBucket
+from rmos_site.present import utc_iso
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
 
@@ -103,7 +104,7 @@ class LogFilter:
             elif f.name == "geometry_engine" and value == "":
                 out[f.name] = NO_GEOMETRY_ENGINE
             elif isinstance(value, datetime):
-                out[f.name] = value.isoformat().replace("+00:00", "Z")
+                out[f.name] = utc_iso(value)
             else:
                 out[f.name] = str(value)
         return out

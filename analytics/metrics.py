@@ -59,6 +59,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.search import REASONS, SUCCESS_REASONS
+from rmos_site.present import utc_iso
 
 Z95 = 1.959963984540054
 # The outcome vocabulary is the search loop's (engine.search); the aggregates have a column for
@@ -140,7 +141,7 @@ class Counts:
                 for bucket in BUCKETS
             },
             "red_share_ci": _rounded(self.red_interval()),
-            "last_run": self.last_run_at.isoformat().replace("+00:00", "Z") if self.last_run_at else None,
+            "last_run": utc_iso(self.last_run_at) if self.last_run_at else None,
         }
 
 

@@ -31,6 +31,7 @@ from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
 from analytics.models import ContextDay, ContextTotal
 from analytics.services import counts_from_log
 from profiles import selectors as profile_selectors
+from rmos_site.present import utc_iso
 from rmos_site.errors import NotFound
 
 UTC = timezone.utc
@@ -355,8 +356,8 @@ def timeseries(*, filters: LogFilter) -> dict[str, Any]:
         day += timedelta(days=1)
     names = {filters.profile} if filters.profile else {name for seen in versions.values() for name, _ in seen if name}
     return {
-        "since": filters.since.isoformat().replace("+00:00", "Z"),
-        "until": filters.until.isoformat().replace("+00:00", "Z"),
+        "since": utc_iso(filters.since),
+        "until": utc_iso(filters.until),
         "days": days,
         "markers": _markers(sorted(names), filters.since, filters.until),
     }

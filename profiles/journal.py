@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 from engine.profile import CONSTRAINT_FIELDS
 
 from profiles.models import ChangeType
+from rmos_site.present import utc_iso
 
 PROFILE_FIELDS: tuple[str, ...] = CONSTRAINT_FIELDS
 RULE_FIELDS: tuple[str, ...] = (
@@ -90,7 +91,7 @@ def entry(record, previous, fields: Sequence[str], *, subject: str) -> dict[str,
         "operator": record.operator,
         "note": record.history_change_reason or "",
         # UTC as the log writes it (Z), always to the microsecond so that these texts sort as times.
-        "time": record.history_date.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "time": utc_iso(record.history_date, timespec="microseconds"),
         "rollback_of": record.rollback_of,
         "changes": [] if record.history_type == "-" else record_changes(record, previous, fields),
     }

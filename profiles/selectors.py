@@ -19,6 +19,7 @@ from engine.resolver import Resolution, RuleData, is_glob, pattern_matches, reso
 from engine.snapshot import SnapshotError, compare_snapshots, sample_snapshot
 from profiles import journal
 from profiles.models import ConstraintProfile, ResolutionRule
+from rmos_site.present import utc_iso
 from rmos_site.errors import FieldError, NotFound, ValidationFailed
 
 PROFILE_HISTORY_MAX = 500
@@ -74,7 +75,7 @@ def profile_to_dict(profile: ConstraintProfile) -> dict[str, Any]:
     data = {"name": profile.name}
     data.update({k: journal.plain(v) for k, v in profile_values(profile).items()})
     data["version"] = profile.version
-    data["updated_at"] = profile.updated_at.isoformat().replace("+00:00", "Z") if profile.updated_at else None
+    data["updated_at"] = utc_iso(profile.updated_at) if profile.updated_at else None
     return data
 
 

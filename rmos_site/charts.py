@@ -91,10 +91,6 @@ class RiskSegment:
     left_percent: float = 0.0  # x and width as percentages of the bar, for a bar that fills its box
     width_percent: float = 0.0
 
-    @property
-    def label_x(self) -> float:
-        return round(self.x + self.width / 2, 2)
-
 
 @dataclass(frozen=True)
 class RiskMixBar:

@@ -105,6 +105,15 @@ class PayloadTooLarge(ApplicationError):
     status = 413
     code = "payload_too_large"
 
+    @classmethod
+    def body_over(cls, limit: int, length: int | None = None) -> "PayloadTooLarge":
+        """A request body over ``limit`` bytes (``length`` when the Content-Length said it)."""
+        size = f"is {length:,} bytes" if length is not None else "is larger than that"
+        return cls(
+            f"The request body {size}; the limit is {limit:,} bytes. Split the batch.",
+            errors=[FieldError("", "max_body_size", f"at most {limit:,} bytes per request")],
+        )
+
 
 def error_body(
     status: int, code: str, detail: str, errors: Iterable[FieldError] = (), extra: dict | None = None
@@ -173,11 +182,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):  # DRF reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        too_large = PayloadTooLarge(
-            f"The request body is larger than the limit of {limit:,} bytes.",
-            errors=[FieldError("", "max_body_size", f"at most {limit:,} bytes per request")],
-        )
+        too_large = PayloadTooLarge.body_over(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         return Response(too_large.as_dict(), status=too_large.status)
     if isinstance(exc, DjangoValidationError):
         errors = field_errors_from_django(exc)

@@ -24,6 +24,11 @@ REASON_LABELS: dict[str, str] = {
 }
 
 
+def utc_iso(moment: datetime, *, timespec: str = "auto") -> str:
+    """An aware moment as the API writes every time: ISO 8601 in UTC with "Z"."""
+    return moment.astimezone(timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def percent(share: float | None, places: int = 0) -> str:
     """0.712 -> "71%"."""
     return DASH if share is None else f"{share * 100:.{places}f}%"
@@ -93,7 +98,7 @@ def when(value: datetime | str | None) -> When | None:
     if moment_ is None:
         return None
     return When(
-        iso=moment_.isoformat().replace("+00:00", "Z"),
+        iso=utc_iso(moment_),
         short=f"{moment_.day} {moment_:%b %H:%M}",
         long=f"{moment_.day} {moment_:%b %Y, %H:%M:%S} UTC",
         day=f"{moment_.day} {moment_:%b}",

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ailog import services
 from ailog.filters import parse_instant
+from rmos_site.present import utc_iso
 from rmos_site.errors import ValidationFailed
 from rmos_site.progress import Progress
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             cutoff = parse_instant(before.strip(), "before")
         except ValidationFailed as exc:
             raise CommandError(str(exc)) from None
-        when = cutoff.isoformat().replace("+00:00", "Z")
+        when = utc_iso(cutoff)
         if dry_run:
             result = services.logs_prune(before=cutoff, dry_run=True)
             self.stdout.write(f"Dry run: {result.runs:,} runs and {result.attempts:,} attempts are older than {when}; nothing deleted.")
