@@ -90,9 +90,13 @@ def _log_row(row: "LogRow", runs: bool) -> str:
             f'<td class="cell-risk"><span class="{row.bucket_class}">{row.bucket}</span>{acceptable}</td>'
             f'<td class="num cell-size">{row.rings}<span class="cell-sub">{row.width}</span></td>'
         )
+    # On a phone the score and risk columns sit past the screen's edge: repeat them under the time
+    # (hidden from screen readers, which read the real columns).
+    bucket = f'<span class="{row.bucket_class}">{row.bucket}</span>' if row.bucket else '<span class="muted">—</span>'
+    glance = f'<span class="cell-glance" aria-hidden="true">{row.score} {bucket}</span>'
     return (
         f'<tr class="log-row{" is-selected" if row.selected else ""}">'
-        f'<td class="cell-time">{_time(row.when)}</td>'
+        f'<td class="cell-time">{_time(row.when)}{glance}</td>'
         f'<td class="cell-context">{_context_link(row)}{extra}</td>'
         f'<td class="cell-run"><a href="{escape(row.run_url)}" class="run-link"><code>{row.run_short}</code>{index}</a>{profile}</td>'
         f"{cells}</tr>\n"

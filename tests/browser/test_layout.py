@@ -129,3 +129,22 @@ def test_the_risk_bar_fills_its_column_with_readable_labels(page, shot, sign_in,
     assert labels
     for label in labels:
         assert label.bounding_box()["height"] >= 12, (label.text_content(), label.bounding_box())
+
+
+@pytest.mark.parametrize("tab", ["attempts", "runs"])
+def test_a_phone_shows_each_log_rows_score_and_risk_without_scrolling(page, shot, sign_in, full_log, tab):
+    """At 390 px the score and risk columns sit past the screen's edge; each row repeats them
+    under its time (for sight only: screen readers read the columns)."""
+    sign_in(make_user("lena", role="viewer"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/rmos/ai-ops/?log={tab}#log-viewer")
+    row = page.locator("#log-viewer tbody tr").first
+    glance = row.locator(".cell-glance")
+    expect(glance).to_be_visible()
+    score = row.locator("td.num").first.inner_text().strip()
+    assert glance.inner_text().startswith(score)
+    box = glance.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # inside the screen, no sideways scroll
+    shot(f"log-{tab}-390")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    expect(glance).to_be_hidden()  # the columns are on screen there
