@@ -151,7 +151,7 @@ def _refuse_oversized(request) -> None:
     except ValueError:
         length = 0
     if length > limit:
-        raise PayloadTooLarge.body_over(limit, length)
+        raise PayloadTooLarge.body_over(limit, length, advice="Split the batch.")
 
 
 def _filter_parameters(names: Iterable[str]) -> list[OpenApiParameter]:

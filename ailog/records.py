@@ -64,7 +64,7 @@ MAX_RING_WIDTH_MM = float(MAX_RING_WIDTH_LIMIT)
 MAX_TOTAL_WIDTH_MM = float(MAX_TOTAL_WIDTH_LIMIT)
 #: Ring patterns of a candidate (DESIGN.md §3, "Candidate").
 RING_PATTERNS = frozenset({"solid", "mosaic", "segmented"})
-NOT_PRINTABLE = "must be printable text (no control characters such as NUL, no unpaired surrogates)"
+NOT_PRINTABLE = "must be printable text: no control or invisible characters, no spaces but the plain one, no unpaired surrogates"
 WIDTH_TOLERANCE_MM = 0.005  # a candidate's total may be rounded to hundredths
 SCORE_TOLERANCE = 0.005  # a run's selected score may be its attempt's, rounded to hundredths
 
@@ -347,8 +347,11 @@ class Checker:
             self.problems.add(index, path, "max_items", f"at most {MAX_WARNINGS} warnings, got {len(value)}")
             return None
         for i, item in enumerate(value):
-            if type(item) is not str or len(item) > WARNING_MAX_LENGTH:
-                self.problems.add(index, f"{path}[{i}]", "type", f"must be a text of at most {WARNING_MAX_LENGTH} characters")
+            if type(item) is not str:
+                self.problems.add(index, f"{path}[{i}]", "type", "must be text")
+                return None
+            if len(item) > WARNING_MAX_LENGTH:
+                self.problems.add(index, f"{path}[{i}]", "max_length", f"must be at most {WARNING_MAX_LENGTH} characters, got {len(item)}")
                 return None
             if control_characters(item, allow_newlines=True):  # a NUL or a lone surrogate could not be stored or shown
                 self.problems.add(index, f"{path}[{i}]", "characters", "must not contain control characters (such as NUL) or unpaired surrogates")
@@ -419,8 +422,11 @@ class Checker:
                     add(index, f"{where}.pattern", "choice", f"must be one of mosaic, segmented, solid; got {shown(pattern)}")
                     return None
                 material = ring.get("material_key", "")
-                if type(material) is not str or len(material) > ID_MAX_LENGTH:
-                    add(index, f"{where}.material_key", "type", f"must be a text of at most {ID_MAX_LENGTH} characters")
+                if type(material) is not str:
+                    add(index, f"{where}.material_key", "type", "must be text")
+                    return None
+                if len(material) > ID_MAX_LENGTH:
+                    add(index, f"{where}.material_key", "max_length", f"must be at most {ID_MAX_LENGTH} characters, got {len(material)}")
                     return None
                 if not material.isprintable():
                     add(index, f"{where}.material_key", "printable", NOT_PRINTABLE)
@@ -518,6 +524,8 @@ class Checker:
                         problems.add(
                             index, prefix + "total_width_mm", "consistency", f"is {width:g} but the candidate's total is {derived_width:g}"
                         )
+        if acceptable is True and bucket == RiskBucket.RED:
+            problems.add(index, prefix + "is_acceptable", "consistency", "a RED attempt is never acceptable")
         warnings = get("warnings")
         if warnings is None:
             warnings = []
@@ -597,7 +605,7 @@ class Checker:
             elif v["selected_score"] is not None or v["selected_risk_bucket"] is not None or v["selected_candidate"] is not None:
                 add(index, "selected_score", "consistency", "a run that made no attempt has no selected candidate")
         if (
-            reason == Reason.ACCEPTABLE_FOUND
+            reason in SUCCESS_REASONS
             and v["min_feasibility_score"] is not None
             and v["selected_score"] is not None
             and v["selected_score"] < v["min_feasibility_score"]
@@ -631,6 +639,7 @@ class Checker:
                 index, "attempt_records", "consistency", f"{len(records)} attempts posted but the run says it made {values['attempts']}"
             )
         attempts: list[Attempt] = []
+        positions: list[int] = []  # of each checked attempt in attempt_records
         seen: set[int] = set()
         context = tuple(values[key] for key in CONTEXT_KEYS) if values is not None else None
         limit = values["attempts"] if values is not None else MAX_ATTEMPTS_PER_RUN
@@ -656,10 +665,27 @@ class Checker:
                 continue
             seen.add(attempt_index)
             attempts.append(checked_attempt)
+            positions.append(i)
         if checked is None:
             return None
         self._selection_matches(values, attempts, index)
+        self._acceptance_matches(values, attempts, positions, index)
         return Run(values, attempts, index, checked[1] | {"attempt_records"})
+
+    def _acceptance_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], positions: list[int], index: int) -> None:
+        """An acceptable attempt makes its run a success, and is one only at the run's minimum score
+        (the search loop's rules, engine.search: acceptable = score >= min and not RED)."""
+        success, low = v["success"], v["min_feasibility_score"]
+        for position, attempt in zip(positions, attempts):
+            if not attempt[4]:  # is_acceptable
+                continue
+            field = f"attempt_records[{position}].is_acceptable"
+            if not success:
+                self.problems.add(index, field, "consistency", f"is true, so the run found an acceptable candidate; its reason {shown(v['reason'])} says it did not")
+                return
+            if low is not None and attempt[2] < low:
+                self.problems.add(index, field, "consistency", f"is true with score {attempt[2]:g}, below the run's min_feasibility_score {low:g}")
+                return
 
     def _selection_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], index: int) -> None:
         """The selected attempt, when posted with its run, has the selected score and bucket."""

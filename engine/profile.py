@@ -165,10 +165,18 @@ def _parse_bool(field: str, raw: Any) -> tuple[bool | None, Problem | None]:
 
 def control_characters(text: str, *, allow_newlines: bool = False) -> bool:
     """Whether ``text`` holds characters no one types: controls (NUL and friends; PostgreSQL
-    refuses NUL) and unpaired surrogates (no UTF-8 can carry them: every JSON read of the row
-    would fail). Other unprintables are text people write - a no-break space, an emoji's joiner."""
+    refuses NUL), unpaired surrogates (no UTF-8 can carry them: every JSON read of the row would
+    fail) and bidirectional overrides (the text would display as other words). Other unprintables
+    are text people write - a no-break space, an emoji's joiner."""
     allowed = "\n\r\t" if allow_newlines else ""
-    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text if not ch.isprintable())
+    return any(
+        (unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS) and ch not in allowed for ch in text if not ch.isprintable()
+    )
+
+
+#: Characters that reorder the text around them ("Trojan Source"): a note or warning would show
+#: other words than it holds.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _parse_str(field: str, raw: Any, limit: int, *, multiline: bool = False) -> tuple[str | None, Problem | None]:

@@ -399,13 +399,16 @@ def binned_histogram(
     ``y_max`` raises the count axis to share it with another histogram."""
     if len(edges) != len(counts) + 1:
         raise ValueError(f"need len(edges) == len(counts) + 1, got {len(edges)} edges and {len(counts)} counts")
-    if any(b <= a for a, b in zip(edges, edges[1:])):
+    # One bin of no width: a profile whose bounds allow a single value (total 3.00-3.00 mm), drawn
+    # as one bar labelled with that value.
+    single = len(counts) == 1 and edges[0] == edges[1]
+    if not single and any(b <= a for a, b in zip(edges, edges[1:])):
         raise ValueError("bin edges must increase")
-    labels = [f"{a:.{decimals}f}–{b:.{decimals}f}" for a, b in zip(edges, edges[1:])]
+    labels = [f"{a:.{decimals}f}" if single else f"{a:.{decimals}f}–{b:.{decimals}f}" for a, b in zip(edges, edges[1:])]
     return _histogram(
         labels,
         list(counts),
-        edge_labels=[f"{e:.{decimals}f}" for e in edges],
+        edge_labels=None if single else [f"{e:.{decimals}f}" for e in edges],
         title=title,
         x_label=x_label,
         noun=noun,

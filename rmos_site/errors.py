@@ -106,11 +106,11 @@ class PayloadTooLarge(ApplicationError):
     code = "payload_too_large"
 
     @classmethod
-    def body_over(cls, limit: int, length: int | None = None) -> "PayloadTooLarge":
-        """A request body over ``limit`` bytes (``length`` when the Content-Length said it)."""
-        size = f"is {length:,} bytes" if length is not None else "is larger than that"
+    def body_over(cls, limit: int, length: int | None = None, *, advice: str = "") -> "PayloadTooLarge":
+        """A request body over ``limit`` bytes (``length``: what its Content-Length said)."""
+        size = f"is {length:,} bytes" if length is not None else "is too large"
         return cls(
-            f"The request body {size}; the limit is {limit:,} bytes. Split the batch.",
+            f"The request body {size}; the limit is {limit:,} bytes.{' ' + advice if advice else ''}",
             errors=[FieldError("", "max_body_size", f"at most {limit:,} bytes per request")],
         )
 
@@ -182,7 +182,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):  # DRF reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE
-        too_large = PayloadTooLarge.body_over(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        try:
+            length = int(context["request"].META.get("CONTENT_LENGTH") or "")
+        except (KeyError, ValueError):
+            length = None
+        too_large = PayloadTooLarge.body_over(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, length)
         return Response(too_large.as_dict(), status=too_large.status)
     if isinstance(exc, DjangoValidationError):
         errors = field_errors_from_django(exc)

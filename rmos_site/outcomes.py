@@ -75,7 +75,7 @@ class Outcomes:
     # imported, or runs sent in later with their own times). They count under the version in
     # force when they resolved, or else the first one.
     early_runs: int
-    first_journaled: date | None
+    first_journaled: datetime | None
     chart: charts.LineChart
     days: int
     day_links: tuple[DayLink, ...]
@@ -146,15 +146,14 @@ def _from_first_event(points: list[charts.RatePoint], markers: list[charts.Chang
     return [p for p in points if p.day >= start]
 
 
-def _before_the_journal(profile: str, results: list[Mapping[str, Any]]) -> tuple[date | None, int]:
-    """The UTC day of the profile's first journal entry, and how many of its runs are dated on
-    earlier days (whole days: the aggregates answer, so this costs one small query)."""
+def _before_the_journal(profile: str, results: list[Mapping[str, Any]]) -> tuple[datetime | None, int]:
+    """The moment of the profile's first journal entry, and how many of its runs are dated before
+    it (the aggregates answer for the whole days before, the log for the rest of that day)."""
     times = [present.moment(r["time"]) for r in results if r["time"]]
     if not times:
         return None, 0
-    first = min(times).astimezone(UTC).date()  # type: ignore[union-attr]
-    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-    early = analytics_selectors.counts(filters=LogFilter(profile=profile, until=start), group=("profile_version",))
+    first: datetime = min(times)  # type: ignore[type-var, assignment]
+    early = analytics_selectors.counts(filters=LogFilter(profile=profile, until=first), group=("profile_version",))
     return first, sum(c.runs for c in early.values())
 
 

@@ -92,7 +92,7 @@ def _log_row(row: "LogRow", runs: bool) -> str:
         )
     # On a phone the score and risk columns sit past the screen's edge: repeat them under the time
     # (hidden from screen readers, which read the real columns).
-    bucket = f'<span class="{row.bucket_class}">{row.bucket}</span>' if row.bucket else '<span class="muted">—</span>'
+    bucket = f'<span class="bucket-glance bucket-{row.bucket.lower()}">{row.bucket}</span>' if row.bucket else '<span class="muted">—</span>'
     glance = f'<span class="cell-glance" aria-hidden="true">{row.score} {bucket}</span>'
     return (
         f'<tr class="log-row{" is-selected" if row.selected else ""}">'

@@ -78,7 +78,7 @@ def run_item(
     }
     if with_attempts:
         item["attempt_records"] = [
-            attempt_item(i, at=start + timedelta(seconds=i - 1), score=score, bucket=bucket, acceptable=score >= 80)
+            attempt_item(i, at=start + timedelta(seconds=i - 1), score=score, bucket=bucket, acceptable=score >= 80 and bucket != "RED")
             for i, (score, bucket) in enumerate(scores, start=1)
         ]
     item.update(extra)

@@ -397,6 +397,8 @@ BAD_RUNS = [
     ),
     ({"warnings": "oops"}, "warnings", "type"),
     ({"warnings": [1]}, "warnings[0]", "type"),
+    ({"warnings": ["w" * 501]}, "warnings[0]", "max_length"),
+    ({"warnings": ["evil \u202elive"]}, "warnings[0]", "characters"),  # displays as other words
     # A lone surrogate breaks every JSON read of the row; PostgreSQL refuses a NUL.
     ({"warnings": ["ok", "\ud800"]}, "warnings[1]", "characters"),
     ({"warnings": ["a\x00b"]}, "warnings[0]", "characters"),
@@ -439,6 +441,7 @@ BAD_ATTEMPTS = [
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": {}}]}}, "candidate.rings[0].pattern", "choice"),
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid"}], "ring_count": 2}}, "candidate.ring_count", "consistency"),
     ({"candidate": {"shape": "round"}}, "candidate.shape", "unknown_field"),
+    ({"risk_bucket": "RED", "is_acceptable": True}, "is_acceptable", "consistency"),  # RED is never acceptable
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "\udfff"}]}}, "candidate.rings[0].material_key", "printable"),
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "a\x00"}]}}, "candidate.rings[0].material_key", "printable"),
     # Each ring within its own limit, but 24 x 20 mm is far past the widest candidate (60 mm).
@@ -598,3 +601,23 @@ def test_warnings_may_hold_any_text_people_write():
     run["attempt_records"][0]["warnings"] = text
     assert services.runs_ingest(runs=[run]).runs_created == 1
     assert AiRun.objects.get().warnings == text and AiAttempt.objects.get().warnings == text
+
+
+@pytest.mark.parametrize(
+    "run, field, rule",
+    [
+        # An acceptable attempt makes the run a success: the search loop would have said so.
+        (run_item(success=False, scores=[(30.0, "RED"), (91.5, "YELLOW")]), "attempt_records[1].is_acceptable", "consistency"),
+        # Acceptable only at the run's own minimum score.
+        (run_item(scores=[(91.5, "GREEN"), (97.0, "GREEN")], min_feasibility_score=95.0), "attempt_records[0].is_acceptable", "consistency"),
+        # A success selected a candidate at least as good as the minimum.
+        (run_item(scores=[(91.5, "GREEN")], min_feasibility_score=95.0, attempt_records=[]), "selected_score", "consistency"),
+    ],
+)
+def test_runs_the_search_loop_cannot_produce_are_refused(run, field, rule):
+    if run["attempt_records"] and run["success"] is False:
+        run["attempt_records"][1]["is_acceptable"] = True
+    with pytest.raises(ValidationFailed) as caught:
+        services.runs_ingest(runs=[run])
+    assert rule in _rule_at(caught.value, field), caught.value.errors
+    assert not AiRun.objects.exists()

@@ -148,3 +148,42 @@ def test_a_phone_shows_each_log_rows_score_and_risk_without_scrolling(page, shot
     shot(f"log-{tab}-390")
     page.set_viewport_size({"width": 1366, "height": 900})
     expect(glance).to_be_hidden()  # the columns are on screen there
+
+
+@pytest.fixture
+def long_values(starter_profiles):
+    """Values at the limits the API accepts, written without a space: a profile description and
+    note, 128-character ids, a 500-character warning and a 128-character material key."""
+    from profiles import services
+
+    services.profile_update(name="maple_contrast", changes={"description": "d" * 900}, note="n" * 400)
+    ids = {"tool_id": "t" * 128, "material_id": "m" * 128, "machine_id": "c" * 128}
+    run = run_item(at=datetime.now(timezone.utc) - timedelta(minutes=5), profile="maple_contrast", warnings=["w" * 500], **ids)
+    run["attempt_records"][0]["candidate"] = {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "k" * 128}]}
+    run["attempt_records"][0]["warnings"] = ["a" * 500]
+    log_runs(run)
+    return run, ids
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_long_unbroken_values_wrap_inside_their_panels(page, shot, sign_in, long_values, width):
+    """Found in review: such values made the profile page 18,600 px wide, ran the run page's
+    warnings out of their box and drew the selected-context chips over the auto-load text."""
+    run, ids = long_values
+    sign_in(make_user("lena", role="viewer"))
+    page.set_viewport_size({"width": width, "height": 900})
+    query = "&".join(f"{k}={v}" for k, v in ids.items())
+    for name, url in (
+        ("profile", "/rmos/profiles/maple_contrast/"),
+        ("dashboard", f"/rmos/ai-ops/?{query}&profile=maple_contrast&log_tool_id={'x' * 300}"),
+        ("run", f"/rmos/runs/{run['run_id']}/"),
+    ):
+        page.goto(url)
+        shot(f"{name}-{width}")
+        geometry = _geometry(page)
+        assert geometry["width"] <= width, (name, geometry)
+        assert _spills(page) == [], name
+    page.goto(f"/rmos/ai-ops/?{query}")
+    chips = page.locator(".context-list").bounding_box()
+    autoload = page.locator(".context-autoload").bounding_box()
+    assert not _overlap(chips, autoload), (chips, autoload)

@@ -259,3 +259,15 @@ def test_a_missing_fallback_profile_is_explained(viewer_client):
     panel = inspector(page(viewer_client, "tool_id=a&material_id=b&machine_id=c"))
     assert "No snapshot" in panel
     assert "resolves to profile 'default', which does not exist" in panel
+
+
+def test_a_profile_that_allows_a_single_total_width_draws_one_bar(viewer_client, starter_profiles):
+    """Found in review: every candidate 3.00 mm wide made one bin of no width, and the page a 500."""
+    services.profile_update(
+        name="maple_contrast",
+        changes={"min_rings": 1, "max_rings": 1, "min_ring_width_mm": "3.00", "max_ring_width_mm": "3.00",
+                 "min_total_width_mm": "3.00", "max_total_width_mm": "3.00"},
+        note="one design only",
+    )  # fmt: skip
+    panel = inspector(page(viewer_client, MAPLE))
+    assert "500 candidates; most common total width 3.0 (500, 100%)." in panel

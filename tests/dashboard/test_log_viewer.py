@@ -98,7 +98,7 @@ def test_a_filter_lists_exactly_what_the_api_lists_for_it(viewer_client, two_con
     assert [r["run_id"] for r in api["results"]] == [re.search(r"/rmos/runs/([0-9a-f-]+)/", row).group(1) for row in listed]
     # The active filters are listed, each with a link that removes it (and nothing else).
     log = panel(html)
-    assert '<span class="chip-key">Tool</span> saw:jeweler-0.25' in log
+    assert '<span class="chip-key">Tool</span> <span class="chip-value">saw:jeweler-0.25</span>' in log
     assert "/rmos/ai-ops/?log_risk_bucket=GREEN#log-viewer" in hrefs(log)
     assert "/rmos/ai-ops/?log_tool_id=saw%3Ajeweler-0.25#log-viewer" in hrefs(log)
     # The form shows the filter as set and starts open.
@@ -202,7 +202,7 @@ def test_the_csv_link_exports_the_same_filter_through_the_api(viewer_client, two
     assert '<a href="/api/rmos/logs/ai/attempts?material_id=wood%3Amaple-hard&since=2025-06-01T00%3A00%3A00Z&limit=100">As JSON</a>' in log
     runs_log = panel(get(viewer_client, "log=runs&log_success=false"))
     assert 'href="/api/rmos/logs/ai/runs?format=csv&success=false" download' in runs_log
-    assert '<span class="chip-key">Success</span> failed' in runs_log  # as the select says it
+    assert '<span class="chip-key">Success</span> <span class="chip-value">failed</span>' in runs_log  # as the select says it
 
 
 def test_empty_states_say_why_there_is_nothing(viewer_client, default_profile):
@@ -231,7 +231,7 @@ def test_the_selected_context_is_marked_and_can_filter_the_log(viewer_client, tw
     log_runs(with_engine)
     filtered = get(viewer_client, urlsplit(link).query)
     assert len(rows(filtered)) == 3
-    assert '<span class="chip-key">Geometry engine</span> - (no engine)' in panel(filtered)
+    assert '<span class="chip-key">Geometry engine</span> <span class="chip-value">- (no engine)</span>' in panel(filtered)
     assert len(rows(get(viewer_client, urlsplit(link).query.replace("&log_geometry_engine=-", "")))) == 3 + len(with_engine["attempt_records"])  # any engine
 
 

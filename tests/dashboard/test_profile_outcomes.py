@@ -124,16 +124,18 @@ def test_the_outcomes_read_the_aggregates_with_a_fixed_number_of_queries(viewer_
 def test_runs_older_than_the_profiles_journal_are_explained(viewer_client, db):
     """The demo's runs (and backfilled ones) predate the profile's v1 here: the page credited
     them to v1 without a word, while the chart drew v1's marker after all of them."""
-    make_profile("default")
-    log_runs(*[run_item(at=NOW - timedelta(days=3, minutes=i), profile_version=1) for i in range(3)])
-    log_runs(run_item(at=NOW, profile_version=1))
+    profile = make_profile("default")
+    journaled = profile.history.get().history_date
+    # Three days before, and a second before on the same day (whole days would miss that one).
+    log_runs(*[run_item(at=journaled - timedelta(days=3, minutes=i), profile_version=1) for i in range(3)])
+    log_runs(run_item(at=journaled - timedelta(seconds=1), profile_version=1), run_item(at=journaled + timedelta(seconds=1), profile_version=1))
     page = outcomes(get(viewer_client))
     note = re.search(r'<p class="hint" id="early-runs">(.*?)</p>', page, re.S).group(1)
-    assert note.startswith(f"3 runs are dated before {NOW:%-d %b %Y}, the day this server first journaled default")
-    assert '<td class="num">4</td>' in version_row(get(viewer_client), 1)  # still counted under v1
+    assert note.startswith(f"4 runs are dated before {journaled:%-d %b %Y, %H:%M} UTC, when this server first journaled default")
+    assert '<td class="num">5</td>' in version_row(get(viewer_client), 1)  # still counted under v1
 
 
 def test_no_explanation_when_every_run_follows_the_journal(viewer_client, db):
-    make_profile("default")
-    log_runs(run_item(at=NOW, profile_version=1))
+    journaled = make_profile("default").history.get().history_date
+    log_runs(run_item(at=journaled + timedelta(seconds=1), profile_version=1))
     assert 'id="early-runs"' not in outcomes(get(viewer_client))

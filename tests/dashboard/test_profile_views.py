@@ -345,7 +345,7 @@ def test_rollback_after_someone_else_saved_asks_again(operator_client, default_p
     assert ConstraintProfile.objects.get(name="default").max_rings == 9
 
 
-def test_rollback_page_names_who_saved_the_version_as_the_history_does(operator_client, default_profile):
+def test_rollback_page_names_who_saved_the_version_as_the_history_does(operator_client, operator, default_profile):
     """An API client's change read "saved by the system" here, "an API client" everywhere else."""
     from profiles import services
 
@@ -356,6 +356,11 @@ def test_rollback_page_names_who_saved_the_version_as_the_history_does(operator_
     assert "Version 2 was saved by an API client (operator “ci-bot”)" in html
     html = operator_client.get(rollback_url("default", _first_record_id())).content.decode()
     assert "Version 1 was saved by the system" in html
+    services.profile_update(name="default", changes={"max_rings": 5}, note="by hand", operator="dev", user=operator)
+    edit_profile("default", max_rings=4)
+    record = selectors.profile_history(name="default")[1]["id"]
+    html = operator_client.get(rollback_url("default", record)).content.decode()
+    assert f"Version 4 was saved by {operator.get_username()} (operator “dev”)" in html
 
 
 def test_rollback_to_the_current_values_offers_nothing_to_do(operator_client, default_profile):

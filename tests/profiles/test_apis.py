@@ -300,6 +300,7 @@ def test_a_body_over_the_upload_limit_is_a_json_413_on_every_endpoint(op_client,
     response = getattr(op_client, method)(path, data=body, content_type="application/json")
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert response.json()["errors"] == [{"field": "", "rule": "max_body_size", "message": "at most 1,000 bytes per request"}]
+    assert response.json()["detail"] == f"The request body is {len(body):,} bytes; the limit is 1,000 bytes."
     assert ConstraintProfile.objects.get(name="default").version == 1
 
 
