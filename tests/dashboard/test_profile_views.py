@@ -370,6 +370,7 @@ def test_rollback_to_the_current_values_offers_nothing_to_do(operator_client, de
     assert "rolling back would change nothing" in html
     assert 'name="note"' not in html
     assert "as a new version" not in html  # it promised one, then said none would be saved
+    assert "default already has the values of version 1</h1>" in html and "back to version 1?" not in html
 
 
 def test_rollback_to_another_profiles_record_is_404(operator_client, default_profile):
