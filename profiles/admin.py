@@ -31,10 +31,12 @@ FALLBACK_NOT_DELETED = (
 )
 
 
-def _delete_refused(model_admin: admin.ModelAdmin) -> PermissionDenied:
-    """Django's own refusal is a bare 403, which left the page to guess why (it guessed a role)."""
-    perm = f"{model_admin.opts.app_label}.{get_permission_codename('delete', model_admin.opts)}"
-    return PermissionDenied(permission_refusal(action=f"Deleting {model_admin.opts.verbose_name_plural}", perm=perm))
+def _refused(model_admin: admin.ModelAdmin, action: str) -> PermissionDenied:
+    """Django's own refusal is a bare 403, which left the page to guess why (it guessed a role).
+    ``action`` is "add" or "delete"."""
+    perm = f"{model_admin.opts.app_label}.{get_permission_codename(action, model_admin.opts)}"
+    doing = {"add": "Adding", "delete": "Deleting"}[action]
+    return PermissionDenied(permission_refusal(action=f"{doing} {model_admin.opts.verbose_name_plural}", perm=perm))
 
 
 def _revert_record_id(request) -> int | None:
@@ -309,12 +311,17 @@ class ConstraintProfileAdmin(JournaledAdmin):
         # No delete button for the resolver's fallback (the service refuses it anyway).
         return super().has_delete_permission(request, obj) and (obj is None or obj.name != services.FALLBACK_PROFILE)
 
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise _refused(self, "add")
+        return super().add_view(request, form_url, extra_context)
+
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if not self.has_delete_permission(request, obj):
             if obj is not None and obj.name == services.FALLBACK_PROFILE:
                 raise PermissionDenied(FALLBACK_NOT_DELETED)
-            raise _delete_refused(self)
+            raise _refused(self, "delete")
         return super().delete_view(request, object_id, extra_context)
 
     def get_actions(self, request):
@@ -441,9 +448,14 @@ class ResolutionRuleAdmin(JournaledAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise _refused(self, "add")
+        return super().add_view(request, form_url, extra_context)
+
     def delete_view(self, request, object_id, extra_context=None):
         if not self.has_delete_permission(request):
-            raise _delete_refused(self)
+            raise _refused(self, "delete")
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):

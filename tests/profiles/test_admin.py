@@ -393,3 +393,13 @@ def test_after_a_conflict_the_admin_keeps_the_other_editors_changes_to_fields_le
     assert admin_client.post(url, again).status_code == 302
     profile.refresh_from_db()
     assert (profile.version, profile.max_rings, str(profile.min_ring_width_mm), profile.description) == (3, 7, "0.30", "mine")
+
+
+@pytest.mark.parametrize("role", ["operator", "viewer"])
+def test_adding_a_profile_or_rule_without_the_permission_says_why(client, starter_profiles, role):
+    """Seen in review: an operator on the add page got only the generic sentence."""
+    client = _staff_client(client, role)
+    for model, plural in (("constraintprofile", "constraint profiles"), ("resolutionrule", "resolution rules")):
+        response = client.get(f"/admin/profiles/{model}/add/")
+        assert response.status_code == 403
+        assert f"Adding {plural} " in _refusal(response)
