@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-_WHOLE = re.compile(r"-?[0-9]{1,19}")
+# Any length a person could mean ("99999999999999999999" is a number out of range, not "not a
+# number"; every caller checks its range), but short of what int() refuses (4,300 digits).
+_WHOLE = re.compile(r"-?[0-9]{1,4000}")
 
 
 def whole_number(text: str) -> int | None:
