@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
-from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, control_characters
+from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, CONTROL_CHARACTERS_MESSAGE, control_characters
 
 from ailog.models import (
     CATALOG_REVISION_MAX,
@@ -354,7 +354,7 @@ class Checker:
                 self.problems.add(index, f"{path}[{i}]", "max_length", f"must be at most {WARNING_MAX_LENGTH} characters, got {len(item)}")
                 return None
             if control_characters(item, allow_newlines=True):  # a NUL or a lone surrogate could not be stored or shown
-                self.problems.add(index, f"{path}[{i}]", "characters", "must not contain control characters (such as NUL) or unpaired surrogates")
+                self.problems.add(index, f"{path}[{i}]", "characters", CONTROL_CHARACTERS_MESSAGE)
                 return None
         return value
 

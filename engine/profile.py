@@ -174,6 +174,9 @@ def control_characters(text: str, *, allow_newlines: bool = False) -> bool:
     )
 
 
+#: The message of the rule :func:`control_characters` checks (rule "characters").
+CONTROL_CHARACTERS_MESSAGE = "must not contain control characters (such as NUL), direction overrides or unpaired surrogates"
+
 #: Characters that reorder the text around them ("Trojan Source"): a note or warning would show
 #: other words than it holds.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -187,7 +190,7 @@ def _parse_str(field: str, raw: Any, limit: int, *, multiline: bool = False) -> 
     if len(raw) > limit:
         return None, Problem(field, "max_length", f"must be at most {limit} characters, got {len(raw)}")
     if control_characters(raw, allow_newlines=multiline):
-        return None, Problem(field, "characters", "must not contain control characters")
+        return None, Problem(field, "characters", CONTROL_CHARACTERS_MESSAGE)
     return raw, None
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import (
     CONSTRAINT_FIELDS,
+    CONTROL_CHARACTERS_MESSAGE,
     INT_FIELDS,
     NAME_RE,
     WIDTH_FIELDS,
@@ -73,7 +74,7 @@ def _clean_note(note: Any, *, prefix: str = "") -> str:
     if len(note) > NOTE_MAX:
         raise ValidationFailed.single("note", "max_length", f"must be at most {NOTE_MAX} characters, got {len(note)}")
     if control_characters(note, allow_newlines=True):
-        raise ValidationFailed.single("note", "characters", "must not contain control characters")
+        raise ValidationFailed.single("note", "characters", CONTROL_CHARACTERS_MESSAGE)
     return prefix + note
 
 
@@ -86,7 +87,7 @@ def _clean_operator(operator: Any) -> str:
     if len(operator) > OPERATOR_MAX:
         raise ValidationFailed.single("operator", "max_length", f"must be at most {OPERATOR_MAX} characters")
     if control_characters(operator):
-        raise ValidationFailed.single("operator", "characters", "must not contain control characters")
+        raise ValidationFailed.single("operator", "characters", CONTROL_CHARACTERS_MESSAGE)
     return operator
 
 
@@ -350,7 +351,7 @@ def _parse_rule(
         elif any(ch.isspace() for ch in raw):
             problems.append(Problem(f"match.{key}", "whitespace", "ids and patterns cannot contain spaces"))
         elif control_characters(raw):
-            problems.append(Problem(f"match.{key}", "characters", "must not contain control characters"))
+            problems.append(Problem(f"match.{key}", "characters", CONTROL_CHARACTERS_MESSAGE))
         elif key == "workflow_mode" and raw and raw not in WORKFLOW_MODES:
             problems.append(Problem("match.workflow_mode", "choice", f"must be one of {', '.join(WORKFLOW_MODES)}"))
         elif key == "geometry_engine" and raw == NO_GEOMETRY_ENGINE and raw != (stored_match or {}).get(key):
@@ -389,7 +390,7 @@ def _parse_rule(
     elif len(note) > NOTE_MAX:
         problems.append(Problem("note", "max_length", f"must be at most {NOTE_MAX} characters"))
     elif control_characters(note, allow_newlines=True):
-        problems.append(Problem("note", "characters", "must not contain control characters"))
+        problems.append(Problem("note", "characters", CONTROL_CHARACTERS_MESSAGE))
     else:
         clean["note"] = note
     return clean, problems
