@@ -91,13 +91,26 @@ class ListApi(APIView):
         filters = log_filter_parse(query, allowed=self.filters, extra=PAGE_PARAMS + (FORMAT_PARAM,))
         return filters, page_parse(query, kind=self.kind)
 
+    def next_url(self, request, page) -> str | None:
+        """This request's URL with the cursor of the page after ``page`` (None on the last page)."""
+        if not page.next_cursor:
+            return None
+        params = request.query_params.copy()
+        params["cursor"] = page.next_cursor
+        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
     def page_response(self, request, page, rows: list[dict[str, Any]]) -> Response:
-        next_url = None
-        if page.next_cursor:
-            params = request.query_params.copy()
-            params["cursor"] = page.next_cursor
-            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        next_url = self.next_url(request, page)
         return Response({"count": len(rows), "limit": page.limit, "next_cursor": page.next_cursor, "next": next_url, "results": rows})
+
+    def csv_page_response(self, request, page, rows: Iterable[dict[str, Any]], filename: str) -> StreamingHttpResponse:
+        """A CSV of one page (``limit`` given): the next page's URL in a ``Link: <…>; rel="next"``
+        header, as a CSV has no room for it."""
+        response = self.csv_response(rows, filename)
+        next_url = self.next_url(request, page)
+        if next_url:
+            response["Link"] = f'<{next_url}>; rel="next"'
+        return response
 
     def csv_response(self, rows: Iterable[dict[str, Any]], filename: str) -> StreamingHttpResponse:
         columns = self.csv_columns
@@ -349,8 +362,10 @@ class AttemptListApi(ListApi):
     def get(self, request):
         filters, page_request = self.parse(request)
         if self.wants_csv(request):
-            limit = page_request.limit if page_request.limit_given else None
-            rows = selectors.attempt_stream(filters=filters, cursor=page_request.cursor, limit=limit)
+            if page_request.limit_given:
+                page = selectors.attempt_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
+                return self.csv_page_response(request, page, map(attempt_json, page.items), "attempts.csv")
+            rows = selectors.attempt_stream(filters=filters, cursor=page_request.cursor, limit=None)
             return self.csv_response(map(attempt_json, rows), "attempts.csv")
         page = selectors.attempt_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
         return self.page_response(request, page, [attempt_json(a) for a in page.items])
@@ -365,8 +380,10 @@ class RunListApi(ListApi):
     def get(self, request):
         filters, page_request = self.parse(request)
         if self.wants_csv(request):
-            limit = page_request.limit if page_request.limit_given else None
-            rows = selectors.run_stream(filters=filters, cursor=page_request.cursor, limit=limit)
+            if page_request.limit_given:
+                page = selectors.run_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
+                return self.csv_page_response(request, page, map(run_json, page.items), "runs.csv")
+            rows = selectors.run_stream(filters=filters, cursor=page_request.cursor, limit=None)
             return self.csv_response(map(run_json, rows), "runs.csv")
         page = selectors.run_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
         return self.page_response(request, page, [run_json(r) for r in page.items])

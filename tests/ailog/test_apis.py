@@ -316,6 +316,27 @@ def test_csv_of_runs_honours_limit_and_cursor(viewer):
     assert [r["run_id"] for r in rows] == [r["run_id"] for r in expected]
 
 
+@pytest.mark.parametrize("path, key", [(ATTEMPTS, "id"), (RUNS, "run_id")])
+def test_a_csv_of_one_page_links_the_next_page(viewer, path, key):
+    """A CSV has no room for next_cursor: with a limit, the next page's URL is in a Link header,
+    and following it pages through exactly the rows of the whole CSV."""
+    _seed(5)
+    everything = list(csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode())))
+    seen, url, pages = [], f"{path}?format=csv&limit=3", 0
+    while url:
+        response = viewer.get(url)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert len(rows) <= 3
+        seen += [r[key] for r in rows]
+        link = response.get("Link")
+        url = link[1 : link.index(">")] if link else None
+        assert link is None or link.endswith('>; rel="next"')
+        pages += 1
+    assert seen == [r[key] for r in everything] and pages == -(-len(everything) // 3)
+    assert viewer.get(f"{path}?format=csv").get("Link") is None  # the whole CSV has no next page
+
+
 def test_csv_errors_are_json(viewer):
     response = viewer.get(f"{ATTEMPTS}?format=csv&limit=0")
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
