@@ -32,11 +32,21 @@ def profiles(transactional_db):
     )
 
 
+MAPLE = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis"}
+
+
+def load_in_inspector(page, context: dict[str, str]) -> None:
+    """Type a context into the snapshot inspector and load it, as a person would."""
+    inspector = page.locator("#snapshot-inspector")
+    for label, key in (("Tool", "tool_id"), ("Material", "material_id"), ("Machine", "machine_id")):
+        inspector.get_by_label(label).fill(context[key])
+    inspector.get_by_role("button", name="Load snapshot").click()
+
+
 def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     make_user("olga", role="operator")
-    maple = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis"}
     hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
-    log_runs(*[run_item(at=hour_ago - timedelta(minutes=i), profile="maple_contrast", profile_version=1, **maple) for i in range(3)])
+    log_runs(*[run_item(at=hour_ago - timedelta(minutes=i), profile="maple_contrast", profile_version=1, **MAPLE) for i in range(3)])
 
     # Sign in: the dashboard sends us to the login page and back.
     page.goto("/rmos/ai-ops/")
@@ -52,11 +62,7 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     shot("dashboard")
 
     # Load a context in the snapshot inspector: with auto-load on, that selects it, in the address.
-    inspector = page.locator("#snapshot-inspector")
-    inspector.get_by_label("Tool").fill("saw:slitting-0.5")
-    inspector.get_by_label("Material").fill("wood:maple-hard")
-    inspector.get_by_label("Machine").fill("prod:vmc-3axis")
-    inspector.get_by_role("button", name="Load snapshot").click()
+    load_in_inspector(page, MAPLE)
     expect(page).to_have_url(re.compile(r"\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis#snapshot-inspector$"))
     expect(page.locator(".context-list")).to_contain_text("saw:slitting-0.5")
 
@@ -209,11 +215,7 @@ def test_unsaved_edits_survive_loading_a_context_in_the_inspector(page, sign_in,
     editor = page.locator("#profile-editor")
     editor.get_by_label("Most rings").fill("7")
     editor.get_by_label("Allow mosaic").uncheck()
-    inspector = page.locator("#snapshot-inspector")
-    inspector.get_by_label("Tool").fill("saw:slitting-0.5")
-    inspector.get_by_label("Material").fill("wood:maple-hard")
-    inspector.get_by_label("Machine").fill("prod:vmc-3axis")
-    inspector.get_by_role("button", name="Load snapshot").click()
+    load_in_inspector(page, MAPLE)
     expect(page).to_have_url(re.compile(r"tool_id=saw%3Aslitting-0.5.*#snapshot-inspector$"))
     assert dialogs == []  # no "leave page?" question: nothing is lost
     expect(editor.get_by_label("Most rings")).to_have_value("7")
