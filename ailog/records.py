@@ -33,7 +33,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, CONTROL_CHARACTERS_MESSAGE, control_characters
@@ -215,6 +215,21 @@ def shown(value: Any) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def acceptance_problem(*, acceptable: bool, score: float, run: Mapping[str, Any]) -> str | None:
+    """Why an attempt's ``is_acceptable`` cannot be true in ``run``, or None: an acceptable attempt
+    makes its run a success, and is one only at the run's minimum score (the search loop's rules,
+    engine.search: acceptable = score >= min and not RED). A runs batch checks its nested attempts
+    with it, ingestion the attempts that come apart from their run (events)."""
+    if not acceptable:
+        return None
+    if not run["success"]:
+        return f"is true, so the run found an acceptable candidate; its reason {shown(run['reason'])} says it did not"
+    low = run["min_feasibility_score"]
+    if low is not None and score < low:
+        return f"is true with score {score:g}, below the run's min_feasibility_score {low:g}"
+    return None
 
 
 def _fmt(value: float) -> str:
@@ -673,18 +688,10 @@ class Checker:
         return Run(values, attempts, index, checked[1] | {"attempt_records"})
 
     def _acceptance_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], positions: list[int], index: int) -> None:
-        """An acceptable attempt makes its run a success, and is one only at the run's minimum score
-        (the search loop's rules, engine.search: acceptable = score >= min and not RED)."""
-        success, low = v["success"], v["min_feasibility_score"]
         for position, attempt in zip(positions, attempts):
-            if not attempt[4]:  # is_acceptable
-                continue
-            field = f"attempt_records[{position}].is_acceptable"
-            if not success:
-                self.problems.add(index, field, "consistency", f"is true, so the run found an acceptable candidate; its reason {shown(v['reason'])} says it did not")
-                return
-            if low is not None and attempt[2] < low:
-                self.problems.add(index, field, "consistency", f"is true with score {attempt[2]:g}, below the run's min_feasibility_score {low:g}")
+            problem = acceptance_problem(acceptable=attempt[4], score=attempt[2], run=v)
+            if problem:
+                self.problems.add(index, f"attempt_records[{position}].is_acceptable", "consistency", problem)
                 return
 
     def _selection_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], index: int) -> None:

@@ -36,6 +36,7 @@ from django.utils import timezone
 from ailog.models import AiAttempt, AiRun, Source
 from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
 from ailog.records import (
+    A_ACCEPTABLE,
     A_BUCKET,
     A_CANDIDATE,
     A_ENGINE,
@@ -64,6 +65,7 @@ from ailog.records import (
     NestedAttempt,
     Problems,
     Run,
+    acceptance_problem,
     shown,
 )
 from profiles.selectors import ProfileVersionLookup
@@ -645,6 +647,10 @@ class _Writer:
                 f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]} exceeds the run's {run['attempts']} attempts",
             )
             ok = False
+        problem = acceptance_problem(acceptable=attempt[A_ACCEPTABLE], score=attempt[A_SCORE], run=run)
+        if problem:
+            self.problems.add(index, field["is_acceptable"], "consistency", f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]}: {problem}")
+            ok = False
         if attempt[A_INDEX] == run["selected_attempt_index"]:
             # The rule a runs batch applies to a run and the attempts posted with it (records.py).
             score, bucket = run["selected_score"], run["selected_risk_bucket"]
@@ -686,8 +692,8 @@ class _Writer:
 
 
 #: Which field a problem of _Writer._fits_run names, on the attempt's item or on the run's summary.
-_ATTEMPT_SIDE = {"attempt_index": "attempt_index", "score": "score", "risk_bucket": "risk_bucket"}
-_RUN_SIDE = {"attempt_index": "attempts", "score": "selected_score", "risk_bucket": "selected_risk_bucket"}
+_ATTEMPT_SIDE = {"attempt_index": "attempt_index", "score": "score", "risk_bucket": "risk_bucket", "is_acceptable": "is_acceptable"}
+_RUN_SIDE = {"attempt_index": "attempts", "score": "selected_score", "risk_bucket": "selected_risk_bucket", "is_acceptable": "success"}
 #: The context fields in attempt order (A_TOOL .. A_ENGINE).
 _CONTEXT_COLUMNS = ATTEMPT_FIELDS[A_TOOL : A_ENGINE + 1]
 _ATTEMPT_COMPARED = tuple(i for i in range(len(ATTEMPT_FIELDS)) if i not in (A_PROFILE, A_VERSION))

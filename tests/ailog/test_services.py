@@ -332,6 +332,22 @@ def test_a_changed_attempt_event_is_a_conflict():
     assert AiAttempt.objects.get().score == 85.0
 
 
+@pytest.mark.parametrize("summary_first", [True, False])
+def test_an_acceptable_attempt_event_cannot_join_a_failed_run(summary_first):
+    """The rule a runs batch applies to its nested attempts holds for events too, in either order:
+    an acceptable attempt makes its run a success, so a run that failed cannot have one."""
+    run_id = new_run_id()
+    failed = run_event(run_id, attempts=1, success=False, reason="budget_exhausted", selected_score=45.0, selected_risk_bucket="RED")
+    acceptable = attempt_event(run_id, 1, score=85.0, risk_bucket="GREEN", is_acceptable=True)
+    first, second = (failed, acceptable) if summary_first else (acceptable, failed)
+    services.events_ingest(events=[first])
+    with pytest.raises(ValidationFailed) as caught:
+        services.events_ingest(events=[second])
+    # Named on the item posted second: the attempt's flag, or the summary's success.
+    assert [(e.field, e.rule) for e in caught.value.errors] == [("is_acceptable" if summary_first else "success", "consistency")]
+    assert AiAttempt.objects.count() == (0 if summary_first else 1) and AiRun.objects.count() == (1 if summary_first else 0)
+
+
 def test_unknown_event_type_and_repeats_in_one_batch_are_rejected():
     run_id = new_run_id()
     with pytest.raises(ValidationFailed) as caught:
