@@ -365,7 +365,7 @@ class AttemptListApi(ListApi):
             if page_request.limit_given:
                 page = selectors.attempt_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
                 return self.csv_page_response(request, page, map(attempt_json, page.items), "attempts.csv")
-            rows = selectors.attempt_stream(filters=filters, cursor=page_request.cursor, limit=None)
+            rows = selectors.attempt_stream(filters=filters, cursor=page_request.cursor)
             return self.csv_response(map(attempt_json, rows), "attempts.csv")
         page = selectors.attempt_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
         return self.page_response(request, page, [attempt_json(a) for a in page.items])
@@ -383,7 +383,7 @@ class RunListApi(ListApi):
             if page_request.limit_given:
                 page = selectors.run_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
                 return self.csv_page_response(request, page, map(run_json, page.items), "runs.csv")
-            rows = selectors.run_stream(filters=filters, cursor=page_request.cursor, limit=None)
+            rows = selectors.run_stream(filters=filters, cursor=page_request.cursor)
             return self.csv_response(map(run_json, rows), "runs.csv")
         page = selectors.run_list(filters=filters, cursor=page_request.cursor, limit=page_request.limit)
         return self.page_response(request, page, [run_json(r) for r in page.items])

@@ -125,26 +125,23 @@ def run_list(*, filters: LogFilter, cursor: Cursor | None = None, limit: int = L
     return _page(runs_filtered(filters=filters), kind=RUNS, cursor=cursor, limit=limit)
 
 
-def _stream(queryset: QuerySet[Row], *, cursor: Cursor | None, limit: int | None, kind: str) -> Iterator[dict[str, Any]]:
-    """Every matching row from the cursor on, fetched a keyset chunk at a time (flat memory, short queries)."""
-    left = limit
-    while left is None or left > 0:
-        size = STREAM_CHUNK if left is None else min(STREAM_CHUNK, left)
-        rows = list(_after(queryset, cursor).values(*_fields(kind))[:size])
+def _stream(queryset: QuerySet[Row], *, cursor: Cursor | None, kind: str) -> Iterator[dict[str, Any]]:
+    """Every matching row from the cursor on, fetched a keyset chunk at a time (flat memory, short
+    queries). One page (a limit) is :func:`attempt_list` / :func:`run_list`."""
+    while True:
+        rows = list(_after(queryset, cursor).values(*_fields(kind))[:STREAM_CHUNK])
         yield from rows
-        if len(rows) < size:
+        if len(rows) < STREAM_CHUNK:
             return
-        if left is not None:
-            left -= len(rows)
         cursor = Cursor(kind, rows[-1]["timestamp"], rows[-1]["id"])
 
 
-def attempt_stream(*, filters: LogFilter, cursor: Cursor | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    return _stream(attempts_filtered(filters=filters), cursor=cursor, limit=limit, kind=ATTEMPTS)
+def attempt_stream(*, filters: LogFilter, cursor: Cursor | None = None) -> Iterator[dict[str, Any]]:
+    return _stream(attempts_filtered(filters=filters), cursor=cursor, kind=ATTEMPTS)
 
 
-def run_stream(*, filters: LogFilter, cursor: Cursor | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    return _stream(runs_filtered(filters=filters), cursor=cursor, limit=limit, kind=RUNS)
+def run_stream(*, filters: LogFilter, cursor: Cursor | None = None) -> Iterator[dict[str, Any]]:
+    return _stream(runs_filtered(filters=filters), cursor=cursor, kind=RUNS)
 
 
 def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
