@@ -4,6 +4,7 @@ uses the indexes), filters on fixed choices and recent time spans only (no DISTI
 paginator that counts no further than it can show. Runs have Django's date hierarchy as well; the
 attempts list has not, because it computes a DISTINCT over every row (12 s at a million
 attempts on SQLite), and offers the recent-time filter instead."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,7 +21,9 @@ from django.utils.html import format_html
 from ailog.models import AiAttempt, AiRun
 
 COUNT_CAP = 10_000
-NOT_ADDED_HERE = "Runs and attempts are recorded through the log API by the generators that make them, never added by hand."
+NOT_ADDED_HERE = (
+    "Runs and attempts are recorded through the log API by the generators that make them, never added by hand."
+)
 NOT_DELETED_HERE = (
     "Runs and attempts are never deleted one by one: the analytics aggregates count each of them. Old ones are removed "
     "by date with 'manage.py prune_logs --before <date>', which takes them out of the aggregates in the same transaction."
@@ -93,7 +96,17 @@ class AttemptInline(admin.TabularInline):
 
     model = AiAttempt
     fk_name = "run"
-    fields = ("attempt_index", "timestamp", "score", "risk_bucket", "is_acceptable", "ring_count", "total_width_mm", "candidate", "warnings")
+    fields = (
+        "attempt_index",
+        "timestamp",
+        "score",
+        "risk_bucket",
+        "is_acceptable",
+        "ring_count",
+        "total_width_mm",
+        "candidate",
+        "warnings",
+    )
     readonly_fields = fields
     ordering = ("attempt_index",)
     extra = 0
@@ -126,18 +139,52 @@ class AiRunAdmin(ReadOnlyAdmin):
         "source",
     )
     date_hierarchy = "timestamp"
-    list_filter = (RecentFilter, "success", "reason", "selected_risk_bucket", "workflow_mode", "source", "fallback_used")
+    list_filter = (
+        RecentFilter,
+        "success",
+        "reason",
+        "selected_risk_bucket",
+        "workflow_mode",
+        "source",
+        "fallback_used",
+    )
     search_fields = ("=tool_id", "=material_id", "=machine_id", "=profile_name", "=geometry_engine")
     search_help_text = "Exact tool, material, machine, profile or geometry engine id, or a run id."
     inlines = [AttemptInline]
     fieldsets = (
         (None, {"fields": ("run_id", "timestamp", "started_at", "elapsed_seconds", "recorded_at", "source")}),
         ("Context", {"fields": ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")}),
-        ("Profile", {"fields": ("profile_name", "profile_version", "profile_history_id", "rule_id", "fallback_used", "catalog_revision")}),
-        ("Budget", {"fields": ("max_attempts", "time_limit_seconds", "min_feasibility_score", "stop_on_first_green", "seed")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    "profile_name",
+                    "profile_version",
+                    "profile_history_id",
+                    "rule_id",
+                    "fallback_used",
+                    "catalog_revision",
+                )
+            },
+        ),
+        (
+            "Budget",
+            {"fields": ("max_attempts", "time_limit_seconds", "min_feasibility_score", "stop_on_first_green", "seed")},
+        ),
         (
             "Outcome",
-            {"fields": ("attempts", "success", "reason", "selected_score", "selected_risk_bucket", "selected_attempt_index", "selected_candidate", "warnings")},
+            {
+                "fields": (
+                    "attempts",
+                    "success",
+                    "reason",
+                    "selected_score",
+                    "selected_risk_bucket",
+                    "selected_attempt_index",
+                    "selected_candidate",
+                    "warnings",
+                )
+            },
         ),
     )
 

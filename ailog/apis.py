@@ -1,11 +1,13 @@
 """The AI log over HTTP (DESIGN.md §4, ``rmos/logs/ai/*``). Views parse, call one service or
 selector, and shape the answer; the rules live in services, selectors and ailog.filters."""
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -26,11 +28,10 @@ from ailog.filters import (
     log_filter_parse,
     page_parse,
 )
-from ailog.records import EVENT_TYPES
 from ailog.models import Source
+from ailog.records import EVENT_TYPES
 from engine.context import CONTEXT_FIELDS, WORKFLOW_MODES
 from profiles import selectors as profile_selectors
-from rmos_site.present import utc_iso
 from rmos_site.api import (
     IngestRateThrottle,
     StrictBooleanField,
@@ -42,6 +43,7 @@ from rmos_site.api import (
 )
 from rmos_site.api_views import NoQueryParamsApi
 from rmos_site.errors import PayloadTooLarge
+from rmos_site.present import utc_iso
 
 ADD_RUN = "ailog.add_airun"
 RUN_SEARCH = "ailog.run_search"
@@ -101,7 +103,15 @@ class ListApi(APIView):
 
     def page_response(self, request, page, rows: list[dict[str, Any]]) -> Response:
         next_url = self.next_url(request, page)
-        return Response({"count": len(rows), "limit": page.limit, "next_cursor": page.next_cursor, "next": next_url, "results": rows})
+        return Response(
+            {
+                "count": len(rows),
+                "limit": page.limit,
+                "next_cursor": page.next_cursor,
+                "next": next_url,
+                "results": rows,
+            }
+        )
 
     def csv_page_response(self, request, page, rows: Iterable[dict[str, Any]], filename: str) -> StreamingHttpResponse:
         """A CSV of one page (``limit`` given): the next page's URL in a ``Link: <…>; rel="next"``
@@ -199,7 +209,9 @@ class AttemptOutputSerializer(serializers.Serializer):
     machine_id = serializers.CharField()
     workflow_mode = serializers.CharField()
     geometry_engine = serializers.CharField()
-    profile = serializers.CharField(source="profile_name", help_text="the run's profile; empty until its summary arrives")
+    profile = serializers.CharField(
+        source="profile_name", help_text="the run's profile; empty until its summary arrives"
+    )
     profile_version = serializers.IntegerField(allow_null=True)
     score = serializers.FloatField()
     risk_bucket = serializers.CharField()
@@ -331,11 +343,15 @@ def _page_schema(name: str, item: type[serializers.Serializer]):
 
 
 class IngestOutputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["created", "unchanged"], help_text="unchanged: a retry that stored nothing new")
+    status = serializers.ChoiceField(
+        choices=["created", "unchanged"], help_text="unchanged: a retry that stored nothing new"
+    )
     runs = serializers.DictField(child=serializers.IntegerField(), help_text="{created, unchanged}")
     attempts = serializers.DictField(child=serializers.IntegerField(), help_text="{created, unchanged}")
     unchanged_run_ids = serializers.ListField(child=serializers.CharField())
-    warnings = serializers.ListField(child=serializers.DictField(), help_text="[{index, field, rule, message}], e.g. an unknown profile")
+    warnings = serializers.ListField(
+        child=serializers.DictField(), help_text="[{index, field, rule, message}], e.g. an unknown profile"
+    )
 
 
 def _ingest_response(result: services.IngestResult) -> Response:
@@ -358,7 +374,11 @@ class AttemptListApi(ListApi):
     filters = ATTEMPT_FILTERS
     csv_columns = ATTEMPT_COLUMNS
 
-    @extend_schema(operation_id="ai_attempts_list", parameters=_filter_parameters(ATTEMPT_FILTERS), responses=_page_schema("AttemptPage", AttemptOutputSerializer))
+    @extend_schema(
+        operation_id="ai_attempts_list",
+        parameters=_filter_parameters(ATTEMPT_FILTERS),
+        responses=_page_schema("AttemptPage", AttemptOutputSerializer),
+    )
     def get(self, request):
         filters, page_request = self.parse(request)
         if self.wants_csv(request):
@@ -376,7 +396,11 @@ class RunListApi(ListApi):
     filters = RUN_FILTERS
     csv_columns = RUN_COLUMNS
 
-    @extend_schema(operation_id="ai_runs_list", parameters=_filter_parameters(RUN_FILTERS), responses=_page_schema("RunPage", RunOutputSerializer))
+    @extend_schema(
+        operation_id="ai_runs_list",
+        parameters=_filter_parameters(RUN_FILTERS),
+        responses=_page_schema("RunPage", RunOutputSerializer),
+    )
     def get(self, request):
         filters, page_request = self.parse(request)
         if self.wants_csv(request):
@@ -401,7 +425,11 @@ class RunIngestApi(APIView):
             )
         )
 
-    @extend_schema(operation_id="ai_runs_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
+    @extend_schema(
+        operation_id="ai_runs_ingest",
+        request=InputSerializer,
+        responses={200: IngestOutputSerializer, 201: IngestOutputSerializer},
+    )
     def post(self, request):
         _refuse_oversized(request)
         serializer = self.InputSerializer(data=request.data)
@@ -439,7 +467,11 @@ class EventIngestApi(APIView):
             )
         )
 
-    @extend_schema(operation_id="ai_events_ingest", request=InputSerializer, responses={200: IngestOutputSerializer, 201: IngestOutputSerializer})
+    @extend_schema(
+        operation_id="ai_events_ingest",
+        request=InputSerializer,
+        responses={200: IngestOutputSerializer, 201: IngestOutputSerializer},
+    )
     def post(self, request):
         _refuse_oversized(request)
         serializer = self.InputSerializer(data=request.data)
@@ -460,10 +492,21 @@ class ConstraintSearchApi(APIView):
         machine_id = StrictCharField(max_length=128, help_text="catalog machine id, e.g. prod:vmc-3axis")
         workflow_mode = serializers.ChoiceField(choices=WORKFLOW_MODES, required=False, default="constraint_first")
         geometry_engine = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
-        profile = StrictCharField(required=False, max_length=64, help_text="search under this profile instead of the resolved one")
+        profile = StrictCharField(
+            required=False, max_length=64, help_text="search under this profile instead of the resolved one"
+        )
         max_attempts = StrictIntegerField(required=False, min_value=1, max_value=200, help_text="1-200, default 50")
-        time_limit_seconds = StrictDecimalField(required=False, max_digits=6, decimal_places=3, min_value=Decimal("0.1"), max_value=60, help_text="0.1-60, default 30")
-        min_feasibility_score = StrictDecimalField(required=False, max_digits=6, decimal_places=2, min_value=0, max_value=100, help_text="0-100, default 80")
+        time_limit_seconds = StrictDecimalField(
+            required=False,
+            max_digits=6,
+            decimal_places=3,
+            min_value=Decimal("0.1"),
+            max_value=60,
+            help_text="0.1-60, default 30",
+        )
+        min_feasibility_score = StrictDecimalField(
+            required=False, max_digits=6, decimal_places=2, min_value=0, max_value=100, help_text="0-100, default 80"
+        )
         stop_on_first_green = StrictBooleanField(required=False, help_text="default true")
         seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
 

@@ -8,6 +8,7 @@ run, search outcomes that depend on how hard the context is, candidates on inter
 timestamps spread over 180 days. It goes in through :func:`ailog.services.runs_ingest`, the path
 integrators use, 1,000 runs per call.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -23,10 +24,11 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -41,11 +43,11 @@ from analytics.services import aggregates_rebuild
 from engine.profile import DEFAULTS
 from profiles import services as profile_services
 from profiles.selectors import profile_list
-from rmos_site.present import utc_iso
 from rmos_site.benchmark import Bench, Row, p50, register, register_dataset, timings
+from rmos_site.present import utc_iso
 from rmos_site.roles import api_account_ensure
 
-UTC = timezone.utc
+UTC = UTC
 SEED = 20251213
 SPAN_DAYS = 180
 RUNS_PER_BATCH = 1000
@@ -124,7 +126,11 @@ class Traffic:
     @staticmethod
     def _candidate(rng: random.Random) -> dict[str, Any]:
         rings = [
-            {"width_mm": rng.randint(40, 250) / 100, "pattern": rng.choice(PATTERNS), "material_key": rng.choice(MATERIALS)}
+            {
+                "width_mm": rng.randint(40, 250) / 100,
+                "pattern": rng.choice(PATTERNS),
+                "material_key": rng.choice(MATERIALS),
+            }
             for _ in range(rng.randint(1, 6))
         ]
         return {"rings": rings, "ring_count": len(rings), "total_width_mm": round(sum(r["width_mm"] for r in rings), 2)}
@@ -153,7 +159,14 @@ class Traffic:
             bucket = "GREEN" if score >= 80 else "YELLOW" if score >= 50 else "RED"
             if bucket != "RED" and rng.random() < 0.08:  # one weak check makes the overall bucket worse
                 bucket = "YELLOW" if bucket == "GREEN" else "RED"
-            attempts.append({"attempt_index": index, "score": round(score, 2), "risk_bucket": bucket, "is_acceptable": bucket == "GREEN"})
+            attempts.append(
+                {
+                    "attempt_index": index,
+                    "score": round(score, 2),
+                    "risk_bucket": bucket,
+                    "is_acceptable": bucket == "GREEN",
+                }
+            )
             if bucket == "GREEN":
                 outcome = "green_found"
                 break
@@ -162,7 +175,13 @@ class Traffic:
                 break
         selected = max(attempts, key=lambda a: a["score"]) if attempts else None
         # A RED candidate is never acceptable (tested last: the random stream, hence the dataset, stays as it was).
-        if outcome in ("budget_exhausted", "timeout") and selected and selected["score"] >= 70 and rng.random() < 0.5 and selected["risk_bucket"] != "RED":
+        if (
+            outcome in ("budget_exhausted", "timeout")
+            and selected
+            and selected["score"] >= 70
+            and rng.random() < 0.5
+            and selected["risk_bucket"] != "RED"
+        ):
             outcome = "acceptable_found"
             for attempt in attempts:
                 attempt["is_acceptable"] = attempt["score"] >= 70 and attempt["risk_bucket"] != "RED"
@@ -361,7 +380,8 @@ def _raw_sqlite_rate(rows: list[tuple], batch_sizes: list[int], *, indexes: str,
             "is_acceptable BOOL NOT NULL, ring_count SMALLINT NULL, total_width_mm REAL NULL, candidate TEXT NULL, warnings TEXT NOT NULL)"
         )
         statements = ["CREATE UNIQUE INDEX attempt_run ON attempt (run_id, attempt_index)"] + [
-            f"CREATE INDEX attempt_{n} ON attempt ({', '.join(index.fields)})" for n, index in enumerate(AiAttempt._meta.indexes)
+            f"CREATE INDEX attempt_{n} ON attempt ({', '.join(index.fields)})"
+            for n, index in enumerate(AiAttempt._meta.indexes)
         ]
         for statement in statements[: RAW_INDEXES[indexes]]:
             db.execute(statement)
@@ -512,14 +532,19 @@ def _post_bodies(args: tuple[str, str, list[bytes]]) -> list[int]:
     statuses = []
     for body in bodies:
         request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
         )
         with urllib.request.urlopen(request, timeout=300) as response:
             statuses.append(response.status)
     return statuses
 
 
-@register("ingest-http", order=20, help="POST /api/rmos/logs/ai/runs through gunicorn (4 workers), 3 concurrent clients")
+@register(
+    "ingest-http", order=20, help="POST /api/rmos/logs/ai/runs through gunicorn (4 workers), 3 concurrent clients"
+)
 def ingest_http(bench: Bench) -> list[Row]:
     clients, requests_per_client = (2, 1) if bench.quick else (3, 4)
     batches = [batch for _, batch in _fresh_batches(bench, clients * requests_per_client * RUNS_PER_BATCH)]
@@ -641,12 +666,17 @@ def log_viewer(bench: Bench) -> list[Row]:
         query = "&".join(f"{k}={v}" for k, v in params.items())
         url = f"/api/rmos/logs/ai/attempts?limit=100&{query}"
 
-        def fetch() -> None:
+        def fetch(url: str = url) -> None:
             response = client.get(url)
             assert response.status_code == 200, response.content[:300]
 
         seconds = p50(timings(fetch, repeat=repeat, warmup=2))
-        parsed = LogFilter(**{k: (uuid.UUID(v) if k == "run_id" else datetime.fromisoformat(v) if k in ("since", "until") else v) for k, v in params.items()})
+        parsed = LogFilter(
+            **{
+                k: (uuid.UUID(v) if k == "run_id" else datetime.fromisoformat(v) if k in ("since", "until") else v)
+                for k, v in params.items()
+            }
+        )
         baseline = _unindexed_seconds(parsed)
         rows.append(
             Row(

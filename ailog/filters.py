@@ -15,24 +15,25 @@ Paging: newest first by ``(timestamp, id)``; ``cursor`` is the opaque ``next_cur
 previous page and ``limit`` is 1-1000 (default 100). A cursor names the last row seen, so pages
 neither repeat nor skip rows however many arrive in between.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Mapping
-
-from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBucket
-from rmos_site.present import utc_iso
+from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
+from rmos_site.present import utc_iso
 
-UTC = timezone.utc
+UTC = UTC
 #: The moments a filter may name: [from, to).
 INSTANT_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
 LIMIT_DEFAULT = 100
@@ -149,7 +150,9 @@ def parse_instant(value: str, field: str, *, end_of_day: bool = False) -> dateti
             f"{value!r} is not an ISO 8601 date (2025-03-01) or date-time with a timezone (2025-03-01T08:00:00Z){hint}",
         ) from None
     if parsed.tzinfo is None:
-        raise ValidationFailed.single(field, "timezone", f"{value!r} has no timezone; add Z or an offset such as +01:00")
+        raise ValidationFailed.single(
+            field, "timezone", f"{value!r} has no timezone; add Z or an offset such as +01:00"
+        )
     try:
         parsed = parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the first moment Python knows
@@ -162,7 +165,9 @@ def _check_range(moment: datetime | None, text: str, field: str) -> None:
     low, high = INSTANT_RANGE
     if moment is None or not low <= moment < high:
         raise ValidationFailed.single(
-            field, "range", f"{text!r} is out of range: give a moment from {low.date()} up to (not including) {high.date()}"
+            field,
+            "range",
+            f"{text!r} is out of range: give a moment from {low.date()} up to (not including) {high.date()}",
         )
 
 
@@ -213,7 +218,9 @@ def _parse_value(key: str, raw: str) -> Any:
         digits = raw.replace("-", "").lower()
         if re.fullmatch(r"[0-9a-f]{8,31}", digits):
             return RunIdPrefix(digits)  # the short id the pages show (01ba9aac), or more of it
-        raise ValidationFailed.single(key, "format", f"{raw!r} is not a UUID, nor its first 8 or more hex digits") from None
+        raise ValidationFailed.single(
+            key, "format", f"{raw!r} is not a UUID, nor its first 8 or more hex digits"
+        ) from None
     if key == "geometry_engine" and raw == NO_GEOMETRY_ENGINE:
         return ""  # filters to runs and attempts without an engine
     if key in _TEXT_LIMITS:
@@ -262,7 +269,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def cursor_parse(value: str | None, *, kind: str) -> Cursor | None:
     if value is None or value == "":
         return None
-    bad = ValidationFailed.single("cursor", "invalid", "not a cursor of this list; use next_cursor from the previous page")
+    bad = ValidationFailed.single(
+        "cursor", "invalid", "not a cursor of this list; use next_cursor from the previous page"
+    )
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
         cursor_kind, micros, row_id = raw.split(":")

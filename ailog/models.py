@@ -17,6 +17,7 @@ rows, and every index costs every insert. On SQLite the ``id`` column is the row
 index already ends with; spelling it out keeps one definition that PostgreSQL can also read in
 order without a sort step.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -81,7 +82,11 @@ class AiRun(models.Model):
     profile_version = models.PositiveIntegerField(null=True, blank=True)
     profile_history_id = models.PositiveBigIntegerField(null=True, blank=True)
     rule_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="resolution rule that chose the profile")
-    fallback_used = models.BooleanField(null=True, blank=True, help_text="yes when no rule matched and 'default' was used; blank when the run did not say")
+    fallback_used = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="yes when no rule matched and 'default' was used; blank when the run did not say",
+    )
     catalog_revision = models.CharField(max_length=CATALOG_REVISION_MAX, blank=True, default="")
 
     max_attempts = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -115,7 +120,8 @@ class AiRun(models.Model):
             models.CheckConstraint(condition=Q(reason__in=Reason.values), name="ailog_run_reason_known"),
             models.CheckConstraint(condition=Q(workflow_mode__in=WORKFLOW_MODES), name="ailog_run_mode_known"),
             models.CheckConstraint(
-                condition=Q(success=True, reason__in=SUCCESS_REASONS) | (Q(success=False) & ~Q(reason__in=SUCCESS_REASONS)),
+                condition=Q(success=True, reason__in=SUCCESS_REASONS)
+                | (Q(success=False) & ~Q(reason__in=SUCCESS_REASONS)),
                 name="ailog_run_success_matches_reason",
             ),
             models.CheckConstraint(
@@ -173,7 +179,8 @@ class AiAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "attempt_index"], name="ailog_attempt_once_per_run"),
             models.CheckConstraint(
-                condition=Q(attempt_index__gte=1, attempt_index__lte=MAX_ATTEMPTS_PER_RUN), name="ailog_attempt_index_range"
+                condition=Q(attempt_index__gte=1, attempt_index__lte=MAX_ATTEMPTS_PER_RUN),
+                name="ailog_attempt_index_range",
             ),
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="ailog_attempt_score_range"),
             models.CheckConstraint(condition=Q(risk_bucket__in=RiskBucket.values), name="ailog_attempt_bucket_known"),

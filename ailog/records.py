@@ -26,17 +26,16 @@ attempt (an item of ``attempt_records``, or an ``ai_constraint_attempt`` event)
 
 Timestamps are ISO 8601 texts with a timezone; they are stored in UTC.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
-
-from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
-from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, CONTROL_CHARACTERS_MESSAGE, control_characters
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ailog.models import (
     CATALOG_REVISION_MAX,
@@ -47,9 +46,17 @@ from ailog.models import (
     Reason,
     RiskBucket,
 )
+from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
+from engine.profile import (
+    CONTROL_CHARACTERS_MESSAGE,
+    MAX_RING_WIDTH_LIMIT,
+    MAX_RINGS_LIMIT,
+    MAX_TOTAL_WIDTH_LIMIT,
+    control_characters,
+)
 from rmos_site.errors import FieldError
 
-UTC = timezone.utc
+UTC = UTC
 MAX_ERRORS = 200
 MAX_WARNINGS = 50
 WARNING_MAX_LENGTH = 500
@@ -64,7 +71,9 @@ MAX_RING_WIDTH_MM = float(MAX_RING_WIDTH_LIMIT)
 MAX_TOTAL_WIDTH_MM = float(MAX_TOTAL_WIDTH_LIMIT)
 #: Ring patterns of a candidate (DESIGN.md §3, "Candidate").
 RING_PATTERNS = frozenset({"solid", "mosaic", "segmented"})
-NOT_PRINTABLE = "must be printable text: no control or invisible characters, no spaces but the plain one, no unpaired surrogates"
+NOT_PRINTABLE = (
+    "must be printable text: no control or invisible characters, no spaces but the plain one, no unpaired surrogates"
+)
 WIDTH_TOLERANCE_MM = 0.005  # a candidate's total may be rounded to hundredths
 SCORE_TOLERANCE = 0.005  # a run's selected score may be its attempt's, rounded to hundredths
 
@@ -77,7 +86,17 @@ EVENT_TYPES = (EVENT_ATTEMPT, EVENT_RUN)
 
 CONTEXT_KEYS = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 ATTEMPT_KEYS = frozenset(
-    {"attempt_index", "timestamp", "score", "risk_bucket", "is_acceptable", "ring_count", "total_width_mm", "candidate", "warnings"}
+    {
+        "attempt_index",
+        "timestamp",
+        "score",
+        "risk_bucket",
+        "is_acceptable",
+        "ring_count",
+        "total_width_mm",
+        "candidate",
+        "warnings",
+    }
 )
 NESTED_ATTEMPT_KEYS = ATTEMPT_KEYS | set(CONTEXT_KEYS)
 ATTEMPT_EVENT_KEYS = ATTEMPT_KEYS | set(CONTEXT_KEYS) | {"event_type", "run_id"}
@@ -267,11 +286,18 @@ class Checker:
         except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is past the last moment Python knows
             parsed = None
         if parsed is None or parsed < EARLIEST or parsed > self.latest:
-            add(index, path, "range", f"{value!r} is out of range: from 2000-01-01 up to an hour ahead of this server's clock")
+            add(
+                index,
+                path,
+                "range",
+                f"{value!r} is out of range: from 2000-01-01 up to an hour ahead of this server's clock",
+            )
             return None
         return parsed
 
-    def number(self, value: Any, index: int, path: str, low: float, high: float, *, low_open: bool = False) -> float | None:
+    def number(
+        self, value: Any, index: int, path: str, low: float, high: float, *, low_open: bool = False
+    ) -> float | None:
         kind = type(value)
         if kind is not float and kind is not int:
             if value is None:
@@ -366,7 +392,12 @@ class Checker:
                 self.problems.add(index, f"{path}[{i}]", "type", "must be text")
                 return None
             if len(item) > WARNING_MAX_LENGTH:
-                self.problems.add(index, f"{path}[{i}]", "max_length", f"must be at most {WARNING_MAX_LENGTH} characters, got {len(item)}")
+                self.problems.add(
+                    index,
+                    f"{path}[{i}]",
+                    "max_length",
+                    f"must be at most {WARNING_MAX_LENGTH} characters, got {len(item)}",
+                )
                 return None
             if control_characters(item, allow_newlines=True):  # a NUL or a lone surrogate could not be stored or shown
                 self.problems.add(index, f"{path}[{i}]", "characters", CONTROL_CHARACTERS_MESSAGE)
@@ -415,7 +446,12 @@ class Checker:
             return None
         unknown = value.keys() - CANDIDATE_KEYS
         if unknown:
-            add(index, f"{path}.{min(unknown)}", "unknown_field", "unknown field; known fields: rings, ring_count, total_width_mm")
+            add(
+                index,
+                f"{path}.{min(unknown)}",
+                "unknown_field",
+                "unknown field; known fields: rings, ring_count, total_width_mm",
+            )
             return None
         rings = value.get("rings")
         if rings is not None:
@@ -428,42 +464,76 @@ class Checker:
                 if type(ring) is not dict or ring.keys() - RING_KEYS:
                     add(index, where, "type", "must be an object {width_mm, pattern, material_key}")
                     return None
-                width = self.number(ring.get("width_mm"), index, f"{where}.width_mm", 0.0, MAX_RING_WIDTH_MM, low_open=True)
+                width = self.number(
+                    ring.get("width_mm"), index, f"{where}.width_mm", 0.0, MAX_RING_WIDTH_MM, low_open=True
+                )
                 if width is None:
                     return None
                 total += width
                 pattern = ring.get("pattern")
                 if type(pattern) is not str or pattern not in RING_PATTERNS:
-                    add(index, f"{where}.pattern", "choice", f"must be one of mosaic, segmented, solid; got {shown(pattern)}")
+                    add(
+                        index,
+                        f"{where}.pattern",
+                        "choice",
+                        f"must be one of mosaic, segmented, solid; got {shown(pattern)}",
+                    )
                     return None
                 material = ring.get("material_key", "")
                 if type(material) is not str:
                     add(index, f"{where}.material_key", "type", "must be text")
                     return None
                 if len(material) > ID_MAX_LENGTH:
-                    add(index, f"{where}.material_key", "max_length", f"must be at most {ID_MAX_LENGTH} characters, got {len(material)}")
+                    add(
+                        index,
+                        f"{where}.material_key",
+                        "max_length",
+                        f"must be at most {ID_MAX_LENGTH} characters, got {len(material)}",
+                    )
                     return None
                 if not material.isprintable():
                     add(index, f"{where}.material_key", "printable", NOT_PRINTABLE)
                     return None
             if total > MAX_TOTAL_WIDTH_MM + WIDTH_TOLERANCE_MM:
                 field = "total_width_mm" if "total_width_mm" in value else "rings"
-                add(index, f"{path}.{field}", "range", f"the rings add up to {total:.2f} mm; a candidate is at most {MAX_TOTAL_WIDTH_MM:g} mm wide")
+                add(
+                    index,
+                    f"{path}.{field}",
+                    "range",
+                    f"the rings add up to {total:.2f} mm; a candidate is at most {MAX_TOTAL_WIDTH_MM:g} mm wide",
+                )
                 return None
             count = value.get("ring_count")
             if count is not None and (type(count) is not int or count != len(rings)):
-                add(index, f"{path}.ring_count", "consistency", f"is {shown(count)} but the candidate has {len(rings)} rings")
+                add(
+                    index,
+                    f"{path}.ring_count",
+                    "consistency",
+                    f"is {shown(count)} but the candidate has {len(rings)} rings",
+                )
                 return None
             stated = value.get("total_width_mm")
             if stated is not None and (type(stated) not in (int, float) or abs(stated - total) > WIDTH_TOLERANCE_MM):
-                add(index, f"{path}.total_width_mm", "consistency", f"is {shown(stated)} but the rings add up to {total:.2f}")
+                add(
+                    index,
+                    f"{path}.total_width_mm",
+                    "consistency",
+                    f"is {shown(stated)} but the rings add up to {total:.2f}",
+                )
                 return None
         else:
-            if "ring_count" in value and self.integer(value["ring_count"], index, f"{path}.ring_count", 1, MAX_RINGS_LIMIT) is None:
+            if (
+                "ring_count" in value
+                and self.integer(value["ring_count"], index, f"{path}.ring_count", 1, MAX_RINGS_LIMIT) is None
+            ):
                 return None
-            if "total_width_mm" in value and self.number(
-                value["total_width_mm"], index, f"{path}.total_width_mm", 0.0, MAX_TOTAL_WIDTH_MM, low_open=True
-            ) is None:
+            if (
+                "total_width_mm" in value
+                and self.number(
+                    value["total_width_mm"], index, f"{path}.total_width_mm", 0.0, MAX_TOTAL_WIDTH_MM, low_open=True
+                )
+                is None
+            ):
                 return None
         return value
 
@@ -485,10 +555,17 @@ class Checker:
         ok = ok and mode is not None
         values.append(mode)
         raw_engine = item.get("geometry_engine")
-        engine = "" if raw_engine is None else self.text(raw_engine, index, prefix + "geometry_engine", GEOMETRY_ENGINE_MAX, required=False)
+        engine = (
+            ""
+            if raw_engine is None
+            else self.text(raw_engine, index, prefix + "geometry_engine", GEOMETRY_ENGINE_MAX, required=False)
+        )
         if engine == NO_GEOMETRY_ENGINE:
             self.problems.add(
-                index, prefix + "geometry_engine", "reserved", f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead"
+                index,
+                prefix + "geometry_engine",
+                "reserved",
+                f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead",
             )
             engine = None
         ok = ok and engine is not None
@@ -531,13 +608,21 @@ class Checker:
                     if ring_count is None:
                         ring_count = derived_count
                     elif ring_count != derived_count:
-                        problems.add(index, prefix + "ring_count", "consistency", f"is {ring_count} but the candidate has {derived_count} rings")
+                        problems.add(
+                            index,
+                            prefix + "ring_count",
+                            "consistency",
+                            f"is {ring_count} but the candidate has {derived_count} rings",
+                        )
                 if derived_width is not None:
                     if width is None:
                         width = float(derived_width)
                     elif abs(width - derived_width) > WIDTH_TOLERANCE_MM:
                         problems.add(
-                            index, prefix + "total_width_mm", "consistency", f"is {width:g} but the candidate's total is {derived_width:g}"
+                            index,
+                            prefix + "total_width_mm",
+                            "consistency",
+                            f"is {width:g} but the candidate's total is {derived_width:g}",
                         )
         if acceptable is True and bucket == RiskBucket.RED:
             problems.add(index, prefix + "is_acceptable", "consistency", "a RED attempt is never acceptable")
@@ -571,12 +656,18 @@ class Checker:
         if context is not None:
             values.update(zip(CONTEXT_KEYS, context))
         profile = get("profile")
-        values["profile_name"] = "" if profile is None else self.text(profile, index, "profile", PROFILE_NAME_MAX, required=False)
+        values["profile_name"] = (
+            "" if profile is None else self.text(profile, index, "profile", PROFILE_NAME_MAX, required=False)
+        )
         optional("profile_version", self.integer, 1, 2**31 - 1)
         optional("rule_id", self.integer, 1, 2**63 - 1)
         optional("fallback_used", self.boolean)
         revision = get("catalog_revision")
-        values["catalog_revision"] = "" if revision is None else self.text(revision, index, "catalog_revision", CATALOG_REVISION_MAX, required=False)
+        values["catalog_revision"] = (
+            ""
+            if revision is None
+            else self.text(revision, index, "catalog_revision", CATALOG_REVISION_MAX, required=False)
+        )
         optional("max_attempts", self.integer, 1, MAX_ATTEMPTS_PER_RUN)
         optional("time_limit_seconds", self.number, *TIME_LIMIT_RANGE)
         optional("min_feasibility_score", self.number, 0.0, 100.0)
@@ -605,19 +696,40 @@ class Checker:
         add = self.problems.add
         reason, success = v["reason"], v["success"]
         if success != (reason in SUCCESS_REASONS):
-            add(index, "success", "consistency", f"success must be {str(not success).lower()} when reason is {reason!r}")
+            add(
+                index, "success", "consistency", f"success must be {str(not success).lower()} when reason is {reason!r}"
+            )
         if success and (v["selected_score"] is None or v["selected_risk_bucket"] is None):
-            add(index, "selected_score", "required", "a successful run names the score and risk bucket of the candidate it selected")
+            add(
+                index,
+                "selected_score",
+                "required",
+                "a successful run names the score and risk bucket of the candidate it selected",
+            )
         if reason == Reason.GREEN_FOUND and v["selected_risk_bucket"] not in (None, RiskBucket.GREEN):
-            add(index, "selected_risk_bucket", "consistency", f"must be GREEN when reason is green_found, got {v['selected_risk_bucket']}")
+            add(
+                index,
+                "selected_risk_bucket",
+                "consistency",
+                f"must be GREEN when reason is green_found, got {v['selected_risk_bucket']}",
+            )
         if reason == Reason.ACCEPTABLE_FOUND and v["selected_risk_bucket"] == RiskBucket.RED:
-            add(index, "selected_risk_bucket", "consistency", "a RED candidate is never acceptable, so the reason cannot be acceptable_found")
+            add(
+                index,
+                "selected_risk_bucket",
+                "consistency",
+                "a RED candidate is never acceptable, so the reason cannot be acceptable_found",
+            )
         if reason == Reason.NO_CANDIDATES and (v["selected_score"] is not None or v["selected_candidate"] is not None):
             add(index, "selected_score", "consistency", "a run with reason no_candidates has no selected candidate")
         elif v["attempts"] == 0:
             if success:
                 add(index, "attempts", "consistency", f"a run that made no attempt cannot succeed (reason {reason!r})")
-            elif v["selected_score"] is not None or v["selected_risk_bucket"] is not None or v["selected_candidate"] is not None:
+            elif (
+                v["selected_score"] is not None
+                or v["selected_risk_bucket"] is not None
+                or v["selected_candidate"] is not None
+            ):
                 add(index, "selected_score", "consistency", "a run that made no attempt has no selected candidate")
         if (
             reason in SUCCESS_REASONS
@@ -625,9 +737,19 @@ class Checker:
             and v["selected_score"] is not None
             and v["selected_score"] < v["min_feasibility_score"]
         ):
-            add(index, "selected_score", "consistency", "is below min_feasibility_score, so the run did not find an acceptable candidate")
+            add(
+                index,
+                "selected_score",
+                "consistency",
+                "is below min_feasibility_score, so the run did not find an acceptable candidate",
+            )
         if v["max_attempts"] is not None and v["attempts"] > v["max_attempts"]:
-            add(index, "attempts", "consistency", f"{v['attempts']} attempts exceed the budget max_attempts={v['max_attempts']}")
+            add(
+                index,
+                "attempts",
+                "consistency",
+                f"{v['attempts']} attempts exceed the budget max_attempts={v['max_attempts']}",
+            )
         if v["selected_attempt_index"] is not None and v["selected_attempt_index"] > v["attempts"]:
             add(index, "selected_attempt_index", "consistency", f"exceeds the run's {v['attempts']} attempts")
         if v["started_at"] is not None and v["started_at"] > v["timestamp"]:
@@ -651,7 +773,10 @@ class Checker:
         values = checked[0] if checked is not None else None
         if values is not None and len(records) > values["attempts"]:
             self.problems.add(
-                index, "attempt_records", "consistency", f"{len(records)} attempts posted but the run says it made {values['attempts']}"
+                index,
+                "attempt_records",
+                "consistency",
+                f"{len(records)} attempts posted but the run says it made {values['attempts']}",
             )
         attempts: list[Attempt] = []
         positions: list[int] = []  # of each checked attempt in attempt_records
@@ -671,11 +796,19 @@ class Checker:
                 continue
             attempt_index = checked_attempt[0]
             if attempt_index in seen:
-                self.problems.add(index, prefix + "attempt_index", "unique", f"attempt_index {attempt_index} appears twice in this run")
+                self.problems.add(
+                    index,
+                    prefix + "attempt_index",
+                    "unique",
+                    f"attempt_index {attempt_index} appears twice in this run",
+                )
                 continue
             if attempt_index > limit:
                 self.problems.add(
-                    index, prefix + "attempt_index", "consistency", f"attempt_index {attempt_index} exceeds the run's {limit} attempts"
+                    index,
+                    prefix + "attempt_index",
+                    "consistency",
+                    f"attempt_index {attempt_index} exceeds the run's {limit} attempts",
                 )
                 continue
             seen.add(attempt_index)
@@ -687,7 +820,9 @@ class Checker:
         self._acceptance_matches(values, attempts, positions, index)
         return Run(values, attempts, index, checked[1] | {"attempt_records"})
 
-    def _acceptance_matches(self, v: dict[str, Any], attempts: list[NestedAttempt], positions: list[int], index: int) -> None:
+    def _acceptance_matches(
+        self, v: dict[str, Any], attempts: list[NestedAttempt], positions: list[int], index: int
+    ) -> None:
         for position, attempt in zip(positions, attempts):
             problem = acceptance_problem(acceptable=attempt[4], score=attempt[2], run=v)
             if problem:
@@ -703,11 +838,17 @@ class Checker:
         score, bucket = attempt[2], attempt[3]
         if v["selected_score"] is not None and abs(v["selected_score"] - score) > SCORE_TOLERANCE:
             self.problems.add(
-                index, "selected_score", "consistency", f"is {v['selected_score']:g} but the selected attempt {chosen} scored {score:g}"
+                index,
+                "selected_score",
+                "consistency",
+                f"is {v['selected_score']:g} but the selected attempt {chosen} scored {score:g}",
             )
         if v["selected_risk_bucket"] is not None and v["selected_risk_bucket"] != bucket:
             self.problems.add(
-                index, "selected_risk_bucket", "consistency", f"is {v['selected_risk_bucket']} but the selected attempt {chosen} is {bucket}"
+                index,
+                "selected_risk_bucket",
+                "consistency",
+                f"is {v['selected_risk_bucket']} but the selected attempt {chosen} is {bucket}",
             )
 
     def _nested_extras(self, record: dict, index: int, prefix: str, context: tuple | None) -> None:
@@ -723,7 +864,10 @@ class Checker:
                 given = ""  # null means "no engine", as on the run
             if given != expected:
                 self.problems.add(
-                    index, prefix + key, "consistency", f"is {shown(record[key])} but its run's {key} is {shown(expected)}; an attempt shares its run's context"
+                    index,
+                    prefix + key,
+                    "consistency",
+                    f"is {shown(record[key])} but its run's {key} is {shown(expected)}; an attempt shares its run's context",
                 )
 
     def attempt_event(self, item: dict, index: int) -> Attempt | None:

@@ -5,10 +5,12 @@ It resolves the context to a profile (``profiles.selectors``), runs the engine's
 and records the run with every attempt through :func:`ailog.services.run_record`, with the
 profile version and history record in force and the resolution summary (rule, fallback).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ailog.models import AiRun, Source
 from ailog.services import run_record
@@ -73,7 +75,10 @@ def search_run_execute(
         started_at=outcome.started_at,
         # On another clock (demo traffic) the run lasts what its stamps say, not the real time.
         elapsed_seconds=round(
-            (outcome.finished_at - outcome.started_at).total_seconds() if now is not None else outcome.elapsed_ms / 1000, 4
+            (outcome.finished_at - outcome.started_at).total_seconds()
+            if now is not None
+            else outcome.elapsed_ms / 1000,
+            4,
         ),
         catalog_revision=profile_selectors.catalog_get().revision,
         warnings=outcome.warnings,

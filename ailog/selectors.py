@@ -6,11 +6,13 @@ of :mod:`ailog.models`. Rows come as plain dicts of the model's fields (``run_id
 ``timestamp`` an aware datetime, JSON fields decoded): building a model instance per row would
 cost more than reading it. Templates read them like objects (``{{ row.tool_id }}``).
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 

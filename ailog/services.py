@@ -20,21 +20,22 @@ Rules every write keeps:
   and reported as a warning.
 * All of it happens in one transaction.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone as dt_timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from ailog.models import AiAttempt, AiRun, Source
-from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
 from ailog.records import (
     A_ACCEPTABLE,
     A_BUCKET,
@@ -68,6 +69,7 @@ from ailog.records import (
     acceptance_problem,
     shown,
 )
+from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
 from profiles.selectors import ProfileVersionLookup
 from rmos_site.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
 
@@ -85,6 +87,8 @@ RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
 _RUN_JSON = {"selected_candidate", "warnings"}
 _RUN_DATETIMES = {"timestamp", "started_at", "recorded_at"}
 _json = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
+
+
 @dataclass
 class IngestResult:
     """What a write did. ``created`` is false for a retry that stored nothing new."""
@@ -116,7 +120,9 @@ def runs_ingest(*, runs: Any, source: str = Source.API) -> IngestResult:
             f"{len(runs)} runs in one request; the limit is {MAX_RUNS_PER_REQUEST}. Split the batch.",
             errors=[FieldError("runs", "max_items", f"at most {MAX_RUNS_PER_REQUEST} runs per request")],
         )
-    attempt_count = sum(len(r["attempt_records"]) for r in runs if type(r) is dict and type(r.get("attempt_records")) is list)
+    attempt_count = sum(
+        len(r["attempt_records"]) for r in runs if type(r) is dict and type(r.get("attempt_records")) is list
+    )
     if attempt_count > MAX_ATTEMPTS_PER_REQUEST:
         raise PayloadTooLarge(
             f"{attempt_count} attempts in one request; the limit is {MAX_ATTEMPTS_PER_REQUEST}. Split the batch.",
@@ -169,7 +175,9 @@ def events_ingest(*, events: Any) -> IngestResult:
     for index, attempt in loose:
         key = (attempt[A_RUN], attempt[A_INDEX])
         if key in seen:
-            problems.add(index, "attempt_index", "unique", f"attempt {key[1]} of run {key[0]} is also event [{seen[key]}]")
+            problems.add(
+                index, "attempt_index", "unique", f"attempt {key[1]} of run {key[0]} is also event [{seen[key]}]"
+            )
         else:
             seen[key] = index
     _raise_problems(problems)
@@ -228,7 +236,9 @@ def run_record(
         catalog_revision=catalog_revision or None,
         warnings=list(warnings),
         attempt_records=[
-            {**attempt, "timestamp": _iso(attempt["timestamp"])} if isinstance(attempt.get("timestamp"), datetime) else dict(attempt)
+            {**attempt, "timestamp": _iso(attempt["timestamp"])}
+            if isinstance(attempt.get("timestamp"), datetime)
+            else dict(attempt)
             for attempt in attempts
         ],
     )
@@ -284,7 +294,7 @@ def logs_prune(
     ]
     if not oldest or min(oldest) >= before:
         return PruneResult(before, 0, 0, False)
-    start = datetime.combine(min(oldest).astimezone(dt_timezone.utc).date(), time(), tzinfo=dt_timezone.utc)
+    start = datetime.combine(min(oldest).astimezone(UTC).date(), time(), tzinfo=UTC)
     total_days = (before - start + timedelta(days=1) - timedelta(microseconds=1)) // timedelta(days=1)
     runs = attempts = 0
     for done in range(1, total_days + 1):
@@ -316,7 +326,9 @@ def _refuse_repeated_runs(runs: Iterable[Run | None], problems: Problems) -> Non
         if run is None:
             continue
         if run.run_id in first:
-            problems.add(run.index, "run_id", "unique", f"run {run.run_id} is also item [{first[run.run_id]}] of this batch")
+            problems.add(
+                run.index, "run_id", "unique", f"run {run.run_id} is also item [{first[run.run_id]}] of this batch"
+            )
         else:
             first[run.run_id] = run.index
 
@@ -342,7 +354,12 @@ def _resolve_profiles(runs: list[Run]) -> list[FieldError]:
             continue
         if not lookup.exists(name):
             warnings.append(
-                FieldError("profile", "unknown_profile", f"no profile named {name!r} here; the run is kept under that name", run.index)
+                FieldError(
+                    "profile",
+                    "unknown_profile",
+                    f"no profile named {name!r} here; the run is kept under that name",
+                    run.index,
+                )
             )
             continue
         if values["profile_version"] is not None:
@@ -363,7 +380,9 @@ def _resolve_profiles(runs: list[Run]) -> list[FieldError]:
         values["profile_history_id"] = in_force.history_id
         if in_force.version is None:
             warnings.append(
-                FieldError("profile", "deleted_profile", f"profile {name!r} was deleted before this run's time", run.index)
+                FieldError(
+                    "profile", "deleted_profile", f"profile {name!r} was deleted before this run's time", run.index
+                )
             )
         elif in_force.before_first:
             first = lookup.first_journaled(name)
@@ -498,7 +517,10 @@ class _Writer:
         self.result.runs_created = len(created)
         existing = [run for run in self.runs if run.run_id not in created]
         if existing:
-            stored = {row["run_id"]: row for row in AiRun.objects.filter(run_id__in=[r.run_id for r in existing]).values(*RUN_COLUMNS)}
+            stored = {
+                row["run_id"]: row
+                for row in AiRun.objects.filter(run_id__in=[r.run_id for r in existing]).values(*RUN_COLUMNS)
+            }
             for run in existing:
                 row = stored[run.run_id]
                 # Only what the item states is compared: a retry may leave out optional fields.
@@ -506,7 +528,9 @@ class _Writer:
                 if row["source"] != self.source:
                     differing.append("source")
                 for name in _public(differing):
-                    self._conflict(run.run_id, run.index, name, f"run {run.run_id} is already recorded with a different {name}")
+                    self._conflict(
+                        run.run_id, run.index, name, f"run {run.run_id} is already recorded with a different {name}"
+                    )
                 if not differing:
                     self.result.runs_unchanged += 1
                     self.result.unchanged_run_ids.append(str(run.run_id))
@@ -556,7 +580,9 @@ class _Writer:
 
     def _tally_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
         """Fold a run's attempts into the aggregates' changes (one key per UTC day they span)."""
-        key = tuple(run[k] for k in ("tool_id", "material_id", "machine_id", "geometry_engine", "workflow_mode", "profile_name"))
+        key = tuple(
+            run[k] for k in ("tool_id", "material_id", "machine_id", "geometry_engine", "workflow_mode", "profile_name")
+        )
         key += (run["profile_version"] or 0,)
         by_day: dict[Any, list] = {}
         for attempt in attempts:
@@ -588,7 +614,9 @@ class _Writer:
                 continue
             self._add_unless_stored(attempt, stored, index)
 
-    def _fits_other_attempts(self, attempt: Attempt, orphan_context: dict[uuid.UUID, tuple[int, str, tuple]], index: int) -> bool:
+    def _fits_other_attempts(
+        self, attempt: Attempt, orphan_context: dict[uuid.UUID, tuple[int, str, tuple]], index: int
+    ) -> bool:
         context = attempt[A_TOOL : A_ENGINE + 1]
         first = orphan_context.setdefault(attempt[A_RUN], (attempt[A_INDEX], "posted", context))
         other_index, how, expected = first
@@ -612,7 +640,9 @@ class _Writer:
             return
         # Only what the item states is compared: a retry may leave out the optional fields.
         differing = [
-            ATTEMPT_FIELDS[i] for i in _ATTEMPT_COMPARED if before[i] != attempt[i] and not (i in _ATTEMPT_OPTIONAL and not attempt[i])
+            ATTEMPT_FIELDS[i]
+            for i in _ATTEMPT_COMPARED
+            if before[i] != attempt[i] and not (i in _ATTEMPT_OPTIONAL and not attempt[i])
         ]
         if differing:
             for name in differing:
@@ -649,7 +679,12 @@ class _Writer:
             ok = False
         problem = acceptance_problem(acceptable=attempt[A_ACCEPTABLE], score=attempt[A_SCORE], run=run)
         if problem:
-            self.problems.add(index, field["is_acceptable"], "consistency", f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]}: {problem}")
+            self.problems.add(
+                index,
+                field["is_acceptable"],
+                "consistency",
+                f"attempt {attempt[A_INDEX]} of run {attempt[A_RUN]}: {problem}",
+            )
             ok = False
         if attempt[A_INDEX] == run["selected_attempt_index"]:
             # The rule a runs batch applies to a run and the attempts posted with it (records.py).
@@ -668,14 +703,18 @@ class _Writer:
                 ok = False
         return ok
 
-    def _check_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
+    def _check_orphans(
+        self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]
+    ) -> None:
         """Attempts that came before the summary of a run created now must fit that run."""
         index_of = {run.run_id: run.index for run in self.runs}
         for (run_id, _), attempt in stored.items():
             if run_id in created:
                 self._fits_run(attempt, known[run_id], index_of[run_id], blame_run=True)
 
-    def _relink_orphans(self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]) -> None:
+    def _relink_orphans(
+        self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]
+    ) -> None:
         """Give attempts stored before their run's summary the run's profile (and move their counts)."""
         by_profile: dict[tuple[str, int | None], set[uuid.UUID]] = {}
         for (run_id, _), attempt in stored.items():
@@ -692,8 +731,18 @@ class _Writer:
 
 
 #: Which field a problem of _Writer._fits_run names, on the attempt's item or on the run's summary.
-_ATTEMPT_SIDE = {"attempt_index": "attempt_index", "score": "score", "risk_bucket": "risk_bucket", "is_acceptable": "is_acceptable"}
-_RUN_SIDE = {"attempt_index": "attempts", "score": "selected_score", "risk_bucket": "selected_risk_bucket", "is_acceptable": "success"}
+_ATTEMPT_SIDE = {
+    "attempt_index": "attempt_index",
+    "score": "score",
+    "risk_bucket": "risk_bucket",
+    "is_acceptable": "is_acceptable",
+}
+_RUN_SIDE = {
+    "attempt_index": "attempts",
+    "score": "selected_score",
+    "risk_bucket": "selected_risk_bucket",
+    "is_acceptable": "success",
+}
 #: The context fields in attempt order (A_TOOL .. A_ENGINE).
 _CONTEXT_COLUMNS = ATTEMPT_FIELDS[A_TOOL : A_ENGINE + 1]
 _ATTEMPT_COMPARED = tuple(i for i in range(len(ATTEMPT_FIELDS)) if i not in (A_PROFILE, A_VERSION))
@@ -746,7 +795,9 @@ def _insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> 
         if sqlite:
             # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
             # can add a run between this check and the insert.
-            existing = set(AiRun.objects.filter(run_id__in=[run.run_id for run in runs]).values_list("run_id", flat=True))
+            existing = set(
+                AiRun.objects.filter(run_id__in=[run.run_id for run in runs]).values_list("run_id", flat=True)
+            )
             new = [run for run in runs if run.run_id not in existing]
             rows = [_run_row(run, sqlite=True, recorded_at=recorded_at, source=source) for run in new]
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})", rows)
@@ -754,7 +805,9 @@ def _insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> 
         # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
         # COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs more to build
         # than to run), then one INSERT … ON CONFLICT DO NOTHING reports which were new.
-        cursor.execute(f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
         with cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy:
             for run in runs:
                 copy.write_row(_run_row(run, sqlite=False, recorded_at=recorded_at, source=source))
@@ -803,7 +856,7 @@ class _AttemptRows:
                 a[A_RUN].hex if self.sqlite else a[A_RUN],
                 a[A_INDEX],
                 a[A_TS].replace(tzinfo=None).isoformat(" ") if self.sqlite else a[A_TS],
-                *a[A_TOOL : A_CANDIDATE],
+                *a[A_TOOL:A_CANDIDATE],
                 None if a[A_CANDIDATE] is None else _json(a[A_CANDIDATE]),
                 _json(a[A_WARNINGS]) if a[A_WARNINGS] else "[]",
             )
@@ -816,7 +869,9 @@ class _AttemptRows:
         columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_FIELDS)
         with connection.cursor() as cursor:
             if self.sqlite:
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", self.rows)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", self.rows
+                )
             else:
                 with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in self.rows:

@@ -1,4 +1,5 @@
 """AI log URLs under /api/ (DESIGN.md §4)."""
+
 from django.urls import path
 
 from ailog import apis

@@ -1,6 +1,7 @@
 """Analytics over HTTP (DESIGN.md §4, ``rmos/ai/analytics/*``): parse, call one selector, answer.
 
 The numbers are defined in analytics.metrics (and docs/analytics.md)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -26,8 +27,14 @@ _FILTERS = [
     )
 ]
 _WINDOWS = [
-    OpenApiParameter("max_runs", int, description=f"run numbers from the most recent N matching runs only (1-{filters.WINDOW_MAX:,})"),
-    OpenApiParameter("max_attempts", int, description=f"risk numbers from the most recent N matching attempts only (1-{filters.WINDOW_MAX:,})"),
+    OpenApiParameter(
+        "max_runs", int, description=f"run numbers from the most recent N matching runs only (1-{filters.WINDOW_MAX:,})"
+    ),
+    OpenApiParameter(
+        "max_attempts",
+        int,
+        description=f"risk numbers from the most recent N matching attempts only (1-{filters.WINDOW_MAX:,})",
+    ),
 ]
 
 
@@ -35,7 +42,9 @@ class _Stats(serializers.Serializer):
     runs = serializers.IntegerField()
     successes = serializers.IntegerField()
     success_rate = serializers.FloatField(allow_null=True)
-    success_rate_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="95% Wilson interval")
+    success_rate_ci = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="95% Wilson interval"
+    )
     avg_attempts = serializers.FloatField(allow_null=True)
     avg_selected_score = serializers.FloatField(allow_null=True)
     outcomes = serializers.DictField(child=serializers.IntegerField(), help_text="runs per reason")
@@ -66,14 +75,18 @@ class ProfileStatsApi(APIView):
                 "machine_id": serializers.CharField(),
                 "geometry_engine": serializers.CharField(),
                 "stats": _Stats(help_text="the fields of this object appear inline"),
-                "profiles": serializers.ListField(child=serializers.DictField(), help_text="[{profile, version, runs}]"),
+                "profiles": serializers.ListField(
+                    child=serializers.DictField(), help_text="[{profile, version, runs}]"
+                ),
             },
             many=True,
         )
 
     @extend_schema(
         operation_id="analytics_profile_stats",
-        parameters=_FILTERS + _WINDOWS + [OpenApiParameter("limit", int, description="1-1000 contexts, default 100; most runs first")],
+        parameters=_FILTERS
+        + _WINDOWS
+        + [OpenApiParameter("limit", int, description="1-1000 contexts, default 100; most runs first")],
         responses=OutputSerializer,
     )
     def get(self, request):
@@ -94,7 +107,9 @@ class HotspotsApi(APIView):
                 "material_id": serializers.CharField(),
                 "machine_id": serializers.CharField(),
                 "geometry_engine": serializers.CharField(),
-                "score": serializers.FloatField(help_text="100 x the larger 95% Wilson lower bound of failure rate and RED share"),
+                "score": serializers.FloatField(
+                    help_text="100 x the larger 95% Wilson lower bound of failure rate and RED share"
+                ),
                 "reasons": serializers.ListField(child=serializers.CharField()),
             },
             many=True,
@@ -112,7 +127,9 @@ class HotspotsApi(APIView):
     )
     def get(self, request):
         query = filters.hotspots_query_parse(_api_query(request))
-        return Response(selectors.hotspots(filters=query.filters, window=query.window, limit=query.limit, min_runs=query.min_runs))
+        return Response(
+            selectors.hotspots(filters=query.filters, window=query.window, limit=query.limit, min_runs=query.min_runs)
+        )
 
 
 class ProfileVersionsApi(APIView):
@@ -147,7 +164,9 @@ class TimeseriesApi(APIView):
                 "since": serializers.DateTimeField(),
                 "until": serializers.DateTimeField(),
                 "days": serializers.ListField(child=serializers.DictField()),
-                "markers": serializers.ListField(child=serializers.DictField(), help_text="journaled changes of the profiles in the series"),
+                "markers": serializers.ListField(
+                    child=serializers.DictField(), help_text="journaled changes of the profiles in the series"
+                ),
             },
         ),
     )

@@ -1,5 +1,6 @@
 """Analytics benchmarks (``manage.py benchmark``): endpoint latency against a GROUP BY over the
 log's raw rows, memory of the requests, and a full consistency check of the aggregates."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,21 @@ def _raw_group_by(q: Q) -> float:
 
 
 def _busiest_tool() -> str:
-    from analytics.models import ContextTotal
     from django.db.models import Sum
 
-    return ContextTotal.objects.values("tool_id").annotate(n=Sum("attempts")).order_by("-n").values_list("tool_id", flat=True)[0]
+    from analytics.models import ContextTotal
+
+    return (
+        ContextTotal.objects.values("tool_id")
+        .annotate(n=Sum("attempts"))
+        .order_by("-n")
+        .values_list("tool_id", flat=True)[0]
+    )
 
 
-@register("analytics", order=40, help="profile-stats and hotspots p50 through the API vs a raw GROUP BY; other endpoints")
+@register(
+    "analytics", order=40, help="profile-stats and hotspots p50 through the API vs a raw GROUP BY; other endpoints"
+)
 def analytics_latency(bench: Bench) -> list[Row]:
     client = Client(HTTP_AUTHORIZATION=f"Token {_integrator_token()}")
     tool = _busiest_tool()
@@ -49,15 +58,25 @@ def analytics_latency(bench: Bench) -> list[Row]:
         ("profile-stats, no filter", "profile-stats", Q(), True),
         (f"profile-stats, tool_id={tool}", f"profile-stats?tool_id={tool}", Q(tool_id=tool), True),
         ("hotspots, no filter", "hotspots", Q(), True),
-        ("profile-stats, since a week ago 06:30", f"profile-stats?since={week_ago.isoformat().replace('+00:00', 'Z')}", Q(timestamp__gte=week_ago), False),
-        ("profile-stats, max_runs=1000&max_attempts=10000", "profile-stats?max_runs=1000&max_attempts=10000", None, False),
+        (
+            "profile-stats, since a week ago 06:30",
+            f"profile-stats?since={week_ago.isoformat().replace('+00:00', 'Z')}",
+            Q(timestamp__gte=week_ago),
+            False,
+        ),
+        (
+            "profile-stats, max_runs=1000&max_attempts=10000",
+            "profile-stats?max_runs=1000&max_attempts=10000",
+            None,
+            False,
+        ),
         ("timeseries, last 90 days", "timeseries", None, False),
         ("profile-versions, default", "profile-versions?profile=default", None, False),
     ]
     rows = []
     for label, path, raw_q, targeted in cases:
 
-        def fetch() -> None:
+        def fetch(path: str = path) -> None:
             response = client.get(f"{ENDPOINTS}/{path}")
             assert response.status_code == 200, response.content[:300]
 
@@ -118,7 +137,12 @@ def _memory_row(bench: Bench) -> Row:
         f"{ENDPOINTS}/profile-versions?profile=default",
     ]
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, *paths], cwd=settings.BASE_DIR, env=dict(os.environ), capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, *paths],
+        cwd=settings.BASE_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     probe = json.loads(completed.stdout.strip().splitlines()[-1])
     peak = probe["after_kib"] / 1024
@@ -181,6 +205,7 @@ def aggregates_check(bench: Bench) -> list[Row]:
             "",
             target="0",
             met=not mismatches,
-            notes=f"rebuild_aggregates --check took {elapsed:.0f} s" + ("; " + "; ".join(map(str, mismatches[:3])) if mismatches else ""),
+            notes=f"rebuild_aggregates --check took {elapsed:.0f} s"
+            + ("; " + "; ".join(map(str, mismatches[:3])) if mismatches else ""),
         )
     ]

@@ -6,17 +6,19 @@ shows with the same filter: ``tool_id``, ``material_id``, ``machine_id``, ``work
 (``risk_bucket``, ``success``, ``reason``) are refused with a 400 that says why: analytics
 *reports* outcomes, and filtering on one would turn a success rate into 0% or 100%.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from ailog.filters import ATTEMPT_FILTERS, LogFilter, limit_parse, log_filter_parse
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
 
-UTC = timezone.utc
+UTC = UTC
 #: The log's filters that describe what was tried, not how it went: analytics measures outcomes.
 OUTCOME_FILTERS = ("risk_bucket", "success", "reason")
 ANALYTICS_FILTERS = tuple(name for name in ATTEMPT_FILTERS if name not in OUTCOME_FILTERS)
@@ -149,5 +151,7 @@ def timeseries_query_parse(query: Mapping[str, Any], *, today: date | None = Non
     if until - since > timedelta(days=TIMESERIES_DAYS_MAX):
         # Name what the caller gave: with only since, until is today and since is what to change.
         field = "until" if filters.until is not None else "since"
-        raise ValidationFailed.single(field, "range", f"a time series spans at most {TIMESERIES_DAYS_MAX:,} days from since to until")
+        raise ValidationFailed.single(
+            field, "range", f"a time series spans at most {TIMESERIES_DAYS_MAX:,} days from since to until"
+        )
     return TimeseriesQuery(LogFilter(**{**filters.__dict__, "since": since, "until": until}))

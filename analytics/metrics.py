@@ -50,12 +50,13 @@ per-version deltas
     ``better`` or ``worse`` only when the two 95% Wilson intervals of the success rate do not
     overlap, else ``unclear``.
 """
+
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.search import REASONS, SUCCESS_REASONS
@@ -101,7 +102,7 @@ class Counts:
     score_sum: float = 0.0
     last_run_at: datetime | None = None
 
-    def add(self, other: "Counts | dict[str, Any]") -> "Counts":
+    def add(self, other: Counts | dict[str, Any]) -> Counts:
         get = other.get if isinstance(other, dict) else other.__getattribute__
         for name in ADDITIVE:
             setattr(self, name, getattr(self, name) + (get(name) or 0))
@@ -137,7 +138,10 @@ class Counts:
             "outcomes": {reason: getattr(self, reason) for reason in REASONS},
             "attempts": self.attempts,
             "risk": {
-                bucket: {"count": getattr(self, bucket.lower()), "share": _ratio(getattr(self, bucket.lower()), self.attempts)}
+                bucket: {
+                    "count": getattr(self, bucket.lower()),
+                    "share": _ratio(getattr(self, bucket.lower()), self.attempts),
+                }
                 for bucket in BUCKETS
             },
             "red_share_ci": _rounded(self.red_interval()),

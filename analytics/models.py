@@ -15,6 +15,7 @@ Both change in the transaction that changes the log rows they count (ailog.servi
 concurrent writers add up instead of overwriting each other. ``manage.py rebuild_aggregates``
 recomputes them from the log; ``--check`` only compares.
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -22,7 +23,15 @@ from django.db import models
 from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX
 from engine.context import ID_MAX_LENGTH
 
-KEY_FIELDS = ("tool_id", "material_id", "machine_id", "geometry_engine", "workflow_mode", "profile_name", "profile_version")
+KEY_FIELDS = (
+    "tool_id",
+    "material_id",
+    "machine_id",
+    "geometry_engine",
+    "workflow_mode",
+    "profile_name",
+    "profile_version",
+)
 
 
 class Aggregate(models.Model):

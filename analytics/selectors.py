@@ -13,10 +13,11 @@ Every number is defined in :mod:`analytics.metrics`; they are read from the aggr
 * ``max_runs`` / ``max_attempts``: the most recent N rows of the log (N is capped, so the
   cost is too).
 """
+
 from __future__ import annotations
 
 from dataclasses import fields as dataclass_fields
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
@@ -31,10 +32,10 @@ from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
 from analytics.models import ContextDay, ContextTotal
 from analytics.services import counts_from_log
 from profiles import selectors as profile_selectors
-from rmos_site.present import utc_iso
 from rmos_site.errors import NotFound
+from rmos_site.present import utc_iso
 
-UTC = timezone.utc
+UTC = UTC
 CONTEXT = ("tool_id", "material_id", "machine_id", "geometry_engine")
 
 
@@ -95,12 +96,29 @@ def _merge(into: dict[tuple, list], more: dict[tuple, list]) -> dict[tuple, list
 
 
 _LAST = len(ADDITIVE)
-_RUN_SLOTS = tuple(ADDITIVE.index(name) for name in ("runs", "green_found", "acceptable_found", "budget_exhausted", "timeout", "no_candidates", "attempts_reported", "scored_runs", "selected_score_sum"))
-_ATTEMPT_SLOTS = tuple(ADDITIVE.index(name) for name in ("attempts", "green", "yellow", "red", "acceptable", "score_sum"))
+_RUN_SLOTS = tuple(
+    ADDITIVE.index(name)
+    for name in (
+        "runs",
+        "green_found",
+        "acceptable_found",
+        "budget_exhausted",
+        "timeout",
+        "no_candidates",
+        "attempts_reported",
+        "scored_runs",
+        "selected_score_sum",
+    )
+)
+_ATTEMPT_SLOTS = tuple(
+    ADDITIVE.index(name) for name in ("attempts", "green", "yellow", "red", "acceptable", "score_sum")
+)
 _RUNS_SLOT, _ATTEMPTS_SLOT = ADDITIVE.index("runs"), ADDITIVE.index("attempts")
 
 
-def time_pieces(since: datetime | None, until: datetime | None) -> tuple[tuple[date | None, date | None] | None, list[tuple[datetime, datetime]]]:
+def time_pieces(
+    since: datetime | None, until: datetime | None
+) -> tuple[tuple[date | None, date | None] | None, list[tuple[datetime, datetime]]]:
     """Split ``[since, until)`` into whole UTC days (``[first, end)``, open ends as None) and partial edges."""
     edges: list[tuple[datetime, datetime]] = []
     first = end = None
@@ -123,7 +141,11 @@ def time_pieces(since: datetime | None, until: datetime | None) -> tuple[tuple[d
 
 def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, list]:
     if filters.run_id is not None:
-        return _listed(counts_from_log(runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group))
+        return _listed(
+            counts_from_log(
+                runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group
+            )
+        )
     q = context_q(filters)
     if filters.since is None and filters.until is None and "day" not in group:
         return _summed(ContextTotal, q, group)
@@ -139,7 +161,12 @@ def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, 
         out = _summed(ContextDay, days, group)
     for start, stop in edges:
         edge = LogFilter(**{**filters.__dict__, "since": start, "until": stop})
-        _merge(out, _listed(counts_from_log(runs=runs_filtered(filters=edge), attempts=attempts_filtered(filters=edge), group=group)))
+        _merge(
+            out,
+            _listed(
+                counts_from_log(runs=runs_filtered(filters=edge), attempts=attempts_filtered(filters=edge), group=group)
+            ),
+        )
     return out
 
 
@@ -152,7 +179,9 @@ def _sums(filters: LogFilter, group: tuple[str, ...], window: Window) -> dict[tu
     out: dict[tuple, list] = {}
     if window.max_runs is None or window.max_attempts is None:
         out = _from_aggregates(filters, group)
-        cleared = (_RUN_SLOTS if window.max_runs is not None else ()) + (_ATTEMPT_SLOTS if window.max_attempts is not None else ())
+        cleared = (_RUN_SLOTS if window.max_runs is not None else ()) + (
+            _ATTEMPT_SLOTS if window.max_attempts is not None else ()
+        )
         for values in out.values():
             for slot in cleared:
                 values[slot] = 0
@@ -175,7 +204,9 @@ def counts(*, filters: LogFilter, group: tuple[str, ...], window: Window = Windo
 # -- profile stats and hotspots ------------------------------------------------------------------
 
 
-def _by_context(filters: LogFilter, window: Window, *, with_profiles: bool) -> tuple[dict[tuple, list], dict[tuple, dict[tuple, int]] | None]:
+def _by_context(
+    filters: LogFilter, window: Window, *, with_profiles: bool
+) -> tuple[dict[tuple, list], dict[tuple, dict[tuple, int]] | None]:
     """Sums per context and, when asked, the runs per profile version of each context.
 
     Without a time range, window or run, the all-time rows answer both with two lean queries (the
@@ -195,13 +226,17 @@ def _by_context(filters: LogFilter, window: Window, *, with_profiles: bool) -> t
     return per_context, profiles
 
 
-def _profiles_seen(filters: LogFilter, contexts: list[tuple], known: dict[tuple, dict[tuple, int]] | None) -> dict[tuple, list[dict[str, Any]]]:
+def _profiles_seen(
+    filters: LogFilter, contexts: list[tuple], known: dict[tuple, dict[tuple, int]] | None
+) -> dict[tuple, list[dict[str, Any]]]:
     """For the ``contexts`` shown: the profile versions their runs used, most runs first."""
     if known is None:
         known = {}
         if contexts:
             q = context_q(filters) & Q(runs__gt=0) & Q(tool_id__in={context[0] for context in contexts})
-            for key, values in _summed(ContextTotal, q, CONTEXT + ("profile_name", "profile_version"), ("runs",)).items():
+            for key, values in _summed(
+                ContextTotal, q, CONTEXT + ("profile_name", "profile_version"), ("runs",)
+            ).items():
                 known.setdefault(key[:4], {})[key[4:]] = values[0]
     return {
         context: [
@@ -241,24 +276,43 @@ def stats_and_hotspots(
     """:func:`profile_stats` and :func:`hotspots` for the same filters and window, from one read of
     the aggregates: the dashboard shows both side by side. The answers are the two functions' own."""
     per_context, known = _by_context(filters, window, with_profiles=True)
-    return _stats_answer(per_context, known, filters, window, limit), _hotspots_answer(per_context, window, hotspots_limit, min_runs)
+    return _stats_answer(per_context, known, filters, window, limit), _hotspots_answer(
+        per_context, window, hotspots_limit, min_runs
+    )
 
 
-def _stats_answer(per_context: dict[tuple, list], known, filters: LogFilter, window: Window, limit: int) -> dict[str, Any]:
-    ordered = sorted(per_context.items(), key=lambda item: (-item[1][_RUNS_SLOT], -item[1][_ATTEMPTS_SLOT], item[0]))[:limit]
+def _stats_answer(
+    per_context: dict[tuple, list], known, filters: LogFilter, window: Window, limit: int
+) -> dict[str, Any]:
+    ordered = sorted(per_context.items(), key=lambda item: (-item[1][_RUNS_SLOT], -item[1][_ATTEMPTS_SLOT], item[0]))[
+        :limit
+    ]
     profiles = _profiles_seen(filters, [context for context, _ in ordered], known)
     results = [
-        {**_context_dict(context), **_counts(values).summary(), "profiles": profiles.get(context, [])} for context, values in ordered
+        {**_context_dict(context), **_counts(values).summary(), "profiles": profiles.get(context, [])}
+        for context, values in ordered
     ]
     return {"count": len(per_context), "limit": limit, "window": _window_dict(window), "results": results}
 
 
 def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int, min_runs: int) -> dict[str, Any]:
-    considered = [(hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs]
+    considered = [
+        (hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs
+    ]
     # A score of 0 means the evidence supports no problem at all: such a context is no hotspot.
     scored = [(spot, context) for spot, context in considered if spot.score > 0]
     scored.sort(key=lambda item: (-item[0].score, -item[0].counts.runs, item[1]))
-    shown = ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "red_share_ci", "risk", "last_run", "outcomes")
+    shown = (
+        "runs",
+        "successes",
+        "success_rate",
+        "success_rate_ci",
+        "attempts",
+        "red_share_ci",
+        "risk",
+        "last_run",
+        "outcomes",
+    )
     results = [
         {
             **_context_dict(context),
@@ -268,7 +322,13 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
         }
         for spot, context in scored[:limit]
     ]
-    return {"considered": len(considered), "min_runs": min_runs, "limit": limit, "window": _window_dict(window), "results": results}
+    return {
+        "considered": len(considered),
+        "min_runs": min_runs,
+        "limit": limit,
+        "window": _window_dict(window),
+        "results": results,
+    }
 
 
 # -- per-version impact ----------------------------------------------------------------------------
@@ -334,7 +394,9 @@ def timeseries(*, filters: LogFilter) -> dict[str, Any]:
     assert filters.since is not None and filters.until is not None
     per_day: dict[date, Counts] = {}
     versions: dict[date, dict[tuple, int]] = {}
-    for (day, name, version), value in counts(filters=filters, group=("day", "profile_name", "profile_version")).items():
+    for (day, name, version), value in counts(
+        filters=filters, group=("day", "profile_name", "profile_version")
+    ).items():
         per_day.setdefault(day, Counts()).add(value)
         if value.runs:
             versions.setdefault(day, {})[(name, version)] = value.runs
@@ -346,10 +408,23 @@ def timeseries(*, filters: LogFilter) -> dict[str, Any]:
         days.append(
             {
                 "day": day.isoformat(),
-                **{key: summary[key] for key in ("runs", "successes", "success_rate", "success_rate_ci", "attempts", "risk", "avg_selected_score")},
+                **{
+                    key: summary[key]
+                    for key in (
+                        "runs",
+                        "successes",
+                        "success_rate",
+                        "success_rate_ci",
+                        "attempts",
+                        "risk",
+                        "avg_selected_score",
+                    )
+                },
                 "profiles": [
                     {"profile": name, "version": version or None, "runs": runs}
-                    for (name, version), runs in sorted(versions.get(day, {}).items(), key=lambda item: (-item[1], item[0]))
+                    for (name, version), runs in sorted(
+                        versions.get(day, {}).items(), key=lambda item: (-item[1], item[0])
+                    )
                 ],
             }
         )

@@ -11,28 +11,34 @@ which SQLite (3.24+) and PostgreSQL both run atomically per row, so concurrent w
 Rows are applied in key order, so two writers lock them in the same order. Subtractions (prune,
 an attempt moving to its run's profile) are negative deltas; rows left at zero are deleted.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from ailog.models import AiAttempt, AiRun
 from analytics.metrics import ADDITIVE, REASONS, Counts
 from analytics.models import KEY_FIELDS, ContextDay, ContextTotal
-from ailog.models import AiAttempt, AiRun
 
-UTC = timezone.utc
+UTC = UTC
 #: Index of each additive count in a tally row; the last slot is last_run_at.
 _SLOT = {name: i for i, name in enumerate(ADDITIVE)}
 _LAST = len(ADDITIVE)
-_RUNS, _ATTEMPTS_REPORTED, _SCORED, _SELECTED_SUM = (_SLOT[n] for n in ("runs", "attempts_reported", "scored_runs", "selected_score_sum"))
+_RUNS, _ATTEMPTS_REPORTED, _SCORED, _SELECTED_SUM = (
+    _SLOT[n] for n in ("runs", "attempts_reported", "scored_runs", "selected_score_sum")
+)
 _REASON_SLOT = {reason: _SLOT[reason] for reason in REASONS}
-_ATTEMPTS, _GREEN, _YELLOW, _RED, _ACCEPTABLE, _SCORE_SUM = (_SLOT[n] for n in ("attempts", "green", "yellow", "red", "acceptable", "score_sum"))
+_ATTEMPTS, _GREEN, _YELLOW, _RED, _ACCEPTABLE, _SCORE_SUM = (
+    _SLOT[n] for n in ("attempts", "green", "yellow", "red", "acceptable", "score_sum")
+)
 _BUCKET_SLOT = {"GREEN": _GREEN, "YELLOW": _YELLOW, "RED": _RED}
 
 
@@ -101,7 +107,13 @@ class Tally:
             attempt["profile_name"],
             attempt["profile_version"] or 0,
         )
-        self.attempts(key, buckets=(attempt["risk_bucket"],), acceptable=int(attempt["is_acceptable"]), score_sum=attempt["score"], sign=sign)
+        self.attempts(
+            key,
+            buckets=(attempt["risk_bucket"],),
+            acceptable=int(attempt["is_acceptable"]),
+            score_sum=attempt["score"],
+            sign=sign,
+        )
 
     def add_counts(self, key: tuple, counts: Counts, sign: int = 1) -> None:
         row = self._row(key)
@@ -163,17 +175,23 @@ def _upsert(model, key_fields: tuple[str, ...], items: list[tuple[tuple, list]])
                     values[-1] = row[_LAST].astimezone(UTC).replace(tzinfo=None).isoformat(" ")
                 params.append(values)
             # SQLite runs in this process: one prepared statement per row costs microseconds.
-            cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(columns))}) {conflict}", params)
+            cursor.executemany(
+                f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(columns))}) {conflict}", params
+            )
             return
         # PostgreSQL: one statement per row would be a round trip per row; COPY the rows into a
         # temporary table and upsert them all at once (keys are unique within a tally).
         staging = f"analytics_incoming_{model._meta.model_name}"
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"
+        )
         with cursor.cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
             for key, row in items:
                 copy.write_row((*key, *row))
         order = ", ".join(quote(c) for c in key_fields)
-        cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} ORDER BY {order} {conflict}")
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging} ORDER BY {order} {conflict}"
+        )
         cursor.execute(f"DROP TABLE {staging}")
 
 
@@ -234,7 +252,9 @@ def _midnight(day: date) -> datetime:
 def aggregates_forget(*, start: datetime, end: datetime) -> None:
     """Take out of the aggregates the log rows with ``start <= timestamp < end`` (before a prune deletes them)."""
     window = Q(timestamp__gte=start, timestamp__lt=end)
-    counts = counts_from_log(runs=AiRun.objects.filter(window), attempts=AiAttempt.objects.filter(window), group=DAY_KEY)
+    counts = counts_from_log(
+        runs=AiRun.objects.filter(window), attempts=AiAttempt.objects.filter(window), group=DAY_KEY
+    )
     tally = Tally()
     for key, value in counts.items():
         tally.add_counts(key, value, sign=-1)
@@ -253,7 +273,10 @@ class Mismatch:
     expected: Any
 
     def __str__(self) -> str:
-        named = ", ".join(f"{name}={value}" for name, value in zip(("day", *KEY_FIELDS) if self.table == "day" else KEY_FIELDS, self.key))
+        named = ", ".join(
+            f"{name}={value}"
+            for name, value in zip(("day", *KEY_FIELDS) if self.table == "day" else KEY_FIELDS, self.key)
+        )
         return f"{self.table} [{named}] {self.field}: stored {self.stored!r}, expected {self.expected!r}"
 
 
@@ -335,7 +358,9 @@ def aggregates_rebuild(*, check_only: bool, progress: Callable[[int, int], None]
         with transaction.atomic():
             if not check_only:
                 aggregates_hold_writers()
-            expected = counts_from_log(runs=AiRun.objects.filter(window), attempts=AiAttempt.objects.filter(window), group=DAY_KEY)
+            expected = counts_from_log(
+                runs=AiRun.objects.filter(window), attempts=AiAttempt.objects.filter(window), group=DAY_KEY
+            )
             stored = _stored(ContextDay, Q(day=day), DAY_KEY)
             for key in sorted(set(expected) | set(stored), key=str):
                 mismatches.extend(_differences("day", key, stored.get(key), expected.get(key)))
@@ -359,7 +384,9 @@ def aggregates_rebuild(*, check_only: bool, progress: Callable[[int, int], None]
         stored_totals = _stored(ContextTotal, Q(), KEY_FIELDS)
         rebuilt = {
             tuple(row[name] for name in KEY_FIELDS): Counts().add(row)
-            for row in ContextDay.objects.values(*KEY_FIELDS).annotate(**{n: Sum(n) for n in ADDITIVE}, last_run_at=Max("last_run_at")).order_by()
+            for row in ContextDay.objects.values(*KEY_FIELDS)
+            .annotate(**{n: Sum(n) for n in ADDITIVE}, last_run_at=Max("last_run_at"))
+            .order_by()
         }
         for key in sorted(set(rebuilt) | set(stored_totals), key=str):
             mismatches.extend(_differences("total", key, stored_totals.get(key), rebuilt.get(key)))

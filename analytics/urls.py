@@ -1,4 +1,5 @@
 """Analytics URLs under /api/ (DESIGN.md §4)."""
+
 from django.urls import path
 
 from analytics import apis

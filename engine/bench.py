@@ -9,6 +9,7 @@
 Wall-clock numbers depend on what else the machine is doing, so each result also reports the
 process CPU time, and snapshot timings report the best and the median of several runs.
 """
+
 from __future__ import annotations
 
 import random
@@ -30,19 +31,36 @@ SNAPSHOT_TARGETS_MS = {500: 15.0, 10_000: 200.0}
 MIX_PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     "production_machine": {
-        "min_rings": 3, "max_rings": 10, "min_ring_width_mm": "0.40", "min_total_width_mm": "4.00",
+        "min_rings": 3,
+        "max_rings": 10,
+        "min_ring_width_mm": "0.40",
+        "min_total_width_mm": "4.00",
     },
     "premium_shell": {
-        "max_rings": 5, "min_ring_width_mm": "0.80", "max_total_width_mm": "9.00", "allow_mosaic": False,
-        "palette_key": "shell_premium", "bias_simple": True,
+        "max_rings": 5,
+        "min_ring_width_mm": "0.80",
+        "max_total_width_mm": "9.00",
+        "allow_mosaic": False,
+        "palette_key": "shell_premium",
+        "bias_simple": True,
     },
     "router_bit": {
-        "max_rings": 5, "min_ring_width_mm": "1.00", "max_ring_width_mm": "4.00", "allow_mosaic": False,
-        "allow_segmented": False, "palette_key": "warm_woods", "bias_simple": True,
+        "max_rings": 5,
+        "min_ring_width_mm": "1.00",
+        "max_ring_width_mm": "4.00",
+        "allow_mosaic": False,
+        "allow_segmented": False,
+        "palette_key": "warm_woods",
+        "bias_simple": True,
     },
     "thin_saw": {
-        "min_rings": 2, "max_rings": 8, "min_ring_width_mm": "0.60", "max_ring_width_mm": "2.50",
-        "max_total_width_mm": "10.00", "allow_mosaic": False, "palette_key": "classic_bw",
+        "min_rings": 2,
+        "max_rings": 8,
+        "min_ring_width_mm": "0.60",
+        "max_ring_width_mm": "2.50",
+        "max_total_width_mm": "10.00",
+        "allow_mosaic": False,
+        "palette_key": "classic_bw",
     },
 }
 #: Contexts from easy (jeweler's saw, production machine) to hard (shell on a prototype router).
@@ -118,9 +136,7 @@ def bench_throughput(
     }
 
 
-def bench_snapshot(
-    *, n_samples: int, repeat: int = 5, seed: int = 0, catalog: Catalog | None = None
-) -> dict[str, Any]:
+def bench_snapshot(*, n_samples: int, repeat: int = 5, seed: int = 0, catalog: Catalog | None = None) -> dict[str, Any]:
     """Time ``repeat`` snapshots of ``n_samples`` (profile and context built inside, as the API does)."""
     catalog = catalog or load_catalog()
     spec = mix_specs()[SNAPSHOT_PROFILE]

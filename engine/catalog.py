@@ -8,14 +8,16 @@ entry and the field. A loaded :class:`Catalog` is immutable, so it is safe to ca
 An id missing from the catalog is not an error: :meth:`Catalog.tool`, :meth:`Catalog.material`
 and :meth:`Catalog.machine` return the catalog's ``defaults`` entry and a warning naming the id.
 """
+
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Mapping, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import yaml
 

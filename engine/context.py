@@ -1,8 +1,10 @@
 """The context that steers generation and scoring (DESIGN.md §3)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from engine.profile import Problem
 
@@ -51,7 +53,13 @@ def parse_context(values: Mapping[str, Any]) -> tuple[Context | None, list[Probl
         elif any(ch.isspace() or not ch.isprintable() for ch in value):
             problems.append(Problem(field, "characters", "cannot contain spaces or control characters"))
         elif field == "geometry_engine" and value == NO_GEOMETRY_ENGINE:
-            problems.append(Problem(field, "reserved", f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead"))
+            problems.append(
+                Problem(
+                    field,
+                    "reserved",
+                    f"{NO_GEOMETRY_ENGINE!r} means 'no engine' in the log's filters; leave the field out or empty instead",
+                )
+            )
         elif field == "workflow_mode" and value not in WORKFLOW_MODES:
             problems.append(Problem(field, "choice", f"must be one of {', '.join(WORKFLOW_MODES)}, got {value!r}"))
         else:

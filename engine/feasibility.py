@@ -14,12 +14,14 @@ scoring a candidate is a few dictionary look-ups, two curve evaluations and C-le
 :meth:`Scorer.score` returns the full :class:`Feasibility`; :meth:`Scorer.fast_score` returns only
 ``(score, bucket)`` and computes them with the very same code, so the two always agree.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import mul, truediv
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from engine.catalog import Catalog, Material
 from engine.context import Context

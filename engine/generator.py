@@ -26,11 +26,13 @@ one and nothing can loop. All widths are whole hundredths of a millimetre
 Rings are listed from the soundhole outwards. Randomness comes only from the ``random.Random``
 passed in, so a seed determines the candidates.
 """
+
 from __future__ import annotations
 
 import random as random_module
 from bisect import bisect_right
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from engine.catalog import Catalog
 from engine.profile import UNITS_PER_MM, Problem, ProfileSpec

@@ -8,14 +8,16 @@ Widths are millimetres with at most two decimals. Internally the engine works in
 hundredths of a millimetre (:attr:`ProfileSpec.units`), so bounds are exact and a candidate
 can never leave them by rounding.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import unicodedata
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Collection, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_RINGS_LIMIT = 24
@@ -94,14 +96,10 @@ class ProfileSpec:
         return tuple(int(getattr(self, f) * UNITS_PER_MM) for f in WIDTH_FIELDS)  # type: ignore[return-value]
 
     def feasible_ring_counts(self) -> list[int]:
-        return feasible_ring_counts(
-            self.min_rings, self.max_rings, *self.units
-        )
+        return feasible_ring_counts(self.min_rings, self.max_rings, *self.units)
 
 
-def feasible_ring_counts(
-    min_rings: int, max_rings: int, min_w: int, max_w: int, min_t: int, max_t: int
-) -> list[int]:
+def feasible_ring_counts(min_rings: int, max_rings: int, min_w: int, max_w: int, min_t: int, max_t: int) -> list[int]:
     """Ring counts n for which some widths in [min_w, max_w] sum into [min_t, max_t]."""
     return [n for n in range(min_rings, max_rings + 1) if n * min_w <= max_t and n * max_w >= min_t]
 
@@ -170,12 +168,16 @@ def control_characters(text: str, *, allow_newlines: bool = False) -> bool:
     are text people write - a no-break space, an emoji's joiner."""
     allowed = "\n\r\t" if allow_newlines else ""
     return any(
-        (unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS) and ch not in allowed for ch in text if not ch.isprintable()
+        (unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS) and ch not in allowed
+        for ch in text
+        if not ch.isprintable()
     )
 
 
 #: The message of the rule :func:`control_characters` checks (rule "characters").
-CONTROL_CHARACTERS_MESSAGE = "must not contain control characters (such as NUL), direction overrides or unpaired surrogates"
+CONTROL_CHARACTERS_MESSAGE = (
+    "must not contain control characters (such as NUL), direction overrides or unpaired surrogates"
+)
 
 #: Characters that reorder the text around them ("Trojan Source"): a note or warning would show
 #: other words than it holds.
@@ -230,7 +232,9 @@ def parse_profile(
         problems.append(name_problem)
     unknown = sorted(set(values) - set(CONSTRAINT_FIELDS))
     for key in unknown:
-        problems.append(Problem(str(key), "unknown_field", f"is not a profile field; known fields: {', '.join(CONSTRAINT_FIELDS)}"))
+        problems.append(
+            Problem(str(key), "unknown_field", f"is not a profile field; known fields: {', '.join(CONSTRAINT_FIELDS)}")
+        )
     parsed: dict[str, Any] = {}
     for field in CONSTRAINT_FIELDS:
         if field not in values:
@@ -266,7 +270,9 @@ def parse_profile(
     palette = parsed.get("palette_key")
     if palette and palette_keys is not None and palette not in palette_keys:
         known = ", ".join(sorted(palette_keys)) or "none"
-        problems.append(Problem("palette_key", "unknown_palette", f"{palette!r} is not a catalog palette; known: {known}"))
+        problems.append(
+            Problem("palette_key", "unknown_palette", f"{palette!r} is not a catalog palette; known: {known}")
+        )
 
     if problems:
         return None, problems

@@ -31,13 +31,15 @@ field's result, and why the winner beat each runner-up. Resolution is
 one pass over the rules plus a sort of the eligible ones; glob patterns are compiled once and
 cached, so hundreds of rules resolve in well under a millisecond.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import translate
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from engine.context import Context
 

@@ -25,15 +25,17 @@ All randomness comes from ``random.Random(seed)``; a run without a seed draws on
 so every run can be replayed. With the same seed, profile, context and catalog the attempts are
 the same, unless the time limit cuts the run short.
 """
+
 from __future__ import annotations
 
 import math
 import random
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.catalog import Catalog
 from engine.context import Context
@@ -235,7 +237,7 @@ class SearchOutcome:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_search(

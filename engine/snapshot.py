@@ -21,13 +21,15 @@ Statistics:
 
 Means and shares are rounded (2 and 4 decimals); widths are in millimetres.
 """
+
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any
 
 from engine.catalog import Catalog
 from engine.context import Context
@@ -212,9 +214,7 @@ def compare_snapshots(current: dict[str, Any], proposed: dict[str, Any]) -> dict
         "ring_count": stats("ring_count", 2),
         "total_width_mm": stats("total_width_mm", 2),
         "score": stats("score", 2),
-        "risk_shares": {
-            b: side_by_side(current["risk"][b]["share"], proposed["risk"][b]["share"], 4) for b in BUCKETS
-        },
+        "risk_shares": {b: side_by_side(current["risk"][b]["share"], proposed["risk"][b]["share"], 4) for b in BUCKETS},
         "pattern_shares": {
             p: side_by_side(current["pattern_shares"][p], proposed["pattern_shares"][p], 4) for p in PATTERNS
         },

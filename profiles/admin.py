@@ -4,6 +4,7 @@ The forms carry a required change note (the journal's reason). ``clean()`` runs 
 dry run, so validation messages appear next to their fields; ``save_model`` then makes the real
 change. A revert from the history page is a rollback to that record, journaled as one.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -113,7 +114,11 @@ def _rebase_on_newer_version(form: forms.ModelForm, exc: Conflict) -> None:
             f"revert again to put this record's values back over version {current_version}."
         )
     else:
-        kept = f" Fields you had not changed now show version {current_version}'s values ({', '.join(adopted)})." if adopted else ""
+        kept = (
+            f" Fields you had not changed now show version {current_version}'s values ({', '.join(adopted)})."
+            if adopted
+            else ""
+        )
         message = (
             f"Version {current_version} was saved while you were editing{changed}. Nothing was saved.{kept} "
             f"Your own changes are still in the form: save again to apply them over version {current_version}, "
@@ -144,7 +149,9 @@ def _attach(form: forms.Form, exc: ApplicationError) -> None:
 
 
 class ProfileAdminForm(forms.ModelForm):
-    change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX)
+    change_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX
+    )
     edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     # Set by ProfileAdmin.get_form for the request being served.
@@ -179,7 +186,11 @@ class ProfileAdminForm(forms.ModelForm):
         try:
             if history_id is not None:
                 services.profile_rollback(
-                    name=self.instance.name, history_id=history_id, note=note, version=data.get("edited_version"), dry_run=True
+                    name=self.instance.name,
+                    history_id=history_id,
+                    note=note,
+                    version=data.get("edited_version"),
+                    dry_run=True,
                 )
             elif self.instance.pk:
                 services.profile_update(
@@ -254,15 +265,29 @@ class JournaledAdmin(SimpleHistoryAdmin):
             messages.WARNING,
         )
         info = self.opts.app_label, self.opts.model_name
-        return HttpResponseRedirect(reverse("admin:%s_%s_history" % info, args=(quote(obj.pk),), current_app=self.admin_site.name))
+        return HttpResponseRedirect(
+            reverse("admin:{}_{}_history".format(*info), args=(quote(obj.pk),), current_app=self.admin_site.name)
+        )
 
 
 @admin.register(ConstraintProfile)
 class ConstraintProfileAdmin(JournaledAdmin):
     form = ProfileAdminForm
-    list_display = ("name", "min_rings", "max_rings", "min_ring_width_mm", "max_ring_width_mm",
-                    "min_total_width_mm", "max_total_width_mm", "allow_mosaic", "allow_segmented",
-                    "palette_key", "bias_simple", "version", "updated_at")
+    list_display = (
+        "name",
+        "min_rings",
+        "max_rings",
+        "min_ring_width_mm",
+        "max_ring_width_mm",
+        "min_total_width_mm",
+        "max_total_width_mm",
+        "allow_mosaic",
+        "allow_segmented",
+        "palette_key",
+        "bias_simple",
+        "version",
+        "updated_at",
+    )
     list_filter = ("allow_mosaic", "allow_segmented", "bias_simple", "palette_key")
     search_fields = ("name", "description")
     readonly_fields = ("version", "created_at", "updated_at")
@@ -288,7 +313,11 @@ class ConstraintProfileAdmin(JournaledAdmin):
         try:
             if history_id is not None:
                 result = services.profile_rollback(
-                    name=obj.name, history_id=history_id, note=note, version=data.get("edited_version"), user=request.user
+                    name=obj.name,
+                    history_id=history_id,
+                    note=note,
+                    version=data.get("edited_version"),
+                    user=request.user,
                 )
                 saved = result.profile
             elif change:
@@ -336,15 +365,27 @@ class ConstraintProfileAdmin(JournaledAdmin):
 
 
 class RuleAdminForm(forms.ModelForm):
-    change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX)
+    change_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP, max_length=services.NOTE_MAX
+    )
     edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     request = None
 
     class Meta:
         model = ResolutionRule
-        fields = ["name", "tool_pattern", "material_pattern", "machine_pattern", "workflow_mode",
-                  "geometry_engine", "priority", "enabled", "note", "profile"]
+        fields = [
+            "name",
+            "tool_pattern",
+            "material_pattern",
+            "machine_pattern",
+            "workflow_mode",
+            "geometry_engine",
+            "priority",
+            "enabled",
+            "note",
+            "profile",
+        ]
         help_texts = {
             "tool_pattern": "Exact tool id, a glob such as saw:*, or blank for any tool.",
             "material_pattern": "Exact material id, a glob such as shell:*, or blank.",
@@ -396,9 +437,13 @@ class RuleAdminForm(forms.ModelForm):
         except Conflict as exc:
             _rebase_on_newer_version(self, exc)
         except ApplicationError as exc:
-            mapping = {"match.tool_id": "tool_pattern", "match.material_id": "material_pattern",
-                       "match.machine_id": "machine_pattern", "match.workflow_mode": "workflow_mode",
-                       "match.geometry_engine": "geometry_engine"}
+            mapping = {
+                "match.tool_id": "tool_pattern",
+                "match.material_id": "material_pattern",
+                "match.machine_id": "machine_pattern",
+                "match.workflow_mode": "workflow_mode",
+                "match.geometry_engine": "geometry_engine",
+            }
             for error in exc.errors:
                 field = mapping.get(error.field, error.field)
                 self.add_error(field if field in self.fields else None, error.message)
@@ -410,8 +455,18 @@ class RuleAdminForm(forms.ModelForm):
 @admin.register(ResolutionRule)
 class ResolutionRuleAdmin(JournaledAdmin):
     form = RuleAdminForm
-    list_display = ("name", "tool_pattern", "material_pattern", "machine_pattern", "workflow_mode",
-                    "geometry_engine", "priority", "enabled", "profile", "version")
+    list_display = (
+        "name",
+        "tool_pattern",
+        "material_pattern",
+        "machine_pattern",
+        "workflow_mode",
+        "geometry_engine",
+        "priority",
+        "enabled",
+        "profile",
+        "version",
+    )
     list_filter = ("enabled", "workflow_mode", "profile")
     search_fields = ("name", "tool_pattern", "material_pattern", "machine_pattern", "note")
     readonly_fields = ("version", "created_at", "updated_at")
@@ -429,16 +484,23 @@ class ResolutionRuleAdmin(JournaledAdmin):
         try:
             if change and history_id is None:
                 saved, _ = services.rule_update(
-                    name=selectors.journaled_live(model=ResolutionRule, pk=obj.pk).name, changes=values, note=note,
-                    version=form.cleaned_data.get("edited_version"), user=request.user,
+                    name=selectors.journaled_live(model=ResolutionRule, pk=obj.pk).name,
+                    changes=values,
+                    note=note,
+                    version=form.cleaned_data.get("edited_version"),
+                    user=request.user,
                 )
             elif change:
                 rule = selectors.journaled_live(model=ResolutionRule, pk=obj.pk)
                 record = selectors.rule_history_record(rule=rule, history_id=history_id)
                 saved, _ = services.rule_update(
-                    name=rule.name, changes=values,
-                    note=note, note_prefix=services.rollback_note_prefix(version=record.version, history_id=history_id),
-                    version=form.cleaned_data.get("edited_version"), user=request.user, change_type=ChangeType.ROLLBACK,
+                    name=rule.name,
+                    changes=values,
+                    note=note,
+                    note_prefix=services.rollback_note_prefix(version=record.version, history_id=history_id),
+                    version=form.cleaned_data.get("edited_version"),
+                    user=request.user,
+                    change_type=ChangeType.ROLLBACK,
                 )
             else:
                 saved = services.rule_create(values=values, note=note, user=request.user)

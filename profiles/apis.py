@@ -1,4 +1,5 @@
 """Profile API: read endpoints (always on) and the profile-admin router (seed paths, behind a flag)."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine.context import CONTEXT_FIELDS, WORKFLOW_MODES, Context
-from engine.profile import DESCRIPTION_MAX, MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, PALETTE_KEY_MAX
+from engine.profile import (
+    DESCRIPTION_MAX,
+    MAX_RING_WIDTH_LIMIT,
+    MAX_RINGS_LIMIT,
+    MAX_TOTAL_WIDTH_LIMIT,
+    PALETTE_KEY_MAX,
+)
 from profiles import selectors, services
 from rmos_site.api import (
     StrictBooleanField,
@@ -79,7 +86,9 @@ def _change_body(change: services.ProfileChange) -> dict:
 class ProfileListApi(NoQueryParamsApi):
     @extend_schema(
         operation_id="profiles_list",
-        responses=inline_serializer("ProfileList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}),
+        responses=inline_serializer(
+            "ProfileList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}
+        ),
     )
     def get(self, request):
         results = [selectors.profile_to_dict(p) for p in selectors.profile_list()]
@@ -105,7 +114,9 @@ class RuleListApi(NoQueryParamsApi):
 
     @extend_schema(
         operation_id="rules_list",
-        responses=inline_serializer("RuleList", {"count": serializers.IntegerField(), "results": OutputSerializer(many=True)}),
+        responses=inline_serializer(
+            "RuleList", {"count": serializers.IntegerField(), "results": OutputSerializer(many=True)}
+        ),
     )
     def get(self, request):
         results = [selectors.rule_to_dict(r) for r in selectors.rule_list()]
@@ -123,10 +134,18 @@ class ProfileValuesInputSerializer(StrictSerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False)
     min_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
     max_rings = StrictIntegerField(required=False, min_value=1, max_value=MAX_RINGS_LIMIT)
-    min_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
-    max_ring_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT)
-    min_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
-    max_total_width_mm = StrictDecimalField(required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT)
+    min_ring_width_mm = StrictDecimalField(
+        required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT
+    )
+    max_ring_width_mm = StrictDecimalField(
+        required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_RING_WIDTH_LIMIT
+    )
+    min_total_width_mm = StrictDecimalField(
+        required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT
+    )
+    max_total_width_mm = StrictDecimalField(
+        required=False, max_digits=5, decimal_places=2, above=0, max_value=MAX_TOTAL_WIDTH_LIMIT
+    )
     allow_mosaic = StrictBooleanField(required=False)
     allow_segmented = StrictBooleanField(required=False)
     palette_key = StrictCharField(required=False, allow_blank=True, max_length=PALETTE_KEY_MAX)
@@ -136,7 +155,9 @@ class ProfileValuesInputSerializer(StrictSerializer):
 class ProfileAdminListApi(ProfileListApi):
     @extend_schema(
         operation_id="profile_admin_list",
-        responses=inline_serializer("ProfileAdminList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}),
+        responses=inline_serializer(
+            "ProfileAdminList", {"count": serializers.IntegerField(), "results": ProfileOutputSerializer(many=True)}
+        ),
     )
     def get(self, request):
         return super().get(request)
@@ -148,13 +169,17 @@ class ProfileAdminDetailApi(NoQueryParamsApi):
     class InputSerializer(ProfileValuesInputSerializer):
         note = StrictCharField(help_text="why you make this change (required; journaled)", max_length=services.NOTE_MAX)
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
-        version = StrictIntegerField(required=False, min_value=1, help_text="the version you edited; a stale one gets 409")
+        version = StrictIntegerField(
+            required=False, min_value=1, help_text="the version you edited; a stale one gets 409"
+        )
 
     @extend_schema(operation_id="profile_admin_get", responses=ProfileOutputSerializer)
     def get(self, request, name: str):
         return Response(selectors.profile_to_dict(selectors.profile_get(name=name)))
 
-    @extend_schema(operation_id="profile_admin_update", request=InputSerializer, responses=ProfileChangeOutputSerializer)
+    @extend_schema(
+        operation_id="profile_admin_update", request=InputSerializer, responses=ProfileChangeOutputSerializer
+    )
     def put(self, request, name: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -183,7 +208,11 @@ class ProfileAdminHistoryApi(APIView):
         parameters=[OpenApiParameter("limit", int, description=f"1-{selectors.PROFILE_HISTORY_MAX}, default 50")],
         responses=inline_serializer(
             "ProfileHistory",
-            {"profile": serializers.CharField(), "count": serializers.IntegerField(), "results": HistoryEntrySerializer(many=True)},
+            {
+                "profile": serializers.CharField(),
+                "count": serializers.IntegerField(),
+                "results": HistoryEntrySerializer(many=True),
+            },
         ),
     )
     def get(self, request, name: str):
@@ -202,7 +231,9 @@ class ProfileAdminRollbackApi(APIView):
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
         version = StrictIntegerField(required=False, min_value=1)
 
-    @extend_schema(operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer)
+    @extend_schema(
+        operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer
+    )
     def post(self, request, name: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -256,7 +287,9 @@ class SnapshotApi(APIView):
     class QuerySerializer(QuerySerializer, ContextFields):
         n_samples = StrictQueryInteger(required=False, default=50, min_value=5, max_value=10_000)
         seed = StrictQueryInteger(required=False, min_value=0, max_value=2**63 - 1)
-        profile = serializers.CharField(required=False, max_length=64, help_text="sample this profile instead of the resolved one")
+        profile = serializers.CharField(
+            required=False, max_length=64, help_text="sample this profile instead of the resolved one"
+        )
 
     @extend_schema(operation_id="snapshot", parameters=[QuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
@@ -264,7 +297,10 @@ class SnapshotApi(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         result = selectors.snapshot_sample(
-            context=_context_from(data), n_samples=data["n_samples"], seed=data.get("seed"), profile_name=data.get("profile")
+            context=_context_from(data),
+            n_samples=data["n_samples"],
+            seed=data.get("seed"),
+            profile_name=data.get("profile"),
         )
         return Response(result)
 
@@ -274,7 +310,9 @@ class SnapshotPreviewApi(APIView):
         profile = StrictCharField(required=False, max_length=64)
         n_samples = StrictIntegerField(required=False, default=500, min_value=5, max_value=10_000)
         seed = StrictIntegerField(required=False, min_value=0, max_value=2**63 - 1)
-        changes = ProfileValuesInputSerializer(help_text="proposed, unsaved profile values (any subset of the profile fields)")
+        changes = ProfileValuesInputSerializer(
+            help_text="proposed, unsaved profile values (any subset of the profile fields)"
+        )
 
     @extend_schema(operation_id="snapshot_preview", request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -5,6 +5,7 @@
 * ``GET /api/rmos/ai/snapshots`` p50 for 500 and 10,000 samples, against the same snapshot
   computed in process (so the ratio is what HTTP, auth and JSON add).
 """
+
 from __future__ import annotations
 
 import random
@@ -56,7 +57,7 @@ def generator_throughput(bench: Bench) -> list[Row]:
             baseline=full,
             baseline_label="full scoring path with check details",
             notes=f"{fast['candidates']:,} candidates over {len(fast['profiles'])} profiles x {len(fast['contexts'])} contexts; "
-                  f"{fast['candidates_per_cpu_second']:,} per CPU second",
+            f"{fast['candidates_per_cpu_second']:,} per CPU second",
         )
     ]
 
@@ -74,9 +75,13 @@ def snapshot_api(bench: Bench) -> list[Row]:
         if bench.quick:
             repeat = 3
         seeds = iter(range(10_000))
-        params = {**{k: v for k, v in context.as_dict().items() if v}, "n_samples": n_samples, "profile": engine_bench.SNAPSHOT_PROFILE}
+        params = {
+            **{k: v for k, v in context.as_dict().items() if v},
+            "n_samples": n_samples,
+            "profile": engine_bench.SNAPSHOT_PROFILE,
+        }
 
-        def fetch() -> None:
+        def fetch(params: dict = params, seeds=seeds) -> None:
             response = client.get(f"/api/rmos/ai/snapshots?{urlencode({**params, 'seed': next(seeds)})}")
             assert response.status_code == 200, response.content[:300]
 

@@ -21,6 +21,7 @@ Rendering is deterministic (fixed order, fixed number format, JSON-style quoted 
 export with no change is byte-identical and a one-field change is a one-line diff. Parsing uses
 PyYAML's safe loader, extended only to remember line numbers and to refuse duplicate keys.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,10 +29,11 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -112,7 +114,9 @@ class LineProblem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path}: {self.message} ({self.rule})" if self.path else f"{where}{self.message} ({self.rule})"
+        return (
+            f"{where}{self.path}: {self.message} ({self.rule})" if self.path else f"{where}{self.message} ({self.rule})"
+        )
 
 
 class CanonicalFileError(Exception):
@@ -134,7 +138,9 @@ class _LineLoader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except ValueError as exc:  # PyYAML lets these through: an integer of thousands of digits, month 13
             reason = str(exc).split("; use sys.set_int_max_str_digits()")[0]
-            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {reason}", node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value: {reason}", node.start_mark
+            ) from None
 
     def construct_mapping(self, node, deep=False):
         if not isinstance(node, yaml.MappingNode):
@@ -204,17 +210,33 @@ def parse(text: str) -> ParsedFile:
     except yaml.YAMLError as exc:
         raise CanonicalFileError([LineProblem(None, "", "yaml_syntax", str(exc))]) from None
     except RecursionError:
-        raise CanonicalFileError([LineProblem(None, "", "yaml_syntax", "the file is nested too deeply to read")]) from None
+        raise CanonicalFileError(
+            [LineProblem(None, "", "yaml_syntax", "the file is nested too deeply to read")]
+        ) from None
 
     problems: list[LineProblem] = []
     if not isinstance(data, _Mapping):
-        raise CanonicalFileError([LineProblem(1, "", "structure", "the file must be a mapping with version, profiles and rules")])
+        raise CanonicalFileError(
+            [LineProblem(1, "", "structure", "the file must be a mapping with version, profiles and rules")]
+        )
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(LineProblem(data.key_lines[key], str(key), "unknown_key", f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}"))
+            problems.append(
+                LineProblem(
+                    data.key_lines[key],
+                    str(key),
+                    "unknown_key",
+                    f"unknown top-level key; allowed: {', '.join(TOP_LEVEL_KEYS)}",
+                )
+            )
     if data.get("version") != FORMAT_VERSION:
         problems.append(
-            LineProblem(data.key_lines.get("version", 1), "version", "format_version", f"must be {FORMAT_VERSION}, got {data.get('version')!r}")
+            LineProblem(
+                data.key_lines.get("version", 1),
+                "version",
+                "format_version",
+                f"must be {FORMAT_VERSION}, got {data.get('version')!r}",
+            )
         )
 
     profiles: dict[str, ParsedProfile] = {}
@@ -222,18 +244,28 @@ def parse(text: str) -> ParsedFile:
     if raw_profiles is None:
         raw_profiles = {}
     if not isinstance(raw_profiles, dict):
-        problems.append(LineProblem(data.key_lines.get("profiles"), "profiles", "structure", "must be a mapping of profile name to fields"))
+        problems.append(
+            LineProblem(
+                data.key_lines.get("profiles"), "profiles", "structure", "must be a mapping of profile name to fields"
+            )
+        )
     else:
         for name, values in raw_profiles.items():
             line = raw_profiles.key_lines[name]
             if not isinstance(values, dict):
-                problems.append(LineProblem(line, f"profiles.{name}", "structure", "must be a mapping of field to value"))
+                problems.append(
+                    LineProblem(line, f"profiles.{name}", "structure", "must be a mapping of field to value")
+                )
                 continue
             for key in values:
                 if key not in CONSTRAINT_FIELDS:
                     problems.append(
-                        LineProblem(values.key_lines[key], f"profiles.{name}.{key}", "unknown_key",
-                                    f"unknown profile field; allowed: {', '.join(CONSTRAINT_FIELDS)}")
+                        LineProblem(
+                            values.key_lines[key],
+                            f"profiles.{name}.{key}",
+                            "unknown_key",
+                            f"unknown profile field; allowed: {', '.join(CONSTRAINT_FIELDS)}",
+                        )
                     )
             profiles[str(name)] = ParsedProfile(str(name), dict(values), line, dict(values.key_lines))
 
@@ -251,18 +283,32 @@ def parse(text: str) -> ParsedFile:
                 continue
             for key in rule:
                 if key not in RULE_KEYS:
-                    problems.append(LineProblem(rule.key_lines[key], f"{where}.{key}", "unknown_key", f"unknown rule key; allowed: {', '.join(RULE_KEYS)}"))
+                    problems.append(
+                        LineProblem(
+                            rule.key_lines[key],
+                            f"{where}.{key}",
+                            "unknown_key",
+                            f"unknown rule key; allowed: {', '.join(RULE_KEYS)}",
+                        )
+                    )
             match = rule.get("match", {})
             if match is None:
                 match = {}
             if not isinstance(match, dict):
-                problems.append(LineProblem(rule.key_lines.get("match"), f"{where}.match", "structure", "must be a mapping"))
+                problems.append(
+                    LineProblem(rule.key_lines.get("match"), f"{where}.match", "structure", "must be a mapping")
+                )
                 match = {}
             else:
                 for key in match:
                     if key not in MATCH_KEYS:
                         problems.append(
-                            LineProblem(match.key_lines[key], f"{where}.match.{key}", "unknown_key", f"unknown match field; allowed: {', '.join(MATCH_KEYS)}")
+                            LineProblem(
+                                match.key_lines[key],
+                                f"{where}.match.{key}",
+                                "unknown_key",
+                                f"unknown match field; allowed: {', '.join(MATCH_KEYS)}",
+                            )
                         )
             field_lines = dict(rule.key_lines)
             if isinstance(match, _Mapping):

@@ -3,6 +3,7 @@
 Any path segment reaches the view, which answers a name that cannot exist (``Default``, say) with
 the API's "no profile named …" 404 and the naming rule, rather than "no endpoint here".
 """
+
 from django.urls import register_converter
 
 

@@ -5,6 +5,7 @@ calls the service and puts each ``FieldError`` next to the field it names, so a 
 exactly what the API would say. Numbers stay text until the service parses them, so "3.5" and
 "3.50" and an out-of-range value get the same message as over the API.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,7 +46,10 @@ def _message(text: str) -> str:
 def _constraint_field(spec: FieldSpec, palette_choices: list[tuple[str, str]]) -> forms.Field:
     if spec.kind == "text":
         return forms.CharField(
-            label=spec.label, required=False, strip=False, help_text=spec.limits,
+            label=spec.label,
+            required=False,
+            strip=False,
+            help_text=spec.limits,
             widget=forms.Textarea(attrs={"rows": 2}),
         )
     if spec.kind == "bool":
@@ -294,7 +298,9 @@ def change_message(change: services.ProfileChange, *, previous_version: int) -> 
             f"Nothing changed: the values already match version {previous_version} of "
             f"{change.profile.name}, so no new version was saved."
         )
-    parts = [f"{field_label(c['field']).lower()} {display_value(c['field'], c['before'])} → {display_value(c['field'], c['after'])}"
-             for c in change.changes[:3]]
+    parts = [
+        f"{field_label(c['field']).lower()} {display_value(c['field'], c['before'])} → {display_value(c['field'], c['after'])}"
+        for c in change.changes[:3]
+    ]
     more = f" and {len(change.changes) - 3} more" if len(change.changes) > 3 else ""
     return f"Saved {change.profile.name} as version {change.profile.version}: {'; '.join(parts)}{more}."

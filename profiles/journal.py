@@ -5,18 +5,19 @@ django-simple-history writes one record per save. Services stamp each save with 
 it onto the record. :func:`entries` turns records into journal entries with the fields each one
 changed, which the history API, the dashboard, ``export_history`` and the JSONL mirror share.
 """
+
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from engine.profile import CONSTRAINT_FIELDS
-
 from profiles.models import ChangeType
 from rmos_site.present import utc_iso
 
@@ -50,9 +51,7 @@ def stamp_journal_fields(sender, instance, history_instance, **kwargs) -> None:
     if stamp is None:
         history_instance.change_type = _DEFAULT_TYPES[history_instance.history_type]
         return
-    history_instance.change_type = (
-        ChangeType.DELETED if history_instance.history_type == "-" else stamp.change_type
-    )
+    history_instance.change_type = ChangeType.DELETED if history_instance.history_type == "-" else stamp.change_type
     history_instance.operator = stamp.operator
     history_instance.rollback_of = stamp.rollback_of
 

@@ -4,6 +4,7 @@ Write only through ``profiles.services``: it validates with the engine's rules, 
 ``version``, journals who and why, and re-exports the canonical YAML. The check constraints
 below repeat the ranges in the database so that even a raw write cannot store a contradiction.
 """
+
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
@@ -115,9 +116,7 @@ class ResolutionRule(models.Model):
     tool_pattern = models.CharField(max_length=128, blank=True, default="")
     material_pattern = models.CharField(max_length=128, blank=True, default="")
     machine_pattern = models.CharField(max_length=128, blank=True, default="")
-    workflow_mode = models.CharField(
-        max_length=32, blank=True, default="", choices=[(m, m) for m in WORKFLOW_MODES]
-    )
+    workflow_mode = models.CharField(max_length=32, blank=True, default="", choices=[(m, m) for m in WORKFLOW_MODES])
     geometry_engine = models.CharField(max_length=64, blank=True, default="")
     priority = models.IntegerField(default=100)
     enabled = models.BooleanField(default=True)

@@ -3,12 +3,14 @@
 The limits come from ``engine.profile``, where the rules themselves are written; this module only
 says them in words. Used by the editor form, the profile list, history diffs and rollback pages.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.profile import (
     DESCRIPTION_MAX,
@@ -46,25 +48,51 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     for spec in (
         FieldSpec("description", "Description", "text", f"up to {DESCRIPTION_MAX} characters"),
         FieldSpec("min_rings", "Fewest rings", "int", f"1–{MAX_RINGS_LIMIT}", low=1, high=MAX_RINGS_LIMIT),
-        FieldSpec("max_rings", "Most rings", "int", f"1–{MAX_RINGS_LIMIT}, at least the fewest",
-                  low=1, high=MAX_RINGS_LIMIT),
-        FieldSpec("min_ring_width_mm", "Narrowest ring", "mm", f"{_mm(MM_STEP)}–{_mm(MAX_RING_WIDTH_LIMIT)} mm",
-                  low=MM_STEP, high=MAX_RING_WIDTH_LIMIT),
-        FieldSpec("max_ring_width_mm", "Widest ring", "mm",
-                  f"{_mm(MM_STEP)}–{_mm(MAX_RING_WIDTH_LIMIT)} mm, at least the narrowest",
-                  low=MM_STEP, high=MAX_RING_WIDTH_LIMIT),
-        FieldSpec("min_total_width_mm", "Narrowest rosette", "mm",
-                  f"{_mm(MM_STEP)}–{_mm(MAX_TOTAL_WIDTH_LIMIT)} mm (all rings together)",
-                  low=MM_STEP, high=MAX_TOTAL_WIDTH_LIMIT),
-        FieldSpec("max_total_width_mm", "Widest rosette", "mm",
-                  f"{_mm(MM_STEP)}–{_mm(MAX_TOTAL_WIDTH_LIMIT)} mm, at least the narrowest",
-                  low=MM_STEP, high=MAX_TOTAL_WIDTH_LIMIT),
+        FieldSpec(
+            "max_rings", "Most rings", "int", f"1–{MAX_RINGS_LIMIT}, at least the fewest", low=1, high=MAX_RINGS_LIMIT
+        ),
+        FieldSpec(
+            "min_ring_width_mm",
+            "Narrowest ring",
+            "mm",
+            f"{_mm(MM_STEP)}–{_mm(MAX_RING_WIDTH_LIMIT)} mm",
+            low=MM_STEP,
+            high=MAX_RING_WIDTH_LIMIT,
+        ),
+        FieldSpec(
+            "max_ring_width_mm",
+            "Widest ring",
+            "mm",
+            f"{_mm(MM_STEP)}–{_mm(MAX_RING_WIDTH_LIMIT)} mm, at least the narrowest",
+            low=MM_STEP,
+            high=MAX_RING_WIDTH_LIMIT,
+        ),
+        FieldSpec(
+            "min_total_width_mm",
+            "Narrowest rosette",
+            "mm",
+            f"{_mm(MM_STEP)}–{_mm(MAX_TOTAL_WIDTH_LIMIT)} mm (all rings together)",
+            low=MM_STEP,
+            high=MAX_TOTAL_WIDTH_LIMIT,
+        ),
+        FieldSpec(
+            "max_total_width_mm",
+            "Widest rosette",
+            "mm",
+            f"{_mm(MM_STEP)}–{_mm(MAX_TOTAL_WIDTH_LIMIT)} mm, at least the narrowest",
+            low=MM_STEP,
+            high=MAX_TOTAL_WIDTH_LIMIT,
+        ),
         FieldSpec("allow_mosaic", "Allow mosaic rings", "bool", "", "Rings of small tiles."),
         FieldSpec("allow_segmented", "Allow segmented rings", "bool", "", "Rings cut into wedges."),
-        FieldSpec("palette_key", "Palette", "palette", f"a catalog palette, up to {PALETTE_KEY_MAX} characters",
-                  "Materials the generator may use; none means any catalog material."),
-        FieldSpec("bias_simple", "Prefer simple designs", "bool", "",
-                  "Favour fewer rings and solid patterns."),
+        FieldSpec(
+            "palette_key",
+            "Palette",
+            "palette",
+            f"a catalog palette, up to {PALETTE_KEY_MAX} characters",
+            "Materials the generator may use; none means any catalog material.",
+        ),
+        FieldSpec("bias_simple", "Prefer simple designs", "bool", "", "Favour fewer rings and solid patterns."),
     )
 }
 #: How the editor groups the fields: (legend, fields).

@@ -1,12 +1,14 @@
 """Reads of profiles, rules, their journal and the catalog. The one read path for every door."""
+
 from __future__ import annotations
 
 import bisect
 import itertools
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -19,8 +21,8 @@ from engine.resolver import Resolution, RuleData, is_glob, pattern_matches, reso
 from engine.snapshot import SnapshotError, compare_snapshots, sample_snapshot
 from profiles import journal
 from profiles.models import ConstraintProfile, ResolutionRule
-from rmos_site.present import utc_iso
 from rmos_site.errors import FieldError, NotFound, ValidationFailed
+from rmos_site.present import utc_iso
 
 PROFILE_HISTORY_MAX = 500
 
@@ -85,7 +87,9 @@ def profile_history(*, name: str, limit: int = 50) -> list[dict[str, Any]]:
     limit = max(1, min(limit, PROFILE_HISTORY_MAX))
     # One extra, older record so that the oldest entry shown can be diffed against it.
     records = list(
-        ConstraintProfile.history.filter(id=profile.id).select_related("history_user").order_by("-history_id")[: limit + 1]
+        ConstraintProfile.history.filter(id=profile.id)
+        .select_related("history_user")
+        .order_by("-history_id")[: limit + 1]
     )
     records.reverse()
     result = journal.entries(records, journal.PROFILE_FIELDS, subject_of=lambda r: r.name)
@@ -149,9 +153,7 @@ def profile_history_page(*, name: str, page: int = 1, per_page: int = 20) -> His
     entries.reverse()
     restored = {e["rollback_of"] for e in entries if e["rollback_of"]}
     if restored:
-        versions = dict(
-            ConstraintProfile.history.filter(history_id__in=restored).values_list("history_id", "version")
-        )
+        versions = dict(ConstraintProfile.history.filter(history_id__in=restored).values_list("history_id", "version"))
         for e in entries:
             if e["rollback_of"]:
                 e["rollback_of_version"] = versions.get(e["rollback_of"])
@@ -379,7 +381,11 @@ class ResolvedContext:
         """What a run records about its resolution, and what the API shows."""
         return {
             "context": self.context.as_dict(),
-            "profile": {"name": self.profile.name, "version": self.version.version, "history_id": self.version.history_id},
+            "profile": {
+                "name": self.profile.name,
+                "version": self.version.version,
+                "history_id": self.version.history_id,
+            },
             "resolved_profile": self.resolution.profile_name,
             "overridden": self.overridden,
             "rule_id": self.resolution.rule_id,

@@ -5,13 +5,15 @@ written), skips saves that change nothing, journals the acting user, the operato
 type and the note, and - once the transaction commits - re-exports the canonical YAML and
 appends the change to the JSONL mirror when one is configured.
 """
+
 from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -118,7 +120,9 @@ def _after_commit(model, obj_id: int, fields, *, kind: str) -> None:
         if history_path is not None and own_record is not None:
             try:
                 records = list(
-                    model.history.filter(id=obj_id, history_id__lte=own_record).select_related("history_user").order_by("-history_id")[:2]
+                    model.history.filter(id=obj_id, history_id__lte=own_record)
+                    .select_related("history_user")
+                    .order_by("-history_id")[:2]
                 )
                 if records:
                     newest = records[0]
@@ -133,7 +137,9 @@ def _after_commit(model, obj_id: int, fields, *, kind: str) -> None:
 
 
 def _locked_profile(name: str) -> ConstraintProfile:
-    profile = ConstraintProfile.objects.select_for_update().filter(name=name).first() if NAME_RE.fullmatch(name) else None
+    profile = (
+        ConstraintProfile.objects.select_for_update().filter(name=name).first() if NAME_RE.fullmatch(name) else None
+    )
     if profile is None:
         raise selectors.profile_not_found(name)
     return profile
@@ -146,7 +152,9 @@ def _check_version(profile: ConstraintProfile, version: Any) -> None:
         raise ValidationFailed.single("version", "type", "must be a whole number (the version you edited)")
     if version > profile.version:
         raise ValidationFailed.single(
-            "version", "range", f"profile {profile.name!r} is at version {profile.version}; there is no version {version} yet"
+            "version",
+            "range",
+            f"profile {profile.name!r} is at version {profile.version}; there is no version {version} yet",
         )
     if version != profile.version:
         raise Conflict(
@@ -296,11 +304,15 @@ def profile_delete(*, name: str, note: str, user=None, operator: str = "") -> No
     operator = _clean_operator(operator)
     profile = _locked_profile(name)
     if name == FALLBACK_PROFILE:
-        raise ValidationFailed.single("name", "protected", f"the {FALLBACK_PROFILE!r} profile is the resolver's fallback and cannot be deleted")
+        raise ValidationFailed.single(
+            "name", "protected", f"the {FALLBACK_PROFILE!r} profile is the resolver's fallback and cannot be deleted"
+        )
     rules = list(profile.rules.values_list("name", flat=True))
     if rules:
         raise ValidationFailed.single(
-            "name", "in_use", f"profile {name!r} is the target of rules {', '.join(sorted(rules))}; change or delete them first"
+            "name",
+            "in_use",
+            f"profile {name!r} is the target of rules {', '.join(sorted(rules))}; change or delete them first",
         )
     profile_id = profile.id
     _stamp(profile, user=user, note=note, change_type=ChangeType.DELETED, operator=operator)
@@ -337,7 +349,9 @@ def _parse_rule(
         match = {}
     for key in match:
         if key not in RULE_MATCH_FIELDS:
-            problems.append(Problem(f"match.{key}", "unknown_field", f"known match fields: {', '.join(RULE_MATCH_FIELDS)}"))
+            problems.append(
+                Problem(f"match.{key}", "unknown_field", f"known match fields: {', '.join(RULE_MATCH_FIELDS)}")
+            )
     for key, column in RULE_MATCH_FIELDS.items():
         raw = match.get(key, "")
         if raw is None:
@@ -360,7 +374,11 @@ def _parse_rule(
                 f"{NO_GEOMETRY_ENGINE!r} is no engine's name (it means 'no engine' in the log's filters); leave it empty to match any",
             ))  # fmt: skip
         elif key in ("workflow_mode", "geometry_engine") and any(c in raw for c in "*?["):
-            problems.append(Problem(f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"))
+            problems.append(
+                Problem(
+                    f"match.{key}", "exact_only", "matches exactly; globs are only for tool, material and machine ids"
+                )
+            )
         elif raw != (stored_match or {}).get(key) and (bad_glob := glob_problem(raw)):
             problems.append(Problem(f"match.{key}", "glob", bad_glob))
         else:
@@ -449,7 +467,9 @@ def rule_update(
     if rule is None:
         raise NotFound(f"No rule named {name!r}.", extra={"field": "name"})
     if version is not None and version > rule.version:
-        raise ValidationFailed.single("version", "range", f"rule {name!r} is at version {rule.version}; there is no version {version} yet")
+        raise ValidationFailed.single(
+            "version", "range", f"rule {name!r} is at version {rule.version}; there is no version {version} yet"
+        )
     if version is not None and version != rule.version:
         raise Conflict(
             f"Rule {name!r} is at version {rule.version}, not {version}.",
@@ -558,8 +578,12 @@ class ImportPlan:
     @property
     def is_empty(self) -> bool:
         return not (
-            self.profiles_created or self.profiles_changed or self.profiles_deleted
-            or self.rules_created or self.rules_changed or self.rules_deleted
+            self.profiles_created
+            or self.profiles_changed
+            or self.profiles_deleted
+            or self.rules_created
+            or self.rules_changed
+            or self.rules_deleted
         )
 
 
@@ -579,7 +603,9 @@ def _stale_problem(name: str, values: dict[str, Any], line: int | None) -> canon
     if profile is None or selectors.profile_values(profile) == values:
         return None
     earlier = (
-        profile.history.filter(version__lt=profile.version).exclude(history_type="-").order_by("-version", "-history_id")
+        profile.history.filter(version__lt=profile.version)
+        .exclude(history_type="-")
+        .order_by("-version", "-history_id")
     )
     for record in earlier:
         if {field: getattr(record, field) for field in CONSTRAINT_FIELDS} == values:
@@ -623,11 +649,16 @@ def profiles_import(
     for name, item in parsed.profiles.items():
         # The engine reads "6" as 6 (form fields are text); in the canonical file a quoted number
         # is a slip, and the API refuses one too.
-        for field in (*INT_FIELDS, *WIDTH_FIELDS):
-            if isinstance(item.values.get(field), str):
-                line = item.field_lines.get(field, item.line)
+        for number_field in (*INT_FIELDS, *WIDTH_FIELDS):
+            if isinstance(item.values.get(number_field), str):
+                line = item.field_lines.get(number_field, item.line)
                 problems.append(
-                    canonical.LineProblem(line, f"profiles.{name}.{field}", "type", f"is text ({item.values[field]!r}); write the number without quotes")
+                    canonical.LineProblem(
+                        line,
+                        f"profiles.{name}.{number_field}",
+                        "type",
+                        f"is text ({item.values[number_field]!r}); write the number without quotes",
+                    )
                 )
         spec, spec_problems = parse_profile(name, item.values, palette_keys=palettes)
         reserved = _reserved_name_problem(name)
@@ -644,7 +675,10 @@ def profiles_import(
     if FALLBACK_PROFILE not in known_after:
         problems.append(
             canonical.LineProblem(
-                None, f"profiles.{FALLBACK_PROFILE}", "required", f"the file must define the {FALLBACK_PROFILE!r} profile (the resolver's fallback)"
+                None,
+                f"profiles.{FALLBACK_PROFILE}",
+                "required",
+                f"the file must define the {FALLBACK_PROFILE!r} profile (the resolver's fallback)",
             )
         )
     rules_clean: dict[str, dict[str, Any]] = {}
@@ -658,7 +692,9 @@ def profiles_import(
             problems.append(canonical.LineProblem(line, f"rules.{label}.{p.field}", p.rule, p.message))
         if not rule_problems:
             if clean["name"] in rules_clean:
-                problems.append(canonical.LineProblem(item.line, f"rules.{clean['name']}", "unique", "rule name appears twice"))
+                problems.append(
+                    canonical.LineProblem(item.line, f"rules.{clean['name']}", "unique", "rule name appears twice")
+                )
             rules_clean[clean["name"]] = item.values
     if problems:
         raise ImportFailed(source, problems)
@@ -668,7 +704,14 @@ def profiles_import(
         kept_rule_targets = {v["profile"] for v in rules_clean.values()}
         for name in sorted(set(existing_profiles) - set(parsed.profiles)):
             if name in kept_rule_targets:
-                raise ImportFailed(source, [canonical.LineProblem(None, f"profiles.{name}", "in_use", "would be pruned, but rules in the file still target it")])
+                raise ImportFailed(
+                    source,
+                    [
+                        canonical.LineProblem(
+                            None, f"profiles.{name}", "in_use", "would be pruned, but rules in the file still target it"
+                        )
+                    ],
+                )
 
     # A dry run is the real import, rolled back: what it reports is exactly what a run would do.
     # Everything the services below could refuse is checked above; should one refuse anyway, the
@@ -678,7 +721,10 @@ def profiles_import(
     try:
         with transaction.atomic():
             if not force:
-                stale = [_stale_problem(name, specs[name].values(), parsed.profiles[name].line) for name in sorted(parsed.profiles)]
+                stale = [
+                    _stale_problem(name, specs[name].values(), parsed.profiles[name].line)
+                    for name in sorted(parsed.profiles)
+                ]
                 if any(stale):
                     raise ImportFailed(source, [problem for problem in stale if problem])
             for name in sorted(parsed.profiles):

@@ -1,4 +1,5 @@
 """Profile URLs under /api/. The profile-admin router exists only when ENABLE_RMOS_PROFILE_ADMIN is on."""
+
 from django.conf import settings
 from django.urls import path
 
@@ -13,9 +14,21 @@ urlpatterns = [
 if settings.ENABLE_RMOS_PROFILE_ADMIN:
     urlpatterns += [
         path("rmos/ai/profile-admin/list", apis.ProfileAdminListApi.as_view(), name="profile-admin-list"),
-        path("rmos/ai/profile-admin/<profile_name:name>", apis.ProfileAdminDetailApi.as_view(), name="profile-admin-detail"),
-        path("rmos/ai/profile-admin/<profile_name:name>/history", apis.ProfileAdminHistoryApi.as_view(), name="profile-admin-history"),
-        path("rmos/ai/profile-admin/<profile_name:name>/rollback", apis.ProfileAdminRollbackApi.as_view(), name="profile-admin-rollback"),
+        path(
+            "rmos/ai/profile-admin/<profile_name:name>",
+            apis.ProfileAdminDetailApi.as_view(),
+            name="profile-admin-detail",
+        ),
+        path(
+            "rmos/ai/profile-admin/<profile_name:name>/history",
+            apis.ProfileAdminHistoryApi.as_view(),
+            name="profile-admin-history",
+        ),
+        path(
+            "rmos/ai/profile-admin/<profile_name:name>/rollback",
+            apis.ProfileAdminRollbackApi.as_view(),
+            name="profile-admin-rollback",
+        ),
     ]
 
 urlpatterns += [

@@ -5,6 +5,7 @@ Pages call ``profiles.selectors`` and ``profiles.services`` only. Reading needs 
 account; every write (and the rollback confirmation, which is an edit control) needs
 ``profiles.change_constraintprofile``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple
     if change is None:
         return form, False
     level = messages.SUCCESS if change.changed else messages.INFO
-    messages.add_message(request, level, change_message(change, previous_version=previous_version), extra_tags=PANEL_MESSAGE)
+    messages.add_message(
+        request, level, change_message(change, previous_version=previous_version), extra_tags=PANEL_MESSAGE
+    )
     return form, True
 
 
@@ -101,7 +104,9 @@ def what_if_from_request(
 ) -> tuple[ProfileForm, WhatIf | None]:
     """Handle the editor's "Preview what-if": nothing is saved, everything typed is kept."""
     if not can_edit_profiles(request.user):
-        raise PermissionDenied(permission_refusal(action="The what-if preview, part of editing profiles,", perm=CHANGE_PERMISSION))
+        raise PermissionDenied(
+            permission_refusal(action="The what-if preview, part of editing profiles,", perm=CHANGE_PERMISSION)
+        )
     form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
     result = form.what_if(context=sample.context, n_samples=sample.n_samples, seed=sample.seed)
     if result is None:
@@ -220,7 +225,9 @@ def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpRe
                     f"Someone saved version {exc.extra.get('current_version')} of {profile.name} while you were "
                     "deciding. Below is what the rollback would change now; confirm again to go ahead.",
                 )
-                form = RollbackForm(initial={"note": form.cleaned_data["note"], "version": profile.version, "next": next_url})
+                form = RollbackForm(
+                    initial={"note": form.cleaned_data["note"], "version": profile.version, "next": next_url}
+                )
                 status = 409
             except ValidationFailed as exc:
                 form.attach(exc)

@@ -13,19 +13,20 @@ for the most the API gives (:data:`analytics.filters.STATS_LIMIT_MAX` contexts),
 shows the first :data:`SHOWN`; the panel says when there are more. Sorted by runs (the default),
 the selector's own order is the table's, and the first :data:`SHOWN` are all it needs to build.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
 from analytics.filters import MIN_RUNS_DEFAULT, STATS_LIMIT_MAX, WINDOW_MAX, Window, stats_query_parse
-from django.utils.safestring import SafeString
-
 from rmos_site import charts, present, table_rows
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.panel_forms import PanelFilterForm, since_field, text, until_field, workflow_field
@@ -55,8 +56,12 @@ class AnalyticsFilterForm(PanelFilterForm):
     profile = text("Profile", datalist="log-profiles")
     since = since_field()
     until = until_field()
-    max_runs = text("Recent runs", placeholder="all", numeric=True, help_text=f"only the newest N runs (1–{WINDOW_MAX:,})")
-    max_attempts = text("Recent attempts", placeholder="all", numeric=True, help_text="risk mix of the newest N attempts")
+    max_runs = text(
+        "Recent runs", placeholder="all", numeric=True, help_text=f"only the newest N runs (1–{WINDOW_MAX:,})"
+    )
+    max_attempts = text(
+        "Recent attempts", placeholder="all", numeric=True, help_text="risk mix of the newest N attempts"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,19 @@ def _red_share(row: Mapping[str, Any]) -> float | None:
 COLUMNS: tuple[Column, ...] = (
     Column("context", "Context", False, lambda r: tuple(r[f] for f in CONTEXT), numeric=False),
     Column("runs", "Runs", True, lambda r: r["runs"]),
-    Column("success_rate", "Success", False, lambda r: r["success_rate"], title="success rate, 95% Wilson interval below"),
+    Column(
+        "success_rate", "Success", False, lambda r: r["success_rate"], title="success rate, 95% Wilson interval below"
+    ),
     Column("avg_attempts", "Attempts", True, lambda r: r["avg_attempts"], title="average attempts per run"),
     Column("avg_selected_score", "Score", False, lambda r: r["avg_selected_score"], title="average selected score"),
-    Column("red_share", "Risk mix", True, _red_share, numeric=False, title="GREEN / YELLOW / RED share of attempts; sorts by RED share"),
+    Column(
+        "red_share",
+        "Risk mix",
+        True,
+        _red_share,
+        numeric=False,
+        title="GREEN / YELLOW / RED share of attempts; sorts by RED share",
+    ),
     Column("last_run", "Last run", True, lambda r: r["last_run"]),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
@@ -195,7 +209,9 @@ def context_selection(row: Mapping[str, Any]) -> dict[str, str]:
     return {f: row[f] for f in CONTEXT if row.get(f)}
 
 
-def _cells(row: Mapping[str, Any], selection: Selection, select_url: Callable[[Mapping[str, str]], str]) -> dict[str, Any]:
+def _cells(
+    row: Mapping[str, Any], selection: Selection, select_url: Callable[[Mapping[str, str]], str]
+) -> dict[str, Any]:
     chosen = context_selection(row)
     risk = row["risk"]
     return {
@@ -210,14 +226,23 @@ def _cells(row: Mapping[str, Any], selection: Selection, select_url: Callable[[M
         "success": present.percent(row["success_rate"]),
         "success_ci": present.interval(row["success_rate_ci"]),
         "interval": interval_bar(row["success_rate"], row["success_rate_ci"]),
-        "risk": charts.risk_mix_bar({b: risk[b]["count"] for b in charts.RISK_BUCKETS}, width=84, height=12, labels=False, empty_message="no attempts"),
+        "risk": charts.risk_mix_bar(
+            {b: risk[b]["count"] for b in charts.RISK_BUCKETS},
+            width=84,
+            height=12,
+            labels=False,
+            empty_message="no attempts",
+        ),
         "red_share": present.percent(_red_share(row)),
     }
 
 
 def _stats_row(row: Mapping[str, Any], *shared: Any) -> StatsRow:
     profiles = tuple(
-        (f"{p['profile'] or '(none)'}{' v' + str(p['version']) if p['version'] else ''}", f"{p['runs']:,} run{'s' if p['runs'] != 1 else ''}")
+        (
+            f"{p['profile'] or '(none)'}{' v' + str(p['version']) if p['version'] else ''}",
+            f"{p['runs']:,} run{'s' if p['runs'] != 1 else ''}",
+        )
         for p in row["profiles"]
     )
     return StatsRow(
@@ -246,7 +271,9 @@ def parse_sort(raw: str | None) -> tuple[Column, bool]:
     column = BY_KEY.get(value.lstrip("-"))
     if column is None or value.count("-") > 1 or ("-" in value and not value.startswith("-")):
         choices = ", ".join(c.key for c in COLUMNS)
-        raise ValidationFailed.single(SORT_KEY, "choice", f"sort by one of {choices}, with - in front for descending; got {value[:40]!r}")
+        raise ValidationFailed.single(
+            SORT_KEY, "choice", f"sort by one of {choices}, with - in front for descending; got {value[:40]!r}"
+        )
     return column, value.startswith("-")
 
 
@@ -272,7 +299,9 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     filters: LogFilter | None = None
     window: Window | None = None
     try:
-        filters = stats_query_parse({k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}).filters
+        filters = stats_query_parse(
+            {k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}
+        ).filters
     except ValidationFailed as exc:
         errors += exc.errors
     try:
@@ -358,7 +387,9 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         windowed=windowed,
         filtered=filtered,
         clear_url=link({SORT_KEY: sort_value} if sort_value != DEFAULT_SORT else {}) if filtered else "",
-        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**filter_query, 'limit': STATS_LIMIT_MAX})}" if not invalid else "",
+        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**filter_query, 'limit': STATS_LIMIT_MAX})}"
+        if not invalid
+        else "",
         empty_message=message,
         empty_detail=detail,
         hotspots_empty=hot_empty,

@@ -1,14 +1,15 @@
 """Small building blocks shared by every app's API: strict serializers and permission checks."""
+
 from __future__ import annotations
 
 import math
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from django.db import connection, transaction
 from django.http import Http404
@@ -52,7 +53,9 @@ class ContentNegotiation(DefaultContentNegotiation):
             raise ValidationFailed.single("format", "choice", f"must be one of: {formats} (on this endpoint)") from None
         except NotAcceptable:
             types = ", ".join(dict.fromkeys(renderer.media_type for renderer in renderers))
-            raise NotAcceptable(f"This endpoint answers {types}; send an Accept header that allows one of them.") from None
+            raise NotAcceptable(
+                f"This endpoint answers {types}; send an Accept header that allows one of them."
+            ) from None
 
 
 def single_query_params(request) -> dict[str, str]:
@@ -293,5 +296,7 @@ class ThrottledTokenAuthentication(TokenAuthentication):
                     throttle.record_failure()
                     failure = exc
         if wait is not None:
-            raise Throttled(wait=wait, detail="Too many failed token authentications from this address; wait and retry.")
+            raise Throttled(
+                wait=wait, detail="Too many failed token authentications from this address; wait and retry."
+            )
         raise failure

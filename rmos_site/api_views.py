@@ -1,5 +1,6 @@
 """Base views shared by the apps' APIs. (Kept apart from :mod:`rmos_site.api`, which DRF's settings
 import while ``rest_framework.views`` is still loading.)"""
+
 from __future__ import annotations
 
 from rest_framework.settings import api_settings

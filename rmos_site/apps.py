@@ -8,7 +8,9 @@ def _say_signed_out(sender, request, user, **kwargs) -> None:
     if request is not None and user is not None:
         from django.contrib import messages
 
-        messages.info(request, f"You are signed out, {user.get_username()}.", fail_silently=True)  # no middleware: test clients
+        messages.info(
+            request, f"You are signed out, {user.get_username()}.", fail_silently=True
+        )  # no middleware: test clients
 
 
 class RmosSiteConfig(AppConfig):

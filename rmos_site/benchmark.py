@@ -14,13 +14,15 @@ target, met? - and writes the same rows as JSON. Each app registers its benchmar
 A baseline is always measured in the same run, on the same machine, so that ratios stay
 meaningful on a busy machine; timings take the best or the median of repeats as each row says.
 """
+
 from __future__ import annotations
 
 import math
 import statistics
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, TextIO
 
 from rmos_site.progress import Progress
 
@@ -84,7 +86,9 @@ REGISTRY: dict[str, Benchmark] = {}
 DATASET_BUILDERS: list[Callable[..., dict[str, Any]]] = []
 
 
-def register(name: str, *, order: int, help: str) -> Callable[[Callable[[Bench], list[Row]]], Callable[[Bench], list[Row]]]:
+def register(
+    name: str, *, order: int, help: str
+) -> Callable[[Callable[[Bench], list[Row]]], Callable[[Bench], list[Row]]]:
     def decorate(func: Callable[[Bench], list[Row]]) -> Callable[[Bench], list[Row]]:
         REGISTRY[name] = Benchmark(name, order, help, func)
         return func

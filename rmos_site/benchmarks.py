@@ -6,6 +6,7 @@ same questions (their p50s added up), so the ratio says what the page adds on to
 template rendering, links, the editor. The target is each page in <= 200 ms with 10M attempts in
 the log: the pages must stay on the indexed / aggregate-backed selectors whatever the size.
 """
+
 from __future__ import annotations
 
 import time
@@ -79,7 +80,10 @@ def dashboard_pages(bench: Bench) -> list[Row]:
         (
             f"/rmos/profiles/{profile}/",
             f"/rmos/profiles/{profile}/",
-            [f"/api/rmos/ai/analytics/profile-versions?profile={profile}", f"/api/rmos/ai/analytics/timeseries?profile={profile}"],
+            [
+                f"/api/rmos/ai/analytics/profile-versions?profile={profile}",
+                f"/api/rmos/ai/analytics/timeseries?profile={profile}",
+            ],
         ),
         ("/rmos/runs/<newest run>/", f"/rmos/runs/{newest_run}/", [f"/api/rmos/logs/ai/runs/{newest_run}"]),
     ]

@@ -9,13 +9,15 @@ Every chart carries ``title`` and ``summary`` (for ``<title>``/``<desc>`` and th
 it), ``rows`` for a data table where one helps, and ``empty``/``empty_message`` for when
 there is nothing to draw.
 """
+
 from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 RISK_BUCKETS: tuple[str, ...] = ("GREEN", "YELLOW", "RED")
 NO_RUNS = "No runs in this range yet"
@@ -152,8 +154,16 @@ def risk_mix_bar(
         done += count
         right_percent = round(100 * done / total, 2) if total else 0.0
         segment = RiskSegment(
-            bucket, count, pct, round(x, 2), round(seg_width, 2), label, title, shown,
-            left_percent=left_percent, width_percent=round(right_percent - left_percent, 2),
+            bucket,
+            count,
+            pct,
+            round(x, 2),
+            round(seg_width, 2),
+            label,
+            title,
+            shown,
+            left_percent=left_percent,
+            width_percent=round(right_percent - left_percent, 2),
         )
         legend.append(segment)
         if count:
@@ -299,7 +309,9 @@ def _histogram(
     y_label = f"{noun[:1].upper()}{noun[1:]}"
     if total == 0:
         plot = Plot(left=40, top=14, right=width - 8, bottom=height - 34)
-        return Histogram(width, height, plot, (), (), (), x_label, y_label, 0, title, empty_message, rows, True, empty_message)
+        return Histogram(
+            width, height, plot, (), (), (), x_label, y_label, 0, title, empty_message, rows, True, empty_message
+        )
     y_values = _count_steps(max(max(counts), y_max))
     x_texts = list(labels if edge_labels is None else edge_labels)
     # The y tick labels sit between the rotated axis title and the axis, however many digits they
@@ -339,7 +351,20 @@ def _histogram(
     mode = max(rows, key=lambda r: r[1])
     summary = f"{_plural(total, noun)}; most common {describe.lower()} {mode[0]} ({mode[1]}, {mode[2]}%)."
     return Histogram(
-        width, height, plot, tuple(bars), y_ticks, x_ticks, x_label, y_label, total, title, summary, rows, False, empty_message
+        width,
+        height,
+        plot,
+        tuple(bars),
+        y_ticks,
+        x_ticks,
+        x_label,
+        y_label,
+        total,
+        title,
+        summary,
+        rows,
+        False,
+        empty_message,
     )
 
 
@@ -363,8 +388,17 @@ def integer_histogram(
     """
     clean = {int(k): v for k, v in counts.items() if v}
     if not clean:
-        return _histogram([], [], title=title, x_label=x_label, noun=noun, width=width, height=height,
-                          empty_message=empty_message, describe=x_label)
+        return _histogram(
+            [],
+            [],
+            title=title,
+            x_label=x_label,
+            noun=noun,
+            width=width,
+            height=height,
+            empty_message=empty_message,
+            describe=x_label,
+        )
     low = min(clean) if low is None else min(low, min(clean))
     high = max(clean) if high is None else max(high, max(clean))
     keys = list(range(low, high + 1))
@@ -519,7 +553,9 @@ def rate_line_chart(
         for p in ordered
     )
     if not any(p.rate is not None for p in ordered):
-        return LineChart(width, height, plot, (), (), (), y_ticks, (), (), title, empty_message, rows, True, empty_message)
+        return LineChart(
+            width, height, plot, (), (), (), y_ticks, (), (), title, empty_message, rows, True, empty_message
+        )
 
     first, last = ordered[0].day, ordered[-1].day
     span_days = (last - first).days
@@ -561,8 +597,14 @@ def rate_line_chart(
         if p.rate is not None:
             x, y = x_of(p.day), y_of(p.rate)
             current_line.append(f"{_num(x)},{_num(y)}")
-            interval = f", 95% interval {_pct(p.low)}–{_pct(p.high)}" if p.low is not None and p.high is not None else ""
-            dots.append(Dot(round(x, 2), round(y, 2), f"{p.day.isoformat()}: {_pct(p.rate)} ({_plural(p.runs, noun)}){interval}"))
+            interval = (
+                f", 95% interval {_pct(p.low)}–{_pct(p.high)}" if p.low is not None and p.high is not None else ""
+            )
+            dots.append(
+                Dot(
+                    round(x, 2), round(y, 2), f"{p.day.isoformat()}: {_pct(p.rate)} ({_plural(p.runs, noun)}){interval}"
+                )
+            )
             if p.low is not None and p.high is not None:
                 current_band.append(p)
             previous_day = p.day
@@ -582,13 +624,14 @@ def rate_line_chart(
             day_offsets.pop()
         day_offsets.append(span_days)
     x_ticks = tuple(
-        Tick(round(x_of(first + timedelta(days=d)), 2), (first + timedelta(days=d)).strftime("%d %b")) for d in day_offsets
+        Tick(round(x_of(first + timedelta(days=d)), 2), (first + timedelta(days=d)).strftime("%d %b"))
+        for d in day_offsets
     )
 
     def naive_utc(when: date | datetime) -> datetime:
         if not isinstance(when, datetime):
             return datetime.combine(when, datetime.min.time())
-        return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo is not None else when
+        return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
 
     start = datetime.combine(first, datetime.min.time())
     end = datetime.combine(last, datetime.max.time())
@@ -641,11 +684,27 @@ def rate_line_chart(
         f"{last.isoformat()}, {_plural(total_runs, noun)}"
         + (f", {_pct(weighted)} overall" if weighted is not None else "")
         + f"; latest {_pct(with_data[-1].rate)} on {with_data[-1].day.isoformat()}"
-        + (f"; {len(marker_lines)} profile change{'s' if len(marker_lines) != 1 else ''} marked." if marker_lines else ".")
+        + (
+            f"; {len(marker_lines)} profile change{'s' if len(marker_lines) != 1 else ''} marked."
+            if marker_lines
+            else "."
+        )
     )
     return LineChart(
-        width, height, plot, tuple(lines), tuple(band), tuple(dots), y_ticks, x_ticks, tuple(marker_lines),
-        title, summary, rows, False, empty_message,
+        width,
+        height,
+        plot,
+        tuple(lines),
+        tuple(band),
+        tuple(dots),
+        y_ticks,
+        x_ticks,
+        tuple(marker_lines),
+        title,
+        summary,
+        rows,
+        False,
+        empty_message,
     )
 
 
@@ -709,7 +768,22 @@ def attempt_score_chart(
         return round(plot.bottom - plot.height * score / 100, 2)
 
     if not ordered:
-        return ScoreChart(width, height, plot, (), "", y_ticks, (), None, "", 3, "Score per attempt", empty_message, True, empty_message)
+        return ScoreChart(
+            width,
+            height,
+            plot,
+            (),
+            "",
+            y_ticks,
+            (),
+            None,
+            "",
+            3,
+            "Score per attempt",
+            empty_message,
+            True,
+            empty_message,
+        )
 
     first, last = ordered[0][0], ordered[-1][0]
     span = last - first
@@ -750,7 +824,11 @@ def attempt_score_chart(
     summary = (
         f"{_plural(len(ordered), 'attempts')}, scores {min(scores):.1f} to {max(scores):.1f}; "
         + ", ".join(f"{counts[b]} {b}" for b in RISK_BUCKETS)
-        + (f"; the run selected attempt {selected} ({chosen:.1f})." if chosen is not None else "; no attempt was selected.")
+        + (
+            f"; the run selected attempt {selected} ({chosen:.1f})."
+            if chosen is not None
+            else "; no attempt was selected."
+        )
     )
     return ScoreChart(
         width=width,
@@ -789,7 +867,14 @@ MATERIAL_COLOURS: dict[str, str] = {
 }
 #: Other keys get one of these, chosen by a hash of the key (stable across runs and processes).
 FALLBACK_COLOURS: tuple[str, ...] = (
-    "#8c6d4f", "#a8845c", "#6b7f4e", "#4d6b85", "#8a5a6b", "#b39a6b", "#5f5a53", "#9a7b3f",
+    "#8c6d4f",
+    "#a8845c",
+    "#6b7f4e",
+    "#4d6b85",
+    "#8a5a6b",
+    "#b39a6b",
+    "#5f5a53",
+    "#9a7b3f",
 )
 PATTERNS: tuple[str, ...] = ("solid", "mosaic", "segmented")
 
@@ -826,6 +911,7 @@ def contrast_colour(colour: str) -> str:
 
 def _sector(cx: float, cy: float, r_in: float, r_out: float, a0: float, a1: float) -> str:
     """An annular sector between angles a0 < a1 (radians, clockwise from 12 o'clock)."""
+
     def point(r: float, a: float) -> str:
         return f"{_num(cx + r * math.sin(a))},{_num(cy - r * math.cos(a))}"
 
@@ -838,6 +924,7 @@ def _sector(cx: float, cy: float, r_in: float, r_out: float, a0: float, a1: floa
 
 def _annulus(cx: float, cy: float, r_in: float, r_out: float) -> str:
     """A full ring as two circles (draw with fill-rule evenodd)."""
+
     def circle(r: float) -> str:
         return (
             f"M{_num(cx + r)},{_num(cy)} A{_num(r)},{_num(r)} 0 1 0 {_num(cx - r)},{_num(cy)} "

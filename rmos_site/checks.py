@@ -1,5 +1,6 @@
 """System checks about the database server the product runs on (``manage.py check --database``,
 also run by ``migrate``)."""
+
 from __future__ import annotations
 
 from django.core.checks import Tags, Warning, register

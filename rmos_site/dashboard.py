@@ -14,6 +14,7 @@ page cannot use elsewhere (an unknown profile, a bad ``autoload``) are ignored w
 Bounded work whatever the log's size: one page of the log (one indexed query), the analytics
 and hotspots from the aggregates, the snapshot only when a context is chosen.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -22,14 +23,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from engine.resolver import FALLBACK_PROFILE
-
 from profiles import selectors as profile_selectors
 from profiles import views as profile_views
 from profiles.presentation import history_rows
 from rmos_site import roles, url_state
 from rmos_site.analytics_panel import analytics_panel
-from rmos_site.log_viewer import log_panel
 from rmos_site.inspector import InspectorForm, inspector_panel, preview_context, split_problems
+from rmos_site.log_viewer import log_panel
 
 EDITOR_ANCHOR = "profile-editor"
 WHAT_IF_ANCHOR = "what-if"

@@ -3,6 +3,7 @@
 Settings import the values below; application code imports settings. A bad value fails at
 start-up with a message that names the variable and says what it accepts.
 """
+
 from __future__ import annotations
 
 import os
@@ -93,9 +94,7 @@ def parse_database_url(url: str) -> dict:
             "OPTIONS": options,
             "TEST": {"NAME": f"test_{name}"},
         }
-    raise ConfigurationError(
-        f"DATABASE_URL={url!r}: unsupported scheme {scheme!r}; use sqlite:///path or postgres://…"
-    )
+    raise ConfigurationError(f"DATABASE_URL={url!r}: unsupported scheme {scheme!r}; use sqlite:///path or postgres://…")
 
 
 def sqlite_settings(path: Path) -> dict:
@@ -162,9 +161,7 @@ def load() -> Env:
         allowed_hosts=_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if debug else []),
         csrf_trusted_origins=_list("DJANGO_CSRF_TRUSTED_ORIGINS", []),
         database=parse_database_url(os.environ.get("DATABASE_URL", "").strip() or default_db),
-        profile_yaml_path=_path(
-            "RMOS_PROFILE_YAML_PATH", BASE_DIR / "rmos_site/config/rmos_constraint_profiles.yaml"
-        ),
+        profile_yaml_path=_path("RMOS_PROFILE_YAML_PATH", BASE_DIR / "rmos_site/config/rmos_constraint_profiles.yaml"),
         profile_history_path=_path("RMOS_PROFILE_HISTORY_PATH", None),
         enable_profile_admin=_bool("ENABLE_RMOS_PROFILE_ADMIN", False),
         catalog_path=_path("RMOS_CATALOG_PATH", None),

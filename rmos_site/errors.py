@@ -10,11 +10,13 @@ exception handler below turns those, DRF's own exceptions and Django's ``Validat
 as a whole is refused, with ``code`` as the rule). Extra keys (e.g. ``current`` on a 409) may be added.
 Dashboard views attach the same ``FieldError`` items to their forms.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -77,7 +79,7 @@ class ValidationFailed(ApplicationError):
     code = "validation_error"
 
     @classmethod
-    def single(cls, field: str, rule: str, message: str) -> "ValidationFailed":
+    def single(cls, field: str, rule: str, message: str) -> ValidationFailed:
         return cls(errors=[FieldError(field, rule, message)])
 
 
@@ -88,7 +90,9 @@ class NotFound(ApplicationError):
     status = 404
     code = "not_found"
 
-    def __init__(self, detail: str | None = None, *, errors: Iterable[FieldError] = (), extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, detail: str | None = None, *, errors: Iterable[FieldError] = (), extra: dict[str, Any] | None = None
+    ) -> None:
         errors = list(errors)
         field = (extra or {}).get("field")
         if field and not errors and detail:
@@ -106,7 +110,7 @@ class PayloadTooLarge(ApplicationError):
     code = "payload_too_large"
 
     @classmethod
-    def body_over(cls, limit: int, length: int | None = None, *, advice: str = "") -> "PayloadTooLarge":
+    def body_over(cls, limit: int, length: int | None = None, *, advice: str = "") -> PayloadTooLarge:
         """A request body over ``limit`` bytes (``length``: what its Content-Length said)."""
         size = f"is {length:,} bytes" if length is not None else "is too large"
         return cls(

@@ -1,4 +1,5 @@
 """``GET /healthz``: for load balancers and process supervisors. No login, no HTTPS redirect."""
+
 from __future__ import annotations
 
 from django.db import DatabaseError, connection

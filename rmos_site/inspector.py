@@ -6,11 +6,13 @@ The inspector's form is a GET form over the dashboard's own URL parameters: the 
 typed, with each problem next to its field; the engine is only asked once the input is valid.
 Reads go through ``profiles.selectors`` only.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from django import forms
 
@@ -32,11 +34,19 @@ from rmos_site.url_state import (
 
 EXAMPLES = 3  # sample candidates drawn as rosettes
 _DATALISTS = {"tool_id": "catalog-tools", "material_id": "catalog-materials", "machine_id": "catalog-machines"}
-_PLACEHOLDERS = {"tool_id": "e.g. saw:slitting-0.5", "material_id": "e.g. wood:maple-hard", "machine_id": "e.g. prod:vmc-3axis"}
+_PLACEHOLDERS = {
+    "tool_id": "e.g. saw:slitting-0.5",
+    "material_id": "e.g. wood:maple-hard",
+    "machine_id": "e.g. prod:vmc-3axis",
+}
 
 
 def _id_field(field: str) -> forms.CharField:
-    attrs = {"autocomplete": "off", "spellcheck": "false", "placeholder": _PLACEHOLDERS.get(field, "optional, e.g. shapely")}
+    attrs = {
+        "autocomplete": "off",
+        "spellcheck": "false",
+        "placeholder": _PLACEHOLDERS.get(field, "optional, e.g. shapely"),
+    }
     if field in _DATALISTS:
         attrs["list"] = _DATALISTS[field]
     return forms.CharField(label=CONTEXT_LABELS[field], required=False, widget=forms.TextInput(attrs=attrs))
@@ -162,7 +172,9 @@ def inspector_panel(state: DashboardState, form: InspectorForm) -> InspectorPane
     load_selection_url = ""
     if not state.autoload and not state.selection.is_empty and state.selection != state.pinned:
         load_selection_url = state.inspect(**state.selection.as_dict()).url(fragment=INSPECTOR_ANCHOR)
-    return InspectorPanel(form, form.context, result, snapshot, resolution, error, catalog, new_seed_url, load_selection_url)
+    return InspectorPanel(
+        form, form.context, result, snapshot, resolution, error, catalog, new_seed_url, load_selection_url
+    )
 
 
 def _resolution_alone(context: Context) -> ResolutionView | None:
@@ -216,4 +228,6 @@ def preview_context(
     if inspector is not None:
         return PreviewContext(inspector, "inspector", "", n_samples, seed)
     chosen = profile_selectors.profile_sample_context(name=profile_name)
-    return PreviewContext(chosen.context, "profile" if chosen.resolves_here else "catalog", chosen.rule_name, n_samples, seed)
+    return PreviewContext(
+        chosen.context, "profile" if chosen.resolves_here else "catalog", chosen.rule_name, n_samples, seed
+    )

@@ -10,21 +10,22 @@ is shown next to its field (the page answers 400), never a 500.
 Bounded work whatever the log's size: one keyset page of :data:`PAGE_SIZE` rows in one query.
 Each row links to select its context (the inspector's anchor) and to its run's page.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
 from ailog.models import Reason, RiskBucket
 from engine.context import NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import NAME_RE
-from django.utils.safestring import SafeString
-
 from rmos_site import present, table_rows
 from rmos_site.errors import ValidationFailed
 from rmos_site.panel_forms import PanelFilterForm, choice, since_field, text, until_field, workflow_field
@@ -206,16 +207,29 @@ def log_panel(state: DashboardState) -> LogPanel:
         return state.with_log(tab=tab_name, query=q).url(fragment=ANCHOR)
 
     tabs = tuple(
-        Tab(name, TAB_LABELS[name], link({k: v for k, v in filter_query.items() if name == "runs" or k not in RUN_ONLY}, name), name == tab)
+        Tab(
+            name,
+            TAB_LABELS[name],
+            link({k: v for k, v in filter_query.items() if name == "runs" or k not in RUN_ONLY}, name),
+            name == tab,
+        )
         for name in LOG_TABS
     )
     chips = tuple(
-        Chip(LOG_PREFIX + key, FILTER_LABELS.get(key, key), _shown(form, key, value), link({k: v for k, v in filter_query.items() if k != key}))
+        Chip(
+            LOG_PREFIX + key,
+            FILTER_LABELS.get(key, key),
+            _shown(form, key, value),
+            link({k: v for k, v in filter_query.items() if k != key}),
+        )
         for key, value in filter_query.items()
     )
     selection_url = ""
     if not state.selection.is_empty:
-        wanted = {**{k: v for k, v in filter_query.items() if k not in SELECTED_FIELDS}, **context_filter(dict(state.selection.items()))}
+        wanted = {
+            **{k: v for k, v in filter_query.items() if k not in SELECTED_FIELDS},
+            **context_filter(dict(state.selection.items())),
+        }
         if wanted != filter_query:
             selection_url = link(wanted)
 
@@ -228,7 +242,9 @@ def log_panel(state: DashboardState) -> LogPanel:
 
     message = detail = ""
     if not rows:
-        message, detail = _empty(tab, filtered=bool(filter_query), later_page="cursor" in query, invalid=bool(form.errors or problems))
+        message, detail = _empty(
+            tab, filtered=bool(filter_query), later_page="cursor" in query, invalid=bool(form.errors or problems)
+        )
     return LogPanel(
         tab=tab,
         tabs=tabs,
@@ -332,4 +348,3 @@ def _run_row(item: Mapping[str, Any], shared: _Shared) -> LogRow:
         reason=present.reason_label(item["reason"]),
         **_common(item, shared),
     )
-

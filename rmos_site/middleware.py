@@ -1,7 +1,8 @@
 """What every API answer shares, whichever view (or none) produced it."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
@@ -17,10 +18,15 @@ def api_responses(get_response: Callable[[HttpRequest], HttpResponse]) -> Callab
     def middleware(request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
             return get_response(request)
-        chunked = request.method in ("POST", "PUT", "PATCH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        chunked = (
+            request.method in ("POST", "PUT", "PATCH")
+            and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        )
         if chunked and request.META.get("CONTENT_LENGTH") in (None, "", "0"):
             response: HttpResponse = json_error_response(
-                411, "length_required", "Send the body with a Content-Length header: chunked request bodies are not read here."
+                411,
+                "length_required",
+                "Send the body with a Content-Length header: chunked request bodies are not read here.",
             )
         else:
             response = get_response(request)

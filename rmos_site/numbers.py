@@ -2,6 +2,7 @@
 optional leading minus ("5", "-5"), nothing else. Python's ``int()`` also takes " 5", "+5",
 "5_000" and other scripts' digits ("٣"), and ``str.isdigit()`` takes "²"; every parameter
 reads numbers alike instead (an API review found three endpoints each with its own reading)."""
+
 from __future__ import annotations
 
 import re

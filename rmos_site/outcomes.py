@@ -7,11 +7,13 @@ both answer from the aggregates, so the page costs the same however long the log
 are defined in docs/analytics.md. Each version row has the anchor ``version-<n>``; the chart's
 change markers link there.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -22,7 +24,7 @@ from analytics.filters import timeseries_query_parse
 from profiles.presentation import ChangeRow, change_rows
 from rmos_site import charts, present
 
-UTC = timezone.utc
+UTC = UTC
 DAYS_CHOICES = (14, 30, 90, 365)
 DAYS_DEFAULT = 90
 ANCHOR = "outcomes"
@@ -139,7 +141,9 @@ MIN_DAYS_SHOWN = 14
 def _from_first_event(points: list[charts.RatePoint], markers: list[charts.ChangeMarker]) -> list[charts.RatePoint]:
     """The days from the first run or change in the range (at least :data:`MIN_DAYS_SHOWN` days):
     a profile made last week is not drawn as a thin line at the end of three empty months."""
-    firsts = [p.day for p in points if p.runs] + [m.when.date() if isinstance(m.when, datetime) else m.when for m in markers]
+    firsts = [p.day for p in points if p.runs] + [
+        m.when.date() if isinstance(m.when, datetime) else m.when for m in markers
+    ]
     if not firsts:
         return points
     start = min(min(firsts), points[-1].day - timedelta(days=MIN_DAYS_SHOWN - 1))
@@ -166,7 +170,9 @@ def parse_days(raw: str | None) -> int:
     return days if days in DAYS_CHOICES else DAYS_DEFAULT
 
 
-def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEFAULT, today: date | None = None) -> Outcomes:
+def profile_outcomes(
+    *, profile: str, current_version: int, days: int = DAYS_DEFAULT, today: date | None = None
+) -> Outcomes:
     today = today or datetime.now(UTC).date()
     since = today - timedelta(days=days - 1)
     versions = analytics_selectors.profile_versions(profile=profile, filters=LogFilter(profile=profile))
@@ -197,7 +203,9 @@ def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEF
     chart = charts.rate_line_chart(
         points,
         markers=markers,
-        title=f"Success rate per day, last {days} days" if first == since else f"Success rate per day since {first.day} {first:%b %Y}",
+        title=f"Success rate per day, last {days} days"
+        if first == since
+        else f"Success rate per day since {first.day} {first:%b %Y}",
         width=1200,
         height=260,
         empty_message=f"No runs under {profile} in the last {days} days",
@@ -215,7 +223,11 @@ def profile_outcomes(*, profile: str, current_version: int, days: int = DAYS_DEF
         chart=chart,
         days=days,
         day_links=tuple(
-            DayLink(n, f"{page}?{urlencode({'days': n})}#{CHART_ANCHOR}" if n != DAYS_DEFAULT else f"{page}#{CHART_ANCHOR}", n == days)
+            DayLink(
+                n,
+                f"{page}?{urlencode({'days': n})}#{CHART_ANCHOR}" if n != DAYS_DEFAULT else f"{page}#{CHART_ANCHOR}",
+                n == days,
+            )
             for n in DAYS_CHOICES
         ),
         versions_api_url=f"{reverse('analytics-profile-versions')}?{urlencode({'profile': profile})}",

@@ -1,4 +1,5 @@
 """The server-rendered pages (DESIGN.md §5); the API lives under /api/."""
+
 from django.urls import path
 from django.views.generic import RedirectView
 

@@ -6,9 +6,11 @@ The forms validate nothing themselves: :func:`ailog.filters.log_filter_parse` an
 each :class:`~rmos_site.errors.FieldError` they raise next to its field. Field names are the
 API's; in the page's address they carry the panel's prefix (``log_tool_id``).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
@@ -26,7 +28,12 @@ class TextInput(forms.TextInput):
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer=None) -> str:
         final = self.build_attrs(self.attrs, attrs)
         value = self.format_value(value)
-        return format_html('<input type="text" name="{}"{}{}>', name, format_html(' value="{}"', value) if value else "", flatatt(final))
+        return format_html(
+            '<input type="text" name="{}"{}{}>',
+            name,
+            format_html(' value="{}"', value) if value else "",
+            flatatt(final),
+        )
 
 
 class Select(forms.Select):
@@ -34,12 +41,16 @@ class Select(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         current = "" if value is None else str(value)
         options = format_html_join(
-            "", '<option value="{}"{}>{}</option>', ((v, " selected" if str(v) == current else "", label) for v, label in self.choices)
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((v, " selected" if str(v) == current else "", label) for v, label in self.choices),
         )
-        return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(final), options)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
-def text(label: str, *, placeholder: str = "", datalist: str = "", help_text: str = "", numeric: bool = False) -> forms.CharField:
+def text(
+    label: str, *, placeholder: str = "", datalist: str = "", help_text: str = "", numeric: bool = False
+) -> forms.CharField:
     attrs = {"autocomplete": "off", "spellcheck": "false"}
     if placeholder:
         attrs["placeholder"] = placeholder
@@ -110,5 +121,7 @@ class PanelFilterForm(forms.Form):
                 # The parser lists the API's names; on the page the prefixed key is what to remove.
                 leftover.append(f"{self.param_prefix}{error.field}: {self.unknown_message}")
             else:
-                leftover.append(f"{self.param_prefix}{error.field}: {error.message}" if error.field else sentence(error.message))
+                leftover.append(
+                    f"{self.param_prefix}{error.field}: {error.message}" if error.field else sentence(error.message)
+                )
         return leftover

@@ -4,16 +4,17 @@ Plain Python: numbers, shares, intervals and moments as the pages print them, wo
 that 100-row tables render without per-cell template logic, and the same number reads the same
 on every page. ``None`` (no data) prints as an em dash.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
 
 DASH = "—"
-UTC = timezone.utc
+UTC = UTC
 
 REASON_LABELS: dict[str, str] = {
     "green_found": "green found",
@@ -26,7 +27,7 @@ REASON_LABELS: dict[str, str] = {
 
 def utc_iso(moment: datetime, *, timespec: str = "auto") -> str:
     """An aware moment as the API writes every time: ISO 8601 in UTC with "Z"."""
-    return moment.astimezone(timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def percent(share: float | None, places: int = 0) -> str:

@@ -9,6 +9,7 @@ On a terminal the line redraws in place (``pruning [#######.....] 58% 29/50 days
 into a file or pipe it writes a line at most every ``log_every`` seconds and one at the end, so
 logs stay readable. ``total=None`` shows a count and a rate without a bar.
 """
+
 from __future__ import annotations
 
 import sys
@@ -53,7 +54,7 @@ class Progress:
         self.interactive = bool(is_tty and is_tty())
         self._every = redraw_every if self.interactive else log_every
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -80,7 +81,9 @@ class Progress:
         if self.total:
             share = min(self.done / self.total, 1.0)
             filled = int(share * self.width)
-            parts.append(f"[{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {self.done:,}/{self.total:,}{unit}")
+            parts.append(
+                f"[{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {self.done:,}/{self.total:,}{unit}"
+            )
             remaining = (self.total - self.done) / rate if rate > 0 else 0.0
             parts.append(f"{_rate(rate)}/s ETA {_clock(remaining)}")
         else:

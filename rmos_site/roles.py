@@ -10,6 +10,7 @@
 Reading needs only a signed-in account; the view permissions below are what Django admin asks
 for when such a user is also staff. Groups are (re)created after every ``migrate``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,7 +77,9 @@ def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> Api
     model = get_user_model()
     field = model._meta.get_field(model.USERNAME_FIELD)
     if not username or len(username) > field.max_length:
-        raise ValidationFailed.single("username", "length", f"must be 1 to {field.max_length} characters, got {len(username)}")
+        raise ValidationFailed.single(
+            "username", "length", f"must be 1 to {field.max_length} characters, got {len(username)}"
+        )
     try:
         field.run_validators(username)
     except DjangoValidationError as exc:
@@ -103,7 +106,9 @@ def api_token_owner(*, key: str) -> str | None:
 
 def can_open_rule_admin(user) -> bool:
     """Rules link to their admin pages for staff who may open them there."""
-    return user.is_staff and (user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule"))
+    return user.is_staff and (
+        user.has_perm("profiles.view_resolutionrule") or user.has_perm("profiles.change_resolutionrule")
+    )
 
 
 def permission_refusal(*, action: str, perm: str) -> str:

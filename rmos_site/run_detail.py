@@ -5,10 +5,12 @@ Reads :func:`ailog.selectors.run_get` (the run and its attempts, at most 200, as
 ``profiles.selectors``. An unknown or malformed run id is a 404 that says which; so is a run
 whose attempts arrived but whose summary has not yet.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -83,7 +85,8 @@ def _yes_no(value: bool | None) -> str:
 def _ring_text(candidate: Mapping[str, Any] | None) -> str:
     rings = (candidate or {}).get("rings") or []
     return "; ".join(
-        f"{float(r.get('width_mm', 0)):.2f} mm {r.get('pattern', 'solid')} {r.get('material_key') or ''}".strip() for r in rings
+        f"{float(r.get('width_mm', 0)):.2f} mm {r.get('pattern', 'solid')} {r.get('material_key') or ''}".strip()
+        for r in rings
     )
 
 
@@ -105,20 +108,32 @@ def _attempt_line(a: Mapping[str, Any], *, first: Any, selected: int | None) -> 
     )
 
 
-def run_view(detail: log_selectors.RunDetail, *, rule_name: str = "", rule_url: str = "", profile_url: str = "") -> RunView:
+def run_view(
+    detail: log_selectors.RunDetail, *, rule_name: str = "", rule_url: str = "", profile_url: str = ""
+) -> RunView:
     run, attempts = detail.run, detail.attempts
     selected = run["selected_attempt_index"]
     first = attempts[0]["timestamp"] if attempts else None
-    candidate = run["selected_candidate"] or next((a["candidate"] for a in attempts if a["attempt_index"] == selected), None)
+    candidate = run["selected_candidate"] or next(
+        (a["candidate"] for a in attempts if a["attempt_index"] == selected), None
+    )
     chosen = row_selection(run)
     version = run["profile_version"]
     if run["fallback_used"]:
         resolution = Fact("Resolved by", "fallback", note="no rule matched, so the profile named default was used")
     elif run["rule_id"] is not None:
-        resolution = Fact("Resolved by", f"rule #{run['rule_id']}" + (f" {rule_name}" if rule_name else " (since deleted)"), href=rule_url)
+        resolution = Fact(
+            "Resolved by",
+            f"rule #{run['rule_id']}" + (f" {rule_name}" if rule_name else " (since deleted)"),
+            href=rule_url,
+        )
     elif run["source"] == Source.INTERNAL:
         # This server's search records the rule or the fallback unless a profile was named.
-        resolution = Fact("Resolved by", "named explicitly", note="the profile was named when the search was started, not chosen by a rule")
+        resolution = Fact(
+            "Resolved by",
+            "named explicitly",
+            note="the profile was named when the search was started, not chosen by a rule",
+        )
     else:
         resolution = Fact("Resolved by", present.DASH, note="the run did not report how its profile was chosen")
     elapsed = run["elapsed_seconds"]
@@ -141,17 +156,30 @@ def run_view(detail: log_selectors.RunDetail, *, rule_name: str = "", rule_url: 
         ),
         budget=(
             Fact("Max attempts", present.whole(run["max_attempts"])),
-            Fact("Time limit", f"{run['time_limit_seconds']:g} s" if run["time_limit_seconds"] is not None else present.DASH),
+            Fact(
+                "Time limit",
+                f"{run['time_limit_seconds']:g} s" if run["time_limit_seconds"] is not None else present.DASH,
+            ),
             Fact("Min acceptable score", present.number(run["min_feasibility_score"])),
             Fact("Stop on first GREEN", _yes_no(run["stop_on_first_green"])),
             Fact("Seed", str(run["seed"]) if run["seed"] is not None else present.DASH),
         ),
         outcome=(
             Fact("Outcome", present.reason_label(run["reason"])),
-            Fact("Attempts", present.whole(run["attempts"]), note=f"{len(attempts)} recorded" if len(attempts) != run["attempts"] else ""),
+            Fact(
+                "Attempts",
+                present.whole(run["attempts"]),
+                note=f"{len(attempts)} recorded" if len(attempts) != run["attempts"] else "",
+            ),
             Fact("Selected score", present.number(run["selected_score"])),
-            Fact("Selected risk", run["selected_risk_bucket"] or present.DASH, bucket=run["selected_risk_bucket"] or ""),
-            Fact("Selected attempt", f"#{selected}" if selected else present.DASH, href=f"#attempt-{selected}" if selected else ""),
+            Fact(
+                "Selected risk", run["selected_risk_bucket"] or present.DASH, bucket=run["selected_risk_bucket"] or ""
+            ),
+            Fact(
+                "Selected attempt",
+                f"#{selected}" if selected else present.DASH,
+                href=f"#attempt-{selected}" if selected else "",
+            ),
             Fact("Elapsed", f"{elapsed:.2f} s" if elapsed is not None else present.DASH),
         ),
         warnings=tuple(str(w) for w in run["warnings"] or ()),

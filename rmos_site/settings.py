@@ -1,4 +1,5 @@
 """Django settings: one base, differences only from environment variables (rmos_site/env.py)."""
+
 from __future__ import annotations
 
 from rmos_site import env as _env

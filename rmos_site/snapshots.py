@@ -5,10 +5,12 @@ Plain Python (no Django): each function takes what ``profiles.selectors`` return
 dataclasses with the charts (:mod:`rmos_site.charts`) and the words already worked out, so the
 templates only lay them out and the shaping is tested without rendering.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from engine.resolver import FALLBACK_PROFILE
 from profiles.presentation import ChangeRow, change_rows
@@ -123,7 +125,7 @@ def _max_width_count(snapshot: Mapping[str, Any]) -> int:
 def _check_warning(text: str, names: Sequence[str]) -> tuple[str, str]:
     """A scorer warning starts with its check's name, an identifier that stays as it is."""
     name = next((n for n in names if text.startswith(n + " ")), "")
-    return (name, text[len(name):]) if name else ("", _sentence(text))
+    return (name, text[len(name) :]) if name else ("", _sentence(text))
 
 
 def candidate_view(example: Mapping[str, Any], number: int, *, chart_id: str, size: float = 140) -> CandidateView:
@@ -167,9 +169,7 @@ def snapshot_view(
     edges, width_counts = _width_bins(snapshot)
     decimals = 2 if any(abs(e * 10 - round(e * 10)) > 1e-6 for e in edges) else 1
     width_histogram = (
-        charts.binned_histogram(
-            edges, width_counts, noun=NOUN, decimals=decimals, width=chart_width, y_max=width_y_max
-        )
+        charts.binned_histogram(edges, width_counts, noun=NOUN, decimals=decimals, width=chart_width, y_max=width_y_max)
         if edges
         else charts.binned_histogram([0.0, 1.0], [0], noun=NOUN, width=chart_width)
     )
@@ -184,7 +184,10 @@ def snapshot_view(
         seed=int(snapshot["seed"]),
         risk=charts.risk_mix_bar(
             # Labels fit the narrowest box the bar fills: one side of the what-if on a 390 px phone.
-            {b: int(snapshot["risk"][b]["count"]) for b in RISK_BUCKETS}, noun=NOUN, width=270, height=24
+            {b: int(snapshot["risk"][b]["count"]) for b in RISK_BUCKETS},
+            noun=NOUN,
+            width=270,
+            height=24,
         ),
         ring_counts=charts.integer_histogram(
             ring_counts, noun=NOUN, width=chart_width, low=low, high=high, y_max=ring_y_max
@@ -260,8 +263,12 @@ def _rule_reason(rule: Mapping[str, Any], winner: Mapping[str, Any] | None) -> s
     if outcome == "disabled":
         return "Matches, but the rule is disabled."
     failed = [f for f in rule["fields"] if not f["matched"]]
-    parts = [f"{f['field']} {f['value']!r} is not {f['pattern']!r}" if f["kind"] == "exact"
-             else f"{f['field']} {f['value']!r} does not match {f['pattern']!r}" for f in failed]
+    parts = [
+        f"{f['field']} {f['value']!r} is not {f['pattern']!r}"
+        if f["kind"] == "exact"
+        else f"{f['field']} {f['value']!r} does not match {f['pattern']!r}"
+        for f in failed
+    ]
     disabled = " (the rule is disabled too)" if not rule["enabled"] else ""
     return "No match: " + "; ".join(parts) + disabled + "."
 
@@ -283,7 +290,11 @@ def resolution_view(summary: Mapping[str, Any]) -> ResolutionView:
             outcome=rule["outcome"],
             outcome_label=_OUTCOME_LABELS.get(rule["outcome"], rule["outcome"]),
             reason=_rule_reason(rule, winner),
-            cells=tuple(FieldCell(f["field"], f["pattern"], f["kind"], f["matched"]) for f in rule["fields"] if f["field"] in used),
+            cells=tuple(
+                FieldCell(f["field"], f["pattern"], f["kind"], f["matched"])
+                for f in rule["fields"]
+                if f["field"] in used
+            ),
         )
         for rule in explanation["rules"]
     )
@@ -334,8 +345,14 @@ class ComparisonView:
 
 
 # Which way is better, where there is a clear answer: a higher score, more GREEN, less RED.
-_BETTER_WHEN = {("score", "mean"): 1, ("score", "p50"): 1, ("score", "p90"): 1, ("score", "min"): 1,
-                ("risk_shares", "GREEN"): 1, ("risk_shares", "RED"): -1}
+_BETTER_WHEN = {
+    ("score", "mean"): 1,
+    ("score", "p50"): 1,
+    ("score", "p90"): 1,
+    ("score", "min"): 1,
+    ("risk_shares", "GREEN"): 1,
+    ("risk_shares", "RED"): -1,
+}
 _GROUPS: tuple[tuple[str, str, Sequence[str], str], ...] = (
     ("risk_shares", "Risk mix (share of candidates)", RISK_BUCKETS, "share"),
     ("score", "Score", STAT_KEYS, "number"),
@@ -373,7 +390,9 @@ def comparison_view(preview: Mapping[str, Any], *, candidates: int = 0) -> Compa
     }
     differences = preview["differences"]
     groups = tuple(
-        DifferenceGroup(title, tuple(_difference_row(key, k, differences[key][k], kind) for k in keys if k in differences[key]))
+        DifferenceGroup(
+            title, tuple(_difference_row(key, k, differences[key][k], kind) for k in keys if k in differences[key])
+        )
         for key, title, keys, kind in _GROUPS
         if key in differences
     )

@@ -6,10 +6,12 @@ row objects the panels build, escaping every text (``html.escape``) and nothing 
 templates include the result with ``{{ log.rows_html }}``; the markup stays here, next to the
 small table-cell charts the ``{% risk_bar %}`` and ``{% interval_bar %}`` tags draw with them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -39,7 +41,7 @@ def risk_bar(chart: RiskMixBar) -> str:
     )
 
 
-def interval_bar(bar: "IntervalBar | None") -> str:
+def interval_bar(bar: IntervalBar | None) -> str:
     """A rate and its interval on a 0-100% track; decorative: the numbers are printed beside it."""
     if bar is None:
         return ""
@@ -51,7 +53,7 @@ def interval_bar(bar: "IntervalBar | None") -> str:
     )
 
 
-def _time(when: "When | None") -> str:
+def _time(when: When | None) -> str:
     if when is None:
         return "—"
     return f'<time datetime="{when.iso}" title="{when.long}">{when.time}<span class="cell-sub">{when.day}</span></time>'
@@ -66,7 +68,7 @@ def _context_link(row) -> str:
     )
 
 
-def _log_row(row: "LogRow", runs: bool) -> str:
+def _log_row(row: LogRow, runs: bool) -> str:
     extra = f'<span class="ctx-extra">{escape(row.context_extra)}</span>' if row.context_extra else ""
     index = f' <span class="muted">#{row.attempt_index}</span>' if row.attempt_index else ""
     profile = ""
@@ -84,7 +86,11 @@ def _log_row(row: "LogRow", runs: bool) -> str:
             f'<td class="num">{row.score}</td><td class="cell-risk">{risk}</td>'
         )
     else:
-        acceptable = ' <span class="acceptable" title="acceptable">✓<span class="visually-hidden"> acceptable</span></span>' if row.acceptable else ""
+        acceptable = (
+            ' <span class="acceptable" title="acceptable">✓<span class="visually-hidden"> acceptable</span></span>'
+            if row.acceptable
+            else ""
+        )
         cells = (
             f'<td class="num">{row.score}</td>'
             f'<td class="cell-risk"><span class="{row.bucket_class}">{row.bucket}</span>{acceptable}</td>'
@@ -92,7 +98,11 @@ def _log_row(row: "LogRow", runs: bool) -> str:
         )
     # On a phone the score and risk columns sit past the screen's edge: repeat them under the time
     # (hidden from screen readers, which read the real columns).
-    bucket = f'<span class="bucket-glance bucket-{row.bucket.lower()}">{row.bucket}</span>' if row.bucket else '<span class="muted">—</span>'
+    bucket = (
+        f'<span class="bucket-glance bucket-{row.bucket.lower()}">{row.bucket}</span>'
+        if row.bucket
+        else '<span class="muted">—</span>'
+    )
     glance = f'<span class="cell-glance" aria-hidden="true">{row.score} {bucket}</span>'
     return (
         f'<tr class="log-row{" is-selected" if row.selected else ""}">'
@@ -103,15 +113,19 @@ def _log_row(row: "LogRow", runs: bool) -> str:
     )
 
 
-def log_rows(rows: Iterable["LogRow"], *, runs: bool) -> SafeString:
+def log_rows(rows: Iterable[LogRow], *, runs: bool) -> SafeString:
     return mark_safe("".join(_log_row(row, runs) for row in rows))  # noqa: S308 - every text is escaped
 
 
-def _stats_row(row: "StatsRow") -> str:
+def _stats_row(row: StatsRow) -> str:
     engine = f'<span class="ctx-extra">{escape(row.engine)}</span>' if row.engine else ""
-    profiles = "".join(
-        f'<span class="profile-seen" title="{escape(title)}">{escape(label)}</span>' for label, title in row.profiles
-    ) or '<span class="muted">—</span>'
+    profiles = (
+        "".join(
+            f'<span class="profile-seen" title="{escape(title)}">{escape(label)}</span>'
+            for label, title in row.profiles
+        )
+        or '<span class="muted">—</span>'
+    )
     return (
         f'<tr class="stats-row{" is-selected" if row.selected else ""}">'
         f'<th scope="row" class="cell-context">{_context_link(row)}{engine}</th>'
@@ -125,5 +139,5 @@ def _stats_row(row: "StatsRow") -> str:
     )
 
 
-def stats_rows(rows: Iterable["StatsRow"]) -> SafeString:
+def stats_rows(rows: Iterable[StatsRow]) -> SafeString:
     return mark_safe("".join(_stats_row(row) for row in rows))  # noqa: S308 - every text is escaped

@@ -29,12 +29,14 @@ Auto-load, as in the seed: while it is on, the inspector shows the selected cont
 is off, selecting another row changes the selection but the inspector keeps the context it was
 showing (``snap_*``), until it is loaded by hand or auto-load is switched back on.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
 from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
 from ailog.filters import RUN_FILTERS
@@ -139,7 +141,7 @@ class DashboardState:
 
     # -- new states -------------------------------------------------------------------------
 
-    def select(self, **context: str) -> "DashboardState":
+    def select(self, **context: str) -> DashboardState:
         """Select a context (e.g. a log row). Fields not given are cleared, so the selection is
         exactly that row's context. With auto-load off the inspector stays where it was."""
         return replace(self, selection=_selection(context))
@@ -149,7 +151,7 @@ class DashboardState:
         (auto-load on), else back at the panel clicked (the inspector did not change)."""
         return INSPECTOR_ANCHOR if self.autoload else panel_anchor
 
-    def select_url_maker(self, *, path: str = DASHBOARD_PATH, fragment: str = "") -> "Callable[[Mapping[str, str]], str]":
+    def select_url_maker(self, *, path: str = DASHBOARD_PATH, fragment: str = "") -> Callable[[Mapping[str, str]], str]:
         """``maker(context)`` == ``self.select(**context).url(path, fragment=fragment)``, for a page of
         rows: the parameters after the selection are the same for every row, so they are encoded once."""
         rest = urlencode(self.query_items(exclude=CONTEXT_FIELDS))
@@ -162,13 +164,13 @@ class DashboardState:
 
         return make
 
-    def inspect(self, **context: str) -> "DashboardState":
+    def inspect(self, **context: str) -> DashboardState:
         """Load a context into the inspector by hand: with auto-load on that is the selection,
         with it off only the inspector's own context changes."""
         chosen = _selection(context)
         return replace(self, selection=chosen) if self.autoload else replace(self, pinned=chosen)
 
-    def with_autoload(self, on: bool) -> "DashboardState":
+    def with_autoload(self, on: bool) -> DashboardState:
         """Switching off keeps the inspector on what it shows now; switching on makes it follow
         the selection again."""
         if on:
@@ -177,10 +179,12 @@ class DashboardState:
             return self
         return replace(self, autoload=False, pinned=self.selection)
 
-    def with_profile(self, name: str) -> "DashboardState":
+    def with_profile(self, name: str) -> DashboardState:
         return replace(self, profile=name)
 
-    def with_log(self, *, tab: str | None = None, query: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> "DashboardState":
+    def with_log(
+        self, *, tab: str | None = None, query: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    ) -> DashboardState:
         """Another list and/or log query (API names; blank values are left out)."""
         if tab is not None and tab not in LOG_TABS:
             raise ValueError(f"log tab must be one of {', '.join(LOG_TABS)}, got {tab!r}")
@@ -190,10 +194,10 @@ class DashboardState:
             log_query=self.log_query if query is None else _panel_query(query, LOG_NAMES),
         )
 
-    def with_stats(self, query: Mapping[str, str] | Iterable[tuple[str, str]]) -> "DashboardState":
+    def with_stats(self, query: Mapping[str, str] | Iterable[tuple[str, str]]) -> DashboardState:
         return replace(self, stats_query=_panel_query(query, STATS_NAMES))
 
-    def with_sampling(self, *, n_samples: int | None = None, seed: int | None = None) -> "DashboardState":
+    def with_sampling(self, *, n_samples: int | None = None, seed: int | None = None) -> DashboardState:
         """Another sample size and/or seed for the inspector (and the what-if preview)."""
         return replace(
             self,
@@ -274,7 +278,7 @@ def _parse_panel(query: Mapping[str, Any], prefix: str, names: tuple[str, ...]) 
             # Ends in "…" so that the cut can never leave a valid value behind ("true   …x").
             raw = raw[:PANEL_VALUE_MAX] + "…"
         if raw:
-            values[key[len(prefix):]] = raw
+            values[key[len(prefix) :]] = raw
     return _panel_query(values, names)
 
 

@@ -1,8 +1,9 @@
 """Top-level URLs: health check, admin, login, the API (under /api/) and the dashboard pages."""
+
 from django.contrib import admin
-from django.templatetags.static import static
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView

@@ -4,6 +4,7 @@ Only defaults: anything already set (DATABASE_URL for the PostgreSQL run, for in
 The canonical YAML in the repository is never the export target of a test; tests that export
 point RMOS_PROFILE_YAML_PATH at their own temporary directory (see conftest.py).
 """
+
 import os
 import tempfile
 

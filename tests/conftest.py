@@ -1,4 +1,5 @@
 """Shared fixtures. Small data builders live in tests/factories.py."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,9 +1,11 @@
 """Small data builders shared by the tests. Everything is created through the services."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -25,14 +27,18 @@ def make_profile(name: str = "default", *, note: str = "test setup", **overrides
     return services.profile_create(name=name, values=profile_values(**overrides), note=note)
 
 
-def make_rule(name: str, *, profile: str, note: str = "test setup", priority: int = 100, enabled: bool = True, **match: str):
+def make_rule(
+    name: str, *, profile: str, note: str = "test setup", priority: int = 100, enabled: bool = True, **match: str
+):
     return services.rule_create(
         values={"name": name, "match": match, "profile": profile, "priority": priority, "enabled": enabled, "note": ""},
         note=note,
     )
 
 
-def make_user(username: str = "someone", *, role: str | None = None, superuser: bool = False, password: str = "pw-123456"):
+def make_user(
+    username: str = "someone", *, role: str | None = None, superuser: bool = False, password: str = "pw-123456"
+):
     User = get_user_model()
     if superuser:
         return User.objects.create_superuser(username=username, email="", password=password)

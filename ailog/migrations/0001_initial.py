@@ -5,80 +5,211 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AiRun',
+            name="AiRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_id', models.UUIDField(unique=True)),
-                ('timestamp', models.DateTimeField(help_text='when the run ended (its summary)')),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('elapsed_seconds', models.FloatField(blank=True, null=True)),
-                ('recorded_at', models.DateTimeField(help_text='when this server stored the run')),
-                ('source', models.CharField(choices=[('internal', "internal (this server's search loop)"), ('api', 'api (posted by an integrator)')], max_length=16)),
-                ('tool_id', models.CharField(max_length=128)),
-                ('material_id', models.CharField(max_length=128)),
-                ('machine_id', models.CharField(max_length=128)),
-                ('workflow_mode', models.CharField(choices=[('constraint_first', 'constraint_first'), ('ai_assisted', 'ai_assisted'), ('design_first', 'design_first')], max_length=32)),
-                ('geometry_engine', models.CharField(blank=True, default='', max_length=64)),
-                ('profile_name', models.CharField(blank=True, default='', max_length=64)),
-                ('profile_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('profile_history_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('rule_id', models.PositiveBigIntegerField(blank=True, help_text='resolution rule that chose the profile', null=True)),
-                ('fallback_used', models.BooleanField(blank=True, help_text="no rule matched; 'default' was used", null=True)),
-                ('catalog_revision', models.CharField(blank=True, default='', max_length=64)),
-                ('max_attempts', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('time_limit_seconds', models.FloatField(blank=True, null=True)),
-                ('min_feasibility_score', models.FloatField(blank=True, null=True)),
-                ('stop_on_first_green', models.BooleanField(blank=True, null=True)),
-                ('seed', models.BigIntegerField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(help_text='how many attempts the run made')),
-                ('success', models.BooleanField()),
-                ('reason', models.CharField(choices=[('green_found', 'Green Found'), ('acceptable_found', 'Acceptable Found'), ('budget_exhausted', 'Budget Exhausted'), ('timeout', 'Timeout'), ('no_candidates', 'No Candidates')], max_length=32)),
-                ('selected_score', models.FloatField(blank=True, null=True)),
-                ('selected_risk_bucket', models.CharField(blank=True, choices=[('GREEN', 'Green'), ('YELLOW', 'Yellow'), ('RED', 'Red')], max_length=8, null=True)),
-                ('selected_attempt_index', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('selected_candidate', models.JSONField(blank=True, null=True)),
-                ('warnings', models.JSONField(blank=True, default=list)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("run_id", models.UUIDField(unique=True)),
+                ("timestamp", models.DateTimeField(help_text="when the run ended (its summary)")),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("elapsed_seconds", models.FloatField(blank=True, null=True)),
+                ("recorded_at", models.DateTimeField(help_text="when this server stored the run")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("internal", "internal (this server's search loop)"),
+                            ("api", "api (posted by an integrator)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("tool_id", models.CharField(max_length=128)),
+                ("material_id", models.CharField(max_length=128)),
+                ("machine_id", models.CharField(max_length=128)),
+                (
+                    "workflow_mode",
+                    models.CharField(
+                        choices=[
+                            ("constraint_first", "constraint_first"),
+                            ("ai_assisted", "ai_assisted"),
+                            ("design_first", "design_first"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("geometry_engine", models.CharField(blank=True, default="", max_length=64)),
+                ("profile_name", models.CharField(blank=True, default="", max_length=64)),
+                ("profile_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("profile_history_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "rule_id",
+                    models.PositiveBigIntegerField(
+                        blank=True, help_text="resolution rule that chose the profile", null=True
+                    ),
+                ),
+                (
+                    "fallback_used",
+                    models.BooleanField(blank=True, help_text="no rule matched; 'default' was used", null=True),
+                ),
+                ("catalog_revision", models.CharField(blank=True, default="", max_length=64)),
+                ("max_attempts", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("time_limit_seconds", models.FloatField(blank=True, null=True)),
+                ("min_feasibility_score", models.FloatField(blank=True, null=True)),
+                ("stop_on_first_green", models.BooleanField(blank=True, null=True)),
+                ("seed", models.BigIntegerField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(help_text="how many attempts the run made")),
+                ("success", models.BooleanField()),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("green_found", "Green Found"),
+                            ("acceptable_found", "Acceptable Found"),
+                            ("budget_exhausted", "Budget Exhausted"),
+                            ("timeout", "Timeout"),
+                            ("no_candidates", "No Candidates"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("selected_score", models.FloatField(blank=True, null=True)),
+                (
+                    "selected_risk_bucket",
+                    models.CharField(
+                        blank=True,
+                        choices=[("GREEN", "Green"), ("YELLOW", "Yellow"), ("RED", "Red")],
+                        max_length=8,
+                        null=True,
+                    ),
+                ),
+                ("selected_attempt_index", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("selected_candidate", models.JSONField(blank=True, null=True)),
+                ("warnings", models.JSONField(blank=True, default=list)),
             ],
             options={
-                'verbose_name': 'AI run',
-                'indexes': [models.Index(fields=['timestamp', 'id'], name='ailog_run_ts'), models.Index(fields=['tool_id', 'timestamp', 'id'], name='ailog_run_tool_id_ts'), models.Index(fields=['material_id', 'timestamp', 'id'], name='ailog_run_material_i_ts'), models.Index(fields=['machine_id', 'timestamp', 'id'], name='ailog_run_machine_id_ts'), models.Index(fields=['geometry_engine', 'timestamp', 'id'], name='ailog_run_geometry_e_ts'), models.Index(fields=['profile_name', 'timestamp', 'id'], name='ailog_run_profile_na_ts'), models.Index(fields=['reason', 'timestamp', 'id'], name='ailog_run_reason_ts')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('reason__in', ['green_found', 'acceptable_found', 'budget_exhausted', 'timeout', 'no_candidates'])), name='ailog_run_reason_known'), models.CheckConstraint(condition=models.Q(('workflow_mode__in', ('constraint_first', 'ai_assisted', 'design_first'))), name='ailog_run_mode_known'), models.CheckConstraint(condition=models.Q(models.Q(('reason__in', frozenset(['acceptable_found', 'green_found'])), ('success', True)), models.Q(('success', False), models.Q(('reason__in', frozenset(['acceptable_found', 'green_found'])), _negated=True)), _connector='OR'), name='ailog_run_success_matches_reason'), models.CheckConstraint(condition=models.Q(('selected_score__isnull', True), models.Q(('selected_score__gte', 0), ('selected_score__lte', 100)), _connector='OR'), name='ailog_run_selected_score_range'), models.CheckConstraint(condition=models.Q(('attempts__lte', 200)), name='ailog_run_attempts_max')],
+                "verbose_name": "AI run",
+                "indexes": [
+                    models.Index(fields=["timestamp", "id"], name="ailog_run_ts"),
+                    models.Index(fields=["tool_id", "timestamp", "id"], name="ailog_run_tool_id_ts"),
+                    models.Index(fields=["material_id", "timestamp", "id"], name="ailog_run_material_i_ts"),
+                    models.Index(fields=["machine_id", "timestamp", "id"], name="ailog_run_machine_id_ts"),
+                    models.Index(fields=["geometry_engine", "timestamp", "id"], name="ailog_run_geometry_e_ts"),
+                    models.Index(fields=["profile_name", "timestamp", "id"], name="ailog_run_profile_na_ts"),
+                    models.Index(fields=["reason", "timestamp", "id"], name="ailog_run_reason_ts"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "reason__in",
+                                ["green_found", "acceptable_found", "budget_exhausted", "timeout", "no_candidates"],
+                            )
+                        ),
+                        name="ailog_run_reason_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("workflow_mode__in", ("constraint_first", "ai_assisted", "design_first"))),
+                        name="ailog_run_mode_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("reason__in", frozenset(["acceptable_found", "green_found"])), ("success", True)),
+                            models.Q(
+                                ("success", False),
+                                models.Q(("reason__in", frozenset(["acceptable_found", "green_found"])), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="ailog_run_success_matches_reason",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("selected_score__isnull", True),
+                            models.Q(("selected_score__gte", 0), ("selected_score__lte", 100)),
+                            _connector="OR",
+                        ),
+                        name="ailog_run_selected_score_range",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("attempts__lte", 200)), name="ailog_run_attempts_max"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AiAttempt',
+            name="AiAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt_index', models.PositiveSmallIntegerField()),
-                ('timestamp', models.DateTimeField()),
-                ('tool_id', models.CharField(max_length=128)),
-                ('material_id', models.CharField(max_length=128)),
-                ('machine_id', models.CharField(max_length=128)),
-                ('workflow_mode', models.CharField(choices=[('constraint_first', 'constraint_first'), ('ai_assisted', 'ai_assisted'), ('design_first', 'design_first')], max_length=32)),
-                ('geometry_engine', models.CharField(blank=True, default='', max_length=64)),
-                ('profile_name', models.CharField(blank=True, default='', max_length=64)),
-                ('profile_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('score', models.FloatField()),
-                ('risk_bucket', models.CharField(choices=[('GREEN', 'Green'), ('YELLOW', 'Yellow'), ('RED', 'Red')], max_length=8)),
-                ('is_acceptable', models.BooleanField()),
-                ('ring_count', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('total_width_mm', models.FloatField(blank=True, null=True)),
-                ('candidate', models.JSONField(blank=True, null=True)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('run', models.ForeignKey(db_column='run_id', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='attempt_records', to='ailog.airun', to_field='run_id')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempt_index", models.PositiveSmallIntegerField()),
+                ("timestamp", models.DateTimeField()),
+                ("tool_id", models.CharField(max_length=128)),
+                ("material_id", models.CharField(max_length=128)),
+                ("machine_id", models.CharField(max_length=128)),
+                (
+                    "workflow_mode",
+                    models.CharField(
+                        choices=[
+                            ("constraint_first", "constraint_first"),
+                            ("ai_assisted", "ai_assisted"),
+                            ("design_first", "design_first"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("geometry_engine", models.CharField(blank=True, default="", max_length=64)),
+                ("profile_name", models.CharField(blank=True, default="", max_length=64)),
+                ("profile_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("score", models.FloatField()),
+                (
+                    "risk_bucket",
+                    models.CharField(choices=[("GREEN", "Green"), ("YELLOW", "Yellow"), ("RED", "Red")], max_length=8),
+                ),
+                ("is_acceptable", models.BooleanField()),
+                ("ring_count", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("total_width_mm", models.FloatField(blank=True, null=True)),
+                ("candidate", models.JSONField(blank=True, null=True)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_column="run_id",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="attempt_records",
+                        to="ailog.airun",
+                        to_field="run_id",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AI attempt',
-                'indexes': [models.Index(fields=['timestamp', 'id'], name='ailog_attempt_ts'), models.Index(fields=['tool_id', 'timestamp', 'id'], name='ailog_attempt_tool_id_ts'), models.Index(fields=['material_id', 'timestamp', 'id'], name='ailog_attempt_material_i_ts'), models.Index(fields=['machine_id', 'timestamp', 'id'], name='ailog_attempt_machine_id_ts'), models.Index(fields=['geometry_engine', 'timestamp', 'id'], name='ailog_attempt_geometry_e_ts'), models.Index(fields=['profile_name', 'timestamp', 'id'], name='ailog_attempt_profile_na_ts')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'attempt_index'), name='ailog_attempt_once_per_run'), models.CheckConstraint(condition=models.Q(('attempt_index__gte', 1), ('attempt_index__lte', 200)), name='ailog_attempt_index_range'), models.CheckConstraint(condition=models.Q(('score__gte', 0), ('score__lte', 100)), name='ailog_attempt_score_range'), models.CheckConstraint(condition=models.Q(('risk_bucket__in', ['GREEN', 'YELLOW', 'RED'])), name='ailog_attempt_bucket_known')],
+                "verbose_name": "AI attempt",
+                "indexes": [
+                    models.Index(fields=["timestamp", "id"], name="ailog_attempt_ts"),
+                    models.Index(fields=["tool_id", "timestamp", "id"], name="ailog_attempt_tool_id_ts"),
+                    models.Index(fields=["material_id", "timestamp", "id"], name="ailog_attempt_material_i_ts"),
+                    models.Index(fields=["machine_id", "timestamp", "id"], name="ailog_attempt_machine_id_ts"),
+                    models.Index(fields=["geometry_engine", "timestamp", "id"], name="ailog_attempt_geometry_e_ts"),
+                    models.Index(fields=["profile_name", "timestamp", "id"], name="ailog_attempt_profile_na_ts"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "attempt_index"), name="ailog_attempt_once_per_run"),
+                    models.CheckConstraint(
+                        condition=models.Q(("attempt_index__gte", 1), ("attempt_index__lte", 200)),
+                        name="ailog_attempt_index_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("score__gte", 0), ("score__lte", 100)), name="ailog_attempt_score_range"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("risk_bucket__in", ["GREEN", "YELLOW", "RED"])),
+                        name="ailog_attempt_bucket_known",
+                    ),
+                ],
             },
         ),
     ]

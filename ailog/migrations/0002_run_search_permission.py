@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ailog', '0001_initial'),
+        ("ailog", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='airun',
-            options={'permissions': [('run_search', 'Can run constraint searches')], 'verbose_name': 'AI run'},
+            name="airun",
+            options={"permissions": [("run_search", "Can run constraint searches")], "verbose_name": "AI run"},
         ),
     ]

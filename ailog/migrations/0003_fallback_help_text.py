@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ailog', '0002_run_search_permission'),
+        ("ailog", "0002_run_search_permission"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='airun',
-            name='fallback_used',
-            field=models.BooleanField(blank=True, help_text="yes when no rule matched and 'default' was used; blank when the run did not say", null=True),
+            model_name="airun",
+            name="fallback_used",
+            field=models.BooleanField(
+                blank=True,
+                help_text="yes when no rule matched and 'default' was used; blank when the run did not say",
+                null=True,
+            ),
         ),
     ]

@@ -11,7 +11,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -20,117 +19,323 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ConstraintProfile',
+            name="ConstraintProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_-]{0,63}$'), "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.", code='slug')])),
-                ('description', models.TextField(blank=True, default='')),
-                ('min_rings', models.PositiveSmallIntegerField()),
-                ('max_rings', models.PositiveSmallIntegerField()),
-                ('min_ring_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('max_ring_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('min_total_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('max_total_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('allow_mosaic', models.BooleanField(default=True)),
-                ('allow_segmented', models.BooleanField(default=True)),
-                ('palette_key', models.CharField(blank=True, default='', max_length=64)),
-                ('bias_simple', models.BooleanField(default=False)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_-]{0,63}$"),
+                                "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+                                code="slug",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                ("min_rings", models.PositiveSmallIntegerField()),
+                ("max_rings", models.PositiveSmallIntegerField()),
+                ("min_ring_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("max_ring_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("min_total_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("max_total_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("allow_mosaic", models.BooleanField(default=True)),
+                ("allow_segmented", models.BooleanField(default=True)),
+                ("palette_key", models.CharField(blank=True, default="", max_length=64)),
+                ("bias_simple", models.BooleanField(default=False)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='profile_name_not_empty'), models.CheckConstraint(condition=models.Q(('min_rings__gte', 1)), name='profile_min_rings_gte_1'), models.CheckConstraint(condition=models.Q(('max_rings__lte', 24)), name='profile_max_rings_lte_limit'), models.CheckConstraint(condition=models.Q(('min_rings__lte', models.F('max_rings'))), name='profile_rings_min_le_max'), models.CheckConstraint(condition=models.Q(('min_ring_width_mm__gt', 0)), name='profile_min_ring_width_gt_0'), models.CheckConstraint(condition=models.Q(('max_ring_width_mm__lte', Decimal('20'))), name='profile_max_ring_width_lte_limit'), models.CheckConstraint(condition=models.Q(('min_ring_width_mm__lte', models.F('max_ring_width_mm'))), name='profile_ring_width_min_le_max'), models.CheckConstraint(condition=models.Q(('min_total_width_mm__gt', 0)), name='profile_min_total_width_gt_0'), models.CheckConstraint(condition=models.Q(('max_total_width_mm__lte', Decimal('60'))), name='profile_max_total_width_lte_limit'), models.CheckConstraint(condition=models.Q(('min_total_width_mm__lte', models.F('max_total_width_mm'))), name='profile_total_width_min_le_max'), models.CheckConstraint(condition=models.Q(('max_total_width_mm__gte', django.db.models.expressions.CombinedExpression(models.F('min_rings'), '*', models.F('min_ring_width_mm')))), name='profile_narrowest_design_fits'), models.CheckConstraint(condition=models.Q(('min_total_width_mm__lte', django.db.models.expressions.CombinedExpression(models.F('max_rings'), '*', models.F('max_ring_width_mm')))), name='profile_widest_design_fits'), models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='profile_version_gte_1')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("name", ""), _negated=True), name="profile_name_not_empty"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("min_rings__gte", 1)), name="profile_min_rings_gte_1"),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_rings__lte", 24)), name="profile_max_rings_lte_limit"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_rings__lte", models.F("max_rings"))), name="profile_rings_min_le_max"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_ring_width_mm__gt", 0)), name="profile_min_ring_width_gt_0"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_ring_width_mm__lte", Decimal("20"))),
+                        name="profile_max_ring_width_lte_limit",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_ring_width_mm__lte", models.F("max_ring_width_mm"))),
+                        name="profile_ring_width_min_le_max",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_total_width_mm__gt", 0)), name="profile_min_total_width_gt_0"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_total_width_mm__lte", Decimal("60"))),
+                        name="profile_max_total_width_lte_limit",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_total_width_mm__lte", models.F("max_total_width_mm"))),
+                        name="profile_total_width_min_le_max",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "max_total_width_mm__gte",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("min_rings"), "*", models.F("min_ring_width_mm")
+                                ),
+                            )
+                        ),
+                        name="profile_narrowest_design_fits",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "min_total_width_mm__lte",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("max_rings"), "*", models.F("max_ring_width_mm")
+                                ),
+                            )
+                        ),
+                        name="profile_widest_design_fits",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("version__gte", 1)), name="profile_version_gte_1"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalConstraintProfile',
+            name="HistoricalConstraintProfile",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('change_type', models.CharField(choices=[('created', 'created'), ('changed', 'changed'), ('rollback', 'rollback'), ('import', 'import'), ('deleted', 'deleted')], default='changed', max_length=16)),
-                ('operator', models.CharField(blank=True, default='', max_length=150)),
-                ('rollback_of', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('name', models.CharField(db_index=True, max_length=64, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_-]{0,63}$'), "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.", code='slug')])),
-                ('description', models.TextField(blank=True, default='')),
-                ('min_rings', models.PositiveSmallIntegerField()),
-                ('max_rings', models.PositiveSmallIntegerField()),
-                ('min_ring_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('max_ring_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('min_total_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('max_total_width_mm', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('allow_mosaic', models.BooleanField(default=True)),
-                ('allow_segmented', models.BooleanField(default=True)),
-                ('palette_key', models.CharField(blank=True, default='', max_length=64)),
-                ('bias_simple', models.BooleanField(default=False)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "change_type",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("changed", "changed"),
+                            ("rollback", "rollback"),
+                            ("import", "import"),
+                            ("deleted", "deleted"),
+                        ],
+                        default="changed",
+                        max_length=16,
+                    ),
+                ),
+                ("operator", models.CharField(blank=True, default="", max_length=150)),
+                ("rollback_of", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "name",
+                    models.CharField(
+                        db_index=True,
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_-]{0,63}$"),
+                                "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+                                code="slug",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                ("min_rings", models.PositiveSmallIntegerField()),
+                ("max_rings", models.PositiveSmallIntegerField()),
+                ("min_ring_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("max_ring_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("min_total_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("max_total_width_mm", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("allow_mosaic", models.BooleanField(default=True)),
+                ("allow_segmented", models.BooleanField(default=True)),
+                ("palette_key", models.CharField(blank=True, default="", max_length=64)),
+                ("bias_simple", models.BooleanField(default=False)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical constraint profile',
-                'verbose_name_plural': 'historical constraint profiles',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical constraint profile",
+                "verbose_name_plural": "historical constraint profiles",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalResolutionRule',
+            name="HistoricalResolutionRule",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('change_type', models.CharField(choices=[('created', 'created'), ('changed', 'changed'), ('rollback', 'rollback'), ('import', 'import'), ('deleted', 'deleted')], default='changed', max_length=16)),
-                ('operator', models.CharField(blank=True, default='', max_length=150)),
-                ('rollback_of', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('name', models.CharField(db_index=True, max_length=64, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_-]{0,63}$'), "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.", code='slug')])),
-                ('tool_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('material_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('machine_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('workflow_mode', models.CharField(blank=True, choices=[('constraint_first', 'constraint_first'), ('ai_assisted', 'ai_assisted'), ('design_first', 'design_first')], default='', max_length=32)),
-                ('geometry_engine', models.CharField(blank=True, default='', max_length=64)),
-                ('priority', models.IntegerField(default=100)),
-                ('enabled', models.BooleanField(default=True)),
-                ('note', models.TextField(blank=True, default='')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('profile', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='profiles.constraintprofile')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "change_type",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("changed", "changed"),
+                            ("rollback", "rollback"),
+                            ("import", "import"),
+                            ("deleted", "deleted"),
+                        ],
+                        default="changed",
+                        max_length=16,
+                    ),
+                ),
+                ("operator", models.CharField(blank=True, default="", max_length=150)),
+                ("rollback_of", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "name",
+                    models.CharField(
+                        db_index=True,
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_-]{0,63}$"),
+                                "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+                                code="slug",
+                            )
+                        ],
+                    ),
+                ),
+                ("tool_pattern", models.CharField(blank=True, default="", max_length=128)),
+                ("material_pattern", models.CharField(blank=True, default="", max_length=128)),
+                ("machine_pattern", models.CharField(blank=True, default="", max_length=128)),
+                (
+                    "workflow_mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("constraint_first", "constraint_first"),
+                            ("ai_assisted", "ai_assisted"),
+                            ("design_first", "design_first"),
+                        ],
+                        default="",
+                        max_length=32,
+                    ),
+                ),
+                ("geometry_engine", models.CharField(blank=True, default="", max_length=64)),
+                ("priority", models.IntegerField(default=100)),
+                ("enabled", models.BooleanField(default=True)),
+                ("note", models.TextField(blank=True, default="")),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("history_change_reason", models.TextField(null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="profiles.constraintprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical resolution rule',
-                'verbose_name_plural': 'historical resolution rules',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical resolution rule",
+                "verbose_name_plural": "historical resolution rules",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ResolutionRule',
+            name="ResolutionRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9][a-z0-9_-]{0,63}$'), "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.", code='slug')])),
-                ('tool_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('material_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('machine_pattern', models.CharField(blank=True, default='', max_length=128)),
-                ('workflow_mode', models.CharField(blank=True, choices=[('constraint_first', 'constraint_first'), ('ai_assisted', 'ai_assisted'), ('design_first', 'design_first')], default='', max_length=32)),
-                ('geometry_engine', models.CharField(blank=True, default='', max_length=64)),
-                ('priority', models.IntegerField(default=100)),
-                ('enabled', models.BooleanField(default=True)),
-                ('note', models.TextField(blank=True, default='')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rules', to='profiles.constraintprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9][a-z0-9_-]{0,63}$"),
+                                "Use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+                                code="slug",
+                            )
+                        ],
+                    ),
+                ),
+                ("tool_pattern", models.CharField(blank=True, default="", max_length=128)),
+                ("material_pattern", models.CharField(blank=True, default="", max_length=128)),
+                ("machine_pattern", models.CharField(blank=True, default="", max_length=128)),
+                (
+                    "workflow_mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("constraint_first", "constraint_first"),
+                            ("ai_assisted", "ai_assisted"),
+                            ("design_first", "design_first"),
+                        ],
+                        default="",
+                        max_length=32,
+                    ),
+                ),
+                ("geometry_engine", models.CharField(blank=True, default="", max_length=64)),
+                ("priority", models.IntegerField(default=100)),
+                ("enabled", models.BooleanField(default=True)),
+                ("note", models.TextField(blank=True, default="")),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rules",
+                        to="profiles.constraintprofile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['priority', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='rule_name_not_empty'), models.CheckConstraint(condition=models.Q(('workflow_mode__in', ['', 'constraint_first', 'ai_assisted', 'design_first'])), name='rule_workflow_mode_known'), models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='rule_version_gte_1')],
+                "ordering": ["priority", "id"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("name", ""), _negated=True), name="rule_name_not_empty"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("workflow_mode__in", ["", "constraint_first", "ai_assisted", "design_first"])
+                        ),
+                        name="rule_workflow_mode_known",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("version__gte", 1)), name="rule_version_gte_1"),
+                ],
             },
         ),
     ]

@@ -10,6 +10,7 @@ inputs that carry the state through GET forms, and value formatting.
 The small table-cell charts are drawn by tags (in Python, :mod:`rmos_site.table_rows`) rather
 than included templates: a table of a hundred rows would otherwise spend most of its time on them.
 """
+
 from __future__ import annotations
 
 from django import template
@@ -25,8 +26,14 @@ register = template.Library()
 
 
 @register.simple_tag
-def state_url(state: DashboardState, *, profile: str | None = None, autoload: str | None = None,
-              fragment: str = "", path: str = DASHBOARD_PATH) -> str:
+def state_url(
+    state: DashboardState,
+    *,
+    profile: str | None = None,
+    autoload: str | None = None,
+    fragment: str = "",
+    path: str = DASHBOARD_PATH,
+) -> str:
     """The state's URL with the profile and/or auto-load changed, everything else kept."""
     if profile is not None:
         state = state.with_profile(profile)

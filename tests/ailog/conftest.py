@@ -1,4 +1,5 @@
 """Fixtures of the AI-log tests (analytics tests use them too)."""
+
 from __future__ import annotations
 
 import pytest

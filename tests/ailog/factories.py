@@ -1,12 +1,13 @@
 """Small builders for AI-log items, in the shapes the API takes (plain JSON-ready dicts)."""
+
 from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 CONTEXT = {
     "tool_id": "saw:jeweler-0.25",
@@ -34,7 +35,15 @@ def candidate(rings: int = 2, width: float = 1.5) -> dict[str, Any]:
     }
 
 
-def attempt_item(index: int = 1, *, at: datetime = T0, score: float = 85.0, bucket: str = "GREEN", acceptable: bool = True, **extra: Any) -> dict[str, Any]:
+def attempt_item(
+    index: int = 1,
+    *,
+    at: datetime = T0,
+    score: float = 85.0,
+    bucket: str = "GREEN",
+    acceptable: bool = True,
+    **extra: Any,
+) -> dict[str, Any]:
     item = {
         "attempt_index": index,
         "timestamp": iso(at),
@@ -78,7 +87,13 @@ def run_item(
     }
     if with_attempts:
         item["attempt_records"] = [
-            attempt_item(i, at=start + timedelta(seconds=i - 1), score=score, bucket=bucket, acceptable=score >= 80 and bucket != "RED")
+            attempt_item(
+                i,
+                at=start + timedelta(seconds=i - 1),
+                score=score,
+                bucket=bucket,
+                acceptable=score >= 80 and bucket != "RED",
+            )
             for i, (score, bucket) in enumerate(scores, start=1)
         ]
     item.update(extra)
@@ -94,7 +109,9 @@ def attempt_event(run_id: str, index: int = 1, *, at: datetime = T0, **extra: An
 
 
 def run_event(run_id: str, *, at: datetime = T0, attempts: int = 1, **extra: Any) -> dict[str, Any]:
-    item = run_item(run_id=run_id, at=at, with_attempts=False, scores=[(40.0, "RED")] * (attempts - 1) + [(90.0, "GREEN")])
+    item = run_item(
+        run_id=run_id, at=at, with_attempts=False, scores=[(40.0, "RED")] * (attempts - 1) + [(90.0, "GREEN")]
+    )
     item["event_type"] = "ai_constraint_run_summary"
     item.update(extra)
     return item

@@ -1,9 +1,10 @@
 """The read-only admin of the AI log."""
+
 from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -72,7 +73,7 @@ def test_the_read_only_admin_says_why_it_refuses(admin_client):
 
 
 def test_recent_filter(admin_client):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     services.runs_ingest(runs=[run_item(at=now - timedelta(minutes=5)), run_item(at=now - timedelta(days=3))])
     assert admin_client.get("/admin/ailog/airun/?recent=1h").context["cl"].result_count == 1
     assert admin_client.get("/admin/ailog/airun/?recent=7d").context["cl"].result_count == 2

@@ -1,4 +1,5 @@
 """The AI log over real HTTP (Django test client): ingestion, reads, CSV, errors, permissions."""
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,9 @@ def test_post_runs_creates_then_a_retry_answers_unchanged(integrator, default_pr
 def test_post_runs_conflict_is_409_naming_the_run(integrator):
     item = run_item()
     _post(integrator, RUNS, {"runs": [item]})
-    response = _post(integrator, RUNS, {"runs": [{**item, "reason": "acceptable_found", "selected_risk_bucket": "YELLOW"}]})
+    response = _post(
+        integrator, RUNS, {"runs": [{**item, "reason": "acceptable_found", "selected_risk_bucket": "YELLOW"}]}
+    )
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "conflict" and body["run_ids"] == [item["run_id"]]
@@ -59,7 +62,10 @@ def test_post_runs_validation_error_shape(integrator):
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == 400 and body["code"] == "validation_error" and body["error_count"] == 2
-    assert {(e["index"], e["field"], e["rule"]) for e in body["errors"]} == {(1, "workflow_mode", "choice"), (1, "score", "unknown_field")}
+    assert {(e["index"], e["field"], e["rule"]) for e in body["errors"]} == {
+        (1, "workflow_mode", "choice"),
+        (1, "score", "unknown_field"),
+    }
     assert all(e["message"] for e in body["errors"])
     assert not AiRun.objects.exists()
 
@@ -68,7 +74,12 @@ def test_unknown_profile_is_reported_in_the_answer(integrator):
     response = _post(integrator, RUNS, {"runs": [run_item(profile="mystery")]})
     assert response.status_code == 201
     assert response.json()["warnings"] == [
-        {"field": "profile", "rule": "unknown_profile", "message": "no profile named 'mystery' here; the run is kept under that name", "index": 0}
+        {
+            "field": "profile",
+            "rule": "unknown_profile",
+            "message": "no profile named 'mystery' here; the run is kept under that name",
+            "index": 0,
+        }
     ]
 
 
@@ -111,7 +122,9 @@ def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrato
     runs list answered 500 from then on (PostgreSQL refused a NUL with a 500 instead)."""
     run = run_item(attempts=1)
     run["warnings"] = ["PLACEHOLDER"]
-    run["attempt_records"][0]["candidate"] = {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "MATERIAL"}]}
+    run["attempt_records"][0]["candidate"] = {
+        "rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "MATERIAL"}]
+    }
     raw = json.dumps({"runs": [run]}).replace("PLACEHOLDER", "\\ud800").replace("MATERIAL", "a\\u0000b")
     response = integrator.post(RUNS, data=raw, content_type="application/json")
     assert response.status_code == 400
@@ -209,7 +222,9 @@ def test_geometry_engine_dash_selects_what_has_no_engine_everywhere(viewer, inte
     # No engine may be called "-": it would be unreachable by that filter.
     refused = _post(integrator, RUNS, {"runs": [run_item(geometry_engine="-")]})
     assert refused.status_code == 400
-    assert [(e["index"], e["field"], e["rule"]) for e in refused.json()["errors"]] == [(0, "geometry_engine", "reserved")]
+    assert [(e["index"], e["field"], e["rule"]) for e in refused.json()["errors"]] == [
+        (0, "geometry_engine", "reserved")
+    ]
 
 
 def test_run_id_takes_the_short_id_the_pages_show(viewer):
@@ -221,7 +236,9 @@ def test_run_id_takes_the_short_id_the_pages_show(viewer):
         assert [r["run_id"] for r in runs] == [wanted], prefix
         attempts = viewer.get(f"{ATTEMPTS}?run_id={prefix}").json()["results"]
         assert {a["run_id"] for a in attempts} == {wanted} and len(attempts) == 2
-    unused = next(prefix for prefix in ("00000000", "ffffffff") if not any(i["run_id"].startswith(prefix) for i in items))
+    unused = next(
+        prefix for prefix in ("00000000", "ffffffff") if not any(i["run_id"].startswith(prefix) for i in items)
+    )
     assert viewer.get(f"{RUNS}?run_id={unused}").json()["results"] == []  # a prefix no run has finds nothing
     refused = viewer.get(f"{RUNS}?run_id={wanted[:7]}")
     assert refused.status_code == 400 and "first 8 or more hex digits" in refused.json()["errors"][0]["message"]
@@ -298,11 +315,16 @@ def test_csv_streams_the_same_rows(viewer):
 
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(viewer):
     tool = '=HYPERLINK("http://example.invalid","x")'
-    services.runs_ingest(runs=[run_item(tool_id=tool, geometry_engine="+cmd|calc", material_id="@sum", machine_id="-1+1")])
+    services.runs_ingest(
+        runs=[run_item(tool_id=tool, geometry_engine="+cmd|calc", material_id="@sum", machine_id="-1+1")]
+    )
     for path in (ATTEMPTS, RUNS):
         [row, *_] = csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode()))
         assert (row["tool_id"], row["geometry_engine"], row["material_id"], row["machine_id"]) == (
-            "'" + tool, "'+cmd|calc", "'@sum", "'-1+1"
+            "'" + tool,
+            "'+cmd|calc",
+            "'@sum",
+            "'-1+1",
         )
     assert viewer.get(ATTEMPTS).json()["results"][0]["tool_id"] == tool  # JSON keeps the value as stored
 
@@ -321,7 +343,9 @@ def test_a_csv_of_one_page_links_the_next_page(viewer, path, key):
     """A CSV has no room for next_cursor: with a limit, the next page's URL is in a Link header,
     and following it pages through exactly the rows of the whole CSV."""
     _seed(5)
-    everything = list(csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode())))
+    everything = list(
+        csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode()))
+    )
     seen, url, pages = [], f"{path}?format=csv&limit=3", 0
     while url:
         response = viewer.get(url)
@@ -365,7 +389,9 @@ def test_fast_shapes_equal_the_documented_serializers(default_profile):
 
     for attempt in AiAttempt.objects.all():
         row = AiAttempt.objects.filter(pk=attempt.pk).values(*ATTEMPT_ROW_FIELDS).get()
-        assert json.loads(json.dumps(attempt_json(row))) == json.loads(json.dumps(AttemptOutputSerializer(attempt).data))
+        assert json.loads(json.dumps(attempt_json(row))) == json.loads(
+            json.dumps(AttemptOutputSerializer(attempt).data)
+        )
     run = AiRun.objects.get()
     row = AiRun.objects.values(*RUN_ROW_FIELDS).get()
     assert json.loads(json.dumps(run_json(row))) == json.loads(json.dumps(RunOutputSerializer(run).data))
@@ -384,7 +410,9 @@ def test_a_format_an_endpoint_lacks_is_a_400_listing_what_it_has(viewer):
     run_id = AiRun.objects.get().run_id
     response = viewer.get(f"{RUNS}/{run_id}?format=csv")  # a bare 404 "Not found." before
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"field": "format", "rule": "choice", "message": "must be one of: json (on this endpoint)"}]
+    assert response.json()["errors"] == [
+        {"field": "format", "rule": "choice", "message": "must be one of: json (on this endpoint)"}
+    ]
     response = viewer.get(f"{ATTEMPTS}?format=xml")
     assert response.json()["errors"][0]["message"] == "must be one of: json, csv (on this endpoint)"
 

@@ -1,5 +1,6 @@
 """The ingestion benchmark on a tiny dataset (the rates themselves are the benchmark command's
 business): a second invocation with ``--reuse`` ingests new runs, and every row has a baseline."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """ailog's management commands: log_is_empty and prune_logs."""
+
 from __future__ import annotations
 
 import io
@@ -37,7 +38,9 @@ def test_prune_logs_dry_run_then_for_real():
     assert (AiRun.objects.count(), AiAttempt.objects.count()) == (1, 2)
 
 
-@pytest.mark.parametrize("value", ["soon", "2025-06-01T00:00:00", "9999-12-31T23:59:59-12:00"])  # the last: a traceback before
+@pytest.mark.parametrize(
+    "value", ["soon", "2025-06-01T00:00:00", "9999-12-31T23:59:59-12:00"]
+)  # the last: a traceback before
 def test_prune_logs_refuses_bad_dates(value):
     with pytest.raises(CommandError):
         call_command("prune_logs", "--before", value, stdout=io.StringIO(), stderr=io.StringIO())

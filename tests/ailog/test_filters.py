@@ -1,16 +1,26 @@
 """ailog.filters: the one parser of the log viewer's query (API and dashboard page alike)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.http import QueryDict
 
-from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, Cursor, LogFilter, cursor_parse, limit_parse, log_filter_parse, page_parse
+from ailog.filters import (
+    ATTEMPT_FILTERS,
+    RUN_FILTERS,
+    Cursor,
+    LogFilter,
+    cursor_parse,
+    limit_parse,
+    log_filter_parse,
+    page_parse,
+)
 from rmos_site.errors import ValidationFailed
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_parses_every_filter_from_a_querydict():
@@ -21,9 +31,18 @@ def test_parses_every_filter_from_a_querydict():
     )
     parsed = log_filter_parse(query, allowed=RUN_FILTERS)
     assert parsed == LogFilter(
-        run_id=run_id, tool_id="saw:a", material_id="m", machine_id="c", workflow_mode="ai_assisted", geometry_engine="ml",
-        risk_bucket="RED", profile="p", since=datetime(2025, 3, 1, tzinfo=UTC), until=datetime(2025, 3, 31, 10, tzinfo=UTC),
-        success=True, reason="timeout",
+        run_id=run_id,
+        tool_id="saw:a",
+        material_id="m",
+        machine_id="c",
+        workflow_mode="ai_assisted",
+        geometry_engine="ml",
+        risk_bucket="RED",
+        profile="p",
+        since=datetime(2025, 3, 1, tzinfo=UTC),
+        until=datetime(2025, 3, 31, 10, tzinfo=UTC),
+        success=True,
+        reason="timeout",
     )
     again = QueryDict(mutable=True)
     again.update(parsed.as_params())
@@ -42,9 +61,14 @@ def test_a_lower_case_z_means_utc_as_in_ingestion():
 
 def test_every_bad_field_is_named_at_once():
     with pytest.raises(ValidationFailed) as caught:
-        log_filter_parse({"tool_id": "x" * 200, "risk_bucket": "PINK", "success": "true", "bogus": "1"}, allowed=ATTEMPT_FILTERS)
+        log_filter_parse(
+            {"tool_id": "x" * 200, "risk_bucket": "PINK", "success": "true", "bogus": "1"}, allowed=ATTEMPT_FILTERS
+        )
     assert {(e.field, e.rule) for e in caught.value.errors} == {
-        ("tool_id", "max_length"), ("risk_bucket", "choice"), ("success", "unknown_field"), ("bogus", "unknown_field")
+        ("tool_id", "max_length"),
+        ("risk_bucket", "choice"),
+        ("success", "unknown_field"),
+        ("bogus", "unknown_field"),
     }
 
 
@@ -86,7 +110,13 @@ def test_cursor_round_trip_and_tampering():
     assert cursor_parse(cursor.encode(), kind="a") == cursor
     for bad in ("", None):
         assert cursor_parse(bad, kind="a") is None
-    for bad in ("%%%", "YWJj", cursor.encode()[:-2] + "zz", Cursor("r", cursor.timestamp, 1).encode(), Cursor("a", cursor.timestamp, 0).encode()):
+    for bad in (
+        "%%%",
+        "YWJj",
+        cursor.encode()[:-2] + "zz",
+        Cursor("r", cursor.timestamp, 1).encode(),
+        Cursor("a", cursor.timestamp, 0).encode(),
+    ):
         with pytest.raises(ValidationFailed):
             cursor_parse(bad, kind="a")
 

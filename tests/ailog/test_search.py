@@ -1,4 +1,5 @@
 """Constraint search through the API and the commands: resolved, searched, recorded like any run."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,16 @@ def test_same_seed_same_search(searcher, starter_profiles):
 
 
 def test_a_hard_context_fails_honestly(searcher, starter_profiles):
-    body = post(searcher, {"tool_id": "router:upcut-1.5", "material_id": "shell:abalone-paua",
-                             "machine_id": "proto:desktop-cnc", "max_attempts": 10, "seed": 1}).json()
+    body = post(
+        searcher,
+        {
+            "tool_id": "router:upcut-1.5",
+            "material_id": "shell:abalone-paua",
+            "machine_id": "proto:desktop-cnc",
+            "max_attempts": 10,
+            "seed": 1,
+        },
+    ).json()
     assert body["success"] is False and body["reason"] == "budget_exhausted" and body["attempts"] == 10
     assert body["profile"] == "premium_shell"
 
@@ -128,8 +137,20 @@ def test_only_operators_and_admins_run_searches(viewer, integrator, anonymous, s
 
 def test_run_search_command_prints_a_readable_summary(starter_profiles):
     out = StringIO()
-    call_command("run_search", "--tool", "saw:slitting-0.5", "--material", "wood:ebony", "--machine", "prod:vmc-3axis",
-                 "--max-attempts", "12", "--seed", "4", stdout=out)
+    call_command(
+        "run_search",
+        "--tool",
+        "saw:slitting-0.5",
+        "--material",
+        "wood:ebony",
+        "--machine",
+        "prod:vmc-3axis",
+        "--max-attempts",
+        "12",
+        "--seed",
+        "4",
+        stdout=out,
+    )
     text = out.getvalue()
     rule = ConstraintProfile.objects.get(name="thin_saw").rules.get(name="saw-tools")
     assert f"Profile    thin_saw v1: chosen by rule #{rule.id} saw-tools" in text
@@ -140,8 +161,23 @@ def test_run_search_command_prints_a_readable_summary(starter_profiles):
 
 def test_run_search_json_is_the_recorded_run_as_the_api_returns_it(searcher, starter_profiles):
     out = StringIO()
-    call_command("run_search", "--tool", "saw:slitting-0.5", "--material", "wood:ebony", "--machine", "prod:vmc-3axis",
-                 "--profile", "default", "--max-attempts", "6", "--seed", "4", "--json", stdout=out)
+    call_command(
+        "run_search",
+        "--tool",
+        "saw:slitting-0.5",
+        "--material",
+        "wood:ebony",
+        "--machine",
+        "prod:vmc-3axis",
+        "--profile",
+        "default",
+        "--max-attempts",
+        "6",
+        "--seed",
+        "4",
+        "--json",
+        stdout=out,
+    )
     printed = json.loads(out.getvalue())
     run = AiRun.objects.get()
     assert printed == searcher.get(f"/api/rmos/logs/ai/runs/{run.run_id}").json()
@@ -203,5 +239,7 @@ def test_simulate_traffic_refuses_bad_arguments_before_running(starter_profiles,
 
 
 def test_simulate_traffic_uses_the_budget_it_is_given(starter_profiles):
-    call_command("simulate_traffic", "--runs", "3", "--seed", "4", "--max-attempts", "2", stdout=StringIO(), stderr=StringIO())
+    call_command(
+        "simulate_traffic", "--runs", "3", "--seed", "4", "--max-attempts", "2", stdout=StringIO(), stderr=StringIO()
+    )
     assert set(AiRun.objects.values_list("max_attempts", flat=True)) == {2}

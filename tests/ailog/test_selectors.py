@@ -1,4 +1,5 @@
 """ailog.selectors: every filter, keyset paging under concurrent inserts, streaming."""
+
 from __future__ import annotations
 
 import uuid
@@ -63,10 +64,14 @@ def test_attempt_filters(logged):
     items, pending = logged
     every = selectors.attempt_list(filters=LogFilter(), limit=1000).items
     assert len(every) == 13 and str(every[0]["run_id"]) == pending
-    assert {str(a["run_id"]) for a in selectors.attempt_list(filters=LogFilter(run_id=uuid.UUID(items[2]["run_id"]))).items} == {items[2]["run_id"]}
+    assert {
+        str(a["run_id"]) for a in selectors.attempt_list(filters=LogFilter(run_id=uuid.UUID(items[2]["run_id"]))).items
+    } == {items[2]["run_id"]}
     reds = selectors.attempt_list(filters=LogFilter(risk_bucket="RED"), limit=1000).items
     assert {a["risk_bucket"] for a in reds} == {"RED"} and len(reds) == 7
-    assert [str(a["run_id"]) for a in selectors.attempt_list(filters=LogFilter(profile="other")).items] == [items[4]["run_id"]] * 2
+    assert [str(a["run_id"]) for a in selectors.attempt_list(filters=LogFilter(profile="other")).items] == [
+        items[4]["run_id"]
+    ] * 2
     assert len(selectors.attempt_list(filters=LogFilter(geometry_engine="ml")).items) == 2
     assert len(selectors.attempt_list(filters=LogFilter(workflow_mode="design_first")).items) == 2
 

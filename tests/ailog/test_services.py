@@ -1,9 +1,10 @@
 """ailog.services: the one write path (ingestion rules, idempotency, events out of order, prune)."""
+
 from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,11 +12,21 @@ from ailog import services
 from ailog.models import AiAttempt, AiRun
 from profiles import services as profile_services
 from rmos_site.errors import Conflict, PayloadTooLarge, ValidationFailed
-from tests.ailog.factories import CONTEXT, T0, attempt_event, attempt_item, candidate, iso, new_run_id, run_event, run_item
+from tests.ailog.factories import (
+    CONTEXT,
+    T0,
+    attempt_event,
+    attempt_item,
+    candidate,
+    iso,
+    new_run_id,
+    run_event,
+    run_item,
+)
 from tests.factories import together
 
 pytestmark = pytest.mark.django_db
-UTC = timezone.utc
+UTC = UTC
 
 
 def _rule_at(exc: ValidationFailed, field: str) -> set[str]:
@@ -26,19 +37,38 @@ def _rule_at(exc: ValidationFailed, field: str) -> set[str]:
 
 
 def test_runs_ingest_stores_runs_and_attempts_with_every_field(default_profile):
-    item = run_item(attempts=3, seed=7, stop_on_first_green=True, min_feasibility_score=80.0, rule_id=4, fallback_used=False,
-                    catalog_revision="2025.12-1", started_at=iso(T0 - timedelta(seconds=5)), elapsed_seconds=5.0,
-                    selected_attempt_index=3, selected_candidate=candidate(3, 1.0), warnings=["unknown tool"])
+    item = run_item(
+        attempts=3,
+        seed=7,
+        stop_on_first_green=True,
+        min_feasibility_score=80.0,
+        rule_id=4,
+        fallback_used=False,
+        catalog_revision="2025.12-1",
+        started_at=iso(T0 - timedelta(seconds=5)),
+        elapsed_seconds=5.0,
+        selected_attempt_index=3,
+        selected_candidate=candidate(3, 1.0),
+        warnings=["unknown tool"],
+    )
     result = services.runs_ingest(runs=[item])
 
     assert (result.runs_created, result.attempts_created, result.created) == (1, 3, True)
     run = AiRun.objects.get(run_id=item["run_id"])
     assert run.timestamp == T0 and run.source == "api"
-    assert (run.tool_id, run.material_id, run.machine_id, run.workflow_mode, run.geometry_engine) == tuple(CONTEXT.values())
+    assert (run.tool_id, run.material_id, run.machine_id, run.workflow_mode, run.geometry_engine) == tuple(
+        CONTEXT.values()
+    )
     assert (run.profile_name, run.profile_version) == ("default", 1)
     assert run.profile_history_id == default_profile.history.get().history_id
     assert (run.seed, run.rule_id, run.fallback_used, run.catalog_revision) == (7, 4, False, "2025.12-1")
-    assert (run.attempts, run.success, run.reason, run.selected_score, run.selected_risk_bucket) == (3, True, "green_found", 90.0, "GREEN")
+    assert (run.attempts, run.success, run.reason, run.selected_score, run.selected_risk_bucket) == (
+        3,
+        True,
+        "green_found",
+        90.0,
+        "GREEN",
+    )
     assert run.selected_candidate == candidate(3, 1.0) and run.warnings == ["unknown tool"]
     attempts = list(AiAttempt.objects.filter(run_id=item["run_id"]).order_by("attempt_index"))
     assert [a.attempt_index for a in attempts] == [1, 2, 3]
@@ -58,10 +88,30 @@ def test_run_record_stores_an_internal_run(default_profile):
         profile_history_id=history_id,
         rule_id=None,
         fallback_used=True,
-        budget={"max_attempts": 10, "time_limit_seconds": 5.0, "min_feasibility_score": 80.0, "stop_on_first_green": True, "seed": 3},
+        budget={
+            "max_attempts": 10,
+            "time_limit_seconds": 5.0,
+            "min_feasibility_score": 80.0,
+            "stop_on_first_green": True,
+            "seed": 3,
+        },
         attempts=[
-            {"attempt_index": 1, "timestamp": now, "score": 60.0, "risk_bucket": "YELLOW", "is_acceptable": False, "candidate": candidate(2)},
-            {"attempt_index": 2, "timestamp": now, "score": 88.0, "risk_bucket": "GREEN", "is_acceptable": True, "candidate": candidate(3, 1.0)},
+            {
+                "attempt_index": 1,
+                "timestamp": now,
+                "score": 60.0,
+                "risk_bucket": "YELLOW",
+                "is_acceptable": False,
+                "candidate": candidate(2),
+            },
+            {
+                "attempt_index": 2,
+                "timestamp": now,
+                "score": 88.0,
+                "risk_bucket": "GREEN",
+                "is_acceptable": True,
+                "candidate": candidate(3, 1.0),
+            },
         ],
         success=True,
         reason="green_found",
@@ -78,9 +128,18 @@ def test_run_record_stores_an_internal_run(default_profile):
 def test_run_record_rejects_bad_data_like_ingestion(default_profile):
     with pytest.raises(ValidationFailed) as caught:
         services.run_record(
-            context=dict(CONTEXT), profile="default", profile_version=None, profile_history_id=None, rule_id=None,
-            fallback_used=None, budget={}, attempts=[], success=True, reason="budget_exhausted",
-            selected_score=None, selected_risk_bucket=None,
+            context=dict(CONTEXT),
+            profile="default",
+            profile_version=None,
+            profile_history_id=None,
+            rule_id=None,
+            fallback_used=None,
+            budget={},
+            attempts=[],
+            success=True,
+            reason="budget_exhausted",
+            selected_score=None,
+            selected_risk_bucket=None,
         )
     assert "consistency" in _rule_at(caught.value, "success")
     assert not AiRun.objects.exists()
@@ -106,7 +165,9 @@ def test_version_in_force_is_looked_up_for_the_runs_time(default_profile):
 
 def test_a_run_older_than_its_profiles_first_version_counts_under_it_with_a_warning(default_profile):
     """Seen in review: such a run was silently given version 1, as if that version had been in force."""
-    result = services.runs_ingest(runs=[run_item(at=T0, profile_version=None), run_item(at=datetime.now(UTC), profile_version=None)])
+    result = services.runs_ingest(
+        runs=[run_item(at=T0, profile_version=None), run_item(at=datetime.now(UTC), profile_version=None)]
+    )
     assert [(w.field, w.rule, w.index) for w in result.warnings] == [("profile_version", "before_first_version", 0)]
     assert "counted under version 1" in result.warnings[0].message
     assert set(AiRun.objects.values_list("profile_version", flat=True)) == {1}
@@ -203,8 +264,8 @@ def test_attempt_events_posted_at_the_same_moment_as_their_summary_are_linked_an
         tool = {"tool_id": "saw:other"} if round_ % 3 == 2 else {}
         attempts = [attempt_event(run_id, i, at=T0 - timedelta(seconds=3 - i), **tool) for i in (1, 2, 3)]
         results, errors = together(
-            lambda: services.events_ingest(events=copy.deepcopy(attempts)),
-            lambda: services.events_ingest(events=[run_event(run_id, attempts=3)]),
+            lambda attempts=attempts: services.events_ingest(events=copy.deepcopy(attempts)),
+            lambda run_id=run_id: services.events_ingest(events=[run_event(run_id, attempts=3)]),
         )
         stored = set(AiAttempt.objects.filter(run_id=run_id).values_list("profile_name", "profile_version"))
         if tool:
@@ -246,7 +307,10 @@ def test_events_check_the_selected_attempt_like_a_runs_batch(default_profile, or
     the runs endpoint refused it, the events endpoint stored it in any order."""
     run_id = new_run_id()
     summary = run_event(run_id, attempts=2, selected_attempt_index=2, selected_score=91.5, selected_risk_bucket="GREEN")
-    attempts = [attempt_event(run_id, 1), attempt_event(run_id, 2, score=50.0, risk_bucket="YELLOW", is_acceptable=False)]
+    attempts = [
+        attempt_event(run_id, 1),
+        attempt_event(run_id, 2, score=50.0, risk_bucket="YELLOW", is_acceptable=False),
+    ]
     with pytest.raises(ValidationFailed) as caught:
         if order == "same batch":
             services.events_ingest(events=[*attempts, summary])
@@ -257,9 +321,11 @@ def test_events_check_the_selected_attempt_like_a_runs_batch(default_profile, or
             services.events_ingest(events=[summary])
             services.events_ingest(events=attempts)
     # Named on the item that came second: the attempt's fields, or the summary's.
-    expected = {("selected_score", "consistency"), ("selected_risk_bucket", "consistency")} if order == "attempt first" else {
-        ("score", "consistency"), ("risk_bucket", "consistency")
-    }
+    expected = (
+        {("selected_score", "consistency"), ("selected_risk_bucket", "consistency")}
+        if order == "attempt first"
+        else {("score", "consistency"), ("risk_bucket", "consistency")}
+    )
     assert {(e.field, e.rule) for e in caught.value.errors} == expected
     assert "the run selected it with score 91.5" in " ".join(e.message for e in caught.value.errors)
 
@@ -279,7 +345,9 @@ def test_an_attempt_retry_may_leave_out_optional_fields(default_profile):
 
 def test_attempt_events_before_their_summary_are_linked_when_it_arrives(default_profile):
     run_id = new_run_id()
-    early = services.events_ingest(events=[attempt_event(run_id, 1, at=T0 - timedelta(seconds=2)), attempt_event(run_id, 2, at=T0)])
+    early = services.events_ingest(
+        events=[attempt_event(run_id, 1, at=T0 - timedelta(seconds=2)), attempt_event(run_id, 2, at=T0)]
+    )
     assert (early.runs_created, early.attempts_created) == (0, 2)
     assert set(AiAttempt.objects.values_list("profile_name", "profile_version")) == {("", None)}
 
@@ -300,7 +368,9 @@ def test_attempt_events_after_their_summary_take_its_profile(default_profile):
 
 def test_events_in_one_batch_in_any_order(default_profile):
     run_id = new_run_id()
-    result = services.events_ingest(events=[attempt_event(run_id, 2), run_event(run_id, attempts=2), attempt_event(run_id, 1)])
+    result = services.events_ingest(
+        events=[attempt_event(run_id, 2), run_event(run_id, attempts=2), attempt_event(run_id, 1)]
+    )
     assert (result.runs_created, result.attempts_created) == (1, 2)
     assert set(AiAttempt.objects.values_list("profile_name", flat=True)) == {"default"}
 
@@ -310,7 +380,10 @@ def test_an_attempt_event_must_fit_its_run():
     services.events_ingest(events=[run_event(run_id, attempts=2)])
     with pytest.raises(ValidationFailed) as caught:
         services.events_ingest(events=[attempt_event(run_id, 3), attempt_event(run_id, 1, tool_id="saw:other")])
-    assert {(e.index, e.field, e.rule) for e in caught.value.errors} == {(0, "attempt_index", "consistency"), (1, "tool_id", "consistency")}
+    assert {(e.index, e.field, e.rule) for e in caught.value.errors} == {
+        (0, "attempt_index", "consistency"),
+        (1, "tool_id", "consistency"),
+    }
     assert not AiAttempt.objects.exists()
 
 
@@ -319,7 +392,9 @@ def test_a_summary_must_fit_attempts_recorded_before_it():
     services.events_ingest(events=[attempt_event(run_id, 3)])
     with pytest.raises(ValidationFailed) as caught:
         services.events_ingest(events=[run_event(run_id, attempts=2)])
-    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [(0, "attempts", "consistency")]  # the summary's field: it came second
+    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [
+        (0, "attempts", "consistency")
+    ]  # the summary's field: it came second
     assert not AiRun.objects.exists()
 
 
@@ -337,25 +412,43 @@ def test_an_acceptable_attempt_event_cannot_join_a_failed_run(summary_first):
     """The rule a runs batch applies to its nested attempts holds for events too, in either order:
     an acceptable attempt makes its run a success, so a run that failed cannot have one."""
     run_id = new_run_id()
-    failed = run_event(run_id, attempts=1, success=False, reason="budget_exhausted", selected_score=45.0, selected_risk_bucket="RED")
+    failed = run_event(
+        run_id, attempts=1, success=False, reason="budget_exhausted", selected_score=45.0, selected_risk_bucket="RED"
+    )
     acceptable = attempt_event(run_id, 1, score=85.0, risk_bucket="GREEN", is_acceptable=True)
     first, second = (failed, acceptable) if summary_first else (acceptable, failed)
     services.events_ingest(events=[first])
     with pytest.raises(ValidationFailed) as caught:
         services.events_ingest(events=[second])
     # Named on the item posted second: the attempt's flag, or the summary's success.
-    assert [(e.field, e.rule) for e in caught.value.errors] == [("is_acceptable" if summary_first else "success", "consistency")]
-    assert AiAttempt.objects.count() == (0 if summary_first else 1) and AiRun.objects.count() == (1 if summary_first else 0)
+    assert [(e.field, e.rule) for e in caught.value.errors] == [
+        ("is_acceptable" if summary_first else "success", "consistency")
+    ]
+    assert AiAttempt.objects.count() == (0 if summary_first else 1) and AiRun.objects.count() == (
+        1 if summary_first else 0
+    )
 
 
 def test_unknown_event_type_and_repeats_in_one_batch_are_rejected():
     run_id = new_run_id()
     with pytest.raises(ValidationFailed) as caught:
         services.events_ingest(
-            events=[{"event_type": "something"}, attempt_event(run_id, 1), attempt_event(run_id, 1), run_event(run_id), run_event(run_id), 5]
+            events=[
+                {"event_type": "something"},
+                attempt_event(run_id, 1),
+                attempt_event(run_id, 1),
+                run_event(run_id),
+                run_event(run_id),
+                5,
+            ]
         )
     found = {(e.index, e.field, e.rule) for e in caught.value.errors}
-    assert found == {(0, "event_type", "choice"), (2, "attempt_index", "unique"), (4, "run_id", "unique"), (5, "", "type")}
+    assert found == {
+        (0, "event_type", "choice"),
+        (2, "attempt_index", "unique"),
+        (4, "run_id", "unique"),
+        (5, "", "type"),
+    }
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -404,7 +497,11 @@ BAD_RUNS = [
     ({"selected_attempt_index": 1, "selected_score": 40.0}, "selected_risk_bucket", "consistency"),
     ({"started_at": iso(T0 + timedelta(seconds=1))}, "started_at", "consistency"),
     ({"max_attempts": 1}, "attempts", "consistency"),
-    ({"reason": "acceptable_found", "selected_risk_bucket": "RED", "selected_score": 90.0}, "selected_risk_bucket", "consistency"),
+    (
+        {"reason": "acceptable_found", "selected_risk_bucket": "RED", "selected_score": 90.0},
+        "selected_risk_bucket",
+        "consistency",
+    ),
     ({"attempts": 0, "attempt_records": []}, "attempts", "consistency"),  # a success with no attempt
     (
         {"attempts": 0, "attempt_records": [], "success": False, "reason": "timeout", "selected_attempt_index": None},
@@ -455,13 +552,29 @@ BAD_ATTEMPTS = [
     ({"candidate": {"rings": [{"width_mm": 0, "pattern": "solid"}]}}, "candidate.rings[0].width_mm", "range"),
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "plaid"}]}}, "candidate.rings[0].pattern", "choice"),
     ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": {}}]}}, "candidate.rings[0].pattern", "choice"),
-    ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid"}], "ring_count": 2}}, "candidate.ring_count", "consistency"),
+    (
+        {"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid"}], "ring_count": 2}},
+        "candidate.ring_count",
+        "consistency",
+    ),
     ({"candidate": {"shape": "round"}}, "candidate.shape", "unknown_field"),
     ({"risk_bucket": "RED", "is_acceptable": True}, "is_acceptable", "consistency"),  # RED is never acceptable
-    ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "\udfff"}]}}, "candidate.rings[0].material_key", "printable"),
-    ({"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "a\x00"}]}}, "candidate.rings[0].material_key", "printable"),
+    (
+        {"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "\udfff"}]}},
+        "candidate.rings[0].material_key",
+        "printable",
+    ),
+    (
+        {"candidate": {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "a\x00"}]}},
+        "candidate.rings[0].material_key",
+        "printable",
+    ),
     # Each ring within its own limit, but 24 x 20 mm is far past the widest candidate (60 mm).
-    ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 24, "total_width_mm": 480.0}}, "candidate.total_width_mm", "range"),
+    (
+        {"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 24, "total_width_mm": 480.0}},
+        "candidate.total_width_mm",
+        "range",
+    ),
     ({"candidate": {"rings": [{"width_mm": 20.0, "pattern": "solid"}] * 4}}, "candidate.rings", "range"),
     ({"warnings": ["\ud800"]}, "warnings[0]", "characters"),
     ({"tool_id": "saw:other"}, "tool_id", "consistency"),
@@ -485,7 +598,9 @@ def test_attempt_index_is_unique_within_a_run():
     bad["attempt_records"][2]["attempt_index"] = 1
     with pytest.raises(ValidationFailed) as caught:
         services.runs_ingest(runs=[bad])
-    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [(0, "attempt_records[2].attempt_index", "unique")]
+    assert [(e.index, e.field, e.rule) for e in caught.value.errors] == [
+        (0, "attempt_records[2].attempt_index", "unique")
+    ]
 
 
 def test_more_attempt_records_than_the_run_made():
@@ -623,11 +738,23 @@ def test_warnings_may_hold_any_text_people_write():
     "run, field, rule",
     [
         # An acceptable attempt makes the run a success: the search loop would have said so.
-        (run_item(success=False, scores=[(30.0, "RED"), (91.5, "YELLOW")]), "attempt_records[1].is_acceptable", "consistency"),
+        (
+            run_item(success=False, scores=[(30.0, "RED"), (91.5, "YELLOW")]),
+            "attempt_records[1].is_acceptable",
+            "consistency",
+        ),
         # Acceptable only at the run's own minimum score.
-        (run_item(scores=[(91.5, "GREEN"), (97.0, "GREEN")], min_feasibility_score=95.0), "attempt_records[0].is_acceptable", "consistency"),
+        (
+            run_item(scores=[(91.5, "GREEN"), (97.0, "GREEN")], min_feasibility_score=95.0),
+            "attempt_records[0].is_acceptable",
+            "consistency",
+        ),
         # A success selected a candidate at least as good as the minimum.
-        (run_item(scores=[(91.5, "GREEN")], min_feasibility_score=95.0, attempt_records=[]), "selected_score", "consistency"),
+        (
+            run_item(scores=[(91.5, "GREEN")], min_feasibility_score=95.0, attempt_records=[]),
+            "selected_score",
+            "consistency",
+        ),
     ],
 )
 def test_runs_the_search_loop_cannot_produce_are_refused(run, field, rule):

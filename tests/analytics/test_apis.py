@@ -1,4 +1,5 @@
 """Analytics over real HTTP: shapes, parameters, clear 400s, permissions, query counts."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -39,7 +40,9 @@ def test_windows_over_http(viewer, logged):
 
 def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
     series = viewer.get(f"{BASE}/timeseries").json()
-    assert len(series["days"]) == 90 and series["days"][-1]["runs"] == 0  # today and the 89 days before; the log is older
+    assert (
+        len(series["days"]) == 90 and series["days"][-1]["runs"] == 0
+    )  # today and the 89 days before; the log is older
 
 
 @pytest.mark.parametrize(
@@ -93,12 +96,16 @@ def test_reads_need_a_signed_in_user(anonymous):
 def test_query_count_does_not_grow_with_history(viewer, default_profile, django_assert_max_num_queries):
     for day in range(3):
         log_services.runs_ingest(runs=[run_item(at=T0 + timedelta(days=day, minutes=i)) for i in range(5)])
-        with django_assert_max_num_queries(token_auth_queries() + 2):  # the sums per context, the profile versions shown
+        with django_assert_max_num_queries(
+            token_auth_queries() + 2
+        ):  # the sums per context, the profile versions shown
             assert viewer.get(f"{BASE}/profile-stats").status_code == 200
         with django_assert_max_num_queries(token_auth_queries() + 1):
             assert viewer.get(f"{BASE}/hotspots?min_runs=1").status_code == 200
     since = iso(T0.replace(hour=6))
-    with django_assert_max_num_queries(token_auth_queries() + 3):  # whole days, the partial first day's runs and attempts
+    with django_assert_max_num_queries(
+        token_auth_queries() + 3
+    ):  # whole days, the partial first day's runs and attempts
         assert viewer.get(f"{BASE}/profile-stats?since={since}").status_code == 200
 
 

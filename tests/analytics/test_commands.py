@@ -1,4 +1,5 @@
 """rebuild_aggregates [--check]."""
+
 from __future__ import annotations
 
 import io

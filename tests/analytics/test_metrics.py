@@ -1,4 +1,5 @@
 """analytics.metrics: the definitions, against reference numbers and hand computations."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,8 +60,17 @@ def test_hotspot_reasons_read_like_sentences():
 
 def test_summary_metrics():
     counts = Counts(
-        runs=3, green_found=1, acceptable_found=1, budget_exhausted=1, attempts_reported=7, scored_runs=3,
-        selected_score_sum=205.0, attempts=7, green=1, yellow=3, red=3,
+        runs=3,
+        green_found=1,
+        acceptable_found=1,
+        budget_exhausted=1,
+        attempts_reported=7,
+        scored_runs=3,
+        selected_score_sum=205.0,
+        attempts=7,
+        green=1,
+        yellow=3,
+        red=3,
     )
     summary = counts.summary()
     assert summary["success_rate"] == 0.6667 and summary["success_rate_ci"] == [0.2077, 0.9385]
@@ -79,7 +89,12 @@ def test_version_delta_verdicts():
     better = version_delta(after, before)
     assert better == {"success_rate": 0.45, "avg_selected_score": 20.0, "red_share": None, "verdict": "better"}
     assert version_delta(before, after)["verdict"] == "worse"
-    assert version_delta(Counts(runs=3, green_found=2, budget_exhausted=1), Counts(runs=3, green_found=1, budget_exhausted=2))["verdict"] == "unclear"
+    assert (
+        version_delta(
+            Counts(runs=3, green_found=2, budget_exhausted=1), Counts(runs=3, green_found=1, budget_exhausted=2)
+        )["verdict"]
+        == "unclear"
+    )
 
 
 @pytest.mark.parametrize("total", [783.1, 783.0999999999999, 783.1000000000001])

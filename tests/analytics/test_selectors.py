@@ -1,8 +1,9 @@
 """analytics.selectors on a small log whose every number is worked out by hand."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +15,7 @@ from profiles import services as profile_services
 from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
-UTC = timezone.utc
+UTC = UTC
 A = {"tool_id": "saw:a", "material_id": "wood:x", "machine_id": "m1", "geometry_engine": "shapely"}
 B = {"tool_id": "laser:b", "material_id": "wood:x", "machine_id": "m1", "geometry_engine": ""}
 
@@ -26,7 +27,10 @@ def log(default_profile):
         run_item(**A, at=T0, scores=[(30.0, "RED"), (60.0, "YELLOW"), (90.0, "GREEN")]),
         run_item(**A, at=T0 + timedelta(hours=1), success=False, scores=[(20.0, "RED"), (40.0, "RED")]),
         run_item(
-            **A, at=T0 + timedelta(hours=2), reason="acceptable_found", min_feasibility_score=70.0,
+            **A,
+            at=T0 + timedelta(hours=2),
+            reason="acceptable_found",
+            min_feasibility_score=70.0,
             scores=[(70.0, "YELLOW"), (75.0, "YELLOW")],
         ),
         run_item(**B, at=T0 + timedelta(hours=3), success=False, reason="no_candidates", scores=[]),
@@ -49,9 +53,19 @@ def test_profile_stats_by_hand(log):
     assert a["success_rate_ci"] == [0.2077, 0.9385]
     assert a["avg_attempts"] == 2.333  # (3 + 2 + 2) / 3
     assert a["avg_selected_score"] == 68.333  # (90 + 40 + 75) / 3
-    assert a["outcomes"] == {"green_found": 1, "acceptable_found": 1, "budget_exhausted": 1, "timeout": 0, "no_candidates": 0}
+    assert a["outcomes"] == {
+        "green_found": 1,
+        "acceptable_found": 1,
+        "budget_exhausted": 1,
+        "timeout": 0,
+        "no_candidates": 0,
+    }
     assert a["attempts"] == 7
-    assert a["risk"] == {"GREEN": {"count": 1, "share": 0.1429}, "YELLOW": {"count": 3, "share": 0.4286}, "RED": {"count": 3, "share": 0.4286}}
+    assert a["risk"] == {
+        "GREEN": {"count": 1, "share": 0.1429},
+        "YELLOW": {"count": 3, "share": 0.4286},
+        "RED": {"count": 3, "share": 0.4286},
+    }
     assert a["last_run"] == iso(T0 + timedelta(hours=2))
     assert a["profiles"] == [{"profile": "default", "version": 1, "runs": 3}]
     b = _row(result, B)
@@ -62,7 +76,9 @@ def test_profile_stats_by_hand(log):
 
 
 def test_profile_stats_filters_and_limit(log):
-    assert [r["tool_id"] for r in selectors.profile_stats(filters=LogFilter(tool_id="laser:b"))["results"]] == ["laser:b"]
+    assert [r["tool_id"] for r in selectors.profile_stats(filters=LogFilter(tool_id="laser:b"))["results"]] == [
+        "laser:b"
+    ]
     assert selectors.profile_stats(filters=LogFilter(profile="nope"))["results"] == []
     limited = selectors.profile_stats(filters=LogFilter(), limit=1)
     assert limited["count"] == 2 and len(limited["results"]) == 1
@@ -86,7 +102,10 @@ def test_whole_days_and_partial_edges_add_up(default_profile):
     pieces = selectors.time_pieces(since, until)
     assert pieces == (
         (T0.date() + timedelta(days=1), T0.date() + timedelta(days=2)),  # 2 June whole
-        [(since, datetime(2025, 6, 2, tzinfo=UTC)), (datetime(2025, 6, 3, tzinfo=UTC), until)],  # the rest of 1 June, most of 3 June
+        [
+            (since, datetime(2025, 6, 2, tzinfo=UTC)),
+            (datetime(2025, 6, 3, tzinfo=UTC), until),
+        ],  # the rest of 1 June, most of 3 June
     )
 
 
@@ -114,7 +133,12 @@ def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
             run_item(tool_id=tool, success=False, scores=[(45.0, "RED")], **base) for _ in range(bad)
         ]
 
-    batch = runs_of("few-all-failed", 0, 3) + runs_of("many-mostly-failed", 100, 400) + runs_of("tie-a", 5, 5) + runs_of("tie-b", 5, 5)
+    batch = (
+        runs_of("few-all-failed", 0, 3)
+        + runs_of("many-mostly-failed", 100, 400)
+        + runs_of("tie-a", 5, 5)
+        + runs_of("tie-b", 5, 5)
+    )
     batch += runs_of("all-good", 40, 0)  # the evidence supports no problem: score 0, no hotspot
     for start in range(0, len(batch), 1000):
         log_services.runs_ingest(runs=batch[start : start + 1000])
@@ -123,26 +147,44 @@ def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
     assert order == ["many-mostly-failed", "few-all-failed", "tie-a", "tie-b"]  # ties: by name
     assert result["results"][0]["score"] == pytest.approx(76.3, abs=0.05)
     assert result["results"][0]["reasons"][0] == "success 20% (95% interval 17–24%) over 500 runs"
-    assert [r["tool_id"] for r in selectors.hotspots(filters=LogFilter(), min_runs=5)["results"]] == ["many-mostly-failed", "tie-a", "tie-b"]
+    assert [r["tool_id"] for r in selectors.hotspots(filters=LogFilter(), min_runs=5)["results"]] == [
+        "many-mostly-failed",
+        "tie-a",
+        "tie-b",
+    ]
     # considered counts every context with enough runs, the all-good one too
     assert selectors.hotspots(filters=LogFilter(), min_runs=3, limit=1)["considered"] == 5
 
 
 def test_profile_versions_across_a_change_and_a_rollback(default_profile):
     first = default_profile.history.get().history_id
-    log_services.runs_ingest(runs=[run_item(profile_version=1, success=(i < 2), scores=None) for i in range(4)])  # 2 of 4
+    log_services.runs_ingest(
+        runs=[run_item(profile_version=1, success=(i < 2), scores=None) for i in range(4)]
+    )  # 2 of 4
     profile_services.profile_update(name="default", changes={"max_rings": 4}, note="fewer rings")
-    log_services.runs_ingest(runs=[run_item(profile_version=2, success=(i < 1), scores=None) for i in range(4)])  # 1 of 4
+    log_services.runs_ingest(
+        runs=[run_item(profile_version=2, success=(i < 1), scores=None) for i in range(4)]
+    )  # 1 of 4
     profile_services.profile_rollback(name="default", history_id=first, note="back to v1")
     log_services.runs_ingest(runs=[run_item(profile_version=3, success=True) for _ in range(4)])  # 4 of 4
 
     result = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
     assert result["exists"] and [v["version"] for v in result["results"]] == [3, 2, 1]
     v3, v2, v1 = result["results"]
-    assert (v3["type"], v3["rollback_of"], v3["note"]) == ("rollback", first, f"rollback to version 1 (record #{first}): back to v1")
+    assert (v3["type"], v3["rollback_of"], v3["note"]) == (
+        "rollback",
+        first,
+        f"rollback to version 1 (record #{first}): back to v1",
+    )
     assert v3["changes"] == [{"field": "max_rings", "before": 4, "after": 6}]
     assert (v1["success_rate"], v2["success_rate"], v3["success_rate"]) == (0.5, 0.25, 1.0)
-    assert v2["delta"] == {"against_version": 1, "success_rate": -0.25, "avg_selected_score": pytest.approx(-11.25), "red_share": 0.125, "verdict": "unclear"}
+    assert v2["delta"] == {
+        "against_version": 1,
+        "success_rate": -0.25,
+        "avg_selected_score": pytest.approx(-11.25),
+        "red_share": 0.125,
+        "verdict": "unclear",
+    }
     assert v3["delta"]["against_version"] == 2 and v3["delta"]["success_rate"] == 0.75
     assert v1["delta"] is None
     assert v2["changes"] == [{"field": "max_rings", "before": 6, "after": 4}] and v2["note"] == "fewer rings"
@@ -170,14 +212,20 @@ def test_runs_naming_a_version_the_profile_never_had_count_as_unknown_version(de
 
 def test_timeseries_days_zero_filled_with_markers(default_profile):
     log_services.runs_ingest(runs=[run_item(at=T0), run_item(at=T0 + timedelta(days=2), success=False)])
-    series = selectors.timeseries(filters=LogFilter(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=3)))
+    series = selectors.timeseries(
+        filters=LogFilter(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=3))
+    )
     assert [(d["day"], d["runs"], d["success_rate"]) for d in series["days"]] == [
-        ("2025-06-01", 1, 1.0), ("2025-06-02", 0, None), ("2025-06-03", 1, 0.0)
+        ("2025-06-01", 1, 1.0),
+        ("2025-06-02", 0, None),
+        ("2025-06-03", 1, 0.0),
     ]
     assert series["days"][0]["profiles"] == [{"profile": "default", "version": 1, "runs": 1}]
     assert series["markers"] == []  # the profile's journal is from today, outside the range
     now = datetime.now(UTC)
-    recent = selectors.timeseries(filters=LogFilter(since=now - timedelta(days=1), until=now + timedelta(days=1), profile="default"))
+    recent = selectors.timeseries(
+        filters=LogFilter(since=now - timedelta(days=1), until=now + timedelta(days=1), profile="default")
+    )
     assert [(m["profile"], m["version"], m["type"]) for m in recent["markers"]] == [("default", 1, "created")]
 
 
@@ -186,7 +234,9 @@ def test_orphan_attempts_count_under_their_run_profile_once_it_arrives(default_p
     log_services.events_ingest(events=[attempt_event(run_id, 1)])
     before = selectors.profile_versions(profile="default", filters=LogFilter(profile="default"))
     assert before["results"][0]["attempts"] == 0
-    assert selectors.profile_stats(filters=LogFilter())["results"][0]["attempts"] == 1  # counted at once under its context
+    assert (
+        selectors.profile_stats(filters=LogFilter())["results"][0]["attempts"] == 1
+    )  # counted at once under its context
     summary = run_item(run_id=run_id, with_attempts=False, scores=[(85.0, "GREEN")])
     summary["event_type"] = "ai_constraint_run_summary"
     log_services.events_ingest(events=[summary])

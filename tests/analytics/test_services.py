@@ -1,10 +1,11 @@
 """The aggregates always equal a recomputation from the log: after ingests, retries, events in any
 order, prunes, and concurrent writers."""
+
 from __future__ import annotations
 
 import copy
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -19,7 +20,7 @@ from rmos_site.errors import Conflict, ValidationFailed
 from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
 from tests.factories import together
 
-UTC = timezone.utc
+UTC = UTC
 TOOLS = ("saw:a", "saw:b", "laser:c")
 
 
@@ -51,14 +52,19 @@ def test_aggregates_equal_a_recomputation_after_any_sequence(steps, default_prof
         for kind, day, hour, size, tool, success in steps:
             at = T0 + timedelta(days=day, hours=hour - 12)
             if kind == "runs" or (kind in ("retry", "conflict") and not posted):
-                batch = [run_item(at=at + timedelta(minutes=i), tool_id=tool, success=success, attempts=size + 1) for i in range(size)]
+                batch = [
+                    run_item(at=at + timedelta(minutes=i), tool_id=tool, success=success, attempts=size + 1)
+                    for i in range(size)
+                ]
                 log_services.runs_ingest(runs=copy.deepcopy(batch))
                 posted.append(batch)
             elif kind == "retry":
                 log_services.runs_ingest(runs=copy.deepcopy(posted[-1]))
             elif kind == "conflict":
                 changed = copy.deepcopy(posted[-1])
-                changed[0]["elapsed_seconds"] = (changed[0].get("elapsed_seconds") or 0.0) + 1.0  # differs from what is stored
+                changed[0]["elapsed_seconds"] = (
+                    changed[0].get("elapsed_seconds") or 0.0
+                ) + 1.0  # differs from what is stored
                 if AiRun.objects.filter(run_id=changed[0]["run_id"]).exists():
                     with pytest.raises(Conflict):
                         log_services.runs_ingest(runs=changed)
@@ -67,7 +73,10 @@ def test_aggregates_equal_a_recomputation_after_any_sequence(steps, default_prof
                     posted[-1] = changed
             elif kind == "events":
                 run_id = new_run_id()
-                attempts = [attempt_event(run_id, i, at=at - timedelta(seconds=size - i), tool_id=tool) for i in range(1, size + 1)]
+                attempts = [
+                    attempt_event(run_id, i, at=at - timedelta(seconds=size - i), tool_id=tool)
+                    for i in range(1, size + 1)
+                ]
                 log_services.events_ingest(events=attempts[:-1] or attempts)  # the attempts first …
                 summary = run_event(run_id, at=at, attempts=size, tool_id=tool)
                 log_services.events_ingest(events=[summary, attempts[-1]])  # … then the summary with the last one
@@ -100,7 +109,10 @@ def test_a_rejected_batch_changes_no_aggregate(default_profile):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_add_up(default_profile):
     # Four writers, each posting batches into the same contexts and days at the same moment.
-    batches = [[run_item(at=T0 + timedelta(seconds=w * 100 + i), tool_id=TOOLS[i % 3], success=i % 2 == 0) for i in range(30)] for w in range(4)]
+    batches = [
+        [run_item(at=T0 + timedelta(seconds=w * 100 + i), tool_id=TOOLS[i % 3], success=i % 2 == 0) for i in range(30)]
+        for w in range(4)
+    ]
 
     def writer(batch):
         def write():
@@ -120,8 +132,17 @@ def test_rebuild_repairs_tampered_aggregates(default_profile):
     log_services.runs_ingest(runs=[run_item(at=T0), run_item(at=T0 + timedelta(days=1), tool_id="saw:b")])
     ContextTotal.objects.filter(tool_id="saw:b").update(runs=7, red=0)
     ContextDay.objects.filter(day=T0.date()).delete()
-    ContextDay.objects.create(day=datetime(2020, 1, 1).date(), tool_id="ghost", material_id="m", machine_id="c",
-                              geometry_engine="", workflow_mode="constraint_first", profile_name="", profile_version=0, runs=1)
+    ContextDay.objects.create(
+        day=datetime(2020, 1, 1).date(),
+        tool_id="ghost",
+        material_id="m",
+        machine_id="c",
+        geometry_engine="",
+        workflow_mode="constraint_first",
+        profile_name="",
+        profile_version=0,
+        runs=1,
+    )
     problems = _check()
     assert {(m.table, m.field) for m in problems} >= {("total", "runs"), ("total", "red"), ("day", "runs")}
     assert aggregates_rebuild(check_only=False)  # reports what it corrected
@@ -135,7 +156,9 @@ def _poster(writer: int, stop: threading.Event):
     def post() -> None:
         n = 0
         while not stop.is_set() and n < 60:
-            batch = [run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)]
+            batch = [
+                run_item(at=T0 + timedelta(minutes=writer * 100 + n, seconds=i), tool_id=TOOLS[i % 3]) for i in range(5)
+            ]
             log_services.runs_ingest(runs=batch)
             n += 1
 

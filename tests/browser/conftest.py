@@ -6,6 +6,7 @@ never used. A missing or broken browser fails the run instead of skipping it: CI
 
 Screenshots of every step go to ``test-artifacts/screenshots/<test>/<nn>-<step>.png``.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,10 +2,11 @@
 loads attempts and runs, a row fills the snapshot inspector and loads it, the analytics load
 stats and hotspots and a hotspot selects its context; then a run's page and a profile's outcomes.
 (The profile editor's part of the runbook is tests/browser/test_profile_tuning.py.)"""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -15,10 +16,25 @@ from tests.dashboard.builders import log_runs, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-MAPLE = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
-EBONY = {"tool_id": "saw:slitting-0.5", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
-SHELL = {"tool_id": "router:downcut-0.8", "material_id": "shell:mother-of-pearl", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
+NOW = datetime.now(UTC).replace(microsecond=0)
+MAPLE = {
+    "tool_id": "saw:slitting-0.5",
+    "material_id": "wood:maple-hard",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
+EBONY = {
+    "tool_id": "saw:slitting-0.5",
+    "material_id": "wood:ebony",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
+SHELL = {
+    "tool_id": "router:downcut-0.8",
+    "material_id": "shell:mother-of-pearl",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
 RED_RUN = {"success": False, "scores": [(35.0, "RED"), (48.0, "RED"), (41.5, "RED")]}
 
 
@@ -27,10 +43,20 @@ def traffic(starter_profiles):
     """A day of runs: maple succeeds, ebony mostly, the shell context keeps failing (a hotspot)."""
     at = iter(NOW - timedelta(hours=30) + timedelta(minutes=17 * i) for i in range(100))
     runs = [run_item(at=next(at), profile="maple_contrast", **MAPLE) for _ in range(4)]
-    runs += [run_item(at=next(at), profile="thin_saw", scores=[(55.0, "YELLOW"), (82.0, "GREEN")], **EBONY) for _ in range(5)]
+    runs += [
+        run_item(at=next(at), profile="thin_saw", scores=[(55.0, "YELLOW"), (82.0, "GREEN")], **EBONY) for _ in range(5)
+    ]
     runs += [run_item(at=next(at), profile="thin_saw", **EBONY, **RED_RUN)]
     runs += [run_item(at=next(at), profile="premium_shell", **SHELL, **RED_RUN) for _ in range(6)]
-    runs.append(run_item(at=NOW - timedelta(minutes=5), profile="maple_contrast", scores=[(61.0, "YELLOW"), (93.5, "GREEN")], selected_attempt_index=2, **MAPLE))
+    runs.append(
+        run_item(
+            at=NOW - timedelta(minutes=5),
+            profile="maple_contrast",
+            scores=[(61.0, "YELLOW"), (93.5, "GREEN")],
+            selected_attempt_index=2,
+            **MAPLE,
+        )
+    )
     log_runs(*runs)
     return runs
 
@@ -60,13 +86,17 @@ def test_the_log_and_the_analytics_drive_the_inspector(page, shot, sign_in, traf
 
     # Clicking a row (anywhere on it) selects its context; the inspector fills in and loads it.
     runs.nth(1).locator(".cell-time").click()
-    expect(page).to_have_url(re.compile(
-        r"\?tool_id=router%3Adowncut-0.8&material_id=shell%3Amother-of-pearl&machine_id=prod%3Avmc-3axis&log=runs#snapshot-inspector$"
-    ))
+    expect(page).to_have_url(
+        re.compile(
+            r"\?tool_id=router%3Adowncut-0.8&material_id=shell%3Amother-of-pearl&machine_id=prod%3Avmc-3axis&log=runs#snapshot-inspector$"
+        )
+    )
     inspector = page.locator("#snapshot-inspector")
     expect(inspector.get_by_label("Tool")).to_have_value("router:downcut-0.8")
     expect(inspector.get_by_label("Material")).to_have_value("shell:mother-of-pearl")
-    expect(inspector.locator(".profile-used")).to_contain_text("Profile used: premium_shell v1 via rule shell-materials")
+    expect(inspector.locator(".profile-used")).to_contain_text(
+        "Profile used: premium_shell v1 via rule shell-materials"
+    )
     expect(inspector.get_by_role("img", name=re.compile(r"^Risk mix of 500 candidates"))).to_be_visible()
     expect(page.locator(".context-list")).to_contain_text("shell:mother-of-pearl")
     expect(log.locator("tbody tr.is-selected")).to_have_count(6)  # that context's runs are marked
@@ -115,7 +145,11 @@ def test_the_log_and_the_analytics_drive_the_inspector(page, shot, sign_in, traf
     analytics.get_by_role("row", name=re.compile("wood:ebony")).get_by_role("link").first.click()
     expect(inspector.get_by_label("Material")).to_have_value("wood:ebony")
     hotspots.get_by_role("link", name=re.compile("router:downcut-0.8")).click()
-    expect(page).to_have_url(re.compile(r"\?tool_id=router%3Adowncut-0.8&material_id=shell%3Amother-of-pearl&machine_id=prod%3Avmc-3axis.*#snapshot-inspector$"))
+    expect(page).to_have_url(
+        re.compile(
+            r"\?tool_id=router%3Adowncut-0.8&material_id=shell%3Amother-of-pearl&machine_id=prod%3Avmc-3axis.*#snapshot-inspector$"
+        )
+    )
     expect(inspector.get_by_label("Material")).to_have_value("shell:mother-of-pearl")
     expect(hotspots.locator(".hotspot.is-selected")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"stats_sort=success_rate"))  # the analytics view stayed

@@ -2,9 +2,10 @@
 content (hidden labels in a full log once stretched it by 800 px), nothing forces a sideways
 scroll nor sticks out of its panel, the selected-context bar does not draw its parts on top of each other, and the keyboard reaches
 every panel without tabbing through the whole log."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -14,16 +15,26 @@ from tests.dashboard.builders import log_runs, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CONTEXT = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
+CONTEXT = {
+    "tool_id": "saw:slitting-0.5",
+    "material_id": "wood:maple-hard",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
 SELECTED = "/rmos/ai-ops/?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
 
 
 @pytest.fixture
 def full_log(starter_profiles):
     """More than a page of attempts, so the log box scrolls and its hidden labels are many."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     scores = [(40.0 + i, "RED") for i in range(9)] + [(90.0, "GREEN")]
-    log_runs(*[run_item(at=now - timedelta(minutes=10 * i), profile="maple_contrast", scores=scores, **CONTEXT) for i in range(12)])
+    log_runs(
+        *[
+            run_item(at=now - timedelta(minutes=10 * i), profile="maple_contrast", scores=scores, **CONTEXT)
+            for i in range(12)
+        ]
+    )
 
 
 def _geometry(page) -> dict:
@@ -56,7 +67,12 @@ def _spills(page) -> list[str]:
 
 
 def _overlap(a: dict, b: dict) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
 
 
 @pytest.mark.parametrize("width", [1366, 900, 390])
@@ -158,8 +174,10 @@ def long_values(starter_profiles):
 
     services.profile_update(name="maple_contrast", changes={"description": "d" * 900}, note="n" * 400)
     ids = {"tool_id": "t" * 128, "material_id": "m" * 128, "machine_id": "c" * 128}
-    run = run_item(at=datetime.now(timezone.utc) - timedelta(minutes=5), profile="maple_contrast", warnings=["w" * 500], **ids)
-    run["attempt_records"][0]["candidate"] = {"rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "k" * 128}]}
+    run = run_item(at=datetime.now(UTC) - timedelta(minutes=5), profile="maple_contrast", warnings=["w" * 500], **ids)
+    run["attempt_records"][0]["candidate"] = {
+        "rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "k" * 128}]
+    }
     run["attempt_records"][0]["warnings"] = ["a" * 500]
     log_runs(run)
     return run, ids

@@ -1,10 +1,11 @@
 """The seed's UI runbook (§9.2), as far as the profile editor goes: sign in, open the dashboard,
 pick a context and a profile, save a change, see it in the history, roll it back, and see on the
 profile's page what each version did."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -45,8 +46,13 @@ def load_in_inspector(page, context: dict[str, str]) -> None:
 
 def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     make_user("olga", role="operator")
-    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
-    log_runs(*[run_item(at=hour_ago - timedelta(minutes=i), profile="maple_contrast", profile_version=1, **MAPLE) for i in range(3)])
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    log_runs(
+        *[
+            run_item(at=hour_ago - timedelta(minutes=i), profile="maple_contrast", profile_version=1, **MAPLE)
+            for i in range(3)
+        ]
+    )
 
     # Sign in: the dashboard sends us to the login page and back.
     page.goto("/rmos/ai-ops/")
@@ -63,7 +69,11 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
 
     # Load a context in the snapshot inspector: with auto-load on, that selects it, in the address.
     load_in_inspector(page, MAPLE)
-    expect(page).to_have_url(re.compile(r"\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis#snapshot-inspector$"))
+    expect(page).to_have_url(
+        re.compile(
+            r"\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis#snapshot-inspector$"
+        )
+    )
     expect(page.locator(".context-list")).to_contain_text("saw:slitting-0.5")
 
     # Select a profile in the editor; the selection is kept.
@@ -106,8 +116,12 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     page.get_by_role("button", name="Roll back to version 1").click()
 
     # Back on the same dashboard view, with the value restored and the rollback journaled.
-    expect(page).to_have_url(re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor"))
-    expect(editor.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")).to_be_in_viewport()
+    expect(page).to_have_url(
+        re.compile(r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5.*profile=maple_contrast#profile-editor")
+    )
+    expect(
+        editor.get_by_role("status").filter(has_text="Rolled maple_contrast back to the values of version 1")
+    ).to_be_in_viewport()
     expect(editor.get_by_label("Most rings")).to_have_value("9")
     newest = editor.locator(".history-entry").first
     expect(newest.locator(".version-badge")).to_have_text("v3")
@@ -116,7 +130,11 @@ def test_tune_a_profile_then_roll_it_back(page, shot, profiles):
     shot("rolled-back")
 
     history = selectors.profile_history(name="maple_contrast", limit=5)
-    assert [(e["version"], e["type"], e["user"]) for e in history] == [(3, "rollback", "olga"), (2, "changed", "olga"), (1, "created", None)]
+    assert [(e["version"], e["type"], e["user"]) for e in history] == [
+        (3, "rollback", "olga"),
+        (2, "changed", "olga"),
+        (1, "created", None),
+    ]
 
     # Did my edit help? The profile's page lists every version, what it changed, and its runs; the
     # chart marks each change and a marker leads to its version.
@@ -184,7 +202,13 @@ def test_a_stale_edit_keeps_what_was_typed(page, shot, sign_in, profiles):
     editor.get_by_label("Most rings").fill("9")
     editor.get_by_label(re.compile("^Change note")).fill("allow up to 9 rings")
     # Meanwhile someone else saves a newer version.
-    edit_profile("default", max_rings=7, bias_simple=True, note="simpler designs for the new saw", user=make_user("sam", role="operator"))
+    edit_profile(
+        "default",
+        max_rings=7,
+        bias_simple=True,
+        note="simpler designs for the new saw",
+        user=make_user("sam", role="operator"),
+    )
     editor.get_by_role("button", name="Save changes").click()
 
     notice = page.locator("#stale-notice")
@@ -289,7 +313,9 @@ def test_a_long_unbroken_value_wraps_in_the_what_if_table(page, shot, sign_in, p
     shot("what-if-long-value")
     cells = table.locator("tbody td")
     for i in range(cells.count()):
-        box = cells.nth(i).evaluate("c => ({scroll: c.scrollWidth, client: c.clientWidth, width: c.getBoundingClientRect().width})")
+        box = cells.nth(i).evaluate(
+            "c => ({scroll: c.scrollWidth, client: c.clientWidth, width: c.getBoundingClientRect().width})"
+        )
         assert box["scroll"] <= box["client"] + 1, box  # nothing runs out of its cell
         assert box["width"] >= 60, box  # and no column is squeezed to a sliver
     table_box = table.bounding_box()

@@ -1,5 +1,6 @@
 """The seed's runbook (§9.2) for the engine-backed parts of the dashboard: the snapshot inspector
 with its resolution explanation, auto-load from the selection, and the editor's what-if."""
+
 from __future__ import annotations
 
 import re
@@ -33,16 +34,22 @@ def test_choosing_a_context_samples_it(page, shot, sign_in, starter_profiles):
     inspector.get_by_label("Samples").fill("800")
     inspector.get_by_role("button", name="Load snapshot").click()
 
-    expect(page).to_have_url(re.compile(
-        r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
-        r"&n_samples=800#snapshot-inspector$"
-    ))
-    expect(inspector.locator(".profile-used")).to_contain_text("Profile used: maple_contrast v1 via rule maple-materials")
+    expect(page).to_have_url(
+        re.compile(
+            r"/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
+            r"&n_samples=800#snapshot-inspector$"
+        )
+    )
+    expect(inspector.locator(".profile-used")).to_contain_text(
+        "Profile used: maple_contrast v1 via rule maple-materials"
+    )
     expect(inspector.get_by_role("img", name=re.compile(r"^Risk mix of 800 candidates"))).to_be_visible()
     expect(inspector.get_by_role("img", name=re.compile(r"^Ring count"))).to_be_visible()
     expect(inspector.get_by_role("img", name=re.compile(r"^Total width"))).to_be_visible()
     expect(inspector.get_by_role("img", name=re.compile(r"^Rosette: \d+ rings?"))).to_have_count(3)
-    expect(inspector.locator(".candidate-title").first).to_have_text(re.compile(r"Candidate 1\s+(GREEN|YELLOW|RED)\s+score \d+\.\d"))
+    expect(inspector.locator(".candidate-title").first).to_have_text(
+        re.compile(r"Candidate 1\s+(GREEN|YELLOW|RED)\s+score \d+\.\d")
+    )
     shot("snapshot-loaded")
 
     # Per-check results on demand.
@@ -151,7 +158,9 @@ def test_what_if_shows_both_sides_and_saves_nothing(page, shot, sign_in, starter
     editor.get_by_role("button", name="Preview what-if").click()
     summary = page.locator("#error-summary")
     expect(summary).to_contain_text("No preview: 1 problem to fix")
-    expect(editor.get_by_label("Most rings")).to_have_accessible_description(re.compile("Must be between 1 and 24, got 30"))
+    expect(editor.get_by_label("Most rings")).to_have_accessible_description(
+        re.compile("Must be between 1 and 24, got 30")
+    )
     expect(editor.locator("#what-if")).to_have_count(0)
     shot("what-if-invalid")
     assert selectors.profile_get(name="maple_contrast").version == 1

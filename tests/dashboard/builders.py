@@ -1,4 +1,5 @@
 """Small data builders for the page tests (shared with tests/browser)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ def make_user(username: str, *, role: str | None = None, **extra: Any):
     return user
 
 
-def make_profile(name: str = "default", *, note: str = "created for a test", user=None, **values: Any) -> ConstraintProfile:
+def make_profile(
+    name: str = "default", *, note: str = "created for a test", user=None, **values: Any
+) -> ConstraintProfile:
     return services.profile_create(name=name, values={**DEFAULTS, **values}, note=note, user=user)
 
 

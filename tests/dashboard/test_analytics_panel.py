@@ -1,4 +1,5 @@
 """Dashboard row 2: performance analytics per context and the hotspots, behind the ``stats_`` prefix."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -16,8 +17,18 @@ pytestmark = pytest.mark.django_db
 
 DASHBOARD = "/rmos/ai-ops/"
 EBONY = {"tool_id": "saw:jeweler-0.25", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis"}  # engine shapely
-MAPLE = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
-HOLLY = {"tool_id": "laser:co2-40w", "material_id": "wood:holly", "machine_id": "prod:laser-cell", "geometry_engine": ""}
+MAPLE = {
+    "tool_id": "saw:slitting-0.5",
+    "material_id": "wood:maple-hard",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
+HOLLY = {
+    "tool_id": "laser:co2-40w",
+    "material_id": "wood:holly",
+    "machine_id": "prod:laser-cell",
+    "geometry_engine": "",
+}
 FAIL = {"success": False, "scores": [(30.0, "RED"), (45.0, "RED")]}
 
 
@@ -70,7 +81,7 @@ def test_each_context_has_its_numbers_as_the_api_defines_them(viewer_client, thr
     assert "12 attempts: 1 green (8%), 0 yellow (0%), 11 red (92%)" in maple
     assert ">ctx-extra" not in maple and '<span class="ctx-extra">shapely</span>' in ebony
     assert '<span class="profile-seen" title="6 runs">default v1</span>' in maple
-    assert '45 contexts' not in stats(html) and "3 contexts, sorted by runs, highest first." in stats(html)
+    assert "45 contexts" not in stats(html) and "3 contexts, sorted by runs, highest first." in stats(html)
 
 
 def test_a_row_selects_its_context_and_the_selected_row_is_marked(viewer_client, three_contexts):
@@ -83,10 +94,23 @@ def test_a_row_selects_its_context_and_the_selected_row_is_marked(viewer_client,
     # With auto-load off the inspector will not follow, so the click keeps the reader at the analytics.
     kept = rows(get(viewer_client, "autoload=off"))[1]
     assert f'<a class="select-link" href="{select.replace("#snapshot-inspector", "&autoload=off#analytics")}"' in kept
-    selected = rows(get(viewer_client, "tool_id=saw:jeweler-0.25&material_id=wood:ebony&machine_id=prod:vmc-3axis&geometry_engine=shapely"))
+    selected = rows(
+        get(
+            viewer_client,
+            "tool_id=saw:jeweler-0.25&material_id=wood:ebony&machine_id=prod:vmc-3axis&geometry_engine=shapely",
+        )
+    )
     assert ["is-selected" in r for r in selected] == [False, True, False]
     # A selection made elsewhere with a workflow mode still marks the analytics row (not part of its context).
-    assert ["is-selected" in r for r in rows(get(viewer_client, "tool_id=laser:co2-40w&material_id=wood:holly&machine_id=prod:laser-cell&workflow_mode=ai_assisted"))] == [False, False, True]
+    assert [
+        "is-selected" in r
+        for r in rows(
+            get(
+                viewer_client,
+                "tool_id=laser:co2-40w&material_id=wood:holly&machine_id=prod:laser-cell&workflow_mode=ai_assisted",
+            )
+        )
+    ] == [False, False, True]
 
 
 @pytest.mark.parametrize(
@@ -103,13 +127,18 @@ def test_columns_sort_on_the_server(viewer_client, three_contexts, sort, order, 
     html = get(viewer_client, f"stats_sort={sort}")
     assert tools(html) == order
     label, direction = aria
-    header = re.search(rf'<th scope="col"[^>]*aria-sort="(\w+)">\s*<a class="sort-link" href="[^"]*" title="[^"]*">{label}<', stats(html))
+    header = re.search(
+        rf'<th scope="col"[^>]*aria-sort="(\w+)">\s*<a class="sort-link" href="[^"]*" title="[^"]*">{label}<',
+        stats(html),
+    )
     assert header and header.group(1) == direction
 
 
 def test_a_header_sorts_the_interesting_end_first_then_toggles(viewer_client, three_contexts):
     table = stats(get(viewer_client, "profile=default"))
-    links = {label: href for href, label in re.findall(r'<a class="sort-link" href="([^"]+)" title="[^"]*">([\w ]+)<', table)}
+    links = {
+        label: href for href, label in re.findall(r'<a class="sort-link" href="([^"]+)" title="[^"]*">([\w ]+)<', table)
+    }
     assert links["Success"] == "/rmos/ai-ops/?profile=default&stats_sort=success_rate#analytics"  # lowest first
     assert links["Runs"] == "/rmos/ai-ops/?profile=default&stats_sort=runs#analytics"  # sorted by it: toggle
     assert links["Risk mix"] == "/rmos/ai-ops/?profile=default&stats_sort=-red_share#analytics"
@@ -118,7 +147,15 @@ def test_a_header_sorts_the_interesting_end_first_then_toggles(viewer_client, th
 
 
 def test_rows_without_a_value_sort_last_either_way():
-    with_runs = {"tool_id": "a", "material_id": "", "machine_id": "", "geometry_engine": "", "runs": 2, "attempts": 4, "success_rate": 0.5}
+    with_runs = {
+        "tool_id": "a",
+        "material_id": "",
+        "machine_id": "",
+        "geometry_engine": "",
+        "runs": 2,
+        "attempts": 4,
+        "success_rate": 0.5,
+    }
     without = {**with_runs, "tool_id": "b", "runs": 0, "success_rate": None}
     column, descending = parse_sort("success_rate")
     assert [r["tool_id"] for r in sort_rows([without, with_runs], column, descending)] == ["a", "b"]
@@ -168,11 +205,19 @@ def test_a_bad_filter_and_a_bad_window_are_both_reported_at_once(viewer_client, 
 
 def test_outcome_filters_unknown_parameters_and_bad_sorts_are_explained(viewer_client, three_contexts):
     # (in the canonical order: the panel's names first, then the others alphabetically)
-    table = stats(get(viewer_client, "stats_sort=colour&stats_colour=red&stats_limit=5&stats_risk_bucket=RED", status=400))
-    assert "stats_risk_bucket: analytics reports outcomes (success rate, risk mix), so it cannot be filtered by risk_bucket" in table
+    table = stats(
+        get(viewer_client, "stats_sort=colour&stats_colour=red&stats_limit=5&stats_risk_bucket=RED", status=400)
+    )
+    assert (
+        "stats_risk_bucket: analytics reports outcomes (success rate, risk mix), so it cannot be filtered by risk_bucket"
+        in table
+    )
     assert "stats_limit: not a parameter of the analytics" in table
     assert "stats_colour: not a parameter of the analytics" in table
-    assert "stats_sort: sort by one of context, runs, success_rate, avg_attempts, avg_selected_score, red_share, last_run" in table
+    assert (
+        "stats_sort: sort by one of context, runs, success_rate, avg_attempts, avg_selected_score, red_share, last_run"
+        in table
+    )
 
 
 def test_hotspots_rank_contexts_with_enough_runs_and_say_why(viewer_client, three_contexts):
@@ -187,7 +232,9 @@ def test_hotspots_rank_contexts_with_enough_runs_and_say_why(viewer_client, thre
     assert f'<a class="select-link" href="{select}"' in items[0]
     assert "1 context considered" in spots
     # Filtered like the analytics beside them.
-    assert "No context has 5 or more runs with these filters." in hotspots(get(viewer_client, "stats_tool_id=laser:co2-40w"))
+    assert "No context has 5 or more runs with these filters." in hotspots(
+        get(viewer_client, "stats_tool_id=laser:co2-40w")
+    )
 
 
 def test_empty_states(viewer_client, default_profile):
@@ -199,11 +246,16 @@ def test_empty_states(viewer_client, default_profile):
 
 
 def test_the_filter_form_keeps_the_rest_of_the_state_and_the_sort(viewer_client, three_contexts):
-    table = stats(get(viewer_client, "profile=default&log=runs&log_tool_id=x&stats_since=2025-06-01&stats_sort=context"))
+    table = stats(
+        get(viewer_client, "profile=default&log=runs&log_tool_id=x&stats_since=2025-06-01&stats_sort=context")
+    )
     form = table[table.index('<form method="get"') : table.index("</form>")]
     hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
     assert hidden == [("profile", "default"), ("log", "runs"), ("log_tool_id", "x"), ("stats_sort", "context")]
-    assert '<a class="button button-quiet" href="/rmos/ai-ops/?profile=default&log=runs&log_tool_id=x&stats_sort=context#analytics">Clear all</a>' in table
+    assert (
+        '<a class="button button-quiet" href="/rmos/ai-ops/?profile=default&log=runs&log_tool_id=x&stats_sort=context#analytics">Clear all</a>'
+        in table
+    )
 
 
 def test_sorted_by_runs_the_table_is_the_selectors_own_order(viewer_client, default_profile):
@@ -212,15 +264,22 @@ def test_sorted_by_runs_the_table_is_the_selectors_own_order(viewer_client, defa
     from analytics.selectors import profile_stats
 
     at = iter(T0 + timedelta(minutes=i) for i in range(300))
-    log_runs(*[run_item(at=next(at), attempts=1 + i % 3, **{**EBONY, "material_id": f"wood:m{i % 7}"}) for i in range(40)])
+    log_runs(
+        *[run_item(at=next(at), attempts=1 + i % 3, **{**EBONY, "material_id": f"wood:m{i % 7}"}) for i in range(40)]
+    )
     expected = [r["material_id"] for r in profile_stats(filters=LogFilter(), limit=1000)["results"]]
     column, descending = parse_sort(None)
-    assert [r["material_id"] for r in sort_rows(profile_stats(filters=LogFilter(), limit=1000)["results"], column, descending)] == expected
+    assert [
+        r["material_id"]
+        for r in sort_rows(profile_stats(filters=LogFilter(), limit=1000)["results"], column, descending)
+    ] == expected
     html = get(viewer_client)
     assert re.findall(r'ctx-material_id">([^<]+)<', stats(html)) == expected
 
 
-def test_the_panel_reads_aggregates_with_a_fixed_number_of_queries(viewer_client, default_profile, django_assert_max_num_queries):
+def test_the_panel_reads_aggregates_with_a_fixed_number_of_queries(
+    viewer_client, default_profile, django_assert_max_num_queries
+):
     at = iter(T0 + timedelta(minutes=i) for i in range(300))
     contexts = [{**EBONY, "material_id": f"wood:m{i}"} for i in range(30)]
     log_runs(*[run_item(at=next(at), **c) for c in contexts for _ in range(5)])

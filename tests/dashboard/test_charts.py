@@ -1,9 +1,10 @@
 """Chart geometry (rmos_site.charts) and the component templates that draw it."""
+
 from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.template.loader import render_to_string
@@ -11,13 +12,18 @@ from django.template.loader import render_to_string
 from rmos_site import charts
 from rmos_site.charts import ChangeMarker, RatePoint
 
-
 # -- percentages -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("counts", "expected"),
-    [([1, 1, 1], [34, 33, 33]), ([2, 1, 0], [67, 33, 0]), ([0, 0, 0], [0, 0, 0]), ([1, 0, 199], [1, 0, 99]), ([5], [100])],
+    [
+        ([1, 1, 1], [34, 33, 33]),
+        ([2, 1, 0], [67, 33, 0]),
+        ([0, 0, 0], [0, 0, 0]),
+        ([1, 0, 199], [1, 0, 99]),
+        ([5], [100]),
+    ],
 )
 def test_percentages_add_up_to_100(counts, expected):
     assert charts.percentages(counts) == expected
@@ -76,7 +82,9 @@ def test_risk_mix_never_shows_a_few_as_zero_percent_nor_most_as_all():
     assert [s.percent for s in bar.legend] == [0, 100, 0]  # the numbers still add up to 100
     assert "37 green (<1%)" in bar.summary and "GREEN: 37 of 10000 attempts (<1%)" in bar.legend[0].title
     assert {s.bucket: s.shown_percent for s in charts.risk_mix_bar({"GREEN": 5, "RED": 0}).legend} == {
-        "GREEN": "100%", "YELLOW": "0%", "RED": "0%"
+        "GREEN": "100%",
+        "YELLOW": "0%",
+        "RED": "0%",
     }
 
 
@@ -157,7 +165,10 @@ def test_histogram_labels_never_meet_the_axis_title_nor_leave_the_chart(largest)
         for tick in h.x_ticks:
             half = charts.tick_label_px(tick.label) / 2
             assert tick.position - half >= 0 and tick.position + half <= h.width, (tick, h.width)
-        shown = [(t.position - charts.tick_label_px(t.label) / 2, t.position + charts.tick_label_px(t.label) / 2) for t in h.x_ticks]
+        shown = [
+            (t.position - charts.tick_label_px(t.label) / 2, t.position + charts.tick_label_px(t.label) / 2)
+            for t in h.x_ticks
+        ]
         assert all(right < next_left for (_, right), (next_left, _) in zip(shown, shown[1:]))
 
 
@@ -193,7 +204,9 @@ def test_days_without_runs_break_the_line():
     chart = charts.rate_line_chart(days(0.2, 0.4, None, 0.6, 0.8))
     assert len(chart.lines) == 2
     assert len(chart.dots) == 4
-    missing_day = charts.rate_line_chart([RatePoint(D0, 0.5), RatePoint(D0 + timedelta(days=1), 0.5), RatePoint(D0 + timedelta(days=3), 0.5)])
+    missing_day = charts.rate_line_chart(
+        [RatePoint(D0, 0.5), RatePoint(D0 + timedelta(days=1), 0.5), RatePoint(D0 + timedelta(days=3), 0.5)]
+    )
     assert len(missing_day.lines) == 1  # the lone last point is a dot, not a line
     assert len(missing_day.dots) == 3
 
@@ -212,11 +225,14 @@ def test_the_interval_band_surrounds_the_line():
 def test_change_markers_sit_on_their_day_and_their_labels_avoid_each_other():
     markers = [
         ChangeMarker(D0 + timedelta(days=2), "v2: max rings 6 → 8", href="/rmos/profiles/default/#v2"),
-        ChangeMarker(datetime(2025, 12, 3, 12, tzinfo=timezone.utc), "v3: allow mosaic"),
+        ChangeMarker(datetime(2025, 12, 3, 12, tzinfo=UTC), "v3: allow mosaic"),
         ChangeMarker(D0 - timedelta(days=5), "before the range"),
     ]
     chart = charts.rate_line_chart(days(*[0.5] * 11), markers=markers)
-    assert [m.title for m in chart.markers] == ["v2: max rings 6 → 8 (2025-12-03)", "v3: allow mosaic (2025-12-03 12:00)"]
+    assert [m.title for m in chart.markers] == [
+        "v2: max rings 6 → 8 (2025-12-03)",
+        "v3: allow mosaic (2025-12-03 12:00)",
+    ]
     per_day = chart.plot.width / 10
     assert math.isclose(chart.markers[0].x, chart.plot.left + 2 * per_day, abs_tol=0.01)
     assert math.isclose(chart.markers[1].x, chart.plot.left + 2.5 * per_day, abs_tol=0.01)
@@ -226,7 +242,10 @@ def test_change_markers_sit_on_their_day_and_their_labels_avoid_each_other():
 
 
 def test_markers_too_crowded_to_label_are_counted_on_the_last_label():
-    markers = [ChangeMarker(datetime(2025, 12, 3, 9, minute), f"v{n} changed") for n, minute in ((2, 0), (3, 5), (4, 10), (5, 15))]
+    markers = [
+        ChangeMarker(datetime(2025, 12, 3, 9, minute), f"v{n} changed")
+        for n, minute in ((2, 0), (3, 5), (4, 10), (5, 15))
+    ]
     chart = charts.rate_line_chart(days(*[0.5] * 90), markers=markers)
     labels = [m.label for m in chart.markers]
     assert labels == ["v2 changed", "v3 changed +2", "", ""]
@@ -243,7 +262,9 @@ def test_day_labels_are_evenly_spaced_and_end_on_the_last_day():
 
 
 def test_long_marker_labels_are_shortened_and_kept_inside_on_the_right():
-    chart = charts.rate_line_chart(days(0.5, 0.5), markers=[ChangeMarker(D0 + timedelta(days=1), "a very long note about what changed")])
+    chart = charts.rate_line_chart(
+        days(0.5, 0.5), markers=[ChangeMarker(D0 + timedelta(days=1), "a very long note about what changed")]
+    )
     marker = chart.markers[0]
     assert marker.label.endswith("…") and len(marker.label) <= 22
     assert marker.anchor == "end" and marker.label_x < marker.x
@@ -354,7 +375,10 @@ def test_components_draw_accessible_svg():
 
     line = render_to_string(
         "components/chart_line.html",
-        {"chart": charts.rate_line_chart(days(0.5, 0.6), markers=[ChangeMarker(D0, "v2", href="/x")]), "chart_id": "rate"},
+        {
+            "chart": charts.rate_line_chart(days(0.5, 0.6), markers=[ChangeMarker(D0, "v2", href="/x")]),
+            "chart_id": "rate",
+        },
     )
     assert '<polyline class="line"' in line and '<a href="/x">' in line and "v2 (2025-12-01)" in line
 

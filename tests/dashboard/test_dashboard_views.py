@@ -1,4 +1,5 @@
 """The dashboard page: access, its rows, the state in its URL, and the editor in row 3."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -80,7 +81,9 @@ def test_staff_see_the_admin_link(client, default_profile):
 
 def test_the_selection_is_read_from_the_url_and_links_keep_it(viewer_client, default_profile):
     make_profile("maple_contrast")
-    html = viewer_client.get(DASHBOARD + "?tool_id=saw:fine&material_id=wood:maple-hard&machine_id=cnc:1&profile=maple_contrast").content.decode()
+    html = viewer_client.get(
+        DASHBOARD + "?tool_id=saw:fine&material_id=wood:maple-hard&machine_id=cnc:1&profile=maple_contrast"
+    ).content.decode()
     assert "<dt>tool_id</dt><dd><code>saw:fine</code></dd>" in html
     links = hrefs(html)
     # Clearing the selection keeps the editor's profile; switching auto-load off keeps everything.
@@ -117,7 +120,10 @@ def test_bad_context_values_are_shown_next_to_the_inspectors_fields_not_as_notic
     html = html_lib.unescape(response.content.decode())
     assert response.status_code == 400
     assert "Parts of the address were ignored" not in html
-    assert '<ul class="errorlist" id="inspector-tool_id_error"><li>Cannot contain spaces or control characters</li></ul>' in html
+    assert (
+        '<ul class="errorlist" id="inspector-tool_id_error"><li>Cannot contain spaces or control characters</li></ul>'
+        in html
+    )
     assert "Choose one of constraint_first, ai_assisted, design_first, not “fast”." in html  # names what was typed
     assert 'value="has space"' in html  # kept as typed
 
@@ -222,7 +228,7 @@ def test_the_editor_opens_the_profile_the_inspected_context_uses(client, starter
     client.force_login(make_user("otto", role="operator"))
     maple = "tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
     html = client.get(f"/rmos/ai-ops/?{maple}").content.decode()
-    editor = html[html.index('id="profile-editor"'):]
+    editor = html[html.index('id="profile-editor"') :]
     assert re.search(r'<option value="maple_contrast" selected>', editor)
     assert re.search(r"<h3>maple_contrast <span", editor)
     # A profile named in the address wins; with nothing selected, the fallback.

@@ -1,4 +1,5 @@
 """profiles.selectors.profile_history_page and the presentation of its entries."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,14 @@ def test_every_constraint_field_is_presented_once_in_order():
 
 @pytest.mark.parametrize(
     ("field", "value", "shown"),
-    [("max_ring_width_mm", 3.0, "3.00 mm"), ("max_rings", 6, "6"), ("bias_simple", True, "yes"),
-     ("palette_key", "", "any catalog material"), ("description", "", "(empty)"), ("max_rings", None, "—")],
+    [
+        ("max_ring_width_mm", 3.0, "3.00 mm"),
+        ("max_rings", 6, "6"),
+        ("bias_simple", True, "yes"),
+        ("palette_key", "", "any catalog material"),
+        ("description", "", "(empty)"),
+        ("max_rings", None, "—"),
+    ],
 )
 def test_values_read_as_people_say_them(field, value, shown):
     assert display_value(field, value) == shown

@@ -1,16 +1,16 @@
 """The snapshot inspector and the resolution explanation in dashboard row 1."""
+
 from __future__ import annotations
 
 import html as html_lib
 import re
 
 import pytest
-
-from profiles.models import ConstraintProfile
 import yaml
 from django.conf import settings as dj_settings
 
 from profiles import selectors, services
+from profiles.models import ConstraintProfile
 from tests.dashboard.builders import make_profile, make_user
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +35,17 @@ def field_error(html: str, name: str) -> str:
     return match.group(1) if match else ""
 
 
-def test_without_a_context_the_inspector_offers_the_catalog_and_an_empty_state(viewer_client, starter_profiles,
-                                                                               django_assert_max_num_queries):
+def test_without_a_context_the_inspector_offers_the_catalog_and_an_empty_state(
+    viewer_client, starter_profiles, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(11):  # 8 + the log viewer's and the analytics' 3
         html = page(viewer_client)
     panel = inspector(html)
     assert "No context chosen" in panel
     assert "<svg" not in panel  # nothing sampled
-    assert '<datalist id="catalog-tools"><option value="saw:jeweler-0.25">Jeweler\'s saw, 0.25 mm blade</option>' in panel
+    assert (
+        '<datalist id="catalog-tools"><option value="saw:jeweler-0.25">Jeweler\'s saw, 0.25 mm blade</option>' in panel
+    )
     assert '<option value="wood:maple-hard">Hard maple</option>' in panel
     assert '<option value="prod:vmc-3axis">3-axis vertical machining centre</option>' in panel
     assert 'list="catalog-tools"' in panel and 'id="inspector-tool_id"' in panel
@@ -50,8 +53,9 @@ def test_without_a_context_the_inspector_offers_the_catalog_and_an_empty_state(v
     assert "Once a context is loaded" in panel  # the resolution explanation's empty state
 
 
-def test_a_context_is_sampled_with_histograms_risk_mix_and_rosettes(viewer_client, starter_profiles,
-                                                                    django_assert_max_num_queries):
+def test_a_context_is_sampled_with_histograms_risk_mix_and_rosettes(
+    viewer_client, starter_profiles, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(14):  # 11 + the log viewer's and the analytics' 3
         html = page(viewer_client, MAPLE)
     panel = inspector(html)
@@ -70,13 +74,16 @@ def test_a_context_is_sampled_with_histograms_risk_mix_and_rosettes(viewer_clien
     # Three sample candidates, each a rosette with its score, bucket and every check on demand.
     assert panel.count('<li class="candidate">') == 3
     assert panel.count('<figure class="rosette">') == 3
-    assert panel.count("<details class=\"checks\">") == 3
+    assert panel.count('<details class="checks">') == 3
     for check in ("min_feature", "strip_width", "tolerance_stackup", "segmented_tooling", "kerf_loss"):
         assert f"<code>{check}</code>" in panel
     assert re.search(r'Candidate 1</strong>\s*<span class="bucket bucket-(green|yellow|red)">', panel)
     # A link draws another sample; the form keeps the context as typed.
-    assert re.search(r'href="/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard'
-                     r'&machine_id=prod%3Avmc-3axis&seed=\d+#snapshot-inspector">Draw another sample', panel)
+    assert re.search(
+        r'href="/rmos/ai-ops/\?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard'
+        r'&machine_id=prod%3Avmc-3axis&seed=\d+#snapshot-inspector">Draw another sample',
+        panel,
+    )
     assert 'name="tool_id" value="saw:slitting-0.5"' in panel
 
 
@@ -93,31 +100,50 @@ def test_the_resolution_explains_the_winner_and_every_rule_field_by_field(viewer
     panel = inspector(page(viewer_client, MAPLE))
     resolution = panel[panel.index('id="resolution"') :]
     assert "<strong>maple-materials</strong> sends this context to" in resolution
-    assert re.search(r"Rule #\d+ 'maple-materials' wins: same specificity as rule #\d+ 'saw-tools', lower priority 40 < 50", resolution)
+    assert re.search(
+        r"Rule #\d+ 'maple-materials' wins: same specificity as rule #\d+ 'saw-tools', lower priority 40 < 50",
+        resolution,
+    )
     assert "6 rules considered, 3 match and are enabled." in resolution
-    rules = re.findall(r'<tbody class="rule outcome-(\w+)[^"]*">\s*<tr>\s*<th scope="row" class="rule-name">\s*#\d+ ([\w-]+)', resolution)
+    rules = re.findall(
+        r'<tbody class="rule outcome-(\w+)[^"]*">\s*<tr>\s*<th scope="row" class="rule-name">\s*#\d+ ([\w-]+)',
+        resolution,
+    )
     assert rules == [
-        ("winner", "maple-materials"), ("outranked", "saw-tools"), ("outranked", "production-machines"),
-        ("no_match", "prototype-machines"), ("no_match", "router-tools"), ("no_match", "shell-materials"),
+        ("winner", "maple-materials"),
+        ("outranked", "saw-tools"),
+        ("outranked", "production-machines"),
+        ("no_match", "prototype-machines"),
+        ("no_match", "router-tools"),
+        ("no_match", "shell-materials"),
     ]
     # Per field: the pattern, its kind and whether it matched; blank fields match anything.
     assert '<td class="match is-match"><code>wood:maple*</code>' in resolution
     assert '<td class="match is-miss"><code>proto:*</code>' in resolution
-    assert "✗</span> glob<span class=\"visually-hidden\">, does not match</span>" in resolution
+    assert '✗</span> glob<span class="visually-hidden">, does not match</span>' in resolution
     assert '<td class="match match-blank"><span class="muted">any</span>' in resolution
     assert "No match: machine_id 'prod:vmc-3axis' does not match 'proto:*'." in resolution
-    assert re.search(r"Matches, but rule #\d+ maple-materials wins: same specificity as rule #\d+ 'saw-tools', lower priority 40 < 50\.", resolution)
+    assert re.search(
+        r"Matches, but rule #\d+ maple-materials wins: same specificity as rule #\d+ 'saw-tools', lower priority 40 < 50\.",
+        resolution,
+    )
     # Workflow and geometry engine are set by no rule: a sentence instead of two columns of "any".
-    assert "No rule sets workflow (<code>constraint_first</code>) or geometry engine (none): they match for every rule." in resolution
+    assert (
+        "No rule sets workflow (<code>constraint_first</code>) or geometry engine (none): they match for every rule."
+        in resolution
+    )
     assert "/admin/" not in resolution  # rule links are for staff
 
 
 def test_fallback_disabled_rules_and_unknown_ids_are_stated(viewer_client, starter_profiles):
     services.rule_update(name="production-machines", changes={"enabled": False}, note="off for a test")
     panel = inspector(page(viewer_client, "tool_id=laser:co2-40w&material_id=wood:ebony&machine_id=cnc:nowhere"))
-    assert '<span class="tag tag-fallback">fallback</span> No enabled rule matches this context, so the fallback profile' in panel
+    assert (
+        '<span class="tag tag-fallback">fallback</span> No enabled rule matches this context, so the fallback profile'
+        in panel
+    )
     assert "No enabled rule matches this context, so the fallback profile 'default' is used." in panel
-    assert "Profile used: <a href=\"/rmos/profiles/default/\"><strong>default</strong></a>" in panel
+    assert 'Profile used: <a href="/rmos/profiles/default/"><strong>default</strong></a>' in panel
     # The unknown machine is sampled with defaults and named in a warning.
     assert "Unknown machine_id 'cnc:nowhere': not in the catalog, using defaults" in panel
     # A disabled rule is listed and marked even when it would not match anyway.
@@ -129,8 +155,12 @@ def test_fallback_disabled_rules_and_unknown_ids_are_stated(viewer_client, start
 def test_a_disabled_rule_that_matches_says_so(viewer_client, starter_profiles):
     services.rule_update(name="maple-materials", changes={"enabled": False}, note="off for a test")
     panel = inspector(page(viewer_client, MAPLE))
-    assert re.search(r'<tbody class="rule outcome-disabled is-disabled">.*?maple-materials.*?'
-                     r"Matches, but the rule is disabled\.", panel, re.S)
+    assert re.search(
+        r'<tbody class="rule outcome-disabled is-disabled">.*?maple-materials.*?'
+        r"Matches, but the rule is disabled\.",
+        panel,
+        re.S,
+    )
     assert "<strong>saw-tools</strong> sends this context to" in panel
 
 
@@ -138,8 +168,10 @@ def test_staff_get_links_to_each_rule_in_the_admin(client, starter_profiles):
     client.force_login(make_user("ada", is_staff=True, is_superuser=True))
     panel = inspector(page(client, MAPLE))
     rule_id = selectors.rule_get(name="maple-materials").id
-    assert (f'<a href="/admin/profiles/resolutionrule/{rule_id}/change/" title="Edit rule #{rule_id} in the admin">'
-            f"#{rule_id} maple-materials</a>") in panel
+    assert (
+        f'<a href="/admin/profiles/resolutionrule/{rule_id}/change/" title="Edit rule #{rule_id} in the admin">'
+        f"#{rule_id} maple-materials</a>"
+    ) in panel
     assert 'href="/admin/profiles/resolutionrule/">All rules in the admin</a>' in panel
 
 
@@ -157,8 +189,10 @@ def test_with_autoload_on_the_inspector_loads_the_selection_and_its_form_selects
 
 
 def test_with_autoload_off_the_inspector_stays_on_its_own_context(viewer_client, starter_profiles):
-    pinned = MAPLE.replace("tool_id=", "snap_tool_id=").replace("&material_id=", "&snap_material_id=").replace(
-        "&machine_id=", "&snap_machine_id="
+    pinned = (
+        MAPLE.replace("tool_id=", "snap_tool_id=")
+        .replace("&material_id=", "&snap_material_id=")
+        .replace("&machine_id=", "&snap_machine_id=")
     )
     html = page(viewer_client, f"{EBONY}&autoload=off&{pinned}")
     panel = inspector(html)
@@ -176,8 +210,13 @@ def test_with_autoload_off_the_inspector_stays_on_its_own_context(viewer_client,
 
 
 def test_with_autoload_off_and_the_selection_loaded_there_is_nothing_to_offer(viewer_client, starter_profiles):
-    html = page(viewer_client, f"{MAPLE}&autoload=off&" + MAPLE.replace("tool_id=", "snap_tool_id=")
-                .replace("&material_id=", "&snap_material_id=").replace("&machine_id=", "&snap_machine_id="))
+    html = page(
+        viewer_client,
+        f"{MAPLE}&autoload=off&"
+        + MAPLE.replace("tool_id=", "snap_tool_id=")
+        .replace("&material_id=", "&snap_material_id=")
+        .replace("&machine_id=", "&snap_machine_id="),
+    )
     assert "Load the selection here" not in html
 
 
@@ -237,11 +276,15 @@ def test_a_context_with_missing_or_bad_ids_is_reported_field_by_field(viewer_cli
 
 
 def test_bad_pinned_ids_are_reported_on_the_pinned_fields(viewer_client, starter_profiles):
-    panel = inspector(page(viewer_client, "autoload=off&snap_tool_id=a%20b&snap_material_id=m&snap_machine_id=c", status=400))
+    panel = inspector(
+        page(viewer_client, "autoload=off&snap_tool_id=a%20b&snap_material_id=m&snap_machine_id=c", status=400)
+    )
     assert field_error(panel, "snap_tool_id") == "Cannot contain spaces or control characters"
 
 
-def test_a_palette_missing_from_the_catalog_is_an_error_message_not_a_500(viewer_client, starter_profiles, settings, tmp_path):
+def test_a_palette_missing_from_the_catalog_is_an_error_message_not_a_500(
+    viewer_client, starter_profiles, settings, tmp_path
+):
     catalog = yaml.safe_load((dj_settings.BASE_DIR / "engine" / "data" / "catalog.yaml").read_text())
     catalog["palettes"].pop("maple_contrast")
     trimmed = tmp_path / "catalog.yaml"

@@ -1,4 +1,5 @@
 """The log viewer in dashboard row 1: the log API's filters and pages, behind the ``log_`` prefix."""
+
 from __future__ import annotations
 
 import csv
@@ -18,7 +19,12 @@ pytestmark = pytest.mark.django_db
 
 DASHBOARD = "/rmos/ai-ops/"
 EBONY = {"tool_id": "saw:jeweler-0.25", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis"}
-MAPLE = {"tool_id": "saw:slitting-0.5", "material_id": "wood:maple-hard", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
+MAPLE = {
+    "tool_id": "saw:slitting-0.5",
+    "material_id": "wood:maple-hard",
+    "machine_id": "prod:vmc-3axis",
+    "geometry_engine": "",
+}
 
 
 def get(client, query: str = "", status: int = 200) -> str:
@@ -48,7 +54,9 @@ def field_error(html: str, name: str) -> str:
 def two_contexts(default_profile):
     """Run a (ebony, 2 attempts, success) at T0, run b (maple, 3 attempts, failure) an hour later."""
     a = run_item(at=T0, **EBONY)
-    b = run_item(at=T0 + timedelta(hours=1), success=False, scores=[(30.0, "RED"), (55.0, "YELLOW"), (45.0, "RED")], **MAPLE)
+    b = run_item(
+        at=T0 + timedelta(hours=1), success=False, scores=[(30.0, "RED"), (55.0, "YELLOW"), (45.0, "RED")], **MAPLE
+    )
     log_runs(a, b)
     return a, b
 
@@ -84,8 +92,12 @@ def test_the_runs_tab_lists_runs_with_outcome_score_and_risk(viewer_client, two_
     assert '<a class="tab" href="/rmos/ai-ops/?log=runs#log-viewer" aria-current="page">Runs</a>' in html
     listed = rows(html)
     assert len(listed) == 2
-    assert f'href="/rmos/runs/{b["run_id"]}/"' in listed[0] and "budget exhausted" in listed[0] and "3 attempts" in listed[0]
-    assert 'outcome-failure' in listed[0] and 'outcome-success' in listed[1]
+    assert (
+        f'href="/rmos/runs/{b["run_id"]}/"' in listed[0]
+        and "budget exhausted" in listed[0]
+        and "3 attempts" in listed[0]
+    )
+    assert "outcome-failure" in listed[0] and "outcome-success" in listed[1]
     assert '<td class="num">90.0</td>' in listed[1] and "bucket-green" in listed[1]
 
 
@@ -95,7 +107,9 @@ def test_a_filter_lists_exactly_what_the_api_lists_for_it(viewer_client, two_con
     listed = rows(html)
     assert len(listed) == 1 and "saw:jeweler-0.25" in listed[0]
     api = viewer_client.get("/api/rmos/logs/ai/attempts?tool_id=saw:jeweler-0.25&risk_bucket=GREEN").json()
-    assert [r["run_id"] for r in api["results"]] == [re.search(r"/rmos/runs/([0-9a-f-]+)/", row).group(1) for row in listed]
+    assert [r["run_id"] for r in api["results"]] == [
+        re.search(r"/rmos/runs/([0-9a-f-]+)/", row).group(1) for row in listed
+    ]
     # The active filters are listed, each with a link that removes it (and nothing else).
     log = panel(html)
     assert '<span class="chip-key">Tool</span> <span class="chip-value">saw:jeweler-0.25</span>' in log
@@ -111,7 +125,7 @@ def test_since_and_until_mean_what_they_mean_in_the_api(viewer_client, two_conte
     a, b = two_contexts
     # until is exclusive: the hour run b ended is left out, run a's attempts stay.
     html = get(viewer_client, "log=runs&log_until=2025-06-01T12:30:00Z")
-    assert [f'/rmos/runs/{a["run_id"]}/' in r for r in rows(html)] == [True]
+    assert [f"/rmos/runs/{a['run_id']}/" in r for r in rows(html)] == [True]
     assert len(rows(get(viewer_client, "log=runs&log_since=2025-06-01T12:30:00Z"))) == 1
     assert len(rows(get(viewer_client, "log=runs&log_since=2025-06-01&log_until=2025-06-01"))) == 2  # that whole day
 
@@ -184,7 +198,9 @@ def test_pages_follow_the_cursor_without_repeats_or_gaps(viewer_client, two_cont
 def test_a_cursor_that_is_not_one_of_this_list_is_a_clear_400(viewer_client, two_contexts, monkeypatch):
     monkeypatch.setattr(log_viewer, "PAGE_SIZE", 1)
     runs_page = panel(get(viewer_client, "log=runs"))
-    runs_cursor = parse_qs(urlsplit(html_lib.unescape(re.search(r'href="([^"]+)" rel="next"', runs_page).group(1))).query)["log_cursor"][0]
+    runs_cursor = parse_qs(
+        urlsplit(html_lib.unescape(re.search(r'href="([^"]+)" rel="next"', runs_page).group(1))).query
+    )["log_cursor"][0]
     for cursor in ("garbage", runs_cursor):
         log = panel(get(viewer_client, f"log_cursor={cursor}", status=400))
         assert "log_cursor: not a page of this list; start again from the newest attempts." in log
@@ -199,10 +215,15 @@ def test_the_csv_link_exports_the_same_filter_through_the_api(viewer_client, two
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     exported = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(exported) == 3 and {r["material_id"] for r in exported} == {"wood:maple-hard"}
-    assert '<a href="/api/rmos/logs/ai/attempts?material_id=wood%3Amaple-hard&since=2025-06-01T00%3A00%3A00Z&limit=100">As JSON</a>' in log
+    assert (
+        '<a href="/api/rmos/logs/ai/attempts?material_id=wood%3Amaple-hard&since=2025-06-01T00%3A00%3A00Z&limit=100">As JSON</a>'
+        in log
+    )
     runs_log = panel(get(viewer_client, "log=runs&log_success=false"))
     assert 'href="/api/rmos/logs/ai/runs?format=csv&success=false" download' in runs_log
-    assert '<span class="chip-key">Success</span> <span class="chip-value">failed</span>' in runs_log  # as the select says it
+    assert (
+        '<span class="chip-key">Success</span> <span class="chip-value">failed</span>' in runs_log
+    )  # as the select says it
 
 
 def test_empty_states_say_why_there_is_nothing(viewer_client, default_profile):
@@ -210,7 +231,10 @@ def test_empty_states_say_why_there_is_nothing(viewer_client, default_profile):
     assert "The log is empty" in log and "POST /api/rmos/logs/ai/runs" in log and "Download CSV" in log
     log_runs(run_item(at=T0, **EBONY))
     log = panel(get(viewer_client, "log_tool_id=laser:none"))
-    assert "No attempts match these filters" in log and '<a class="button button-quiet" href="/rmos/ai-ops/#log-viewer">Clear all</a>' in log
+    assert (
+        "No attempts match these filters" in log
+        and '<a class="button button-quiet" href="/rmos/ai-ops/#log-viewer">Clear all</a>' in log
+    )
     log = panel(get(viewer_client, "log=runs&log_reason=timeout"))
     assert "No runs match these filters" in log
 
@@ -219,7 +243,9 @@ def test_the_selected_context_is_marked_and_can_filter_the_log(viewer_client, tw
     html = get(viewer_client, "tool_id=saw:slitting-0.5&material_id=wood:maple-hard&machine_id=prod:vmc-3axis")
     listed = rows(html)
     assert [("is-selected" in r) for r in listed] == [True, True, True, False, False]
-    link = re.search(r'<a class="button button-small" href="([^"]+)">Only the selected context</a>', panel(html)).group(1)
+    link = re.search(r'<a class="button button-small" href="([^"]+)">Only the selected context</a>', panel(html)).group(
+        1
+    )
     assert link == (
         "/rmos/ai-ops/?tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"
         "&log_tool_id=saw%3Aslitting-0.5&log_material_id=wood%3Amaple-hard&log_machine_id=prod%3Avmc-3axis"
@@ -231,12 +257,20 @@ def test_the_selected_context_is_marked_and_can_filter_the_log(viewer_client, tw
     log_runs(with_engine)
     filtered = get(viewer_client, urlsplit(link).query)
     assert len(rows(filtered)) == 3
-    assert '<span class="chip-key">Geometry engine</span> <span class="chip-value">- (no engine)</span>' in panel(filtered)
-    assert len(rows(get(viewer_client, urlsplit(link).query.replace("&log_geometry_engine=-", "")))) == 3 + len(with_engine["attempt_records"])  # any engine
+    assert '<span class="chip-key">Geometry engine</span> <span class="chip-value">- (no engine)</span>' in panel(
+        filtered
+    )
+    assert len(rows(get(viewer_client, urlsplit(link).query.replace("&log_geometry_engine=-", "")))) == 3 + len(
+        with_engine["attempt_records"]
+    )  # any engine
 
 
 def test_the_filter_form_carries_the_rest_of_the_state_and_starts_on_the_first_page(viewer_client, two_contexts):
-    html = get(viewer_client, "tool_id=saw:fine&profile=default&stats_sort=-avg_attempts&log=runs&log_reason=timeout&log_cursor=abc", status=400)
+    html = get(
+        viewer_client,
+        "tool_id=saw:fine&profile=default&stats_sort=-avg_attempts&log=runs&log_reason=timeout&log_cursor=abc",
+        status=400,
+    )
     form = panel(html)[panel(html).index('<form method="get"') :]
     form = form[: form.index("</form>")]
     hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
@@ -252,7 +286,9 @@ def test_switching_lists_keeps_the_filters_that_apply(viewer_client, two_context
 
 
 def test_a_submitted_form_lands_on_one_clean_url(viewer_client, two_contexts):
-    response = viewer_client.get(DASHBOARD + "?log=runs&log_tool_id=&log_material_id=wood:ebony&log_success=&log_since=")
+    response = viewer_client.get(
+        DASHBOARD + "?log=runs&log_tool_id=&log_material_id=wood:ebony&log_success=&log_since="
+    )
     assert response.status_code == 302
     assert response["Location"] == "/rmos/ai-ops/?log=runs&log_material_id=wood%3Aebony"
 
@@ -285,6 +321,6 @@ def test_a_nul_byte_in_a_filter_is_a_400_on_every_database(viewer_client, two_co
 
 def test_the_pager_counts_the_page_not_the_log(viewer_client, two_contexts):
     html = get(viewer_client)
-    pager = html[html.index('aria-label="Log pages"'):]
+    pager = html[html.index('aria-label="Log pages"') :]
     shown = len(rows(html))
     assert shown > 0 and f"{shown} attempts on this page" in pager  # "N attempts" read like the log's total

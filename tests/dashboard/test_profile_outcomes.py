@@ -1,9 +1,10 @@
 """The profile page's "did my edit help?" table and success rate over time, across a change and a rollback."""
+
 from __future__ import annotations
 
 import html as html_lib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.dashboard.builders import edit_profile, log_runs, make_profile, make_
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 FAIL = {"success": False, "scores": [(30.0, "RED"), (45.0, "RED")]}
 
 
@@ -46,7 +47,10 @@ def changed_and_rolled_back(db):
     log_runs(*[run_item(at=NOW - timedelta(days=10, minutes=i), profile_version=2) for i in range(8)])
     first = next(e for e in selectors.profile_history(name="default") if e["version"] == 1)
     services.profile_rollback(name="default", history_id=first["id"], note="9 rings chipped", version=2, user=olga)
-    log_runs(run_item(at=NOW - timedelta(days=1), profile_version=3), run_item(at=NOW - timedelta(days=1, minutes=1), profile_version=3, **FAIL))
+    log_runs(
+        run_item(at=NOW - timedelta(days=1), profile_version=3),
+        run_item(at=NOW - timedelta(days=1, minutes=1), profile_version=3, **FAIL),
+    )
 
 
 def test_each_version_has_its_change_its_numbers_and_the_difference_it_made(viewer_client, changed_and_rolled_back):
@@ -56,7 +60,11 @@ def test_each_version_has_its_change_its_numbers_and_the_difference_it_made(view
     # v2: who, why, what changed; its numbers; better than v1 (the intervals do not overlap).
     assert '<span class="type-tag type-tag-changed">changed</span>' in v2 and " · olga</span>" in v2
     assert "allow more rings" in v2 and "<li>Most rings: <del>6</del> → <ins>9</ins></li>" in v2
-    assert '<td class="num">8</td>' in v2 and '<span class="rate">100%</span>' in v2 and '<span class="ci">68–100%</span>' in v2
+    assert (
+        '<td class="num">8</td>' in v2
+        and '<span class="rate">100%</span>' in v2
+        and '<span class="ci">68–100%</span>' in v2
+    )
     assert '<span class="verdict verdict-better">better</span>' in v2 and "success +100.0 pp" in v2 and "vs v1" in v2
     # v3, the rollback: what it restored, and a verdict it cannot give yet on two runs.
     assert '<span class="type-tag type-tag-rollback">rollback</span>' in v3 and "restores the values of v1" in v3
@@ -68,7 +76,9 @@ def test_each_version_has_its_change_its_numbers_and_the_difference_it_made(view
     assert '<a href="/api/rmos/ai/analytics/profile-versions?profile=default">as JSON</a>' in outcomes(html)
 
 
-def test_the_chart_shows_the_rate_per_day_with_a_marker_per_change_linking_its_version(viewer_client, changed_and_rolled_back):
+def test_the_chart_shows_the_rate_per_day_with_a_marker_per_change_linking_its_version(
+    viewer_client, changed_and_rolled_back
+):
     rate = chart(get(viewer_client))
     # From the first run in the range (20 days ago), not 70 empty days before it.
     first = (NOW - timedelta(days=20, minutes=7)).date()
@@ -113,7 +123,9 @@ def test_a_viewer_sees_the_outcomes_but_no_edit_controls(viewer_client, changed_
     assert "Did my edit help?" in html and "Save changes" not in html and "Roll back to" not in html
 
 
-def test_the_outcomes_read_the_aggregates_with_a_fixed_number_of_queries(viewer_client, changed_and_rolled_back, django_assert_max_num_queries):
+def test_the_outcomes_read_the_aggregates_with_a_fixed_number_of_queries(
+    viewer_client, changed_and_rolled_back, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(22):
         get(viewer_client)
     log_runs(*[run_item(at=NOW - timedelta(days=d % 80, minutes=d), profile_version=2) for d in range(200)])
@@ -128,10 +140,15 @@ def test_runs_older_than_the_profiles_journal_are_explained(viewer_client, db):
     journaled = profile.history.get().history_date
     # Three days before, and a second before on the same day (whole days would miss that one).
     log_runs(*[run_item(at=journaled - timedelta(days=3, minutes=i), profile_version=1) for i in range(3)])
-    log_runs(run_item(at=journaled - timedelta(seconds=1), profile_version=1), run_item(at=journaled + timedelta(seconds=1), profile_version=1))
+    log_runs(
+        run_item(at=journaled - timedelta(seconds=1), profile_version=1),
+        run_item(at=journaled + timedelta(seconds=1), profile_version=1),
+    )
     page = outcomes(get(viewer_client))
     note = re.search(r'<p class="hint" id="early-runs">(.*?)</p>', page, re.S).group(1)
-    assert note.startswith(f"4 runs are dated before {journaled:%-d %b %Y, %H:%M} UTC, when this server first journaled default")
+    assert note.startswith(
+        f"4 runs are dated before {journaled:%-d %b %Y, %H:%M} UTC, when this server first journaled default"
+    )
     assert '<td class="num">5</td>' in version_row(get(viewer_client), 1)  # still counted under v1
 
 

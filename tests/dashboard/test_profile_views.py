@@ -1,4 +1,5 @@
 """Profile pages: list, editor (every form path), history and rollback."""
+
 from __future__ import annotations
 
 import re
@@ -100,7 +101,7 @@ def test_operator_gets_the_editor_with_units_limits_note_and_version(operator_cl
 def test_viewer_sees_values_but_no_edit_controls(viewer_client, default_profile):
     edit_profile("default", max_rings=7)
     html = viewer_client.get(detail_url()).content.decode()
-    assert "<form method=\"post\" action=\"/rmos/profiles/default/\"" not in html
+    assert '<form method="post" action="/rmos/profiles/default/"' not in html
     assert 'name="note"' not in html
     assert "Roll back to" not in html
     assert "Most rings" in html and "7" in html
@@ -168,7 +169,9 @@ def test_each_rule_is_reported_next_to_its_field(operator_client, default_profil
 def test_a_profile_that_admits_no_design_says_why(operator_client, default_profile):
     data = form_data(default_profile, min_rings="6", min_ring_width_mm="2.50", max_total_width_mm="12.00")
     html = operator_client.post(detail_url(), data).content.decode()
-    assert field_error(html, "max_total_width_mm").startswith("No design fits: the narrowest allowed rosette (6 rings x 2.50 mm")
+    assert field_error(html, "max_total_width_mm").startswith(
+        "No design fits: the narrowest allowed rosette (6 rings x 2.50 mm"
+    )
 
 
 def test_a_missing_note_is_reported_with_the_field_problems_at_once(operator_client, default_profile):
@@ -182,7 +185,10 @@ def test_a_missing_note_is_reported_with_the_field_problems_at_once(operator_cli
 
 def test_a_save_that_changes_nothing_makes_no_version(operator_client, default_profile):
     response = operator_client.post(detail_url(), form_data(default_profile), follow=True)
-    assert "Nothing changed: the values already match version 1 of default, so no new version was saved." in response.content.decode()
+    assert (
+        "Nothing changed: the values already match version 1 of default, so no new version was saved."
+        in response.content.decode()
+    )
     assert ConstraintProfile.objects.get(name="default").version == 1
     assert selectors.profile_history_page(name="default").total == 1
 
@@ -231,7 +237,12 @@ def test_a_stale_save_keeps_the_users_changes_and_merges_the_newer_version(opera
     again = dict(typed, version="2", bias_simple="on")  # what the re-rendered form now holds
     assert operator_client.post(detail_url(), again).status_code == 302
     profile = ConstraintProfile.objects.get(name="default")
-    assert (profile.version, profile.max_rings, profile.max_ring_width_mm, profile.bias_simple) == (3, 9, Decimal("4.00"), True)
+    assert (profile.version, profile.max_rings, profile.max_ring_width_mm, profile.bias_simple) == (
+        3,
+        9,
+        Decimal("4.00"),
+        True,
+    )
 
 
 def test_a_stale_save_with_the_same_change_on_both_sides_flags_nothing(operator_client, default_profile):
@@ -239,7 +250,9 @@ def test_a_stale_save_with_the_same_change_on_both_sides_flags_nothing(operator_
     edit_profile("default", max_rings=8)
     html = operator_client.post(detail_url(), typed).content.decode()
     assert saved_value(html, "max_rings") == ""  # nothing differs, so nothing to say
-    assert "<mark>" not in html.split('id="stale-notice"')[1].split("</form>")[0].replace("<mark>Highlighted</mark>", "")
+    assert "<mark>" not in html.split('id="stale-notice"')[1].split("</form>")[0].replace(
+        "<mark>Highlighted</mark>", ""
+    )
 
 
 # -- history -----------------------------------------------------------------------------------
@@ -254,14 +267,20 @@ def test_history_shows_who_when_why_type_and_each_diff(viewer_client, default_pr
     assert newest < html.index("v1</span>")
     assert "by <strong>alice</strong>" in html and "wider range" in html
     assert 'type-tag-changed">changed' in html and 'type-tag-created">created' in html
-    assert re.search(r"Most rings</th><td class=\"diff-before\"><del>6</del></td><td class=\"diff-after\"><ins>8</ins>", html)
-    assert re.search(r"Narrowest ring</th><td class=\"diff-before\"><del>0.50 mm</del></td><td class=\"diff-after\"><ins>0.60 mm</ins>", html)
+    assert re.search(
+        r"Most rings</th><td class=\"diff-before\"><del>6</del></td><td class=\"diff-after\"><ins>8</ins>", html
+    )
+    assert re.search(
+        r"Narrowest ring</th><td class=\"diff-before\"><del>0.50 mm</del></td><td class=\"diff-after\"><ins>0.60 mm</ins>",
+        html,
+    )
     assert "Values of version 1" in html  # the first version lists its values, not a diff
 
 
 def test_history_is_paginated_newest_first(viewer_client, default_profile):
     for rings in range(7, 7 + 22):
         edit_profile("default", max_rings=rings % 24 + 1)
+
     def history(html: str) -> str:
         return html[html.index('id="history"') : html.index('id="outcomes"')]
 
@@ -297,9 +316,11 @@ def test_rollback_confirmation_shows_exactly_what_will_change(operator_client, d
     html = response.content.decode()
     assert response.status_code == 200
     assert "Roll default back to version 1?" in html
-    assert re.search(r"Most rings</th><td class=\"diff-before\"><del>8</del></td><td class=\"diff-after\"><ins>6</ins>", html)
+    assert re.search(
+        r"Most rings</th><td class=\"diff-before\"><del>8</del></td><td class=\"diff-after\"><ins>6</ins>", html
+    )
     assert re.search(r"Prefer simple designs</th><td class=\"diff-before\"><del>yes</del>", html)
-    assert html.count("<tr><th scope=\"row\">") == 2  # nothing else changes
+    assert html.count('<tr><th scope="row">') == 2  # nothing else changes
     assert 'name="note"' in html and 'name="version" value="2"' in html
     assert ConstraintProfile.objects.get(name="default").version == 2  # the preview wrote nothing
 
@@ -313,7 +334,9 @@ def test_rollback_needs_a_note_then_restores_and_journals(operator_client, opera
     assert field_error(refused.content.decode(), "note") == "Write a note: say why you roll back."
     assert ConstraintProfile.objects.get(name="default").version == 2
 
-    done = operator_client.post(url, {"note": "8 rings chipped", "version": "2", "next": "/rmos/ai-ops/?profile=default"})
+    done = operator_client.post(
+        url, {"note": "8 rings chipped", "version": "2", "next": "/rmos/ai-ops/?profile=default"}
+    )
     assert done.status_code == 302 and done["Location"] == "/rmos/ai-ops/?profile=default"
     profile = ConstraintProfile.objects.get(name="default")
     assert (profile.version, profile.max_rings) == (3, 6)
@@ -382,10 +405,15 @@ def test_rollback_to_another_profiles_record_is_404(operator_client, default_pro
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_viewers_cannot_roll_back(viewer_client, default_profile, method):
     edit_profile("default", max_rings=8)
-    response = getattr(viewer_client, method)(rollback_url("default", _first_record_id()), {"note": "x", "version": "2"})
+    response = getattr(viewer_client, method)(
+        rollback_url("default", _first_record_id()), {"note": "x", "version": "2"}
+    )
     assert response.status_code == 403
     assert "You cannot do that" in response.content.decode()
-    assert "Rolling back a profile needs the operator role (rmos-operator). Ask an administrator" in response.content.decode()
+    assert (
+        "Rolling back a profile needs the operator role (rmos-operator). Ask an administrator"
+        in response.content.decode()
+    )
     assert ConstraintProfile.objects.get(name="default").version == 2
 
 

@@ -1,4 +1,5 @@
 """The run page: one run, its context, profile, resolution, budget, outcome and every attempt."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -64,7 +65,10 @@ def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
     assert '<span class="tag tag-winner">selected</span>' in attempts[2][2]
     assert "+2.00 s" in attempts[2][2] and "1.50 mm solid wood:ebony; 1.50 mm solid wood:ebony" in attempts[2][2]
     # Links back: select the context on the dashboard, this run in the log viewer, its runs, the API.
-    assert 'href="/rmos/ai-ops/?tool_id=saw%3Ajeweler-0.25&material_id=wood%3Aebony&machine_id=prod%3Avmc-3axis&geometry_engine=shapely#snapshot-inspector"' in html
+    assert (
+        'href="/rmos/ai-ops/?tool_id=saw%3Ajeweler-0.25&material_id=wood%3Aebony&machine_id=prod%3Avmc-3axis&geometry_engine=shapely#snapshot-inspector"'
+        in html
+    )
     assert f'href="/rmos/ai-ops/?log_run_id={run["run_id"]}#log-viewer"' in html
     assert f'href="/api/rmos/logs/ai/runs/{run["run_id"]}"' in html
 
@@ -74,7 +78,9 @@ def test_runs_of_this_context_are_exactly_its_context(viewer_client, default_pro
     the same ids' runs with an engine (35 runs where the analytics table counted 18)."""
     item = run_item(at=T0, geometry_engine="")
     log_runs(item, run_item(at=T0, geometry_engine="ml"))
-    link = re.search(r'<a class="button" href="([^"]+)">Runs of this context</a>', get(viewer_client, item["run_id"])).group(1)
+    link = re.search(
+        r'<a class="button" href="([^"]+)">Runs of this context</a>', get(viewer_client, item["run_id"])
+    ).group(1)
     assert "log_geometry_engine=-" in link and "log=runs" in link
     listed = viewer_client.get(link).content.decode()
     assert item["run_id"][:8] in listed and listed.count('class="log-row') == 1
@@ -88,14 +94,16 @@ def test_a_rule_is_named_and_staff_get_its_admin_page(client, default_profile):
     html = get(client, item["run_id"])
     assert f"<dt>Resolved by</dt><dd>rule #{rule.id} saw-tools</dd>" in html
     client.force_login(make_user("ada", is_superuser=True, is_staff=True))
-    assert f'<a href="/admin/profiles/resolutionrule/{rule.id}/change/">rule #{rule.id} saw-tools</a>' in get(client, item["run_id"])
+    assert f'<a href="/admin/profiles/resolutionrule/{rule.id}/change/">rule #{rule.id} saw-tools</a>' in get(
+        client, item["run_id"]
+    )
 
 
 def test_a_profile_this_server_does_not_know_is_named_without_a_link(viewer_client, default_profile):
     item = run_item(at=T0, profile="legacy-x")
     log_runs(item)
     html = get(viewer_client, item["run_id"])
-    assert "<dt>Profile</dt><dd>legacy-x <span class=\"fact-note\">not a profile on this server</span>" in html
+    assert '<dt>Profile</dt><dd>legacy-x <span class="fact-note">not a profile on this server</span>' in html
 
 
 @pytest.mark.parametrize("run_id", ["not-a-uuid", str(uuid.UUID(int=7))])
@@ -125,11 +133,15 @@ def test_the_page_costs_a_fixed_number_of_queries(viewer_client, default_profile
 
 
 def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
-    chart = charts.attempt_score_chart([(2, 50.0, "YELLOW"), (1, 20.0, "RED"), (3, 95.0, "GREEN")], selected=3, threshold=80)
+    chart = charts.attempt_score_chart(
+        [(2, 50.0, "YELLOW"), (1, 20.0, "RED"), (3, 95.0, "GREEN")], selected=3, threshold=80
+    )
     assert [d.index for d in chart.dots] == [1, 2, 3] and [d.selected for d in chart.dots] == [False, False, True]
     assert chart.dots[0].x == chart.plot.left and chart.dots[-1].x == chart.plot.right
     assert chart.dots[1].y == round(chart.plot.bottom - chart.plot.height / 2, 2)
-    assert chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 0.8, 2) and chart.threshold_label == "min 80"
+    assert (
+        chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 0.8, 2) and chart.threshold_label == "min 80"
+    )
     assert chart.dots[2].href == "#attempt-3"
     assert chart.best.count(",") == 6  # best so far: 20 -> 50 -> 95, a step line
     empty = charts.attempt_score_chart([])
@@ -143,7 +155,10 @@ def test_the_score_chart_does_not_colour_score_ranges_as_buckets(viewer_client, 
     item = run_item(at=T0, success=False, scores=[(85.0, "RED"), (60.0, "RED")])
     log_runs(item)
     page = get(viewer_client, item["run_id"])
-    chart = page[page.index('class="chart chart-scores'):]
+    chart = page[page.index('class="chart chart-scores') :]
     assert "score-band" not in chart
-    assert "A dot’s colour is the attempt’s risk bucket, which is its worst check’s, so a high score can still be RED." in chart
+    assert (
+        "A dot’s colour is the attempt’s risk bucket, which is its worst check’s, so a high score can still be RED."
+        in chart
+    )
     assert "Attempt 1: 85.0, RED" in chart

@@ -1,4 +1,5 @@
 """The dashboard's URL state: parsing, canonical URLs, selection and auto-load semantics."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -50,10 +51,16 @@ def test_urls_are_canonical_defaults_left_out_and_values_encoded():
         ({"tool_id": "x" * 129}, "tool_id: ignored, longer than 128 characters"),
         ({"material_id": "wood maple"}, "material_id: ignored, ids cannot contain spaces or control characters"),
         ({"machine_id": "cnc\x01"}, "machine_id: ignored, ids cannot contain spaces or control characters"),
-        ({"workflow_mode": "fast"}, "workflow_mode: ignored, 'fast' is not one of constraint_first, ai_assisted, design_first"),
+        (
+            {"workflow_mode": "fast"},
+            "workflow_mode: ignored, 'fast' is not one of constraint_first, ai_assisted, design_first",
+        ),
         ({"autoload": "maybe"}, "autoload: ignored 'maybe', use on or off"),
         ({"profile": "Not A Slug"}, "profile: ignored 'Not A Slug', not a profile name"),
-        ({"autoload": "off", "snap_workflow_mode": "x"}, "snap_workflow_mode: ignored, 'x' is not one of constraint_first, ai_assisted, design_first"),
+        (
+            {"autoload": "off", "snap_workflow_mode": "x"},
+            "snap_workflow_mode: ignored, 'x' is not one of constraint_first, ai_assisted, design_first",
+        ),
     ],
 )
 def test_invalid_values_are_dropped_with_a_reason(query, problem):
@@ -176,19 +183,27 @@ def test_canonical_url_rewrites_only_what_says_the_same_in_other_words():
 
 
 def test_panel_parameters_round_trip_in_canonical_order():
-    state, problems = parse(QueryDict("stats_sort=-runs&log_until=2025-07-01&log=runs&log_tool_id=saw:x&stats_max_runs=50&log_zz=1"))
+    state, problems = parse(
+        QueryDict("stats_sort=-runs&log_until=2025-07-01&log=runs&log_tool_id=saw:x&stats_max_runs=50&log_zz=1")
+    )
     assert problems == []
     assert state.log_tab == "runs"
     assert state.log_query == (("tool_id", "saw:x"), ("until", "2025-07-01"), ("zz", "1"))  # API names; unknown last
     assert state.stats_query == (("max_runs", "50"), ("sort", "-runs"))
-    assert state.url() == "/rmos/ai-ops/?log=runs&log_tool_id=saw%3Ax&log_until=2025-07-01&log_zz=1&stats_max_runs=50&stats_sort=-runs"
+    assert (
+        state.url()
+        == "/rmos/ai-ops/?log=runs&log_tool_id=saw%3Ax&log_until=2025-07-01&log_zz=1&stats_max_runs=50&stats_sort=-runs"
+    )
     assert state_of(state.url()) == state
 
 
 def test_selecting_a_row_keeps_the_log_page_and_the_analytics_view():
     state = state_of("/rmos/ai-ops/?log=runs&log_cursor=abc&stats_sort=context")
     chosen = state.select(tool_id="saw:x", material_id="m", machine_id="c")
-    assert chosen.url() == "/rmos/ai-ops/?tool_id=saw%3Ax&material_id=m&machine_id=c&log=runs&log_cursor=abc&stats_sort=context"
+    assert (
+        chosen.url()
+        == "/rmos/ai-ops/?tool_id=saw%3Ax&material_id=m&machine_id=c&log=runs&log_cursor=abc&stats_sort=context"
+    )
 
 
 def test_with_log_and_with_stats_replace_only_their_panel():

@@ -1,4 +1,5 @@
 """The editor's what-if preview: the unsaved values sampled beside the saved profile, nothing saved."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -36,25 +37,35 @@ def input_value(html: str, name: str) -> str:
 
 def test_the_editor_offers_the_what_if_and_says_which_context_it_samples(operator_client, starter_profiles):
     html = html_lib.unescape(operator_client.get(DASHBOARD + "?profile=maple_contrast").content.decode())
-    assert ('<button type="submit" class="button" name="action" value="what-if" '
-            'formaction="/rmos/ai-ops/?profile=maple_contrast#what-if"') in html
+    assert (
+        '<button type="submit" class="button" name="action" value="what-if" '
+        'formaction="/rmos/ai-ops/?profile=maple_contrast#what-if"'
+    ) in html
     note = re.search(r'<p class="hint what-if-note" id="what-if-note">(.*?)</p>', html, re.S).group(1)
     assert "500 candidates, seed 1" in note
     assert "a catalog context that rule <strong>maple-materials</strong> sends to this profile." in note
-    assert "Load a context in the snapshot inspector to preview with that one instead (your edits stay in the form)." in note
+    assert (
+        "Load a context in the snapshot inspector to preview with that one instead (your edits stay in the form)."
+        in note
+    )
     # With a context in the inspector, that one, with the inspector's sample size and seed.
-    html = html_lib.unescape(operator_client.get(f"{DASHBOARD}?{MAPLE}&n_samples=200&seed=9&profile=maple_contrast").content.decode())
+    html = html_lib.unescape(
+        operator_client.get(f"{DASHBOARD}?{MAPLE}&n_samples=200&seed=9&profile=maple_contrast").content.decode()
+    )
     note = re.search(r'<p class="hint what-if-note" id="what-if-note">(.*?)</p>', html, re.S).group(1)
     assert "200 candidates, seed 9" in note and "<code>saw:slitting-0.5</code>" in note
     assert "the snapshot inspector’s context" in note
 
 
-def test_a_what_if_shows_both_sides_keeps_the_form_and_saves_nothing(operator_client, starter_profiles,
-                                                                    django_assert_max_num_queries):
+def test_a_what_if_shows_both_sides_keeps_the_form_and_saves_nothing(
+    operator_client, starter_profiles, django_assert_max_num_queries
+):
     profile = selectors.profile_get(name="maple_contrast")
     url = f"{DASHBOARD}?{MAPLE}&profile=maple_contrast"
     with django_assert_max_num_queries(17):  # 14 + the log viewer's and the analytics' 3
-        response = operator_client.post(url, what_if(profile, max_rings="6", allow_mosaic=None, note="half-typed reason"))
+        response = operator_client.post(
+            url, what_if(profile, max_rings="6", allow_mosaic=None, note="half-typed reason")
+        )
     html = html_lib.unescape(response.content.decode())
     assert response.status_code == 200
     section = html[html.index('id="what-if"') : html.index('class="editor-grid"')]
@@ -65,8 +76,14 @@ def test_a_what_if_shows_both_sides_keeps_the_form_and_saves_nothing(operator_cl
     assert '<span class="chip"><span class="chip-key">tool_id</span> saw:slitting-0.5</span>' in section
     assert "the snapshot inspector’s context." in section
     # What the user changed, and what changes in the sample.
-    assert '<th scope="row">Most rings</th><td class="diff-before"><del>8</del></td><td class="diff-after"><ins>6</ins></td>' in section
-    assert '<th scope="row">Allow mosaic rings</th><td class="diff-before"><del>yes</del></td><td class="diff-after"><ins>no</ins></td>' in section
+    assert (
+        '<th scope="row">Most rings</th><td class="diff-before"><del>8</del></td><td class="diff-after"><ins>6</ins></td>'
+        in section
+    )
+    assert (
+        '<th scope="row">Allow mosaic rings</th><td class="diff-before"><del>yes</del></td><td class="diff-after"><ins>no</ins></td>'
+        in section
+    )
     assert re.search(r"<li>Mean ring count \d\.\d\d → 4\.\d\d \(-\d\.\d\d\)</li>", section)
     assert re.search(r"<li>Solid ring share [\d.]+% → [\d.]+% \(\+[\d.]+ points\)</li>", section)
     # Both sides drawn on shared axes: ring counts 3-8 on each, although yours stops at 6.
@@ -85,7 +102,9 @@ def test_a_what_if_shows_both_sides_keeps_the_form_and_saves_nothing(operator_cl
     unchanged("maple_contrast")
 
 
-def test_without_an_inspector_context_the_what_if_uses_one_that_resolves_to_the_profile(operator_client, starter_profiles):
+def test_without_an_inspector_context_the_what_if_uses_one_that_resolves_to_the_profile(
+    operator_client, starter_profiles
+):
     profile = selectors.profile_get(name="thin_saw")
     response = operator_client.post(f"{DASHBOARD}?profile=thin_saw", what_if(profile, max_rings="4"))
     html = html_lib.unescape(response.content.decode())
@@ -99,7 +118,10 @@ def test_a_what_if_on_a_context_that_resolves_elsewhere_says_so(operator_client,
     profile = selectors.profile_get(name="router_bit")
     response = operator_client.post(f"{DASHBOARD}?{MAPLE}&profile=router_bit", what_if(profile, bias_simple=None))
     html = html_lib.unescape(response.content.decode())
-    assert "The rules send this context to <strong>maple_contrast</strong>; the preview applies router_bit’s values to it anyway." in html
+    assert (
+        "The rules send this context to <strong>maple_contrast</strong>; the preview applies router_bit’s values to it anyway."
+        in html
+    )
 
 
 def test_a_what_if_with_nothing_changed_says_both_sides_are_the_same(operator_client, starter_profiles):
@@ -117,7 +139,9 @@ def test_a_what_if_with_nothing_changed_says_both_sides_are_the_same(operator_cl
         ({"max_ring_width_mm": ""}, "max_ring_width_mm", "Enter a value (0.01–20.00 mm, at least the narrowest)."),
     ],
 )
-def test_invalid_values_are_shown_next_to_their_fields_as_for_a_save(operator_client, starter_profiles, overrides, field, message):
+def test_invalid_values_are_shown_next_to_their_fields_as_for_a_save(
+    operator_client, starter_profiles, overrides, field, message
+):
     profile = selectors.profile_get(name="maple_contrast")
     response = operator_client.post(f"{DASHBOARD}?profile=maple_contrast", what_if(profile, **overrides))
     html = html_lib.unescape(response.content.decode())
@@ -164,6 +188,8 @@ def test_viewers_cannot_preview(viewer_client, starter_profiles, url):
 
 def test_a_save_still_saves(operator_client, starter_profiles):
     profile = selectors.profile_get(name="maple_contrast")
-    response = operator_client.post(f"{DASHBOARD}?profile=maple_contrast", form_data(profile, max_rings="7", note="fewer"))
+    response = operator_client.post(
+        f"{DASHBOARD}?profile=maple_contrast", form_data(profile, max_rings="7", note="fewer")
+    )
     assert response.status_code == 302
     unchanged("maple_contrast", version=2, journal=2)

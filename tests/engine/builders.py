@@ -1,4 +1,5 @@
 """Small builders for engine tests: valid profile specs, contexts, hand-made candidates."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 ``tests/conftest.py`` has an autouse fixture that points Django's settings at a temporary YAML
 path; the engine never reads settings, so it is replaced here by one that needs nothing.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 The floors here are a tenth of the targets, so they catch an accidental slowdown by an order of
 magnitude (a rejection loop, a per-candidate catalog look-up) without failing on a busy machine.
 """
+
 from __future__ import annotations
 
 from engine.bench import MIX_CONTEXTS, MIX_PROFILES, bench_snapshot, bench_throughput, run_benchmarks

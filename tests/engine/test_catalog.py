@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -11,13 +12,29 @@ import yaml
 from engine.catalog import DEFAULT_CATALOG_PATH, CatalogError, load_catalog, parse_catalog
 
 TOOLS = [
-    "saw:jeweler-0.25", "saw:slitting-0.5", "saw:table-1.0", "router:downcut-0.8",
-    "router:upcut-1.5", "router:vbit-60", "laser:co2-40w", "laser:fiber-20w",
+    "saw:jeweler-0.25",
+    "saw:slitting-0.5",
+    "saw:table-1.0",
+    "router:downcut-0.8",
+    "router:upcut-1.5",
+    "router:vbit-60",
+    "laser:co2-40w",
+    "laser:fiber-20w",
 ]
 MATERIALS = [
-    "wood:maple-flamed", "wood:maple-hard", "wood:ebony", "wood:rosewood", "wood:mahogany",
-    "wood:walnut", "wood:holly", "wood:padauk", "wood:spruce", "wood:cedar",
-    "shell:abalone-paua", "shell:abalone-green", "shell:mother-of-pearl",
+    "wood:maple-flamed",
+    "wood:maple-hard",
+    "wood:ebony",
+    "wood:rosewood",
+    "wood:mahogany",
+    "wood:walnut",
+    "wood:holly",
+    "wood:padauk",
+    "wood:spruce",
+    "wood:cedar",
+    "shell:abalone-paua",
+    "shell:abalone-green",
+    "shell:mother-of-pearl",
 ]
 MACHINES = ["proto:desktop-cnc", "proto:hobby-laser", "prod:vmc-3axis", "prod:laser-cell"]
 PALETTES = {
@@ -78,8 +95,12 @@ class TestShippedCatalog:
         assert data["version"] == 1 and data["catalog_revision"] == catalog.revision
         assert [t["id"] for t in data["tools"]] == list(catalog.tools)
         assert data["tools"][0] == {
-            "id": "saw:jeweler-0.25", "name": "Jeweler's saw, 0.25 mm blade", "kind": "saw",
-            "kerf_mm": 0.25, "min_feature_mm": 0.3, "angled_cuts": True,
+            "id": "saw:jeweler-0.25",
+            "name": "Jeweler's saw, 0.25 mm blade",
+            "kind": "saw",
+            "kerf_mm": 0.25,
+            "min_feature_mm": 0.3,
+            "angled_cuts": True,
         }
         paua = next(m for m in data["materials"] if m["id"] == "shell:abalone-paua")
         assert paua["shell"] is True and paua["kind"] == "shell"
@@ -161,7 +182,10 @@ class TestValidation:
             d["version"] = 2
 
         problems = problems_of(write_variant(tmp_path, change))
-        assert "(top level).colours: is not a catalog key; known keys: version, catalog_revision, defaults, tools, materials, machines, palettes" in problems
+        assert (
+            "(top level).colours: is not a catalog key; known keys: version, catalog_revision, defaults, tools, materials, machines, palettes"
+            in problems
+        )
         assert "(top level).machines: is required" in problems
         assert "(top level).version: must be a supported catalog version (1), got 2" in problems
 
@@ -179,7 +203,8 @@ class TestValidation:
 
     def test_duplicate_keys_are_refused(self, tmp_path):
         text = DEFAULT_CATALOG_PATH.read_text().replace(
-            '  "wood:holly":', '  "wood:ebony":\n    name: x\n    kind: wood\n    min_strip_mm: 1\n    brittleness: 0\n  "wood:holly":'
+            '  "wood:holly":',
+            '  "wood:ebony":\n    name: x\n    kind: wood\n    min_strip_mm: 1\n    brittleness: 0\n  "wood:holly":',
         )
         path = tmp_path / "dup.yaml"
         path.write_text(text)

@@ -112,7 +112,9 @@ class TestEachCheck:
         candidate = make_candidate(*[solid(1.0)] * rings)  # proto:desktop-cnc cuts 8 rings per fixturing
         assert check(make_context(machine_id="proto:desktop-cnc"), candidate, "ring_capacity", catalog) == expected
 
-    @pytest.mark.parametrize(("thinnest", "expected"), [(4.0, 100.0), (2.0, 80.0), (1.5, 70.0), (1.0, 50.0), (0.5, 0.0)])
+    @pytest.mark.parametrize(
+        ("thinnest", "expected"), [(4.0, 100.0), (2.0, 80.0), (1.5, 70.0), (1.0, 50.0), (0.5, 0.0)]
+    )
     def test_kerf_loss(self, catalog, thinnest, expected):
         candidate = make_candidate(solid(thinnest), solid(4.0))  # saw:table-1.0 has a 1.0 mm kerf
         assert check(make_context("saw:table-1.0"), candidate, "kerf_loss", catalog) == expected
@@ -139,13 +141,19 @@ class TestCombining:
         context = make_context("saw:slitting-0.5", "wood:maple-hard", "prod:vmc-3axis")
         result = Scorer(context, catalog).score(make_candidate(solid(2.0), (2.0, "segmented", "wood:maple-hard")))
         # brittle_patterns: 100 * (1 - 0.6 * 0.2) = 88 (GREEN)
-        assert {c.name: c.score for c in result.checks if c.score < 100} == {"segmented_tooling": 0.0, "brittle_patterns": 88.0}
+        assert {c.name: c.score for c in result.checks if c.score < 100} == {
+            "segmented_tooling": 0.0,
+            "brittle_patterns": 88.0,
+        }
         assert (result.score, result.risk_bucket) == (86.0, "RED")  # (12 * 100 + 2 * 88 + 2 * 0) / 16
         assert result.warnings == [
             "segmented_tooling is RED (0.0): 1 segmented ring, but saw:slitting-0.5 cannot cut angled joints"
         ]
 
-    @pytest.mark.parametrize(("score", "bucket"), [(100, "GREEN"), (80, "GREEN"), (79.9, "YELLOW"), (50, "YELLOW"), (49.9, "RED"), (0, "RED")])
+    @pytest.mark.parametrize(
+        ("score", "bucket"),
+        [(100, "GREEN"), (80, "GREEN"), (79.9, "YELLOW"), (50, "YELLOW"), (49.9, "RED"), (0, "RED")],
+    )
     def test_bucket_thresholds(self, score, bucket):
         assert bucket_of(score) == bucket
 
@@ -159,10 +167,15 @@ class TestCombining:
         context = make_context("router:downcut-0.8", "wood:maple-hard", "proto:desktop-cnc")
         candidate = make_candidate(solid(2.0), (0.9, "mosaic", "wood:ebony"), solid(1.2, "wood:cedar"))
         details = {c.name: c.detail for c in Scorer(context, catalog).score(candidate).checks}
-        assert details["min_feature"] == "thinnest ring 0.90 mm (ring 2) vs router:downcut-0.8 minimum feature 0.8 mm: ratio 1.12"
+        assert (
+            details["min_feature"]
+            == "thinnest ring 0.90 mm (ring 2) vs router:downcut-0.8 minimum feature 0.8 mm: ratio 1.12"
+        )
         # cedar's 1.20 / 0.8 = 1.5 is tighter than ebony's 0.90 / 0.5 = 1.8
         assert details["strip_width"] == "ring 3 (1.20 mm wood:cedar) vs minimum strip 0.8 mm: ratio 1.50"
-        assert details["brittle_patterns"] == "ring 2 is mosaic in wood:ebony: factor 0.9 x brittleness 0.45 = stress 0.41"
+        assert (
+            details["brittle_patterns"] == "ring 2 is mosaic in wood:ebony: factor 0.9 x brittleness 0.45 = stress 0.41"
+        )
         assert details["chip_out"] == "ring 3 (wood:cedar) cut by a router: impact 1 x brittleness 0.55 = 0.55"
         assert details["tolerance_stackup"] == (
             "3 rings x 0.1 mm tolerance of proto:desktop-cnc = 0.30 mm, 7.3% of the 4.10 mm total"
@@ -255,6 +268,15 @@ def test_docs_state_the_shipped_defaults(catalog):
     tool, material, machine = catalog.default_tool, catalog.default_material, catalog.default_machine
     text = DOCS.read_text()
     cuts = "angled cuts" if tool.angled_cuts else "no angled cuts"
-    assert f"| tool | {tool.kind}, kerf {tool.kerf_mm:.1f} mm, minimum feature {tool.min_feature_mm:.1f} mm, {cuts} |" in text
-    assert f"| material | {material.kind}, minimum strip {material.min_strip_mm:g} mm, brittleness {material.brittleness:g} |" in text
-    assert f"| machine | {machine.machine_class}, tolerance {machine.tolerance_mm:g} mm, at most {machine.max_rings} rings |" in text
+    assert (
+        f"| tool | {tool.kind}, kerf {tool.kerf_mm:.1f} mm, minimum feature {tool.min_feature_mm:.1f} mm, {cuts} |"
+        in text
+    )
+    assert (
+        f"| material | {material.kind}, minimum strip {material.min_strip_mm:g} mm, brittleness {material.brittleness:g} |"
+        in text
+    )
+    assert (
+        f"| machine | {machine.machine_class}, tolerance {machine.tolerance_mm:g} mm, at most {machine.max_rings} rings |"
+        in text
+    )

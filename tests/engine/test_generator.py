@@ -53,14 +53,24 @@ def valid_specs(draw: st.DrawFn) -> ProfileSpec:
 
 
 TIGHT = make_spec(
-    min_rings=3, max_rings=3, min_ring_width_mm="1.00", max_ring_width_mm="1.00",
-    min_total_width_mm="3.00", max_total_width_mm="3.00", allow_mosaic=False, allow_segmented=False,
+    min_rings=3,
+    max_rings=3,
+    min_ring_width_mm="1.00",
+    max_ring_width_mm="1.00",
+    min_total_width_mm="3.00",
+    max_total_width_mm="3.00",
+    allow_mosaic=False,
+    allow_segmented=False,
     palette_key="classic_bw",
 )
 # Only 5 rings fit: 4 rings reach at most 8.00 mm < 9.00, 6 rings need at least 10.20 mm > 10.00.
 ONE_COUNT = make_spec(
-    min_rings=1, max_rings=8, min_ring_width_mm="1.70", max_ring_width_mm="2.00",
-    min_total_width_mm="9.00", max_total_width_mm="10.00",
+    min_rings=1,
+    max_rings=8,
+    min_ring_width_mm="1.70",
+    max_ring_width_mm="2.00",
+    min_total_width_mm="9.00",
+    max_total_width_mm="10.00",
 )
 
 
@@ -125,8 +135,14 @@ def test_empty_palette_means_any_catalog_material(catalog):
 
 def test_no_ring_position_is_favoured(catalog):
     # Totals close to 4 x max width make the per-ring clamps work hard.
-    spec = make_spec(min_rings=4, max_rings=4, min_ring_width_mm="0.50", max_ring_width_mm="3.00",
-                     min_total_width_mm="10.00", max_total_width_mm="11.50")
+    spec = make_spec(
+        min_rings=4,
+        max_rings=4,
+        min_ring_width_mm="0.50",
+        max_ring_width_mm="3.00",
+        min_total_width_mm="10.00",
+        max_total_width_mm="11.50",
+    )
     candidates = Generator(spec, catalog).generate(4000, seed=7)
     position_means = [mean(c.widths[i] for c in candidates) for i in range(4)]
     assert max(position_means) - min(position_means) < 6  # hundredths; overall mean is ~270
@@ -183,8 +199,14 @@ class TestMutation:
 
     def test_fixed_widths_leave_only_materials_to_change(self, catalog):
         spec = make_spec(
-            min_rings=2, max_rings=2, min_ring_width_mm="1.00", max_ring_width_mm="1.00",
-            min_total_width_mm="2.00", max_total_width_mm="2.00", allow_mosaic=False, allow_segmented=False,
+            min_rings=2,
+            max_rings=2,
+            min_ring_width_mm="1.00",
+            max_ring_width_mm="1.00",
+            min_total_width_mm="2.00",
+            max_total_width_mm="2.00",
+            allow_mosaic=False,
+            allow_segmented=False,
             palette_key="classic_bw",
         )
         one = Candidate((100, 100), ("solid", "solid"), ("wood:ebony", "wood:ebony"), 200)
@@ -197,9 +219,18 @@ class TestMutation:
         catalog = parse_catalog(text)
         spec, problems = parse_profile(
             "solo",
-            {**DEFAULTS, "min_rings": 1, "max_rings": 1, "min_ring_width_mm": "1.00", "max_ring_width_mm": "1.00",
-             "min_total_width_mm": "1.00", "max_total_width_mm": "1.00", "allow_mosaic": False,
-             "allow_segmented": False, "palette_key": "solo"},
+            {
+                **DEFAULTS,
+                "min_rings": 1,
+                "max_rings": 1,
+                "min_ring_width_mm": "1.00",
+                "max_ring_width_mm": "1.00",
+                "min_total_width_mm": "1.00",
+                "max_total_width_mm": "1.00",
+                "allow_mosaic": False,
+                "allow_segmented": False,
+                "palette_key": "solo",
+            },
             palette_keys=catalog.palette_keys(),
         )
         generator = Generator(spec, catalog)

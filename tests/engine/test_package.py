@@ -1,4 +1,5 @@
 """The engine is plain Python (DESIGN.md §2): it can be tested and benchmarked without Django."""
+
 from __future__ import annotations
 
 import ast

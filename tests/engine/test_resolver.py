@@ -30,8 +30,19 @@ def winner(*rules: RuleData, context: Context = CONTEXT) -> int | None:
 
 
 class TestPatterns:
-    @pytest.mark.parametrize("pattern, closed", [("saw:*", True), ("wood:[ef]*", True), ("x[]]", True), ("x[!]]", True),
-                                                 ("saw:[", False), ("a[b", False), ("x[!]", False), ("x[]", False)])
+    @pytest.mark.parametrize(
+        "pattern, closed",
+        [
+            ("saw:*", True),
+            ("wood:[ef]*", True),
+            ("x[]]", True),
+            ("x[!]]", True),
+            ("saw:[", False),
+            ("a[b", False),
+            ("x[!]", False),
+            ("x[]", False),
+        ],
+    )
     def test_an_unclosed_character_set_is_a_problem(self, pattern, closed):
         from engine.resolver import glob_problem
 
@@ -195,13 +206,19 @@ def test_hundreds_of_rules_pick_the_winner_a_brute_force_ranking_picks():
         rule(i, tools[i % 5], materials[i % 4], "prod:*" if i % 3 else "", priority=i % 7, enabled=i % 11 != 0)
         for i in range(1, 501)
     ]
-    values = {"tool_pattern": CONTEXT.tool_id, "material_pattern": CONTEXT.material_id, "machine_pattern": CONTEXT.machine_id}
+    values = {
+        "tool_pattern": CONTEXT.tool_id,
+        "material_pattern": CONTEXT.material_id,
+        "machine_pattern": CONTEXT.machine_id,
+    }
 
     def key(r: RuleData):
         patterns = [getattr(r, f) for f in values if getattr(r, f)]
         return (len(patterns), sum(not is_glob(p) for p in patterns), -r.priority, -r.id)
 
-    eligible = [r for r in rules if r.enabled and all(fnmatchcase(values[f], getattr(r, f)) for f in values if getattr(r, f))]
+    eligible = [
+        r for r in rules if r.enabled and all(fnmatchcase(values[f], getattr(r, f)) for f in values if getattr(r, f))
+    ]
     resolution = resolve(CONTEXT, rules)
     assert resolution.explanation["rules_considered"] == 500
     assert resolution.rule_id == max(eligible, key=key).id

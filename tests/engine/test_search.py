@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,10 +21,16 @@ EASY = make_context("saw:jeweler-0.25", "wood:maple-hard", "prod:vmc-3axis")
 ALWAYS_YELLOW = make_context("router:downcut-0.8", "wood:ebony", "prod:vmc-3axis")  # chip_out 60
 ALWAYS_RED = make_context("router:upcut-1.5", "shell:abalone-paua", "proto:desktop-cnc")  # chip_out 0
 SIMPLE = make_spec(
-    "simple", min_rings=2, max_rings=4, min_ring_width_mm="1.00", max_ring_width_mm="3.00",
-    allow_mosaic=False, allow_segmented=False, palette_key="warm_woods",
+    "simple",
+    min_rings=2,
+    max_rings=4,
+    min_ring_width_mm="1.00",
+    max_ring_width_mm="3.00",
+    allow_mosaic=False,
+    allow_segmented=False,
+    palette_key="warm_woods",
 )
-START = datetime(2025, 12, 13, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 12, 13, 9, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -104,8 +110,15 @@ class TestReasons:
     def test_no_candidates_when_the_design_space_is_exhausted(self):
         # 3 fixed 1.00 mm solid rings from a 3-material palette: exactly 27 designs.
         tiny = make_spec(
-            "tiny", min_rings=3, max_rings=3, min_ring_width_mm="1.00", max_ring_width_mm="1.00",
-            min_total_width_mm="3.00", max_total_width_mm="3.00", allow_mosaic=False, allow_segmented=False,
+            "tiny",
+            min_rings=3,
+            max_rings=3,
+            min_ring_width_mm="1.00",
+            max_ring_width_mm="1.00",
+            min_total_width_mm="3.00",
+            max_total_width_mm="3.00",
+            allow_mosaic=False,
+            allow_segmented=False,
             palette_key="classic_bw",
         )
         outcome = search(ALWAYS_RED, spec=tiny, max_attempts=200)
@@ -135,8 +148,11 @@ class TestRecords:
         data = json.loads(json.dumps(search(EASY, max_attempts=5).to_dict()))
         assert data["reason"] == "green_found" and data["attempt_count"] == len(data["attempts"])
         assert data["budget"] == {
-            "max_attempts": 5, "time_limit_seconds": 30.0, "min_feasibility_score": 80.0,
-            "stop_on_first_green": True, "seed": 1,
+            "max_attempts": 5,
+            "time_limit_seconds": 30.0,
+            "min_feasibility_score": 80.0,
+            "stop_on_first_green": True,
+            "seed": 1,
         }
         assert data["selected_candidate"] == data["attempts"][data["selected_attempt_index"] - 1]["candidate"]
 
@@ -148,10 +164,14 @@ class TestDeterminism:
         assert first.to_dict() == again.to_dict()
 
     def test_different_seed_different_run(self):
-        assert search(ALWAYS_RED, max_attempts=10, seed=1).attempts != search(ALWAYS_RED, max_attempts=10, seed=2).attempts
+        assert (
+            search(ALWAYS_RED, max_attempts=10, seed=1).attempts != search(ALWAYS_RED, max_attempts=10, seed=2).attempts
+        )
 
     def test_a_run_without_seed_reports_the_seed_it_drew(self):
-        outcome = run_search(ALWAYS_RED, SIMPLE, load_catalog(), Budget(max_attempts=5), clock=FakeClock(), now=fixed_now())
+        outcome = run_search(
+            ALWAYS_RED, SIMPLE, load_catalog(), Budget(max_attempts=5), clock=FakeClock(), now=fixed_now()
+        )
         replay = search(ALWAYS_RED, max_attempts=5, seed=outcome.seed)
         assert [a.candidate for a in replay.attempts] == [a.candidate for a in outcome.attempts]
 
@@ -159,8 +179,11 @@ class TestDeterminism:
 class TestBudget:
     def test_defaults(self):
         assert Budget().to_dict() == {
-            "max_attempts": 50, "time_limit_seconds": 30.0, "min_feasibility_score": 80.0,
-            "stop_on_first_green": True, "seed": None,
+            "max_attempts": 50,
+            "time_limit_seconds": 30.0,
+            "min_feasibility_score": 80.0,
+            "stop_on_first_green": True,
+            "seed": None,
         }
 
     @pytest.mark.parametrize(
@@ -202,7 +225,11 @@ class TestBudget:
     def test_every_problem_is_reported_at_once(self):
         with pytest.raises(BudgetError) as caught:
             Budget(max_attempts=0, time_limit_seconds=0, min_feasibility_score=101)
-        assert [p.field for p in caught.value.problems] == ["max_attempts", "time_limit_seconds", "min_feasibility_score"]
+        assert [p.field for p in caught.value.problems] == [
+            "max_attempts",
+            "time_limit_seconds",
+            "min_feasibility_score",
+        ]
         assert "max_attempts: must be between 1 and 200, got 0" in str(caught.value)
 
     def test_from_mapping(self):

@@ -58,8 +58,14 @@ class TestTotalWidthBins:
 class TestSampleSnapshot:
     def test_a_fully_determined_profile(self, catalog):
         spec = make_spec(
-            min_rings=3, max_rings=3, min_ring_width_mm="1.00", max_ring_width_mm="1.00",
-            min_total_width_mm="3.00", max_total_width_mm="3.00", allow_mosaic=False, allow_segmented=False,
+            min_rings=3,
+            max_rings=3,
+            min_ring_width_mm="1.00",
+            max_ring_width_mm="1.00",
+            min_total_width_mm="3.00",
+            max_total_width_mm="3.00",
+            allow_mosaic=False,
+            allow_segmented=False,
             palette_key="classic_bw",
         )
         snapshot = sample_snapshot(spec, catalog, EASY, n_samples=40, seed=1, examples=2)
@@ -105,7 +111,9 @@ class TestSampleSnapshot:
         assert snapshot["score"]["mean"] == round(sum(scores) / 200, 2)
         assert snapshot["score"]["p90"] == nearest_rank(scores, 90)
         buckets = Counter(r.risk_bucket for r in results)
-        assert {b: v["count"] for b, v in snapshot["risk"].items()} == {b: buckets[b] for b in ("GREEN", "YELLOW", "RED")}
+        assert {b: v["count"] for b, v in snapshot["risk"].items()} == {
+            b: buckets[b] for b in ("GREEN", "YELLOW", "RED")
+        }
         rings = Counter(p for c in candidates for p in c.patterns)
         assert snapshot["pattern_shares"]["mosaic"] == round(rings["mosaic"] / sum(rings.values()), 4)
         assert [e["candidate"] for e in snapshot["examples"]] == [c.to_dict() for c in candidates[:3]]
@@ -124,11 +132,15 @@ class TestSampleSnapshot:
         assert again == snapshot
 
     def test_warns_about_unknown_ids_and_ring_counts_that_cannot_occur(self, catalog):
-        spec = make_spec(min_rings=1, max_rings=8, max_ring_width_mm="1.00", min_total_width_mm="4.00",
-                         max_total_width_mm="5.00")  # rings of at most 1.00 mm: 1-3 of them cannot reach 4.00 mm
+        spec = make_spec(
+            min_rings=1, max_rings=8, max_ring_width_mm="1.00", min_total_width_mm="4.00", max_total_width_mm="5.00"
+        )  # rings of at most 1.00 mm: 1-3 of them cannot reach 4.00 mm
         snapshot = sample_snapshot(spec, catalog, make_context(machine_id="prod:mystery"), n_samples=30, seed=1)
         assert any("'prod:mystery'" in w for w in snapshot["warnings"])
-        assert "ring counts 1-3 never occur: no widths of 0.50-1.00 mm add up to a total of 4.00-5.00 mm" in snapshot["warnings"]
+        assert (
+            "ring counts 1-3 never occur: no widths of 0.50-1.00 mm add up to a total of 4.00-5.00 mm"
+            in snapshot["warnings"]
+        )
         histogram = {bar["value"]: bar["count"] for bar in snapshot["ring_count"]["histogram"]}
         assert list(histogram) == list(range(1, 9)) and histogram[1] == histogram[2] == histogram[3] == 0
 

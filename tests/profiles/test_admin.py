@@ -1,4 +1,5 @@
 """Django admin for profiles and rules: pages load, edits go through the services."""
+
 from __future__ import annotations
 
 import html
@@ -70,7 +71,6 @@ def test_change_and_history_pages_load(admin_client):
     assert response.status_code == 200
 
 
-
 @pytest.mark.parametrize(
     "model, object_id",
     [
@@ -113,7 +113,13 @@ def test_staff_who_may_not_read_histories_learn_nothing_of_which_ids_exist(clien
     staff.save()
     client.force_login(staff)
     existing = ConstraintProfile.objects.get(name="thin_saw")
-    for path in (f"{existing.pk}/history/", "999999/history/", "abc/history/", f"{existing.pk}/history/1/", "999999/history/1/"):
+    for path in (
+        f"{existing.pk}/history/",
+        "999999/history/",
+        "abc/history/",
+        f"{existing.pk}/history/1/",
+        "999999/history/1/",
+    ):
         assert client.get(f"/admin/profiles/constraintprofile/{path}").status_code == 403, path
 
 
@@ -130,7 +136,9 @@ def test_the_history_page_says_who_changed_each_version_with_or_without_an_accou
     """Seen in review: the import's record showed "Changed by: None"."""
     profile = ConstraintProfile.objects.get(name="thin_saw")
     services.profile_update(name="thin_saw", changes={"max_rings": 7}, note="from the seed script", operator="seed-bot")
-    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
+    admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2)
+    )
     rows = _history_table(admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/"))
     assert [(row["change_type"], row["operator"], row["Changed by"]) for row in rows] == [
         ("changed", "", "ada-admin"),
@@ -147,7 +155,10 @@ def test_a_deleted_profiles_history_stays_readable_in_the_admin(admin_client):
     record = profile.history.get()
     services.profile_delete(name="retired", note="no longer used")
     assert admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/").status_code == 200
-    assert admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/{record.history_id}/").status_code == 200
+    assert (
+        admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/{record.history_id}/").status_code
+        == 200
+    )
 
 
 def test_admin_edit_is_validated_next_to_the_field(admin_client):
@@ -164,7 +175,8 @@ def test_admin_edit_is_validated_next_to_the_field(admin_client):
 def test_admin_edit_lists_every_problem_at_once_even_without_a_note(admin_client):
     profile = ConstraintProfile.objects.get(name="thin_saw")
     response = admin_client.post(
-        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, min_rings=9, max_rings=3, change_note="")
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/",
+        _form_data(profile, min_rings=9, max_rings=3, change_note=""),
     )
     errors = response.context["adminform"].form.errors
     assert set(errors) == {"change_note", "max_rings"}
@@ -175,13 +187,15 @@ def test_the_fallback_profile_has_no_delete_button_and_cannot_be_deleted(admin_c
     default = ConstraintProfile.objects.get(name="default")
     change = admin_client.get(f"/admin/profiles/constraintprofile/{default.pk}/change/").content.decode()
     assert "/delete/" not in change
-    assert admin_client.post(f"/admin/profiles/constraintprofile/{default.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(f"/admin/profiles/constraintprofile/{default.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
     other = ConstraintProfile.objects.get(name="thin_saw")
-    assert f"/admin/profiles/constraintprofile/{other.pk}/delete/" in admin_client.get(
-        f"/admin/profiles/constraintprofile/{other.pk}/change/"
-    ).content.decode()
+    assert (
+        f"/admin/profiles/constraintprofile/{other.pk}/delete/"
+        in admin_client.get(f"/admin/profiles/constraintprofile/{other.pk}/change/").content.decode()
+    )
     assert ConstraintProfile.objects.filter(name="default").exists()
-
 
 
 def _staff_client(client, role: str):
@@ -198,7 +212,9 @@ def _refusal(response) -> str:
 
 
 @pytest.mark.parametrize("role", ["superuser", "operator", "viewer"])
-def test_deleting_the_fallback_profile_is_refused_with_the_real_reason_whatever_the_role(client, starter_profiles, role):
+def test_deleting_the_fallback_profile_is_refused_with_the_real_reason_whatever_the_role(
+    client, starter_profiles, role
+):
     """Seen in review: a superuser was told the delete needs the operator role (which it has, and
     which would not help): the fallback profile is never deleted, by design."""
     client = _staff_client(client, role)
@@ -258,7 +274,10 @@ def test_admin_edit_is_journaled_like_an_api_edit(admin_client, admin_user):
     assert (profile.max_rings, profile.version) == (7, 2)
     record = profile.history.order_by("-history_id").first()
     assert (record.history_user, record.history_change_reason, record.change_type) == (
-        admin_user, "fewer rings for thin saws", ChangeType.CHANGED)
+        admin_user,
+        "fewer rings for thin saws",
+        ChangeType.CHANGED,
+    )
 
 
 def test_admin_stale_form_is_refused(admin_client):
@@ -268,7 +287,9 @@ def test_admin_stale_form_is_refused(admin_client):
     response = admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", stale)
     assert response.status_code == 200
     form = response.context["adminform"].form
-    assert "Version 2 was saved while you were editing: it changed Max rings: 8 → 6. Nothing was saved." in str(form.non_field_errors())
+    assert "Version 2 was saved while you were editing: it changed Max rings: 8 → 6. Nothing was saved." in str(
+        form.non_field_errors()
+    )
     assert ConstraintProfile.objects.get(pk=profile.pk).max_rings == 6
     # The form now edits version 2: saving it again applies the user's values over it.
     assert 'name="edited_version" value="2"' in response.content.decode()
@@ -298,9 +319,18 @@ def test_admin_revert_is_a_journaled_rollback(admin_client):
 def test_admin_rule_edit_goes_through_the_service(admin_client):
     rule = ResolutionRule.objects.get(name="saw-tools")
     data = {
-        "name": rule.name, "tool_pattern": "saw: *", "material_pattern": "", "machine_pattern": "",
-        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
-        "profile": rule.profile_id, "edited_version": rule.version, "change_note": "saws first",
+        "name": rule.name,
+        "tool_pattern": "saw: *",
+        "material_pattern": "",
+        "machine_pattern": "",
+        "workflow_mode": "",
+        "geometry_engine": "",
+        "priority": 5,
+        "enabled": "on",
+        "note": rule.note,
+        "profile": rule.profile_id,
+        "edited_version": rule.version,
+        "change_note": "saws first",
     }
     response = admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data)
     assert response.status_code == 200 and "tool_pattern" in response.context["adminform"].form.errors
@@ -316,9 +346,18 @@ def test_admin_rule_revert_is_a_journaled_rollback_naming_the_version(admin_clie
     rule = ResolutionRule.objects.get(name="saw-tools")
     first = rule.history.get()
     data = {
-        "name": rule.name, "tool_pattern": rule.tool_pattern, "material_pattern": "", "machine_pattern": "",
-        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
-        "profile": rule.profile_id, "edited_version": rule.version, "change_note": "saws first",
+        "name": rule.name,
+        "tool_pattern": rule.tool_pattern,
+        "material_pattern": "",
+        "machine_pattern": "",
+        "workflow_mode": "",
+        "geometry_engine": "",
+        "priority": 5,
+        "enabled": "on",
+        "note": rule.note,
+        "profile": rule.profile_id,
+        "edited_version": rule.version,
+        "change_note": "saws first",
     }
     assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data).status_code == 302
     data.update(priority=first.priority, change_note="priority back", edited_version=2)
@@ -345,11 +384,15 @@ def test_an_admin_revert_from_a_stale_page_is_refused(admin_client):
     assert ".form-row input:disabled" in page and 'rel="icon"' in page  # read-only fields look read-only
     # Someone saves version 3 while that page is open: the revert must not overwrite it.
     profile.refresh_from_db()
-    admin_client.post(f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2))
+    admin_client.post(
+        f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2)
+    )
     response = admin_client.post(revert_url, _form_data(profile, max_rings=8, change_note="back", edited_version=2))
     assert response.status_code == 200
     message = str(response.context["adminform"].form.non_field_errors())
-    assert "Version 3 was saved since this page was opened: it changed Max rings: 5 → 6. Nothing was reverted" in message
+    assert (
+        "Version 3 was saved since this page was opened: it changed Max rings: 5 → 6. Nothing was reverted" in message
+    )
     profile.refresh_from_db()
     assert (profile.max_rings, profile.version) == (6, 3)
 
@@ -358,15 +401,31 @@ def test_an_admin_rule_revert_from_a_stale_page_is_refused(admin_client):
     rule = ResolutionRule.objects.get(name="saw-tools")
     first = rule.history.get()
     data = {
-        "name": rule.name, "tool_pattern": rule.tool_pattern, "material_pattern": "", "machine_pattern": "",
-        "workflow_mode": "", "geometry_engine": "", "priority": 5, "enabled": "on", "note": rule.note,
-        "profile": rule.profile_id, "edited_version": 1, "change_note": "saws first",
+        "name": rule.name,
+        "tool_pattern": rule.tool_pattern,
+        "material_pattern": "",
+        "machine_pattern": "",
+        "workflow_mode": "",
+        "geometry_engine": "",
+        "priority": 5,
+        "enabled": "on",
+        "note": rule.note,
+        "profile": rule.profile_id,
+        "edited_version": 1,
+        "change_note": "saws first",
     }
     assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", data).status_code == 302
     revert_url = f"/admin/profiles/resolutionrule/{rule.pk}/history/{first.history_id}/"
     assert 'name="edited_version" value="2"' in admin_client.get(revert_url).content.decode()
-    assert admin_client.post(f"/admin/profiles/resolutionrule/{rule.pk}/change/", {**data, "priority": 7, "edited_version": 2}).status_code == 302
-    response = admin_client.post(revert_url, {**data, "priority": first.priority, "change_note": "back", "edited_version": 2})
+    assert (
+        admin_client.post(
+            f"/admin/profiles/resolutionrule/{rule.pk}/change/", {**data, "priority": 7, "edited_version": 2}
+        ).status_code
+        == 302
+    )
+    response = admin_client.post(
+        revert_url, {**data, "priority": first.priority, "change_note": "back", "edited_version": 2}
+    )
     assert response.status_code == 200
     assert "Version 3 was saved since this page was opened: it changed Priority: 5 → 7. Nothing was reverted" in str(
         response.context["adminform"].form.non_field_errors()
@@ -381,8 +440,12 @@ def test_after_a_conflict_the_admin_keeps_the_other_editors_changes_to_fields_le
     user never touched, undoing the other editor's change (max rings 7 → 8 in the history)."""
     profile = ConstraintProfile.objects.get(name="thin_saw")
     url = f"/admin/profiles/constraintprofile/{profile.pk}/change/"
-    mine = _form_data(profile, min_ring_width_mm="0.30", description="mine", change_note="narrower rings")  # from version 1
-    assert admin_client.post(url, _form_data(profile, max_rings=7, change_note="theirs")).status_code == 302  # version 2
+    mine = _form_data(
+        profile, min_ring_width_mm="0.30", description="mine", change_note="narrower rings"
+    )  # from version 1
+    assert (
+        admin_client.post(url, _form_data(profile, max_rings=7, change_note="theirs")).status_code == 302
+    )  # version 2
     response = admin_client.post(url, mine)
     form = response.context["adminform"].form
     message = " ".join(form.non_field_errors())
@@ -392,7 +455,12 @@ def test_after_a_conflict_the_admin_keeps_the_other_editors_changes_to_fields_le
     again = dict(mine, max_rings="7", edited_version="2")  # what the re-rendered form now holds
     assert admin_client.post(url, again).status_code == 302
     profile.refresh_from_db()
-    assert (profile.version, profile.max_rings, str(profile.min_ring_width_mm), profile.description) == (3, 7, "0.30", "mine")
+    assert (profile.version, profile.max_rings, str(profile.min_ring_width_mm), profile.description) == (
+        3,
+        7,
+        "0.30",
+        "mine",
+    )
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])

@@ -1,7 +1,9 @@
 """The profile API over real HTTP (Django test client), including the seed's curl runbook."""
+
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -70,8 +72,13 @@ class TestAuthentication:
 class TestFlag:
     @pytest.mark.parametrize(
         "method, path",
-        [("get", f"{ADMIN}/list"), ("get", f"{ADMIN}/default"), ("put", f"{ADMIN}/default"),
-         ("get", f"{ADMIN}/default/history"), ("post", f"{ADMIN}/default/rollback")],
+        [
+            ("get", f"{ADMIN}/list"),
+            ("get", f"{ADMIN}/default"),
+            ("put", f"{ADMIN}/default"),
+            ("get", f"{ADMIN}/default/history"),
+            ("post", f"{ADMIN}/default/rollback"),
+        ],
     )
     def test_every_profile_admin_path_is_404_when_the_flag_is_off(self, op_client, profile_admin_urls, method, path):
         profile_admin_urls(False)
@@ -99,7 +106,9 @@ class TestRunbook:
         default = client.get(f"{ADMIN}/default", **auth).json()
         assert default["max_rings"] == 6 and default["version"] == 1
 
-        response = put(client, f"{ADMIN}/default", {"max_rings": 5, "note": "tune rings upper bound", "operator": "dev"}, **auth)
+        response = put(
+            client, f"{ADMIN}/default", {"max_rings": 5, "note": "tune rings upper bound", "operator": "dev"}, **auth
+        )
         assert response.status_code == 200, response.json()
         body = response.json()
         assert body["changed"] and body["profile"]["max_rings"] == 5 and body["profile"]["version"] == 2
@@ -108,14 +117,21 @@ class TestRunbook:
         history = client.get(f"{ADMIN}/default/history?limit=10", **auth).json()
         newest = history["results"][0]
         assert (newest["type"], newest["note"], newest["operator"], newest["user"]) == (
-            "changed", "tune rings upper bound", "dev", operator.username)
+            "changed",
+            "tune rings upper bound",
+            "dev",
+            operator.username,
+        )
         first_id = history["results"][-1]["id"]
 
         response = post(client, f"{ADMIN}/default/rollback", {"id": first_id, "note": "rollback test"}, **auth)
         assert response.status_code == 200, response.json()
         assert response.json()["profile"]["max_rings"] == 6 and response.json()["profile"]["version"] == 3
         newest = client.get(f"{ADMIN}/default/history?limit=1", **auth).json()["results"][0]
-        assert newest["type"] == "rollback" and newest["note"] == f"rollback to version 1 (record #{first_id}): rollback test"
+        assert (
+            newest["type"] == "rollback"
+            and newest["note"] == f"rollback to version 1 (record #{first_id}): rollback test"
+        )
         assert newest["rollback_of"] == first_id
 
 
@@ -133,7 +149,11 @@ class TestUpdateErrors:
         response = put(op_client, f"{ADMIN}/default", {"max_rings": 4, "note": "b", "version": 999})
         assert response.status_code == 400
         assert response.json()["errors"] == [
-            {"field": "version", "rule": "range", "message": "profile 'default' is at version 1; there is no version 999 yet"}
+            {
+                "field": "version",
+                "rule": "range",
+                "message": "profile 'default' is at version 1; there is no version 999 yet",
+            }
         ]
         assert ConstraintProfile.objects.get(name="default").version == 1
 
@@ -164,7 +184,9 @@ class TestUpdateErrors:
     def test_note_is_required(self, op_client):
         response = put(op_client, f"{ADMIN}/default", {"max_rings": 5})
         assert response.status_code == 400
-        assert response.json()["errors"] == [{"field": "note", "rule": "required", "message": "This field is required."}]
+        assert response.json()["errors"] == [
+            {"field": "note", "rule": "required", "message": "This field is required."}
+        ]
 
     @pytest.mark.parametrize("raw", ["{not json", '{"max_rings": NaN, "note": "x"}', "[1, 2]", '"just a string"'])
     def test_malformed_bodies_are_400(self, op_client, raw):
@@ -176,7 +198,9 @@ class TestUpdateErrors:
         response = put(op_client, f"{ADMIN}/ghost", {"max_rings": 5, "note": "x"})
         assert response.status_code == 404 and response.json()["field"] == "name"
         # The same shape as every other 4xx: the parameter and the rule in "errors".
-        assert response.json()["errors"] == [{"field": "name", "rule": "not_found", "message": "No profile named 'ghost'."}]
+        assert response.json()["errors"] == [
+            {"field": "name", "rule": "not_found", "message": "No profile named 'ghost'."}
+        ]
 
     def test_no_op_put_reports_unchanged(self, op_client):
         response = put(op_client, f"{ADMIN}/default", {"max_rings": 6, "note": "same"})
@@ -280,18 +304,32 @@ def test_history_refuses_a_limit_given_twice(op_client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/rmos/ai/catalog", "/api/rmos/ai/profiles", "/api/rmos/ai/profiles/default", "/api/rmos/ai/rules", f"{ADMIN}/list", f"{ADMIN}/default"],
+    [
+        "/api/rmos/ai/catalog",
+        "/api/rmos/ai/profiles",
+        "/api/rmos/ai/profiles/default",
+        "/api/rmos/ai/rules",
+        f"{ADMIN}/list",
+        f"{ADMIN}/default",
+    ],
 )
 def test_endpoints_without_parameters_refuse_unknown_ones_by_name(op_client, path):
     response = op_client.get(f"{path}?colour=red&limt=5")  # ignored silently before
     assert response.status_code == 400
-    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("colour", "unknown_field"), ("limt", "unknown_field")]
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [
+        ("colour", "unknown_field"),
+        ("limt", "unknown_field"),
+    ]
     assert op_client.get(f"{path}?format=json").status_code == 200
 
 
 @pytest.mark.parametrize(
     "method, path",
-    [("put", f"{ADMIN}/default"), ("post", "/api/rmos/ai/snapshots/preview"), ("post", "/api/rmos/ai/constraint-search")],
+    [
+        ("put", f"{ADMIN}/default"),
+        ("post", "/api/rmos/ai/snapshots/preview"),
+        ("post", "/api/rmos/ai/constraint-search"),
+    ],
 )
 def test_a_body_over_the_upload_limit_is_a_json_413_on_every_endpoint(op_client, settings, method, path):
     """Found by an integrator: only ingestion answered 413; the others gave Django's HTML 400."""
@@ -299,7 +337,9 @@ def test_a_body_over_the_upload_limit_is_a_json_413_on_every_endpoint(op_client,
     body = json.dumps({"note": "x" * 2000, "max_rings": 5})
     response = getattr(op_client, method)(path, data=body, content_type="application/json")
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
-    assert response.json()["errors"] == [{"field": "", "rule": "max_body_size", "message": "at most 1,000 bytes per request"}]
+    assert response.json()["errors"] == [
+        {"field": "", "rule": "max_body_size", "message": "at most 1,000 bytes per request"}
+    ]
     assert response.json()["detail"] == f"The request body is {len(body):,} bytes; the limit is 1,000 bytes."
     assert ConstraintProfile.objects.get(name="default").version == 1
 
@@ -334,12 +374,12 @@ def test_profile_times_are_written_in_utc_with_z_like_the_log(op_client):
 def test_journal_times_sort_as_text_in_time_order(starter_profiles):
     """With Z, a time on a whole second ("…:00Z") sorted after a later one ("…:00.5Z"): the export
     and the chart markers sort these texts."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from profiles import journal
 
     record = ConstraintProfile.history.first()
-    on_the_second, later = datetime(2026, 1, 1, 8, 0, 0, tzinfo=timezone.utc), datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=timezone.utc)
+    on_the_second, later = datetime(2026, 1, 1, 8, 0, 0, tzinfo=UTC), datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=UTC)
     times = []
     for moment in (later, on_the_second):
         record.history_date = moment

@@ -1,10 +1,11 @@
 """The canonical YAML: determinism, round trips, atomic writes, import and export commands."""
+
 from __future__ import annotations
 
 import os
 import re
-import sys
 import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -35,8 +36,19 @@ def run(*args: str) -> str:
 
 def test_starter_file_imports_all_profiles_and_rules(starter_profiles):
     names = set(ConstraintProfile.objects.values_list("name", flat=True))
-    assert {"default", "thin_saw", "router_bit", "proto_machine", "production_machine", "premium_shell", "maple_contrast"} <= names
-    rules = {r.name: (r.tool_pattern, r.material_pattern, r.machine_pattern, r.profile.name) for r in ResolutionRule.objects.all()}
+    assert {
+        "default",
+        "thin_saw",
+        "router_bit",
+        "proto_machine",
+        "production_machine",
+        "premium_shell",
+        "maple_contrast",
+    } <= names
+    rules = {
+        r.name: (r.tool_pattern, r.material_pattern, r.machine_pattern, r.profile.name)
+        for r in ResolutionRule.objects.all()
+    }
     assert rules["saw-tools"] == ("saw:*", "", "", "thin_saw")
     assert rules["router-tools"] == ("router:*", "", "", "router_bit")
     assert rules["shell-materials"][1:] == ("shell:*", "", "premium_shell")
@@ -44,13 +56,20 @@ def test_starter_file_imports_all_profiles_and_rules(starter_profiles):
     assert rules["prototype-machines"][2:] == ("proto:*", "proto_machine")
     assert rules["production-machines"][2:] == ("prod:*", "production_machine")
     record = ConstraintProfile.history.first()
-    assert (record.change_type, record.history_change_reason) == (ChangeType.IMPORT, "import from rmos_constraint_profiles.yaml")
+    assert (record.change_type, record.history_change_reason) == (
+        ChangeType.IMPORT,
+        "import from rmos_constraint_profiles.yaml",
+    )
 
 
 def test_starter_values_are_physically_sensible(starter_profiles):
     for profile in ConstraintProfile.objects.all():
-        assert Decimal_between(profile.min_ring_width_mm, "0.3", "4") and Decimal_between(profile.max_ring_width_mm, "0.3", "4")
-        assert Decimal_between(profile.min_total_width_mm, "3", "12") and Decimal_between(profile.max_total_width_mm, "3", "12")
+        assert Decimal_between(profile.min_ring_width_mm, "0.3", "4") and Decimal_between(
+            profile.max_ring_width_mm, "0.3", "4"
+        )
+        assert Decimal_between(profile.min_total_width_mm, "3", "12") and Decimal_between(
+            profile.max_total_width_mm, "3", "12"
+        )
 
 
 def Decimal_between(value, low: str, high: str) -> bool:
@@ -99,7 +118,9 @@ def test_every_committed_change_re_exports_the_yaml(starter_profiles, django_cap
     assert "bias_simple: true" in target.read_text().split("  maple_contrast:")[0]
 
 
-def test_journal_mirror_gets_one_line_per_change(starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks):
+def test_journal_mirror_gets_one_line_per_change(
+    starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks
+):
     import json
 
     settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
@@ -109,11 +130,18 @@ def test_journal_mirror_gets_one_line_per_change(starter_profiles, settings, tmp
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert (entry["kind"], entry["subject"], entry["type"], entry["note"], entry["operator"]) == (
-        "profile", "default", "changed", "mirror me", "ops")
+        "profile",
+        "default",
+        "changed",
+        "mirror me",
+        "ops",
+    )
     assert entry["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
 
 
-def test_journal_mirror_writes_each_change_once_when_hooks_run_late(starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks):
+def test_journal_mirror_writes_each_change_once_when_hooks_run_late(
+    starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks
+):
     """Two processes: the first commits, the second commits too, then the first's hook runs.
     Before, that hook mirrored the newest entry (the second's): one change twice, one missing."""
     import json
@@ -152,7 +180,10 @@ def test_dry_run_prints_the_diff_and_writes_nothing(starter_profiles, tmp_path):
     assert "Dry run: nothing was written." in out
     assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 8
     assert ConstraintProfile.history.count() == history_before
-    assert not Path(settings.RMOS_PROFILE_YAML_PATH).exists() or "max_rings: 9" not in Path(settings.RMOS_PROFILE_YAML_PATH).read_text()
+    assert (
+        not Path(settings.RMOS_PROFILE_YAML_PATH).exists()
+        or "max_rings: 9" not in Path(settings.RMOS_PROFILE_YAML_PATH).read_text()
+    )
 
 
 def test_import_applies_changes_journaled_as_import(starter_profiles, tmp_path):
@@ -179,8 +210,14 @@ def test_malformed_yaml_is_rejected_with_its_line(starter_profiles, tmp_path):
     ("text", "expected"),
     [
         # Each was a traceback before: PyYAML raises ValueError / RecursionError, not a YAMLError.
-        ("version: 1\nprofiles:\n  default:\n    max_rings: " + "9" * 5000 + "\n", "bad.yaml:4: cannot read this value: Exceeds the limit"),
-        ("version: 1\nprofiles:\n  default:\n    max_rings: 2025-13-45\n", "bad.yaml:4: cannot read this value: month must be in 1..12"),
+        (
+            "version: 1\nprofiles:\n  default:\n    max_rings: " + "9" * 5000 + "\n",
+            "bad.yaml:4: cannot read this value: Exceeds the limit",
+        ),
+        (
+            "version: 1\nprofiles:\n  default:\n    max_rings: 2025-13-45\n",
+            "bad.yaml:4: cannot read this value: month must be in 1..12",
+        ),
         ("version: 1\nprofiles: " + "[" * 5000 + "\n", "bad.yaml:?: the file is nested too deeply to read"),
     ],
 )
@@ -237,7 +274,9 @@ def test_a_reserved_profile_name_is_an_import_error_with_its_line(starter_profil
     versions = {p.name: p.version for p in ConstraintProfile.objects.all()}
     with pytest.raises(CommandError) as caught:
         run("import_profiles", str(bad))
-    assert f"bad.yaml:{line}: profiles.list: 'list' is reserved by the API; choose another name [reserved]" in str(caught.value)
+    assert f"bad.yaml:{line}: profiles.list: 'list' is reserved by the API; choose another name [reserved]" in str(
+        caught.value
+    )
     assert {p.name: p.version for p in ConstraintProfile.objects.all()} == versions
 
 
@@ -258,7 +297,9 @@ def test_yaml_objects_are_not_constructed(db, tmp_path):
 
 
 def test_prune_deletes_what_the_file_lacks(starter_profiles, tmp_path):
-    services.profile_create(name="scratch", values=selectors.profile_values(ConstraintProfile.objects.get(name="default")), note="tmp")
+    services.profile_create(
+        name="scratch", values=selectors.profile_values(ConstraintProfile.objects.get(name="default")), note="tmp"
+    )
     out = run("import_profiles", str(STARTER), "--prune", "--dry-run")
     assert "- profile scratch: delete" in out
     assert ConstraintProfile.objects.filter(name="scratch").exists()
@@ -286,14 +327,20 @@ def test_export_history_writes_the_seed_journal_format(starter_profiles, tmp_pat
     entries = [json.loads(line) for line in target.read_text().splitlines()]
     assert len(entries) == ConstraintProfile.history.count() + ResolutionRule.history.count()
     last_profile_change = [e for e in entries if e["kind"] == "profile" and e["note"] == "fewer"][0]
-    assert {"id", "subject", "type", "operator", "note", "time", "changes", "user", "version"} <= set(last_profile_change)
+    assert {"id", "subject", "type", "operator", "note", "time", "changes", "user", "version"} <= set(
+        last_profile_change
+    )
     assert last_profile_change["changes"] == [{"field": "max_rings", "before": 6, "after": 5}]
 
 
 def test_import_command_help_explains_itself():
     result = subprocess.run(
         [sys.executable, "manage.py", "import_profiles", "--help"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, env={**os.environ}, check=True,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=True,
     )
     assert "all or nothing" in result.stdout and "--dry-run" in result.stdout and "--prune" in result.stdout
 

@@ -4,6 +4,7 @@ Each thread has its own database connection, so this exercises the real locking:
 PostgreSQL the row lock (SELECT ... FOR UPDATE), on SQLite the write lock that an IMMEDIATE
 transaction takes when it begins.
 """
+
 from __future__ import annotations
 
 import pytest

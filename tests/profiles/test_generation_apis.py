@@ -1,4 +1,5 @@
 """Catalog, resolve, snapshots and the what-if preview over HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ class TestResolve:
         assert "lower priority 10 < 50" in body["explanation"]["summary"]
 
     def test_unknown_context_falls_back_to_default(self, api):
-        body = api.get(f"/api/rmos/ai/resolve?{q({'tool_id': 'x:1', 'material_id': 'y:2', 'machine_id': 'z:3'})}").json()
+        body = api.get(
+            f"/api/rmos/ai/resolve?{q({'tool_id': 'x:1', 'material_id': 'y:2', 'machine_id': 'z:3'})}"
+        ).json()
         assert body["profile"]["name"] == "default" and body["fallback_used"] is True and body["rule_id"] is None
 
     @pytest.mark.parametrize(
@@ -96,7 +99,9 @@ class TestSnapshots:
     def test_a_parameter_given_twice_is_a_400_not_silently_the_last(self, api, path):
         response = api.get(f"/api/rmos/ai/{path}?{q(SAW)}&tool_id=router:vbit-60")
         assert response.status_code == 400
-        assert response.json()["errors"] == [{"field": "tool_id", "rule": "single_value", "message": "give this parameter once"}]
+        assert response.json()["errors"] == [
+            {"field": "tool_id", "rule": "single_value", "message": "give this parameter once"}
+        ]
 
     @pytest.mark.parametrize("n", ["4", "10001", "abc", "5.5", "-1"])
     def test_bad_n_samples_is_400(self, api, n):

@@ -1,4 +1,5 @@
 """profile_sample_context: a context to preview a profile with when nobody chose one."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,9 @@ TARGETED = ["maple_contrast", "premium_shell", "production_machine", "proto_mach
 
 
 @pytest.mark.parametrize("name", TARGETED)
-def test_each_targeted_profile_gets_a_catalog_context_its_rules_send_to_it(starter_profiles, name, django_assert_max_num_queries):
+def test_each_targeted_profile_gets_a_catalog_context_its_rules_send_to_it(
+    starter_profiles, name, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(1):
         chosen = selectors.profile_sample_context(name=name)
     assert chosen.resolves_here and chosen.rule_name
@@ -46,7 +49,9 @@ def test_without_a_resolving_context_the_catalogs_first_ids_are_used(starter_pro
     catalog = selectors.catalog_get()
     assert chosen.resolves_here is False
     assert (chosen.context.tool_id, chosen.context.material_id, chosen.context.machine_id) == (
-        next(iter(catalog.tools)), next(iter(catalog.materials)), next(iter(catalog.machines))
+        next(iter(catalog.tools)),
+        next(iter(catalog.materials)),
+        next(iter(catalog.machines)),
     )
     make_profile("orphan")
     assert selectors.profile_sample_context(name="orphan").resolves_here is False

@@ -28,8 +28,16 @@ class TestProfileValidation:
         "changes, field, rule",
         [
             ({"min_rings": 5, "max_rings": 4}, "max_rings", "min_le_max"),
-            ({"min_ring_width_mm": Decimal("2.00"), "max_ring_width_mm": Decimal("1.00")}, "max_ring_width_mm", "min_le_max"),
-            ({"min_total_width_mm": Decimal("9.00"), "max_total_width_mm": Decimal("8.00")}, "max_total_width_mm", "min_le_max"),
+            (
+                {"min_ring_width_mm": Decimal("2.00"), "max_ring_width_mm": Decimal("1.00")},
+                "max_ring_width_mm",
+                "min_le_max",
+            ),
+            (
+                {"min_total_width_mm": Decimal("9.00"), "max_total_width_mm": Decimal("8.00")},
+                "max_total_width_mm",
+                "min_le_max",
+            ),
             ({"min_rings": 0}, "min_rings", "range"),
             ({"max_rings": 25}, "max_rings", "range"),
             ({"min_rings": -1}, "min_rings", "range"),
@@ -84,9 +92,12 @@ class TestProfileValidation:
         with pytest.raises(ValidationFailed) as caught:
             make_profile(
                 "gap",
-                min_rings=1, max_rings=5,
-                min_ring_width_mm=Decimal("1.00"), max_ring_width_mm=Decimal("1.00"),
-                min_total_width_mm=Decimal("2.50"), max_total_width_mm=Decimal("2.50"),
+                min_rings=1,
+                max_rings=5,
+                min_ring_width_mm=Decimal("1.00"),
+                max_ring_width_mm=Decimal("1.00"),
+                min_total_width_mm=Decimal("2.50"),
+                max_total_width_mm=Decimal("2.50"),
             )
         assert caught.value.errors[0].rule == "admits_design"
         assert not ConstraintProfile.objects.exists()
@@ -217,7 +228,10 @@ class TestHistory:
         assert record.history_change_reason == f"rollback to version 1 (record #{first.history_id}): {note}"
         with pytest.raises(ValidationFailed) as caught:
             services.profile_rollback(name="default", history_id=first.history_id, note=note + "x")
-        assert caught.value.errors[0].field == "note" and "at most 2000 characters, got 2001" in caught.value.errors[0].message
+        assert (
+            caught.value.errors[0].field == "note"
+            and "at most 2000 characters, got 2001" in caught.value.errors[0].message
+        )
 
     def test_rollback_to_another_profiles_record_is_refused(self):
         make_profile("default")
@@ -288,7 +302,14 @@ class TestRules:
     )
     def test_bad_rules_are_rejected(self, values, field, rule):
         make_profile("default")
-        base = {"name": "r1", "match": {"tool_id": "saw:*"}, "profile": "default", "priority": 1, "enabled": True, "note": ""}
+        base = {
+            "name": "r1",
+            "match": {"tool_id": "saw:*"},
+            "profile": "default",
+            "priority": 1,
+            "enabled": True,
+            "note": "",
+        }
         base.update(values)
         with pytest.raises(ValidationFailed) as caught:
             services.rule_create(values=base, note="bad")
@@ -311,7 +332,10 @@ class TestControlCharacters:
 
     def test_profile_text_fields(self):
         make_profile("default")
-        for changes, field in (({"description": "a\x00b"}, "description"), ({"palette_key": "classic\x07"}, "palette_key")):
+        for changes, field in (
+            ({"description": "a\x00b"}, "description"),
+            ({"palette_key": "classic\x07"}, "palette_key"),
+        ):
             with pytest.raises(ValidationFailed) as caught:
                 services.profile_update(name="default", changes=changes, note="control")
             assert _fields(caught.value).get(field) == "characters"
@@ -326,7 +350,14 @@ class TestControlCharacters:
         with pytest.raises(ValidationFailed) as caught:
             services.profile_update(name="default", changes={"max_rings": 5}, note="ok", operator="op\x1b")
         assert _fields(caught.value) == {"operator": "characters"}
-        base = {"name": "r1", "match": {"tool_id": "saw:\x00"}, "profile": "default", "priority": 1, "enabled": True, "note": ""}
+        base = {
+            "name": "r1",
+            "match": {"tool_id": "saw:\x00"},
+            "profile": "default",
+            "priority": 1,
+            "enabled": True,
+            "note": "",
+        }
         with pytest.raises(ValidationFailed) as caught:
             services.rule_create(values=base, note="x")
         assert _fields(caught.value) == {"match.tool_id": "characters"}

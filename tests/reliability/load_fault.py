@@ -21,6 +21,7 @@ It prints a summary and writes it as JSON (``--report``); the exit status is 0 o
 check holds. ``.ci/run`` runs a time-bounded form (``--attempts 200000`` still, smaller batches
 are not needed: the default finishes in about a minute on two cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,37 +81,41 @@ def make_batch(rng: random.Random, *, runs: int, attempts_per_run: int, start: d
             last = i == attempts_per_run
             bucket = "GREEN" if (last and success) else rng.choice(["RED", "YELLOW", "RED"])
             score = round(85 + rng.random() * 10, 1) if bucket == "GREEN" else round(30 + rng.random() * 45, 1)
-            records.append({
-                "attempt_index": i,
-                "timestamp": iso(at - timedelta(milliseconds=10 * (attempts_per_run - i))),
-                "score": score,
-                "risk_bucket": bucket,
-                "is_acceptable": bucket == "GREEN",
-                "candidate": {
-                    "rings": [{"width_mm": 1.5, "pattern": "solid", "material_key": "wood:ebony"}] * 2,
-                    "ring_count": 2,
-                    "total_width_mm": 3.0,
-                },
-            })
+            records.append(
+                {
+                    "attempt_index": i,
+                    "timestamp": iso(at - timedelta(milliseconds=10 * (attempts_per_run - i))),
+                    "score": score,
+                    "risk_bucket": bucket,
+                    "is_acceptable": bucket == "GREEN",
+                    "candidate": {
+                        "rings": [{"width_mm": 1.5, "pattern": "solid", "material_key": "wood:ebony"}] * 2,
+                        "ring_count": 2,
+                        "total_width_mm": 3.0,
+                    },
+                }
+            )
         selected = records[-1] if success else max(records, key=lambda a: a["score"])
-        batch.append({
-            "run_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "timestamp": iso(at),
-            "tool_id": tool,
-            "material_id": material,
-            "machine_id": machine,
-            "workflow_mode": "constraint_first",
-            "geometry_engine": "",
-            "profile": "default",
-            "max_attempts": 50,
-            "time_limit_seconds": 30.0,
-            "attempts": attempts_per_run,
-            "success": success,
-            "reason": "green_found" if success else "budget_exhausted",
-            "selected_score": selected["score"],
-            "selected_risk_bucket": selected["risk_bucket"],
-            "attempt_records": records,
-        })
+        batch.append(
+            {
+                "run_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "timestamp": iso(at),
+                "tool_id": tool,
+                "material_id": material,
+                "machine_id": machine,
+                "workflow_mode": "constraint_first",
+                "geometry_engine": "",
+                "profile": "default",
+                "max_attempts": 50,
+                "time_limit_seconds": 30.0,
+                "attempts": attempts_per_run,
+                "success": success,
+                "reason": "green_found" if success else "budget_exhausted",
+                "selected_score": selected["score"],
+                "selected_risk_bucket": selected["risk_bucket"],
+                "attempt_records": records,
+            }
+        )
     return batch
 
 
@@ -136,7 +141,9 @@ class Deployment:
         self.db = f"rmos_load_{os.getpid()}_{int(time.time())}"
         self.port = free_port()
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RMOS_", "DATABASE_URL", "ENABLE_"))},
+            **{
+                k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RMOS_", "DATABASE_URL", "ENABLE_"))
+            },
             "DATABASE_URL": f"{PG}/{self.db}",
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": "load-test-" + uuid.uuid4().hex * 2,
@@ -151,7 +158,9 @@ class Deployment:
         self.server: subprocess.Popen | None = None
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=check)
+        return subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=check
+        )
 
     def setup(self) -> dict[str, str]:
         psql(f"CREATE DATABASE {self.db}")
@@ -168,9 +177,24 @@ class Deployment:
 
     def start(self) -> None:
         self.server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "rmos_site.wsgi", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning"],
-            cwd=ROOT, env=self.env,
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "rmos_site.wsgi",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
         )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -196,10 +220,14 @@ class Deployment:
                 self.server.kill()
 
     def drop(self) -> None:
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], capture_output=True)
+        subprocess.run(
+            ["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], capture_output=True
+        )
 
 
-def request(port: int, method: str, path: str, token: str, body: object | None = None, timeout: float = 120) -> tuple[int, bytes]:
+def request(
+    port: int, method: str, path: str, token: str, body: object | None = None, timeout: float = 120
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         payload = json.dumps(body).encode() if body is not None else None
@@ -213,8 +241,19 @@ def request(port: int, method: str, path: str, token: str, body: object | None =
         conn.close()
 
 
-def run_clients(dep: Deployment, token: str, *, attempts: int, clients: int, batch_runs: int, attempts_per_run: int,
-                resend_share: float, tally: Tally, fault_at: float, seed: int) -> dict:
+def run_clients(
+    dep: Deployment,
+    token: str,
+    *,
+    attempts: int,
+    clients: int,
+    batch_runs: int,
+    attempts_per_run: int,
+    resend_share: float,
+    tally: Tally,
+    fault_at: float,
+    seed: int,
+) -> dict:
     per_batch = batch_runs * attempts_per_run
     batches_total = -(-attempts // per_batch)
     per_client = [batches_total // clients + (1 if i < batches_total % clients else 0) for i in range(clients)]
@@ -222,7 +261,7 @@ def run_clients(dep: Deployment, token: str, *, attempts: int, clients: int, bat
     expected_lock = threading.Lock()
     fault_window = {"start": None, "end": None}
     done_batches = Counter()
-    start_moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start_moment = datetime(2026, 1, 1, tzinfo=UTC)
 
     def post(batch: list[dict]) -> bool:
         with tally.lock:
@@ -234,7 +273,9 @@ def run_clients(dep: Deployment, token: str, *, attempts: int, clients: int, bat
             return False
         tally.add(str(status))
         if status >= 500:
-            in_window = fault_window["start"] is not None and (fault_window["end"] is None or time.time() < fault_window["end"] + 5)
+            in_window = fault_window["start"] is not None and (
+                fault_window["end"] is None or time.time() < fault_window["end"] + 5
+            )
             if not in_window:
                 with tally.lock:
                     tally.fivexx_outside_fault += 1
@@ -246,8 +287,12 @@ def run_clients(dep: Deployment, token: str, *, attempts: int, clients: int, bat
     def client(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         for b in range(per_client[index]):
-            batch = make_batch(rng, runs=batch_runs, attempts_per_run=attempts_per_run,
-                               start=start_moment + timedelta(days=index, minutes=b))
+            batch = make_batch(
+                rng,
+                runs=batch_runs,
+                attempts_per_run=attempts_per_run,
+                start=start_moment + timedelta(days=index, minutes=b),
+            )
             with expected_lock:
                 for run in batch:
                     expected_runs[run["run_id"]] = len(run["attempt_records"])
@@ -302,8 +347,13 @@ def race(dep: Deployment, token: str, racers: int) -> dict:
 
     def put(i: int) -> None:
         barrier.wait()
-        code, _ = request(dep.port, "PUT", "/api/rmos/ai/profile-admin/thin_saw", token,
-                          {"max_rings": 9 + (i % 10), "note": f"racer {i}", "version": current["version"]})
+        code, _ = request(
+            dep.port,
+            "PUT",
+            "/api/rmos/ai/profile-admin/thin_saw",
+            token,
+            {"max_rings": 9 + (i % 10), "note": f"racer {i}", "version": current["version"]},
+        )
         with lock:
             results.append(code)
 
@@ -349,7 +399,9 @@ def main() -> int:
     parser.add_argument("--resend", type=float, default=0.15, help="share of batches re-sent on purpose (default 0.15)")
     parser.add_argument("--racers", type=int, default=16, help="concurrent PUTs of one profile version (default 16)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for batches")
-    parser.add_argument("--report", type=Path, default=ROOT / "test-artifacts" / "load-fault.json", help="JSON report path")
+    parser.add_argument(
+        "--report", type=Path, default=ROOT / "test-artifacts" / "load-fault.json", help="JSON report path"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rmos-load-"))
@@ -360,24 +412,44 @@ def main() -> int:
     try:
         tokens = dep.setup()
         dep.start()
-        load = run_clients(dep, tokens["integrator"], attempts=args.attempts, clients=args.clients,
-                           batch_runs=args.batch_runs, attempts_per_run=args.attempts_per_run,
-                           resend_share=args.resend, tally=tally, fault_at=0.4, seed=args.seed)
+        load = run_clients(
+            dep,
+            tokens["integrator"],
+            attempts=args.attempts,
+            clients=args.clients,
+            batch_runs=args.batch_runs,
+            attempts_per_run=args.attempts_per_run,
+            resend_share=args.resend,
+            tally=tally,
+            fault_at=0.4,
+            seed=args.seed,
+        )
         expected = load.pop("expected_runs")
         sent_attempts = sum(expected.values())
         report.update(load)
         report["attempts_sent_unique"] = sent_attempts
         report["attempts_per_s"] = round(sent_attempts / load["elapsed_s"])
-        report.update(requests=tally.requests, resent_on_purpose=tally.resent, retried_after_failure=tally.retried,
-                      statuses=dict(tally.statuses), transport_errors=dict(tally.errors),
-                      fivexx_outside_fault=tally.fivexx_outside_fault)
+        report.update(
+            requests=tally.requests,
+            resent_on_purpose=tally.resent,
+            retried_after_failure=tally.retried,
+            statuses=dict(tally.statuses),
+            transport_errors=dict(tally.errors),
+            fivexx_outside_fault=tally.fivexx_outside_fault,
+        )
         report["race"] = race(dep, tokens["operator"], args.racers)
         dep.stop()
 
         expected_file = workdir / "expected.json"
         expected_file.write_text(json.dumps(expected))
-        verify = subprocess.run([PYTHON, "manage.py", "shell", "-c", VERIFY.replace("sys.argv[1]", repr(str(expected_file)))],
-                                cwd=ROOT, env=dep.env, capture_output=True, text=True, check=True)
+        verify = subprocess.run(
+            [PYTHON, "manage.py", "shell", "-c", VERIFY.replace("sys.argv[1]", repr(str(expected_file)))],
+            cwd=ROOT,
+            env=dep.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         facts = json.loads(verify.stdout.strip().splitlines()[-1])
         report["verify"] = facts
         aggregates = dep.manage("rebuild_aggregates", "--check", check=False)

@@ -4,6 +4,7 @@ Checks per generated request: no 5xx, a documented status code, the documented c
 and a body that conforms to the documented schema (errors included: see rmos_site/schema.py).
 RMOS_FUZZ_EXAMPLES sets the examples per operation (CI keeps it small; run more by hand).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ A child process rewrites the file in a tight loop through the same function ever
 parent SIGKILLs it at random moments and then reads the file. Each run also checks the write
 really was under way (the child reports how many writes it finished).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """One reading of whole numbers in query strings, whichever endpoint takes them."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,9 @@ def test_every_endpoint_refuses_the_same_non_numbers(api_client, operator, start
     response = api_client.get(url.format(bad))
     assert response.status_code == 400, (url, bad, response.content[:200])
     field = url.split("?")[1].split("&")[-1].split("=")[0]
-    assert [(e["field"], e["rule"], e["message"]) for e in response.json()["errors"]] == [(field, "type", "must be a whole number")]
+    assert [(e["field"], e["rule"], e["message"]) for e in response.json()["errors"]] == [
+        (field, "type", "must be a whole number")
+    ]
 
 
 @pytest.mark.parametrize(

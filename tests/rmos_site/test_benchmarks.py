@@ -1,9 +1,10 @@
 """The dashboard's benchmark rows run against a small log (the timings themselves are the
 benchmark command's business): every page and API call it measures answers 200."""
+
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,8 +18,13 @@ pytestmark = pytest.mark.django_db
 
 def test_the_dashboard_rows_measure_every_page_against_its_api_calls(starter_profiles, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    now = datetime.now(timezone.utc)
-    context = {"tool_id": "saw:slitting-0.5", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis", "geometry_engine": ""}
+    now = datetime.now(UTC)
+    context = {
+        "tool_id": "saw:slitting-0.5",
+        "material_id": "wood:ebony",
+        "machine_id": "prod:vmc-3axis",
+        "geometry_engine": "",
+    }
     log_runs(*[run_item(at=now - timedelta(hours=i), profile="thin_saw", **context) for i in range(6)])
     bench = Bench(
         database_url="",

@@ -1,4 +1,5 @@
 """System checks about the database server."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Account commands: tokens reach their owner without landing on screens or in logs."""
+
 from __future__ import annotations
 
 import stat
@@ -86,7 +87,9 @@ def test_a_file_holding_another_accounts_token_is_not_overwritten(tmp_path):
     assert target.read_text().strip() == Token.objects.get(user__username="generator-bot").key != held.strip()
 
 
-@pytest.mark.parametrize(("name", "words"), [("bad name!", "Enter a valid username"), ("x" * 151, "1 to 150 characters")])
+@pytest.mark.parametrize(
+    ("name", "words"), [("bad name!", "Enter a valid username"), ("x" * 151, "1 to 150 characters")]
+)
 def test_an_invalid_username_is_refused_before_anything_is_made(name, words):
     with pytest.raises(CommandError, match=words):
         run("create_api_user", name, "--role", "viewer", "--show-token")

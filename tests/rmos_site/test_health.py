@@ -1,4 +1,5 @@
 """GET /healthz: for load balancers (no login, no HTTPS redirect)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """rmos_site.progress: the progress bar commands share."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Cross-cutting safety: token-guessing throttle, deploy settings, settings from the environment."""
+
 from __future__ import annotations
 
 import os
@@ -37,16 +38,28 @@ def test_forwarded_for_header_cannot_dodge_the_throttle(client):
 def _manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RMOS_", "ENABLE_"))}
     environment.update(extra_env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_only_debug_off_a_secret_and_hosts():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", extra_env={
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-deploy-secret-" + "z" * 30,
-        "DJANGO_ALLOWED_HOSTS": "rmos.example.com",
-    })
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        extra_env={
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-deploy-secret-" + "z" * 30,
+            "DJANGO_ALLOWED_HOSTS": "rmos.example.com",
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -63,7 +76,12 @@ def test_secure_defaults_follow_debug_and_can_be_switched(monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 50)
     loaded = env.load()
-    assert (loaded.debug, loaded.secure_ssl_redirect, loaded.secure_cookies, loaded.secure_hsts_seconds) == (False, True, True, 31_536_000)
+    assert (loaded.debug, loaded.secure_ssl_redirect, loaded.secure_cookies, loaded.secure_hsts_seconds) == (
+        False,
+        True,
+        True,
+        31_536_000,
+    )
     monkeypatch.setenv("DJANGO_SECURE_SSL_REDIRECT", "false")
     assert env.load().secure_ssl_redirect is False
     monkeypatch.setenv("DJANGO_DEBUG", "true")
@@ -91,7 +109,13 @@ def test_bad_environment_values_fail_with_a_clear_message(monkeypatch, name, val
 def test_database_urls_parse():
     pg = env.parse_database_url("postgres://u:p%40ss@db.example:6543/rmos?sslmode=require")
     assert (pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["OPTIONS"]) == (
-        "rmos", "u", "p@ss", "db.example", "6543", {"sslmode": "require"})
+        "rmos",
+        "u",
+        "p@ss",
+        "db.example",
+        "6543",
+        {"sslmode": "require"},
+    )
     sqlite = env.parse_database_url("sqlite:////tmp/x/db.sqlite3")
     assert str(sqlite["NAME"]) == "/tmp/x/db.sqlite3" and sqlite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
@@ -106,10 +130,14 @@ def test_ingestion_is_throttled_per_account_with_a_clear_429(client, monkeypatch
     integrator = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot', role='integrator'))}"}
     other = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot2', role='integrator'))}"}
     body = json_lib.dumps({"runs": []})
-    statuses = [client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **integrator).status_code
-                for _ in range(4)]
+    statuses = [
+        client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json", **integrator).status_code
+        for _ in range(4)
+    ]
     assert 429 not in statuses[:3] and statuses[3] == 429
-    response = client.post("/api/rmos/logs/ai/events", data=json_lib.dumps({"events": []}), content_type="application/json", **integrator)
+    response = client.post(
+        "/api/rmos/logs/ai/events", data=json_lib.dumps({"events": []}), content_type="application/json", **integrator
+    )
     assert response.status_code == 429 and response.json()["code"] == "throttled" and int(response["Retry-After"]) > 0
     # Reads are not counted, and other accounts have their own budget.
     assert client.get("/api/rmos/logs/ai/runs", **integrator).status_code == 200
@@ -147,7 +175,11 @@ def test_simultaneous_posts_never_overshoot_the_ingestion_limit(monkeypatch, sta
     auth = {"HTTP_AUTHORIZATION": f"Token {token_for(make_user('bot', role='integrator'))}"}
 
     def post() -> int:
-        return Client().post("/api/rmos/logs/ai/runs", data=json_lib.dumps({"runs": []}), content_type="application/json", **auth).status_code
+        return (
+            Client()
+            .post("/api/rmos/logs/ai/runs", data=json_lib.dumps({"runs": []}), content_type="application/json", **auth)
+            .status_code
+        )
 
     statuses, errors = together(*[post] * 16)
     assert errors == []
@@ -172,7 +204,11 @@ def test_simultaneous_bad_tokens_never_overshoot_the_failure_limit(monkeypatch, 
     assert errors == []
     assert sorted(statuses) == [401] * 5 + [429] * 11, statuses
     # A good token from another address is not slowed down by them.
-    good = Client().get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token {token_for(make_user('vera', role='viewer'))}", REMOTE_ADDR="10.9.9.9")
+    good = Client().get(
+        "/api/rmos/ai/profiles",
+        HTTP_AUTHORIZATION=f"Token {token_for(make_user('vera', role='viewer'))}",
+        REMOTE_ADDR="10.9.9.9",
+    )
     assert good.status_code == 200
 
 
@@ -200,5 +236,7 @@ def test_a_chunked_body_is_a_411_that_says_what_to_send(client, viewer):
     assert body["code"] == "length_required" and "Content-Length" in body["detail"]
     assert body["errors"] == [{"field": "", "rule": "length_required", "message": body["detail"]}]
     # A read has no body to lose: the header changes nothing there.
-    read = client.get("/api/rmos/logs/ai/runs", HTTP_TRANSFER_ENCODING="chunked", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}")
+    read = client.get(
+        "/api/rmos/logs/ai/runs", HTTP_TRANSFER_ENCODING="chunked", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}"
+    )
     assert read.status_code == 200

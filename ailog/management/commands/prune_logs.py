@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ailog import services
 from ailog.filters import parse_instant
-from rmos_site.present import utc_iso
 from rmos_site.errors import ValidationFailed
+from rmos_site.present import utc_iso
 from rmos_site.progress import Progress
 
 
@@ -32,7 +32,9 @@ class Command(BaseCommand):
         when = utc_iso(cutoff)
         if dry_run:
             result = services.logs_prune(before=cutoff, dry_run=True)
-            self.stdout.write(f"Dry run: {result.runs:,} runs and {result.attempts:,} attempts are older than {when}; nothing deleted.")
+            self.stdout.write(
+                f"Dry run: {result.runs:,} runs and {result.attempts:,} attempts are older than {when}; nothing deleted."
+            )
             return
         bar: Progress | None = None
 

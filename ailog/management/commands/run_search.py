@@ -24,7 +24,9 @@ class Command(BaseCommand):
         ctx.add_argument("--tool", required=True, help="tool id, e.g. saw:slitting-0.5 (see GET /api/rmos/ai/catalog)")
         ctx.add_argument("--material", required=True, help="material id, e.g. wood:ebony")
         ctx.add_argument("--machine", required=True, help="machine id, e.g. prod:vmc-3axis")
-        ctx.add_argument("--workflow-mode", default="constraint_first", help="constraint_first | ai_assisted | design_first")
+        ctx.add_argument(
+            "--workflow-mode", default="constraint_first", help="constraint_first | ai_assisted | design_first"
+        )
         ctx.add_argument("--geometry-engine", default="", help="free text, e.g. shapely")
         ctx.add_argument("--profile", help="search under this profile instead of the one the rules pick")
         budget = parser.add_argument_group("budget")
@@ -37,15 +39,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o) -> None:
         try:
-            context = profile_selectors.context_parse({
-                "tool_id": o["tool"], "material_id": o["material"], "machine_id": o["machine"],
-                "workflow_mode": o["workflow_mode"], "geometry_engine": o["geometry_engine"],
-            })
-            budget = search.budget_parse({
-                "max_attempts": o["max_attempts"], "time_limit_seconds": o["time_limit"],
-                "min_feasibility_score": o["min_score"], "seed": o["seed"],
-                "stop_on_first_green": False if o["keep_going"] else None,
-            })
+            context = profile_selectors.context_parse(
+                {
+                    "tool_id": o["tool"],
+                    "material_id": o["material"],
+                    "machine_id": o["machine"],
+                    "workflow_mode": o["workflow_mode"],
+                    "geometry_engine": o["geometry_engine"],
+                }
+            )
+            budget = search.budget_parse(
+                {
+                    "max_attempts": o["max_attempts"],
+                    "time_limit_seconds": o["time_limit"],
+                    "min_feasibility_score": o["min_score"],
+                    "seed": o["seed"],
+                    "stop_on_first_green": False if o["keep_going"] else None,
+                }
+            )
             run, outcome = search.search_run_execute(context=context, budget=budget, profile_name=o["profile"])
         except ApplicationError as exc:
             lines = [f"  {e.field or '-'}: {e.message} [{e.rule}]" for e in exc.errors] or [f"  {exc.detail}"]
@@ -61,22 +72,34 @@ class Command(BaseCommand):
         how = _how_chosen(run)
         w(f"Profile    {run.profile_name} v{run.profile_version}: {how}")
         b = outcome.budget
-        w(f"Budget     {b.max_attempts} attempts, {b.time_limit_seconds:g} s, accept score >= {b.min_feasibility_score:g} "
-          f"and not RED, {'stop at first GREEN' if b.stop_on_first_green else 'use the whole budget'}, seed {outcome.seed}")
+        w(
+            f"Budget     {b.max_attempts} attempts, {b.time_limit_seconds:g} s, accept score >= {b.min_feasibility_score:g} "
+            f"and not RED, {'stop at first GREEN' if b.stop_on_first_green else 'use the whole budget'}, seed {outcome.seed}"
+        )
         w("")
         w("   #  score  risk    rings  width mm  acceptable")
         for a in outcome.attempts:
             mark = " <- selected" if outcome.selected and a.attempt_index == outcome.selected.attempt_index else ""
-            w(f"{a.attempt_index:4d}  {a.score:5.1f}  {a.risk_bucket:<6}  {a.ring_count:5d}  {a.total_width_mm:8.2f}  "
-              f"{'yes' if a.is_acceptable else 'no':<10}{mark}")
+            w(
+                f"{a.attempt_index:4d}  {a.score:5.1f}  {a.risk_bucket:<6}  {a.ring_count:5d}  {a.total_width_mm:8.2f}  "
+                f"{'yes' if a.is_acceptable else 'no':<10}{mark}"
+            )
         w("")
         verdict = "SUCCESS" if outcome.success else "NO ACCEPTABLE DESIGN"
-        selected = (f"selected #{outcome.selected.attempt_index}: score {outcome.selected_score:.1f} {outcome.selected_risk_bucket}"
-                    if outcome.selected else "nothing selected")
-        w(f"Outcome    {verdict} ({outcome.reason}) after {outcome.attempt_count} attempts in "
-          f"{outcome.elapsed_ms:.0f} ms; {selected}; {outcome.duplicates_skipped} duplicate draws skipped")
+        selected = (
+            f"selected #{outcome.selected.attempt_index}: score {outcome.selected_score:.1f} {outcome.selected_risk_bucket}"
+            if outcome.selected
+            else "nothing selected"
+        )
+        w(
+            f"Outcome    {verdict} ({outcome.reason}) after {outcome.attempt_count} attempts in "
+            f"{outcome.elapsed_ms:.0f} ms; {selected}; {outcome.duplicates_skipped} duplicate draws skipped"
+        )
         if outcome.selected:
-            rings = ", ".join(f"{r['width_mm']:.2f} mm {r['pattern']} {r['material_key']}" for r in outcome.selected_candidate["rings"])
+            rings = ", ".join(
+                f"{r['width_mm']:.2f} mm {r['pattern']} {r['material_key']}"
+                for r in outcome.selected_candidate["rings"]
+            )
             w(f"Design     {rings}")
         for warning in outcome.warnings:
             w(f"Warning    {warning}")

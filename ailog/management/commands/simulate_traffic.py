@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -48,9 +48,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--runs", type=int, default=400, help="how many searches to run (default 400)")
         parser.add_argument("--seed", type=int, default=None, help="make the whole simulation reproducible")
-        parser.add_argument("--days", type=int, default=14, help="spread the runs over this many past days (default 14)")
         parser.add_argument(
-            "--max-attempts", type=int, default=None,
+            "--days", type=int, default=14, help="spread the runs over this many past days (default 14)"
+        )
+        parser.add_argument(
+            "--max-attempts",
+            type=int,
+            default=None,
             help="budget of every search (default: a mix of 15, 25 and 50 attempts, as people give)",
         )
 
@@ -66,7 +70,7 @@ class Command(BaseCommand):
         engines, engine_weights = zip(*GEOMETRY_ENGINES)
         budgets, budget_weights = zip(*BUDGETS)
         min_scores, min_score_weights = zip(*MIN_SCORES)
-        end = datetime.now(timezone.utc)
+        end = datetime.now(UTC)
         start = end - timedelta(days=days)
         step = (end - start) / runs
         reasons: Counter[str] = Counter()
@@ -74,12 +78,16 @@ class Command(BaseCommand):
             for i in range(runs):
                 _, tool, material, machine, mode = rng.choices(MIX, weights)[0]
                 context = Context(tool, material, machine, mode, rng.choices(engines, engine_weights)[0])
-                budget = search.budget_parse({
-                    "max_attempts": max_attempts if max_attempts is not None else rng.choices(budgets, budget_weights)[0],
-                    "time_limit_seconds": 10,
-                    "min_feasibility_score": rng.choices(min_scores, min_score_weights)[0],
-                    "seed": rng.randrange(2**63),
-                })
+                budget = search.budget_parse(
+                    {
+                        "max_attempts": max_attempts
+                        if max_attempts is not None
+                        else rng.choices(budgets, budget_weights)[0],
+                        "time_limit_seconds": 10,
+                        "min_feasibility_score": rng.choices(min_scores, min_score_weights)[0],
+                        "seed": rng.randrange(2**63),
+                    }
+                )
                 moment = start + step * i + timedelta(seconds=rng.random() * step.total_seconds() * 0.9)
                 clock = _Stamps(moment)
                 _, outcome = search.search_run_execute(context=context, budget=budget, now=clock)

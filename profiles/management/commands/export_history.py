@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--jsonl", type=Path, required=True, metavar="PATH", help="file to write (replaced atomically)")
+        parser.add_argument(
+            "--jsonl", type=Path, required=True, metavar="PATH", help="file to write (replaced atomically)"
+        )
 
     def handle(self, *args, jsonl: Path, **options) -> None:
         entries = selectors.journal_all()

@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", nargs="?", type=Path, help="target file (default: RMOS_PROFILE_YAML_PATH)")
-        parser.add_argument("--check", action="store_true", help="compare only; exit 1 when the file and the database differ")
+        parser.add_argument(
+            "--check", action="store_true", help="compare only; exit 1 when the file and the database differ"
+        )
 
     def handle(self, *args, path: Path | None, check: bool, **options) -> None:
         if check:

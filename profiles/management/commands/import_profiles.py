@@ -50,8 +50,12 @@ class Command(BaseCommand):
             type=Path,
             help="YAML file to import (default: RMOS_PROFILE_YAML_PATH, i.e. the canonical file)",
         )
-        parser.add_argument("--dry-run", action="store_true", help="print the changes per profile and field; write nothing")
-        parser.add_argument("--prune", action="store_true", help="also delete profiles and rules that the file does not contain")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print the changes per profile and field; write nothing"
+        )
+        parser.add_argument(
+            "--prune", action="store_true", help="also delete profiles and rules that the file does not contain"
+        )
         parser.add_argument(
             "--force",
             action="store_true",
@@ -68,9 +72,14 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read it ({exc}).") from None
         try:
-            plan = services.profiles_import(text=text, source=path.name, dry_run=dry_run, prune=prune, force=options["force"])
+            plan = services.profiles_import(
+                text=text, source=path.name, dry_run=dry_run, prune=prune, force=options["force"]
+            )
         except services.ImportFailed as exc:
-            lines = [f"{path}:{p.line or '?'}: {p.path + ': ' if p.path else ''}{p.message} [{p.rule}]" for p in exc.line_problems]
+            lines = [
+                f"{path}:{p.line or '?'}: {p.path + ': ' if p.path else ''}{p.message} [{p.rule}]"
+                for p in exc.line_problems
+            ]
             raise CommandError("\n".join([*lines, f"{len(lines)} problem(s); nothing was imported."])) from None
         self.stdout.write(format_plan(plan, dry_run=dry_run))
         if dry_run:

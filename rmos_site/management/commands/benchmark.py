@@ -6,7 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -34,13 +34,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--attempts", type=int, default=1_000_000, help="dataset size in attempts (default 1,000,000)")
-        parser.add_argument("--database-url", help="benchmark database (sqlite:///path or postgres://…); default: see above")
+        parser.add_argument(
+            "--attempts", type=int, default=1_000_000, help="dataset size in attempts (default 1,000,000)"
+        )
+        parser.add_argument(
+            "--database-url", help="benchmark database (sqlite:///path or postgres://…); default: see above"
+        )
         parser.add_argument("--only", help="comma-separated benchmark names (see --list)")
-        parser.add_argument("--reuse", action="store_true", help="keep the dataset already in the benchmark database if it is big enough")
-        parser.add_argument("--output-dir", type=Path, default=settings.BASE_DIR / "bench-results", help="where the JSON goes")
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="keep the dataset already in the benchmark database if it is big enough",
+        )
+        parser.add_argument(
+            "--output-dir", type=Path, default=settings.BASE_DIR / "bench-results", help="where the JSON goes"
+        )
         parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-        parser.add_argument("--quick", action="store_true", help="fewer repeats and samples (a smoke run, not a measurement)")
+        parser.add_argument(
+            "--quick", action="store_true", help="fewer repeats and samples (a smoke run, not a measurement)"
+        )
         parser.add_argument("--in-benchmark-database", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options) -> None:
@@ -86,7 +98,9 @@ class Command(BaseCommand):
         target = parse_database_url(url)
         configured = settings.DATABASES["default"]
         if str(target["NAME"]) == str(configured["NAME"]) and target.get("HOST", "") == configured.get("HOST", ""):
-            raise CommandError("the benchmark database must not be the configured database; pass another --database-url")
+            raise CommandError(
+                "the benchmark database must not be the configured database; pass another --database-url"
+            )
         if target["ENGINE"].endswith("postgresql"):
             _ensure_postgres_database(target, fresh=not options["reuse"])
         elif not options["reuse"]:
@@ -147,7 +161,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(benchmark.table(rows))
         options["output_dir"].mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = options["output_dir"] / f"{stamp}-{connection.vendor}-{_size_tag(options['attempts'])}.json"
         path.write_text(
             json.dumps(

@@ -23,11 +23,17 @@ class Command(BaseCommand):
         parser.add_argument("username", help="account name, e.g. generator-bot")
         parser.add_argument("--role", choices=sorted(ROLE_NAMES), required=True, help="what the account may do")
         output = parser.add_mutually_exclusive_group(required=True)
-        output.add_argument("--token-file", type=Path, help="write the token to this file, readable by you only (recommended)")
-        output.add_argument("--show-token", action="store_true", help="print the token instead (it ends up in your terminal history)")
+        output.add_argument(
+            "--token-file", type=Path, help="write the token to this file, readable by you only (recommended)"
+        )
+        output.add_argument(
+            "--show-token", action="store_true", help="print the token instead (it ends up in your terminal history)"
+        )
         parser.add_argument("--rotate", action="store_true", help="replace an existing token with a new one")
 
-    def handle(self, *args, username: str, role: str, token_file: Path | None, show_token: bool, rotate: bool, **options) -> None:
+    def handle(
+        self, *args, username: str, role: str, token_file: Path | None, show_token: bool, rotate: bool, **options
+    ) -> None:
         if token_file is not None:
             _check_token_file(token_file, username)
         try:
@@ -39,7 +45,9 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc
         except OSError as exc:
-            raise CommandError(f"--token-file {token_file}: cannot write it ({exc.strerror}); nothing was created or changed.") from exc
+            raise CommandError(
+                f"--token-file {token_file}: cannot write it ({exc.strerror}); nothing was created or changed."
+            ) from exc
         verb = "created" if account.created else "updated"
         if token_file is not None:
             self.stdout.write(f"Account {username!r} {verb} with role {role}; token written to {token_file}.")
@@ -51,7 +59,9 @@ class Command(BaseCommand):
 def _check_token_file(path: Path, username: str) -> None:
     """Refuse a path that cannot take the token, or a file holding another account's live token."""
     if path.is_dir():
-        raise CommandError(f"--token-file {path} is a directory; give a file name in it, e.g. {path / (username + '.token')}")
+        raise CommandError(
+            f"--token-file {path} is a directory; give a file name in it, e.g. {path / (username + '.token')}"
+        )
     if not path.parent.is_dir():
         raise CommandError(f"--token-file {path}: the directory {path.parent} does not exist; create it first")
     if path.is_file():

@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin", help="account name (default: admin)")
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the server will listen, for the example")
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="where the server will listen, for the example"
+        )
 
     def handle(self, *args, username: str, base_url: str, **options) -> None:
         if not settings.DEBUG:
@@ -40,7 +42,7 @@ class Command(BaseCommand):
             with os.fdopen(fd, "w") as handle:
                 json.dump({"username": username, "password": password}, handle)
         token, _ = Token.objects.get_or_create(user=user)
-        shown = password or "(set before; reset it with: ./dev manage changepassword %s)" % username
+        shown = password or f"(set before; reset it with: ./dev manage changepassword {username})"
         self.stdout.write(
             "\n".join(
                 [
