@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "profiles",
     "ailog",
     "analytics",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -24,7 +24,7 @@ urlpatterns = [
     path("api/", include("profiles.urls")),
     path("api/", include("ailog.urls")),
     path("api/", include("analytics.urls")),
-    path("", include("rmos_site.page_urls")),
+    path("", include("dashboard.urls")),
     path("", RedirectView.as_view(url="/rmos/ai-ops/", permanent=False)),
 ]
 # Unknown API paths answer in the API's JSON error shape, whatever the method, in DEBUG too

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
-from rmos_site import charts
-from rmos_site.charts import ChangeMarker, RatePoint
+from dashboard import charts
+from dashboard.charts import ChangeMarker, RatePoint
 
 pytestmark = pytest.mark.browser
 

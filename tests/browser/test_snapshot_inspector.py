@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.url_state import DashboardState, parse
 from profiles import selectors
-from rmos_site.url_state import DashboardState, parse
 from tests.dashboard.builders import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from rmos_site.analytics_panel import parse_sort, sort_rows
+from dashboard.panels.analytics import parse_sort, sort_rows
 from rmos_site.errors import ValidationFailed
 from tests.ailog.factories import T0, run_item
 from tests.dashboard.builders import log_runs

@@ -1,4 +1,4 @@
-"""Chart geometry (rmos_site.charts) and the component templates that draw it."""
+"""Chart geometry (dashboard.charts) and the component templates that draw it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.template.loader import render_to_string
 
-from rmos_site import charts
-from rmos_site.charts import ChangeMarker, RatePoint
+from dashboard import charts
+from dashboard.charts import ChangeMarker, RatePoint
+from dashboard.charts.rosette import _luminance
 
 # -- percentages -------------------------------------------------------------------------------
 
@@ -330,8 +331,8 @@ def test_material_colours_are_natural_for_known_woods_and_stable_otherwise():
     assert unknown in charts.FALLBACK_COLOURS
     assert charts.material_colour("wood:zebrawood") == unknown
     dark, light = charts.material_colour("wood:ebony"), charts.material_colour("wood:holly")
-    assert charts._luminance(charts.contrast_colour(dark)) > charts._luminance(dark)
-    assert charts._luminance(charts.contrast_colour(light)) < charts._luminance(light)
+    assert _luminance(charts.contrast_colour(dark)) > _luminance(dark)
+    assert _luminance(charts.contrast_colour(light)) < _luminance(light)
 
 
 def test_rosette_legend_and_text_alternative():

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from rmos_site import log_viewer
+from dashboard.panels import log_viewer
 from tests.ailog.factories import T0, run_item
 from tests.dashboard.builders import log_runs
 

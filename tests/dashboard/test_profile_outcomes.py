@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dashboard.panels.outcomes import DAYS_DEFAULT, parse_days
 from profiles import selectors, services
-from rmos_site.outcomes import DAYS_DEFAULT, parse_days
 from tests.ailog.factories import run_item
 from tests.dashboard.builders import edit_profile, log_runs, make_profile, make_user
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from ailog import services as log_services
+from dashboard import charts
 from profiles.models import ResolutionRule
-from rmos_site import charts
 from tests.ailog.factories import T0, attempt_event, candidate, new_run_id, run_item
 from tests.dashboard.builders import log_runs, make_user
 

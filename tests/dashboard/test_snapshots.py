@@ -1,10 +1,10 @@
-"""rmos_site.snapshots: shaping engine answers for the inspector, the resolution and the what-if."""
+"""dashboard.panels.snapshots: shaping engine answers for the inspector, the resolution and the what-if."""
 
 from __future__ import annotations
 
+from dashboard.panels import snapshots
 from engine.context import Context
 from engine.resolver import RuleData, resolve
-from rmos_site import snapshots
 
 
 def snapshot(ring_counts: dict[int, int], *, risk=(5, 3, 2), score_mean=70.0) -> dict:

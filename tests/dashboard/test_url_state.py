@@ -8,7 +8,7 @@ import pytest
 from django.http import QueryDict
 from django.template import Context, Template
 
-from rmos_site.url_state import DashboardState, Selection, parse
+from dashboard.url_state import DashboardState, Selection, parse
 
 
 def state_of(url: str) -> DashboardState:
@@ -165,7 +165,7 @@ def test_the_inspector_prefix_follows_autoload():
 
 
 def test_canonical_url_rewrites_only_what_says_the_same_in_other_words():
-    from rmos_site.url_state import canonical_url
+    from dashboard.url_state import canonical_url
 
     def check(query: str):
         data = QueryDict(query)
@@ -226,7 +226,7 @@ def test_a_bad_log_tab_is_dropped_with_a_reason_and_an_overlong_filter_kept_cut_
 
 
 def test_a_submitted_panel_form_has_one_canonical_url():
-    from rmos_site.url_state import canonical_url
+    from dashboard.url_state import canonical_url
 
     query = QueryDict("log=attempts&log_tool_id=&log_material_id=wood:x&stats_sort=")
     state, _ = parse(query)

@@ -22,7 +22,7 @@ Parameters (defaults are left out of URLs, so each state has one canonical URL):
 The panels' parameters carry a prefix because the bare names already mean the selection; behind
 the prefix they are the API's names and go through the API's own parsers
 (:func:`ailog.filters.log_filter_parse`, :func:`analytics.filters.stats_query_parse`), which
-:mod:`rmos_site.log_viewer` and :mod:`rmos_site.analytics_panel` call. Here they are only kept, as
+:mod:`dashboard.panels.log_viewer` and :mod:`dashboard.panels.analytics` call. Here they are only kept, as
 given, so that every link carries them.
 
 Auto-load, as in the seed: while it is on, the inspector shows the selected context; while it

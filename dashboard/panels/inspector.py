@@ -2,7 +2,7 @@
 
 The inspector's form is a GET form over the dashboard's own URL parameters: the context fields
 (``tool_id`` ... while auto-load is on, ``snap_tool_id`` ... while it is off, see
-:mod:`rmos_site.url_state`), ``n_samples`` and ``seed``. What the user typed is shown back as
+:mod:`dashboard.url_state`), ``n_samples`` and ``seed``. What the user typed is shown back as
 typed, with each problem next to its field; the engine is only asked once the input is valid.
 Reads go through ``profiles.selectors`` only.
 """
@@ -16,12 +16,8 @@ from typing import Any
 
 from django import forms
 
-from engine.context import CONTEXT_FIELDS, REQUIRED_CONTEXT_FIELDS, WORKFLOW_MODES, Context
-from profiles import selectors as profile_selectors
-from rmos_site.errors import ApplicationError, ValidationFailed
-from rmos_site.numbers import whole_number
-from rmos_site.snapshots import CONTEXT_LABELS, ResolutionView, SnapshotView, resolution_view, snapshot_view
-from rmos_site.url_state import (
+from dashboard.panels.snapshots import CONTEXT_LABELS, ResolutionView, SnapshotView, resolution_view, snapshot_view
+from dashboard.url_state import (
     INSPECTOR_ANCHOR,
     N_SAMPLES_DEFAULT,
     N_SAMPLES_MAX,
@@ -31,6 +27,10 @@ from rmos_site.url_state import (
     DashboardState,
     Problem,
 )
+from engine.context import CONTEXT_FIELDS, REQUIRED_CONTEXT_FIELDS, WORKFLOW_MODES, Context
+from profiles import selectors as profile_selectors
+from rmos_site.errors import ApplicationError, ValidationFailed
+from rmos_site.numbers import whole_number
 
 EXAMPLES = 3  # sample candidates drawn as rosettes
 _DATALISTS = {"tool_id": "catalog-tools", "material_id": "catalog-materials", "machine_id": "catalog-machines"}

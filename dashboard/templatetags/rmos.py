@@ -7,7 +7,7 @@ inputs that carry the state through GET forms, and value formatting.
     <form method="get">{% state_inputs state exclude='profile' %} ... </form>
     <td>{% risk_bar row.risk %}</td>
 
-The small table-cell charts are drawn by tags (in Python, :mod:`rmos_site.table_rows`) rather
+The small table-cell charts are drawn by tags (in Python, :mod:`dashboard.table_rows`) rather
 than included templates: a table of a hundred rows would otherwise spend most of its time on them.
 """
 
@@ -17,10 +17,10 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from dashboard import table_rows
+from dashboard.charts import RiskMixBar
+from dashboard.url_state import DASHBOARD_PATH, DashboardState
 from profiles.presentation import display_value
-from rmos_site import table_rows
-from rmos_site.charts import RiskMixBar
-from rmos_site.url_state import DASHBOARD_PATH, DashboardState
 
 register = template.Library()
 
@@ -63,11 +63,11 @@ def field_value(value, field: str) -> str:
 
 @register.simple_tag
 def risk_bar(chart: RiskMixBar) -> str:
-    """A compact GREEN / YELLOW / RED bar for a table cell (see :func:`rmos_site.table_rows.risk_bar`)."""
+    """A compact GREEN / YELLOW / RED bar for a table cell (see :func:`dashboard.table_rows.risk_bar`)."""
     return mark_safe(table_rows.risk_bar(chart))  # noqa: S308 - its texts are escaped there
 
 
 @register.simple_tag
 def interval_bar(bar) -> str:
-    """A rate and its interval on a 0-100% track (see :func:`rmos_site.table_rows.interval_bar`)."""
+    """A rate and its interval on a 0-100% track (see :func:`dashboard.table_rows.interval_bar`)."""
     return mark_safe(table_rows.interval_bar(bar))  # noqa: S308 - numbers only

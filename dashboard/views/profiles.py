@@ -20,16 +20,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
+from dashboard.forms import ProfileForm, RollbackForm, change_message
+from dashboard.panels.inspector import PreviewContext, preview_context
+from dashboard.panels.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
+from dashboard.panels.snapshots import ComparisonView, comparison_view
+from dashboard.url_state import DashboardState
 from profiles import selectors, services
-from profiles.forms import ProfileForm, RollbackForm, change_message
 from profiles.models import ConstraintProfile
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
-from rmos_site.inspector import PreviewContext, preview_context
-from rmos_site.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
 from rmos_site.roles import permission_refusal
-from rmos_site.snapshots import ComparisonView, comparison_view
-from rmos_site.url_state import DashboardState
 
 CHANGE_PERMISSION = "profiles.change_constraintprofile"
 HISTORY_PER_PAGE = 20

@@ -3,9 +3,10 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from profiles import views as profile_views
-from rmos_site import dashboard, run_detail
-from rmos_site.url_state import DASHBOARD_PATH
+from dashboard.url_state import DASHBOARD_PATH
+from dashboard.views import dashboard
+from dashboard.views import profiles as profile_views
+from dashboard.views import runs as run_detail
 
 urlpatterns = [
     path("rmos/ai-ops/", dashboard.dashboard, name="dashboard"),

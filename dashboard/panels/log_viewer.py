@@ -1,7 +1,7 @@
 """The dashboard's log viewer (row 1): attempts or runs, newest first, with the log API's filters.
 
 One filter definition (STYLE.md): the panel's parameters are the API's names behind ``log_``
-(:mod:`rmos_site.url_state`); they go through :func:`ailog.filters.log_filter_parse` and
+(:mod:`dashboard.url_state`); they go through :func:`ailog.filters.log_filter_parse` and
 :func:`ailog.filters.page_parse` and the same :class:`~ailog.filters.LogFilter` reaches the same
 selector (:func:`ailog.selectors.attempt_list` / :func:`~ailog.selectors.run_list`), so the
 page, its CSV link and ``GET /api/rmos/logs/ai/attempts`` always list the same rows. A bad value
@@ -24,12 +24,13 @@ from django.utils.safestring import SafeString
 from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
 from ailog.models import Reason, RiskBucket
+from dashboard import table_rows
+from dashboard.panels.forms import PanelFilterForm, choice, since_field, text, until_field, workflow_field
+from dashboard.url_state import LOG_PREFIX, LOG_TABS, DashboardState, Selection, run_url
 from engine.context import NO_GEOMETRY_ENGINE, WORKFLOW_MODES
 from engine.profile import NAME_RE
-from rmos_site import present, table_rows
+from rmos_site import present
 from rmos_site.errors import ValidationFailed
-from rmos_site.panel_forms import PanelFilterForm, choice, since_field, text, until_field, workflow_field
-from rmos_site.url_state import LOG_PREFIX, LOG_TABS, DashboardState, Selection, run_url
 
 ANCHOR = "log-viewer"
 PAGE_SIZE = 100

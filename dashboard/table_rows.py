@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from django.utils.safestring import SafeString, mark_safe
 
-from rmos_site.charts import RiskMixBar
+from dashboard.charts import RiskMixBar
 
 if TYPE_CHECKING:  # the panels import this module
-    from rmos_site.analytics_panel import IntervalBar, StatsRow
-    from rmos_site.log_viewer import LogRow
+    from dashboard.panels.analytics import IntervalBar, StatsRow
+    from dashboard.panels.log_viewer import LogRow
     from rmos_site.present import When
 
 SELECTED = ' <span class="visually-hidden">(selected)</span>'

@@ -2,7 +2,7 @@
 
 Plain Python (no Django): each function takes what ``profiles.selectors`` returns
 (``snapshot_sample``, ``context_resolve(...).summary()``, ``snapshot_preview``) and returns frozen
-dataclasses with the charts (:mod:`rmos_site.charts`) and the words already worked out, so the
+dataclasses with the charts (:mod:`dashboard.charts`) and the words already worked out, so the
 templates only lay them out and the shaping is tested without rendering.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard import charts
 from engine.resolver import FALLBACK_PROFILE
 from profiles.presentation import ChangeRow, change_rows
-from rmos_site import charts
 
 RISK_BUCKETS = charts.RISK_BUCKETS
 CONTEXT_LABELS: dict[str, str] = {

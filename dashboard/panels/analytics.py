@@ -1,7 +1,7 @@
 """The dashboard's row 2: performance analytics per context, and the hotspots beside it.
 
 The panel's parameters are the analytics API's names behind ``stats_`` (see
-:mod:`rmos_site.url_state`) and go through the API's own parser,
+:mod:`dashboard.url_state`) and go through the API's own parser,
 :func:`analytics.filters.stats_query_parse`; both tables read
 :func:`analytics.selectors.profile_stats` and :func:`analytics.selectors.hotspots` (in one read of
 the aggregates: :func:`analytics.selectors.stats_and_hotspots`), which answer from the aggregates (docs/analytics.md defines every number), so the work does not grow with
@@ -27,10 +27,11 @@ from django.utils.safestring import SafeString
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
 from analytics.filters import MIN_RUNS_DEFAULT, STATS_LIMIT_MAX, WINDOW_MAX, Window, stats_query_parse
-from rmos_site import charts, present, table_rows
+from dashboard import charts, table_rows
+from dashboard.panels.forms import PanelFilterForm, since_field, text, until_field, workflow_field
+from dashboard.url_state import STATS_PREFIX, DashboardState, Selection
+from rmos_site import present
 from rmos_site.errors import FieldError, ValidationFailed
-from rmos_site.panel_forms import PanelFilterForm, since_field, text, until_field, workflow_field
-from rmos_site.url_state import STATS_PREFIX, DashboardState, Selection
 
 ANCHOR = "analytics"
 SHOWN = 50  # rows in the panel (it scrolls); every context is in the API answer it links to

@@ -20,13 +20,14 @@ from django.views.decorators.http import require_GET
 
 from ailog import selectors as log_selectors
 from ailog.models import Source
+from dashboard import charts
+from dashboard.panels.log_viewer import ANCHOR as LOG_ANCHOR
+from dashboard.panels.log_viewer import context_filter, row_selection
+from dashboard.panels.snapshots import CONTEXT_LABELS
+from dashboard.url_state import INSPECTOR_ANCHOR, DashboardState
 from profiles import selectors as profile_selectors
-from rmos_site import charts, present, roles
+from rmos_site import present, roles
 from rmos_site.errors import NotFound
-from rmos_site.log_viewer import ANCHOR as LOG_ANCHOR
-from rmos_site.log_viewer import context_filter, row_selection
-from rmos_site.snapshots import CONTEXT_LABELS
-from rmos_site.url_state import INSPECTOR_ANCHOR, DashboardState
 
 CONTEXT_FIELDS = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 

@@ -1,9 +1,9 @@
 """The operator dashboard, ``/rmos/ai-ops/``: the seed's three rows on one page.
 
-Row 1: log viewer (:mod:`rmos_site.log_viewer`) | snapshot inspector with the resolution
-explanation. Row 2: performance analytics | hotspots (:mod:`rmos_site.analytics_panel`). Row 3:
+Row 1: log viewer (:mod:`dashboard.panels.log_viewer`) | snapshot inspector with the resolution
+explanation. Row 2: performance analytics | hotspots (:mod:`dashboard.panels.analytics`). Row 3:
 profile editor with recent history. What the page shows is chosen by its URL
-(:mod:`rmos_site.url_state`), so every selection is a link and every view can be bookmarked. The
+(:mod:`dashboard.url_state`), so every selection is a link and every view can be bookmarked. The
 only POSTs are the editor's: a save returns to the same URL; a what-if preview answers in place,
 with the form as typed and the preview above it, saving nothing.
 
@@ -22,14 +22,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from dashboard import url_state
+from dashboard.panels.analytics import analytics_panel
+from dashboard.panels.inspector import InspectorForm, inspector_panel, preview_context, split_problems
+from dashboard.panels.log_viewer import log_panel
+from dashboard.views import profiles as profile_views
 from engine.resolver import FALLBACK_PROFILE
 from profiles import selectors as profile_selectors
-from profiles import views as profile_views
 from profiles.presentation import history_rows
-from rmos_site import roles, url_state
-from rmos_site.analytics_panel import analytics_panel
-from rmos_site.inspector import InspectorForm, inspector_panel, preview_context, split_problems
-from rmos_site.log_viewer import log_panel
+from rmos_site import roles
 
 EDITOR_ANCHOR = "profile-editor"
 WHAT_IF_ANCHOR = "what-if"

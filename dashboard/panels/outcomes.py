@@ -21,8 +21,9 @@ from django.urls import reverse
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
 from analytics.filters import timeseries_query_parse
+from dashboard import charts
 from profiles.presentation import ChangeRow, change_rows
-from rmos_site import charts, present
+from rmos_site import present
 
 UTC = UTC
 DAYS_CHOICES = (14, 30, 90, 365)

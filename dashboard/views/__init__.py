@@ -1,0 +1,1 @@
+"""Page views: the dashboard, the profile pages and the run page."""
