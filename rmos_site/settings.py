@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "ailog",
     "analytics",
     "dashboard",
+    "bench",
 ]
 
 MIDDLEWARE = [

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.test import Client
 
-from ailog.benchmarks import _integrator_token
 from ailog.models import AiAttempt, AiRun
 from analytics.selectors import CONTEXT
 from analytics.services import aggregates_rebuild, counts_from_log
-from rmos_site.benchmark import Bench, Row, p50, register, timings
+from bench.core import Bench, Row, p50, register, timings
+from bench.ingest import integrator_token
 
 ENDPOINTS = "/api/rmos/ai/analytics"
 
@@ -49,7 +49,7 @@ def _busiest_tool() -> str:
     "analytics", order=40, help="profile-stats and hotspots p50 through the API vs a raw GROUP BY; other endpoints"
 )
 def analytics_latency(bench: Bench) -> list[Row]:
-    client = Client(HTTP_AUTHORIZATION=f"Token {_integrator_token()}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {integrator_token()}")
     tool = _busiest_tool()
     newest = AiRun.objects.order_by("-timestamp").values_list("timestamp", flat=True).first()
     week_ago = (newest - timedelta(days=7)).replace(hour=6, minute=30)
@@ -108,7 +108,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmos_site.settings")
 django.setup()
 from django.test import Client
-from ailog.benchmarks import _integrator_token
+from bench.ingest import integrator_token
 
 
 def status(field):
@@ -118,7 +118,7 @@ def status(field):
         return next(int(line.split()[1]) for line in handle if line.startswith(field + ":"))
 
 
-client = Client(HTTP_AUTHORIZATION="Token " + _integrator_token())
+client = Client(HTTP_AUTHORIZATION="Token " + integrator_token())
 client.get("/api/rmos/logs/ai/attempts?limit=1")  # warm: imports, URL resolving, connection
 before = status("VmHWM")
 for path in sys.argv[1:]:

@@ -7,9 +7,10 @@ import io
 
 import pytest
 
-from ailog.benchmarks import RAW_INDEXES, dataset_build, ingest_inprocess
 from ailog.models import AiAttempt, AiRun
-from rmos_site.benchmark import Bench
+from bench.core import Bench
+from bench.dataset import dataset_build
+from bench.ingest import RAW_INDEXES, ingest_inprocess
 
 pytestmark = pytest.mark.django_db
 

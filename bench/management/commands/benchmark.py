@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from rmos_site import benchmark
+from bench import core as benchmark
+from bench.dataset import dataset_build
 from rmos_site.env import parse_database_url
 
 
@@ -148,9 +149,7 @@ class Command(BaseCommand):
             stderr=self.stderr,
             quick=options["quick"],
         )
-        if not benchmark.DATASET_BUILDERS:
-            raise CommandError("no app registers a dataset builder")
-        bench.dataset = benchmark.DATASET_BUILDERS[0](bench, attempts=options["attempts"], reuse=options["reuse"])
+        bench.dataset = dataset_build(bench, attempts=options["attempts"], reuse=options["reuse"])
         rows: list[benchmark.Row] = []
         for item in selected:
             bench.say(f"== {item.name}: {item.help}")

@@ -1,11 +1,11 @@
-"""The project's benchmark: a registry that apps add measurements to, and the helpers they share.
+"""The benchmark suite's core: the registry, the measuring helpers and the report table.
 
-``manage.py benchmark`` (see its ``--help``) builds a dataset in a benchmark database of its own,
-then runs every registered benchmark and prints one table - metric, value, baseline, ratio,
-target, met? - and writes the same rows as JSON. Each app registers its benchmarks in a
-``benchmarks.py`` module, found like ``admin.py``:
+``manage.py benchmark`` (``./dev bench``; see its ``--help``) builds a dataset in a benchmark
+database of its own, then runs every registered benchmark and prints one table - metric, value,
+baseline, ratio, target, met? - and writes the same rows as JSON. Each module of :data:`AREAS`
+registers its rows:
 
-    from rmos_site.benchmark import Row, register
+    from bench.core import Row, register
 
     @register("log-viewer", order=30, help="first page of 100 for each filter")
     def log_viewer(bench: Bench) -> list[Row]:
@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from importlib import import_module
 from typing import Any, TextIO
 
 from rmos_site.progress import Progress
@@ -82,8 +83,8 @@ class Benchmark:
 
 
 REGISTRY: dict[str, Benchmark] = {}
-#: Builds (or checks) the dataset: ``(bench, attempts_wanted, reuse) -> facts``; set by ailog.
-DATASET_BUILDERS: list[Callable[..., dict[str, Any]]] = []
+#: The modules that register benchmarks, in the order their rows are printed.
+AREAS = ("bench.generator", "bench.ingest", "bench.log_viewer", "bench.analytics", "bench.pages")
 
 
 def register(
@@ -96,15 +97,9 @@ def register(
     return decorate
 
 
-def register_dataset(func: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    DATASET_BUILDERS.append(func)
-    return func
-
-
 def discover() -> None:
-    from django.utils.module_loading import autodiscover_modules
-
-    autodiscover_modules("benchmarks")
+    for module in AREAS:
+        import_module(module)
 
 
 # -- measuring -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ magnitude (a rejection loop, a per-candidate catalog look-up) without failing on
 
 from __future__ import annotations
 
-from engine.bench import MIX_CONTEXTS, MIX_PROFILES, bench_snapshot, bench_throughput, run_benchmarks
+from bench.engine import MIX_CONTEXTS, MIX_PROFILES, bench_snapshot, bench_throughput, run_benchmarks
 
 
 def test_throughput_by_count():

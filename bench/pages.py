@@ -20,8 +20,8 @@ from django.test import Client
 from ailog.filters import LogFilter
 from ailog.selectors import run_list
 from analytics.selectors import profile_stats
+from bench.core import Bench, Row, p50, register
 from profiles.selectors import profile_list
-from rmos_site.benchmark import Bench, Row, p50, register
 from rmos_site.roles import ROLE_NAMES, ensure_roles
 
 TARGET_MS = 200

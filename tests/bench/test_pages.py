@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rmos_site.benchmark import Bench
-from rmos_site.benchmarks import dashboard_pages
+from bench.core import Bench
+from bench.pages import dashboard_pages
 from tests.ailog.factories import run_item
 from tests.dashboard.builders import log_runs
 

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 from django.test import Client
 
-from engine import bench as engine_bench
+from bench import engine as engine_bench
+from bench.core import Bench, Row, p50, register, timings
 from engine.catalog import load_catalog
 from engine.feasibility import Scorer
 from engine.generator import Generator
-from rmos_site.benchmark import Bench, Row, p50, register, timings
 from rmos_site.roles import api_account_ensure
 
 

@@ -1,0 +1,312 @@
+"""Ingestion benchmarks: runs_ingest in process and over HTTP, against raw inserts measured in the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from ailog import services
+from ailog.models import AiAttempt
+from ailog.records import ATTEMPT_FIELDS
+from bench.core import Bench, Row, register
+from bench.dataset import RUNS_PER_BATCH, Traffic
+from rmos_site.roles import api_account_ensure
+
+
+def _raw_rows(batches: list[list[dict[str, Any]]]) -> list[tuple]:
+    """The attempts of ``batches`` as the plain tuples a raw insert takes (built before timing)."""
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    rows = []
+    for batch in batches:
+        for run in batch:
+            run_id = uuid.UUID(run["run_id"]).hex
+            for a in run["attempt_records"]:
+                candidate = a.get("candidate")
+                rows.append(
+                    (
+                        run_id, a["attempt_index"], a["timestamp"].replace("T", " ").rstrip("Z"), run["tool_id"], run["material_id"],
+                        run["machine_id"], run["workflow_mode"], run["geometry_engine"], run.get("profile", ""), run.get("profile_version"),
+                        float(a["score"]), a["risk_bucket"], a["is_acceptable"], a.get("ring_count"), a.get("total_width_mm"),
+                        None if candidate is None else dumps(candidate), "[]",
+                    )
+                )  # fmt: skip
+    return rows
+
+
+def _app_pragmas() -> list[str]:
+    """The pragmas the product's SQLite connections run, so the raw baseline is configured alike."""
+    from rmos_site.env import sqlite_settings
+
+    command = sqlite_settings(Path(tempfile.gettempdir()) / "unused.sqlite3")["OPTIONS"]["init_command"]
+    return [pragma for pragma in command.split(";") if pragma.strip()]
+
+
+#: Index sets of the raw baselines: none (the target's "plain table"), only what idempotency and
+#: "newest first" need (a floor for any design), and the attempts table's real indexes.
+RAW_INDEXES = {"plain": 0, "minimal": 2, "ours": len(AiAttempt._meta.indexes) + 1}
+
+
+def _raw_sqlite_rate(rows: list[tuple], batch_sizes: list[int], *, indexes: str, directory: Path) -> float:
+    """Rows per second of sqlite3.executemany into a fresh table with the attempt columns.
+
+    ``indexes`` names a set of :data:`RAW_INDEXES`: the unique (run_id, attempt_index) key comes
+    first, then the attempts table's indexes in their declared order ((timestamp, id) first).
+    """
+    path = directory / f"raw-{indexes}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in _app_pragmas():
+            db.execute(pragma)
+        columns = ", ".join(ATTEMPT_FIELDS)
+        db.execute(
+            "CREATE TABLE attempt (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id CHAR(32) NOT NULL, attempt_index INTEGER NOT NULL, "
+            "timestamp DATETIME NOT NULL, tool_id VARCHAR(128) NOT NULL, material_id VARCHAR(128) NOT NULL, "
+            "machine_id VARCHAR(128) NOT NULL, workflow_mode VARCHAR(32) NOT NULL, geometry_engine VARCHAR(64) NOT NULL, "
+            "profile_name VARCHAR(64) NOT NULL, profile_version INTEGER NULL, score REAL NOT NULL, risk_bucket VARCHAR(8) NOT NULL, "
+            "is_acceptable BOOL NOT NULL, ring_count SMALLINT NULL, total_width_mm REAL NULL, candidate TEXT NULL, warnings TEXT NOT NULL)"
+        )
+        statements = ["CREATE UNIQUE INDEX attempt_run ON attempt (run_id, attempt_index)"] + [
+            f"CREATE INDEX attempt_{n} ON attempt ({', '.join(index.fields)})"
+            for n, index in enumerate(AiAttempt._meta.indexes)
+        ]
+        for statement in statements[: RAW_INDEXES[indexes]]:
+            db.execute(statement)
+        sql = f"INSERT INTO attempt ({columns}) VALUES ({', '.join('?' * len(ATTEMPT_FIELDS))})"
+        start = time.perf_counter()
+        offset = 0
+        for size in batch_sizes:
+            db.execute("BEGIN")
+            db.executemany(sql, rows[offset : offset + size])
+            db.execute("COMMIT")
+            offset += size
+        return len(rows) / (time.perf_counter() - start)
+    finally:
+        db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _python_floor_rate(batches: list[list[dict[str, Any]]]) -> float:
+    """Attempts per second of the least Python work any ingestion must do per attempt.
+
+    Read the fields, parse the timestamp and format it for the database, encode the candidate
+    as JSON and build the row tuple: no checks, no runs, no aggregates.
+    """
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    parse = datetime.fromisoformat
+    rows: list[tuple] = []
+    append = rows.append
+    start = time.perf_counter()
+    for batch in batches:
+        for run in batch:
+            head = (run["run_id"], run["tool_id"], run["material_id"], run["machine_id"], run["workflow_mode"])
+            for a in run["attempt_records"]:
+                candidate = a.get("candidate")
+                append(
+                    (head, a["attempt_index"], parse(a["timestamp"]).replace(tzinfo=None).isoformat(" "), float(a["score"]),
+                    a["risk_bucket"], a["is_acceptable"], a.get("ring_count"), a.get("total_width_mm"),
+                    None if candidate is None else dumps(candidate))
+                )  # fmt: skip
+    return len(rows) / (time.perf_counter() - start)
+
+
+def _fresh_batches(bench: Bench, runs: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """New runs, timestamped on the dataset's last day.
+
+    Their run ids are random: with ``--reuse`` the traffic generator starts again from its seed,
+    so its own ids would be those of the dataset's first runs (and of an earlier benchmark's).
+    """
+    traffic: Traffic = bench.scratch["traffic"]
+    start = traffic.end + timedelta(hours=bench.scratch.setdefault("fresh_hours", 0))
+    bench.scratch["fresh_hours"] += 1
+    batches = list(traffic.batches(runs, start=start, end=start + timedelta(minutes=59)))
+    for _, batch in batches:
+        for run in batch:
+            run["run_id"] = str(uuid.uuid4())
+    return batches
+
+
+@register("ingest", order=10, help="in-process runs_ingest vs raw sqlite3.executemany into an equivalent table")
+def ingest_inprocess(bench: Bench) -> list[Row]:
+    rounds, runs_per_round = (1, 1000) if bench.quick else (3, 5000)
+    ours, floor = 0.0, 0.0
+    raw = dict.fromkeys(RAW_INDEXES, 0.0)
+    # Beside the default database (var/), so the baselines write to the same storage as ours.
+    (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="rmos-bench-", dir=settings.BASE_DIR / "var"))
+    total_attempts = 0
+    with bench.progress(rounds, "ingestion rounds") as bar:
+        for _ in range(rounds):
+            batches = _fresh_batches(bench, runs_per_round)
+            rows = _raw_rows([batch for _, batch in batches])
+            sizes = [sum(len(r["attempt_records"]) for r in batch) for _, batch in batches]
+            # Baselines and ours take turns, so a busy moment on the machine hits all of them.
+            floor = max(floor, _python_floor_rate([batch for _, batch in batches]))
+            for indexes in RAW_INDEXES:
+                raw[indexes] = max(raw[indexes], _raw_sqlite_rate(rows, sizes, indexes=indexes, directory=directory))
+            start = time.perf_counter()
+            for source, batch in batches:
+                services.runs_ingest(runs=batch, source=source)
+            ours = max(ours, len(rows) / (time.perf_counter() - start))
+            total_attempts += len(rows)
+            bar.advance()
+    directory.rmdir()
+    bench.scratch["ingest_rate"] = ours
+    note = (
+        f"best of {rounds} rounds of {runs_per_round:,} runs ({total_attempts // rounds:,} attempts) in batches of "
+        f"{RUNS_PER_BATCH:,}, into the {bench.dataset['attempts']:,}-attempt dataset; ours is runs_ingest end to end "
+        "(checks, profile lookup, runs, attempts and everything else ingestion writes)"
+    )
+    floor_rate = 1 / (1 / floor + 1 / raw["minimal"])
+    return [
+        Row(
+            "ingest: in-process runs_ingest",
+            ours,
+            "attempts/s",
+            target=">= 30% of baseline",
+            met=ours >= 0.3 * raw["plain"],
+            baseline=raw["plain"],
+            baseline_label="raw sqlite3.executemany, plain table",
+            notes=note,
+        ),
+        Row(
+            "ingest: same, vs raw insert with our indexes",
+            ours,
+            "attempts/s",
+            baseline=raw["ours"],
+            baseline_label=f"raw executemany, our {RAW_INDEXES['ours']} indexes, empty table",
+            notes="for reference: what the raw insert alone costs with the log viewer's indexes",
+        ),
+        Row(
+            "ingest: raw insert, 2 indexes only",
+            raw["minimal"],
+            "attempts/s",
+            baseline=raw["plain"],
+            baseline_label="raw sqlite3.executemany, plain table",
+            notes=(
+                "for reference: the fewest indexes any design needs - the unique (run_id, attempt_index) key that makes retries "
+                "idempotent and the (timestamp, id) index for newest first, no Python work at all"
+            ),
+        ),
+        Row(
+            "ingest: unchecked floor, 2 indexes",
+            floor_rate,
+            "attempts/s",
+            baseline=raw["plain"],
+            baseline_label="raw sqlite3.executemany, plain table",
+            notes=(
+                f"computed, for reference: the least Python work per attempt ({floor:,.0f} attempts/s alone: parse and format the "
+                "timestamp, encode the candidate, build the row) followed by the 2-index raw insert above; no checks, "
+                "run rows or aggregates. The checks and everything else ingestion does must fit between this ratio and 0.30x"
+            ),
+        ),
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def integrator_token() -> str:
+    return api_account_ensure(username="bench-integrator", role="integrator").token
+
+
+def _post_bodies(args: tuple[str, str, list[bytes]]) -> list[int]:
+    url, token, bodies = args
+    statuses = []
+    for body in bodies:
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            statuses.append(response.status)
+    return statuses
+
+
+@register(
+    "ingest-http", order=20, help="POST /api/rmos/logs/ai/runs through gunicorn (4 workers), 3 concurrent clients"
+)
+def ingest_http(bench: Bench) -> list[Row]:
+    clients, requests_per_client = (2, 1) if bench.quick else (3, 4)
+    batches = [batch for _, batch in _fresh_batches(bench, clients * requests_per_client * RUNS_PER_BATCH)]
+    batches = [b for b in batches if len(b) == RUNS_PER_BATCH][: clients * requests_per_client]
+    bodies = [json.dumps({"runs": batch}).encode() for batch in batches]
+    attempts = sum(len(run["attempt_records"]) for batch in batches for run in batch)
+    token = integrator_token()
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "rmos_site.wsgi:application", "--workers", "4", "--bind", f"127.0.0.1:{port}",
+         "--timeout", "300", "--log-level", "warning"],
+        cwd=settings.BASE_DIR,
+        env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        _wait_for(port)
+        url = f"http://127.0.0.1:{port}/api/rmos/logs/ai/runs"
+        _post_bodies((url, token, [json.dumps({"runs": [_warmup_run(bench)]}).encode()] * 4))
+        shares = [(url, token, bodies[i::clients]) for i in range(clients)]
+        start = time.perf_counter()
+        # Threads suffice as clients: they only send prepared bytes and wait on sockets.
+        with ThreadPoolExecutor(clients) as pool:
+            statuses = [s for part in pool.map(_post_bodies, shares) for s in part]
+        elapsed = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rate = attempts / elapsed
+    ok = all(status == 201 for status in statuses)
+    baseline = bench.scratch.get("ingest_rate")
+    on_postgres = bench.vendor == "postgresql"
+    return [
+        Row(
+            "ingest: HTTP through gunicorn",
+            rate,
+            "attempts/s",
+            target=">= 20,000 attempts/s on PostgreSQL",
+            met=(rate >= 20_000 and ok) if on_postgres else None,
+            baseline=baseline,
+            baseline_label="in-process runs_ingest" if baseline else "",
+            notes=(
+                f"{len(bodies)} requests of {RUNS_PER_BATCH:,} runs (~{attempts // max(len(bodies), 1):,} attempts, "
+                f"{sum(map(len, bodies)) // max(len(bodies), 1) // 1024:,} KiB each) from {clients} concurrent clients; "
+                f"{'all 201' if ok else 'FAILED: ' + str(statuses)}"
+                + ("" if on_postgres else "; the target is for PostgreSQL (SQLite has one writer at a time)")
+            ),
+        )
+    ]
+
+
+def _warmup_run(bench: Bench) -> dict[str, Any]:
+    return _fresh_batches(bench, 1)[0][1][0]
+
+
+def _wait_for(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not start on port {port}")
