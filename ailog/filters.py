@@ -27,8 +27,9 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX, Reason, RiskBucket
-from engine.context import ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
+from ailog.models import Reason, RiskBucket
+from engine.context import GEOMETRY_ENGINE_MAX, ID_MAX_LENGTH, NO_GEOMETRY_ENGINE, WORKFLOW_MODES
+from engine.profile import PROFILE_NAME_MAX
 from rmos_site.errors import FieldError, ValidationFailed
 from rmos_site.numbers import whole_number
 from rmos_site.present import utc_iso

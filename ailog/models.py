@@ -24,10 +24,9 @@ from django.db import models
 from django.db.models import Q
 
 from engine import search as engine_search
-from engine.context import ID_MAX_LENGTH, WORKFLOW_MODES
+from engine.context import GEOMETRY_ENGINE_MAX, ID_MAX_LENGTH, WORKFLOW_MODES
+from engine.profile import PROFILE_NAME_MAX
 
-PROFILE_NAME_MAX = 64
-GEOMETRY_ENGINE_MAX = 64
 CATALOG_REVISION_MAX = 64
 #: The largest search budget (DESIGN.md §3), hence the largest attempt index of a run.
 MAX_ATTEMPTS_PER_RUN = 200

@@ -12,12 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 
+from ailog.counts import ADDITIVE
 from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter, RunIdPrefix
 from ailog.models import AiAttempt, AiRun
+from engine.search import REASONS
 from rmos_site.errors import NotFound
 
 ATTEMPTS = "a"
@@ -167,3 +171,89 @@ def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
 
 def log_is_empty() -> bool:
     return not AiRun.objects.exists()
+
+
+# -- counts of the log's rows (what ailog.counts tallies on every write, recounted from the rows)
+
+_GROUP_EXPRESSIONS = {
+    "day": TruncDate("timestamp", tzinfo=UTC),
+    "profile_version": Coalesce("profile_version", 0),
+}
+
+
+def _grouped(queryset, group: tuple[str, ...]):
+    """``queryset.values(*group)`` where ``day`` and ``profile_version`` are computed as the tallies key them."""
+    aliases = {name: f"g_{name}" for name in group}
+    annotations = {aliases[name]: _GROUP_EXPRESSIONS.get(name, F(name)) for name in group}
+    return queryset.annotate(**annotations).values(*aliases.values()), aliases
+
+
+def _empty_counts() -> dict[str, Any]:
+    return dict.fromkeys(ADDITIVE, 0) | {"last_run_at": None}
+
+
+def log_counts(
+    *, runs: QuerySet[AiRun] | None, attempts: QuerySet[AiAttempt] | None, group: tuple[str, ...]
+) -> dict[tuple, dict[str, Any]]:
+    """The :data:`ailog.counts.ADDITIVE` counts (and ``last_run_at``) per ``group`` of these rows.
+
+    ``group`` names fields of :data:`ailog.counts.DAY_KEY`; ``runs`` and ``attempts`` are querysets
+    from :func:`runs_filtered` / :func:`attempts_filtered` (or :func:`newest`), or None to leave one
+    side out.
+    """
+    out: dict[tuple, dict[str, Any]] = {}
+    if runs is not None:
+        values, aliases = _grouped(runs, group)
+        rows = values.annotate(
+            runs=Count("id"),
+            **{reason: Count("id", filter=Q(reason=reason)) for reason in REASONS},
+            attempts_reported=Sum("attempts"),
+            scored_runs=Count("selected_score"),
+            selected_score_sum=Sum("selected_score"),
+            last_run_at=Max("timestamp"),
+        ).order_by()
+        for row in rows:
+            into = out.setdefault(tuple(row[aliases[name]] for name in group), _empty_counts())
+            for name in into:
+                if name in row:
+                    into[name] = row[name] if name == "last_run_at" else row[name] or 0
+    if attempts is not None:
+        values, aliases = _grouped(attempts, group)
+        rows = values.annotate(
+            attempts=Count("id"),
+            green=Count("id", filter=Q(risk_bucket="GREEN")),
+            yellow=Count("id", filter=Q(risk_bucket="YELLOW")),
+            red=Count("id", filter=Q(risk_bucket="RED")),
+            acceptable=Count("id", filter=Q(is_acceptable=True)),
+            score_sum=Sum("score"),
+        ).order_by()
+        for row in rows:
+            into = out.setdefault(tuple(row[aliases[name]] for name in group), _empty_counts())
+            for name in ("attempts", "green", "yellow", "red", "acceptable", "score_sum"):
+                into[name] = row[name] or 0
+    return out
+
+
+def newest(queryset: QuerySet[Row], n: int) -> QuerySet[Row]:
+    """The ``n`` newest rows of ``queryset`` (an id subquery, so the LIMIT runs on the index)."""
+    return queryset.model.objects.filter(id__in=Subquery(queryset.order_by("-timestamp", "-id").values("id")[:n]))
+
+
+def log_between(*, start: datetime, end: datetime) -> tuple[QuerySet[AiRun], QuerySet[AiAttempt]]:
+    """The runs and the attempts whose own timestamp is in ``[start, end)``."""
+    window = Q(timestamp__gte=start, timestamp__lt=end)
+    return AiRun.objects.filter(window), AiAttempt.objects.filter(window)
+
+
+def log_next_day(*, after: date | None) -> date | None:
+    """The first UTC day after ``after`` (or at all) with a run or an attempt: one index seek per table."""
+    since = {} if after is None else {"timestamp__gte": datetime.combine(after + timedelta(days=1), time(), tzinfo=UTC)}
+    found = [
+        moment.astimezone(UTC).date()
+        for moment in (
+            AiRun.objects.filter(**since).aggregate(m=Min("timestamp"))["m"],
+            AiAttempt.objects.filter(**since).aggregate(m=Min("timestamp"))["m"],
+        )
+        if moment is not None
+    ]
+    return min(found) if found else None

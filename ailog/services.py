@@ -35,6 +35,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from ailog import selectors
+from ailog.counts import DAY_KEY, Tally
 from ailog.models import AiAttempt, AiRun, Source
 from ailog.records import (
     A_ACCEPTABLE,
@@ -69,7 +71,7 @@ from ailog.records import (
     acceptance_problem,
     shown,
 )
-from analytics.services import Tally, aggregates_forget, aggregates_hold_writers
+from ailog.signals import log_changed
 from profiles.selectors import ProfileVersionLookup
 from rmos_site.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
 
@@ -271,9 +273,9 @@ def logs_prune(
 
     One UTC day per transaction, oldest first, so a prune of years never holds a long lock and
     an interrupted prune leaves whole days behind, never half of one; each transaction also
-    takes the day's rows out of the analytics aggregates, and ingestion waits for it (see
-    :func:`analytics.services.aggregates_hold_writers`). ``progress(done, total)`` is called
-    after each day. ``dry_run`` only counts.
+    sends the day's counts as removed (:data:`ailog.signals.log_changed`), and ingestion waits
+    for it (see :func:`log_hold_writers`). ``progress(done, total)`` is called after each day.
+    ``dry_run`` only counts.
     """
     if timezone.is_naive(before):
         raise ValidationFailed.single("before", "timezone", "give a timezone-aware date-time")
@@ -300,14 +302,34 @@ def logs_prune(
     for done in range(1, total_days + 1):
         end = min(start + timedelta(days=1), before)
         with transaction.atomic():
-            aggregates_hold_writers()
-            aggregates_forget(start=start, end=end)
-            runs += AiRun.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
-            attempts += AiAttempt.objects.filter(timestamp__gte=start, timestamp__lt=end).delete()[0]
+            log_hold_writers()
+            day_runs, day_attempts = selectors.log_between(start=start, end=end)
+            removed = Tally()
+            for key, counts in selectors.log_counts(runs=day_runs, attempts=day_attempts, group=DAY_KEY).items():
+                removed.add_counts(key, counts, sign=-1)
+            if removed:
+                log_changed.send(sender=AiRun, change=removed)
+            runs += day_runs.delete()[0]
+            attempts += day_attempts.delete()[0]
         if progress is not None:
             progress(done, total_days)
         start = end
     return PruneResult(before, runs, attempts, False)
+
+
+def log_hold_writers() -> None:
+    """Until this transaction ends, let nobody else write runs or attempts (reads go on).
+
+    For a transaction that reads the log and then replaces counts computed from it (a prune day,
+    a rebuild of the analytics aggregates): two statements or more. Under PostgreSQL's READ
+    COMMITTED an ingestion committed between them would be lost from the counts or counted twice.
+    Ingestion writes its rows and sends its counts in one transaction, so it now waits for this
+    one, or this one for it. SQLite has one writer at a time already (transactions begin
+    IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (AiRun, AiAttempt))
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +480,7 @@ class _Writer:
         self.conflicting_runs: set[str] = set()
         self.problems = Problems()
         self.rows = _AttemptRows()
-        self.tally = Tally()  # the analytics aggregates change with the rows, in this transaction
+        self.tally = Tally()  # the counts this write changes, sent with the rows (ailog.signals)
 
     def write(self) -> IngestResult:
         self._pass_the_orphan_gate()
@@ -483,7 +505,8 @@ class _Writer:
         for run in self.runs:
             if run.run_id in created:
                 self.tally.run(run.values)
-        self.tally.apply()
+        if self.tally:
+            log_changed.send(sender=AiRun, change=self.tally)
         self.result.attempts_created = len(self.rows)
         return self.result
 

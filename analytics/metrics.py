@@ -111,6 +111,9 @@ class Counts:
             self.last_run_at = last
         return self
 
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in (*ADDITIVE, "last_run_at")}
+
     @property
     def successes(self) -> int:
         return self.green_found + self.acceptable_found

@@ -10,8 +10,8 @@ run summary has not arrived yet):
 * :class:`ContextTotal` - one row per key for all time: serves everything without a time range.
   Its size depends on how many contexts and versions exist, not on how much history there is.
 
-Both change in the transaction that changes the log rows they count (ailog.services calls
-:mod:`analytics.services`), with ``INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n`` so
+Both change in the transaction that changes the log rows they count (the log sends its change in
+counts, :mod:`ailog.signals`, and :mod:`analytics.services` applies it), with ``INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n`` so
 concurrent writers add up instead of overwriting each other. ``manage.py rebuild_aggregates``
 recomputes them from the log; ``--check`` only compares.
 """
@@ -20,18 +20,9 @@ from __future__ import annotations
 
 from django.db import models
 
-from ailog.models import GEOMETRY_ENGINE_MAX, PROFILE_NAME_MAX
-from engine.context import ID_MAX_LENGTH
-
-KEY_FIELDS = (
-    "tool_id",
-    "material_id",
-    "machine_id",
-    "geometry_engine",
-    "workflow_mode",
-    "profile_name",
-    "profile_version",
-)
+from ailog.counts import KEY_FIELDS
+from engine.context import GEOMETRY_ENGINE_MAX, ID_MAX_LENGTH
+from engine.profile import PROFILE_NAME_MAX
 
 
 class Aggregate(models.Model):

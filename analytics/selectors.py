@@ -21,16 +21,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Max, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Max, Q, Sum
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from ailog.filters import LogFilter
-from ailog.selectors import attempts_filtered, context_q, runs_filtered
+from ailog.selectors import attempts_filtered, context_q, log_counts, newest, runs_filtered
 from analytics.filters import Window
 from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
 from analytics.models import ContextDay, ContextTotal
-from analytics.services import counts_from_log
 from profiles import selectors as profile_selectors
 from rmos_site.errors import NotFound
 from rmos_site.present import utc_iso
@@ -71,6 +70,10 @@ def _moment(value) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return parse_datetime(value).replace(tzinfo=UTC)  # SQLite keeps naive UTC text
+
+
+def _log_counts(**query) -> dict[tuple, Counts]:
+    return {key: Counts().add(counts) for key, counts in log_counts(**query).items()}
 
 
 def _listed(counts: dict[tuple, Counts]) -> dict[tuple, list]:
@@ -142,9 +145,7 @@ def time_pieces(
 def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, list]:
     if filters.run_id is not None:
         return _listed(
-            counts_from_log(
-                runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group
-            )
+            _log_counts(runs=runs_filtered(filters=filters), attempts=attempts_filtered(filters=filters), group=group)
         )
     q = context_q(filters)
     if filters.since is None and filters.until is None and "day" not in group:
@@ -164,15 +165,10 @@ def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, 
         _merge(
             out,
             _listed(
-                counts_from_log(runs=runs_filtered(filters=edge), attempts=attempts_filtered(filters=edge), group=group)
+                _log_counts(runs=runs_filtered(filters=edge), attempts=attempts_filtered(filters=edge), group=group)
             ),
         )
     return out
-
-
-def _newest(queryset, n: int):
-    """The ``n`` newest rows of ``queryset`` (an id subquery, so the LIMIT runs on the index)."""
-    return queryset.model.objects.filter(id__in=Subquery(queryset.order_by("-timestamp", "-id").values("id")[:n]))
 
 
 def _sums(filters: LogFilter, group: tuple[str, ...], window: Window) -> dict[tuple, list]:
@@ -188,11 +184,11 @@ def _sums(filters: LogFilter, group: tuple[str, ...], window: Window) -> dict[tu
             if window.max_runs is not None:
                 values[_LAST] = None
     if window.max_runs is not None:
-        newest = _newest(runs_filtered(filters=filters), window.max_runs)
-        _merge(out, _listed(counts_from_log(runs=newest, attempts=None, group=group)))
+        recent = newest(runs_filtered(filters=filters), window.max_runs)
+        _merge(out, _listed(_log_counts(runs=recent, attempts=None, group=group)))
     if window.max_attempts is not None:
-        newest = _newest(attempts_filtered(filters=filters), window.max_attempts)
-        _merge(out, _listed(counts_from_log(runs=None, attempts=newest, group=group)))
+        recent = newest(attempts_filtered(filters=filters), window.max_attempts)
+        _merge(out, _listed(_log_counts(runs=None, attempts=recent, group=group)))
     return {key: values for key, values in out.items() if values[_RUNS_SLOT] or values[_ATTEMPTS_SLOT]}
 
 

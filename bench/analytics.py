@@ -17,8 +17,9 @@ from django.db.models import Q
 from django.test import Client
 
 from ailog.models import AiAttempt, AiRun
+from ailog.selectors import log_counts
 from analytics.selectors import CONTEXT
-from analytics.services import aggregates_rebuild, counts_from_log
+from analytics.services import aggregates_rebuild
 from bench.core import Bench, Row, p50, register, timings
 from bench.ingest import integrator_token
 
@@ -28,7 +29,7 @@ ENDPOINTS = "/api/rmos/ai/analytics"
 def _raw_group_by(q: Q) -> float:
     """Seconds for the same numbers computed straight from the log: GROUP BY over runs and attempts."""
     start = time.perf_counter()
-    counts_from_log(runs=AiRun.objects.filter(q), attempts=AiAttempt.objects.filter(q), group=CONTEXT)
+    log_counts(runs=AiRun.objects.filter(q), attempts=AiAttempt.objects.filter(q), group=CONTEXT)
     return time.perf_counter() - start
 
 

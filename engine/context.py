@@ -12,6 +12,8 @@ WORKFLOW_MODES: tuple[str, ...] = ("constraint_first", "ai_assisted", "design_fi
 CONTEXT_FIELDS: tuple[str, ...] = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 REQUIRED_CONTEXT_FIELDS: tuple[str, ...] = ("tool_id", "material_id", "machine_id")
 ID_MAX_LENGTH = 128
+#: The geometry engine is free text (e.g. ``shapely``, ``ml``), up to this many characters.
+GEOMETRY_ENGINE_MAX = 64
 #: Stands for "no geometry engine" in the log's filters (an empty filter means "any"), so no
 #: context may name an engine this.
 NO_GEOMETRY_ENGINE = "-"

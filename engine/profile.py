@@ -24,6 +24,8 @@ MAX_RINGS_LIMIT = 24
 MAX_RING_WIDTH_LIMIT = Decimal("20")
 MAX_TOTAL_WIDTH_LIMIT = Decimal("60")
 DESCRIPTION_MAX = 2000
+#: A profile name in the log: a profile's slug here, or any name an integrator's generator used.
+PROFILE_NAME_MAX = 64
 PALETTE_KEY_MAX = 64
 WIDTH_PLACES = 2
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from ailog import services as log_services
 from ailog.models import AiRun
+from ailog.services import log_hold_writers
 from analytics.models import ContextDay, ContextTotal
-from analytics.services import aggregates_hold_writers, aggregates_rebuild
+from analytics.services import aggregates_rebuild
 from rmos_site.errors import Conflict, ValidationFailed
 from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
 from tests.factories import together
@@ -203,7 +204,7 @@ def test_a_prune_day_holds_off_writers_until_it_commits(default_profile):
 
     outcome = {}
     with transaction.atomic():
-        aggregates_hold_writers()
+        log_hold_writers()
 
         def post() -> None:
             other = connections["default"]
