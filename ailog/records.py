@@ -157,6 +157,10 @@ Attempt = tuple
 A_RUN, A_INDEX, A_TS, A_TOOL, A_MATERIAL, A_MACHINE, A_MODE, A_ENGINE, A_PROFILE, A_VERSION = range(10)
 A_SCORE, A_BUCKET, A_ACCEPTABLE, A_RINGS, A_WIDTH, A_CANDIDATE, A_WARNINGS = range(10, 17)
 
+#: Where a run came from (the ``source`` field).
+SOURCE_INTERNAL = "internal"  # this server's search loop
+SOURCE_API = "api"  # posted by an integrator
+
 #: Run fields, in the order they are stored (see ailog.models.AiRun) and compared on a retry.
 RUN_FIELDS = (
     "run_id",

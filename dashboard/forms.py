@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
 from engine.context import Context
 from engine.profile import CONSTRAINT_FIELDS
 from profiles import selectors, services
-from profiles.models import ConstraintProfile
 from profiles.presentation import (
     FIELD_GROUPS,
     FIELD_SPECS,
@@ -30,6 +29,9 @@ from profiles.presentation import (
     same_value,
 )
 from rmos_site.errors import ApplicationError, Conflict, ValidationFailed
+
+if TYPE_CHECKING:  # the model instances profiles.selectors returns
+    from profiles.models import ConstraintProfile
 
 NOTE_HELP = "Required. Say why: the note is kept with the new version in the history."
 # The service checks the note before anything else; when the note is missing we still want every

@@ -23,12 +23,13 @@ from django.utils.safestring import SafeString
 
 from ailog import selectors as log_selectors
 from ailog.filters import ATTEMPT_FILTERS, RUN_FILTERS, LogFilter, log_filter_parse, page_parse
-from ailog.models import Reason, RiskBucket
 from dashboard import table_rows
 from dashboard.panels.forms import PanelFilterForm, choice, since_field, text, until_field, workflow_field
 from dashboard.url_state import LOG_PREFIX, LOG_TABS, DashboardState, Selection, run_url
 from engine.context import NO_GEOMETRY_ENGINE, WORKFLOW_MODES
+from engine.feasibility import BUCKETS
 from engine.profile import NAME_RE
+from engine.search import REASONS
 from rmos_site import present
 from rmos_site.errors import ValidationFailed
 
@@ -64,9 +65,9 @@ class LogFilterForm(PanelFilterForm):
     workflow_mode = workflow_field()
     geometry_engine = text("Geometry engine", placeholder="any; - for none")
     profile = text("Profile", datalist="log-profiles")
-    risk_bucket = choice("Risk", [(b, b) for b in RiskBucket.values])
+    risk_bucket = choice("Risk", [(b, b) for b in BUCKETS])
     success = choice("Success", [("true", "succeeded"), ("false", "failed")])
-    reason = choice("Outcome", [(r, present.reason_label(r)) for r in Reason.values])
+    reason = choice("Outcome", [(r, present.reason_label(r)) for r in REASONS])
     since = since_field()
     until = until_field()
     run_id = text("Run id", placeholder="UUID or its first 8 characters")

@@ -9,7 +9,7 @@ account; every write (and the rollback confirmation, which is an edit control) n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,10 +26,12 @@ from dashboard.panels.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
 from dashboard.panels.snapshots import ComparisonView, comparison_view
 from dashboard.url_state import DashboardState
 from profiles import selectors, services
-from profiles.models import ConstraintProfile
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import Conflict, NotFound, ValidationFailed
 from rmos_site.roles import permission_refusal
+
+if TYPE_CHECKING:  # the model instances profiles.selectors returns
+    from profiles.models import ConstraintProfile
 
 CHANGE_PERMISSION = "profiles.change_constraintprofile"
 HISTORY_PER_PAGE = 20

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ailog import selectors as log_selectors
-from ailog.models import Source
+from ailog.records import SOURCE_INTERNAL
 from dashboard import charts
 from dashboard.panels.log_viewer import ANCHOR as LOG_ANCHOR
 from dashboard.panels.log_viewer import context_filter, row_selection
@@ -128,7 +128,7 @@ def run_view(
             f"rule #{run['rule_id']}" + (f" {rule_name}" if rule_name else " (since deleted)"),
             href=rule_url,
         )
-    elif run["source"] == Source.INTERNAL:
+    elif run["source"] == SOURCE_INTERNAL:
         # This server's search records the rule or the fallback unless a profile was named.
         resolution = Fact(
             "Resolved by",

@@ -116,3 +116,19 @@ def test_one_outcome_vocabulary_everywhere():
     for model in (ContextDay, ContextTotal):
         columns = {f.name for f in model._meta.get_fields()}
         assert set(REASONS) <= columns, model
+
+
+def test_the_counts_the_log_sends_are_the_counts_analytics_keeps():
+    """The log's tally rows are read slot by slot into Counts and into the aggregate columns, so
+    the three must name the same counts in the same order."""
+    from dataclasses import fields
+
+    from ailog import counts as log_counts
+    from analytics.metrics import ADDITIVE, Counts
+    from analytics.models import ContextDay, ContextTotal
+
+    assert ADDITIVE == log_counts.ADDITIVE
+    assert [f.name for f in fields(Counts)] == [*log_counts.ADDITIVE, "last_run_at"]
+    for model in (ContextDay, ContextTotal):
+        columns = {f.name for f in model._meta.get_fields()}
+        assert set(log_counts.ADDITIVE) | {"last_run_at", *log_counts.KEY_FIELDS} <= columns, model
