@@ -11,6 +11,7 @@ import pytest
 
 from ailog import services
 from ailog.models import AiAttempt, AiRun
+from ailog.services import ingest
 from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_event, run_item
 from tests.factories import token_auth_queries
 
@@ -154,7 +155,7 @@ def test_oversized_body_is_413_before_reading_it(integrator, settings):
 
 
 def test_too_many_runs_is_413(integrator, monkeypatch):
-    monkeypatch.setattr(services, "MAX_RUNS_PER_REQUEST", 1)
+    monkeypatch.setattr(ingest, "MAX_RUNS_PER_REQUEST", 1)
     response = _post(integrator, RUNS, {"runs": [run_item(), run_item()]})
     assert response.status_code == 413 and response.json()["errors"][0]["rule"] == "max_items"
 

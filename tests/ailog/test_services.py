@@ -10,6 +10,7 @@ import pytest
 
 from ailog import services
 from ailog.models import AiAttempt, AiRun
+from ailog.services import ingest, store
 from profiles import services as profile_services
 from rmos_site.errors import Conflict, PayloadTooLarge, ValidationFailed
 from tests.ailog.factories import (
@@ -631,14 +632,14 @@ def test_batch_shape_and_size_limits(monkeypatch):
         services.runs_ingest(runs={"run_id": "x"})
     with pytest.raises(ValidationFailed):
         services.runs_ingest(runs=[])
-    monkeypatch.setattr(services, "MAX_RUNS_PER_REQUEST", 2)
+    monkeypatch.setattr(ingest, "MAX_RUNS_PER_REQUEST", 2)
     with pytest.raises(PayloadTooLarge) as caught:
         services.runs_ingest(runs=[run_item()] * 3)
     assert caught.value.status == 413
-    monkeypatch.setattr(services, "MAX_ATTEMPTS_PER_REQUEST", 3)
+    monkeypatch.setattr(ingest, "MAX_ATTEMPTS_PER_REQUEST", 3)
     with pytest.raises(PayloadTooLarge):
         services.runs_ingest(runs=[run_item(attempts=2), run_item(attempts=2)])
-    monkeypatch.setattr(services, "MAX_EVENTS_PER_REQUEST", 1)
+    monkeypatch.setattr(ingest, "MAX_EVENTS_PER_REQUEST", 1)
     with pytest.raises(PayloadTooLarge):
         services.events_ingest(events=[attempt_event(new_run_id()), attempt_event(new_run_id())])
 
@@ -696,12 +697,12 @@ def test_ingestion_transactions_prefer_indexes_on_postgresql_and_only_inside(tra
             return cursor.fetchone()
 
     if connection.vendor != "postgresql":
-        services._prefer_indexes()  # nothing to do on SQLite, and nothing breaks
+        store._prefer_indexes()  # nothing to do on SQLite, and nothing breaks
         assert services.runs_ingest(runs=[run_item()]).runs_created == 1
         return
     before = settings_now()
     with transaction.atomic():
-        services._prefer_indexes()
+        store._prefer_indexes()
         assert settings_now() == ("off", "off")
     assert settings_now() == before  # SET LOCAL: gone with the transaction
     assert services.runs_ingest(runs=[run_item()]).runs_created == 1

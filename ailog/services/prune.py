@@ -1,0 +1,94 @@
+"""Deleting old log rows, a UTC day per transaction, and the lock that keeps writers out meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from ailog import selectors
+from ailog.counts import DAY_KEY, Tally
+from ailog.models import AiAttempt, AiRun
+from ailog.signals import log_changed
+from rmos_site.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    before: datetime
+    runs: int
+    attempts: int
+    dry_run: bool
+
+
+def logs_prune(
+    *,
+    before: datetime,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PruneResult:
+    """Delete every run and every attempt whose own timestamp is earlier than ``before``.
+
+    One UTC day per transaction, oldest first, so a prune of years never holds a long lock and
+    an interrupted prune leaves whole days behind, never half of one; each transaction also
+    sends the day's counts as removed (:data:`ailog.signals.log_changed`), and ingestion waits
+    for it (see :func:`log_hold_writers`). ``progress(done, total)`` is called after each day.
+    ``dry_run`` only counts.
+    """
+    if timezone.is_naive(before):
+        raise ValidationFailed.single("before", "timezone", "give a timezone-aware date-time")
+    if dry_run:
+        return PruneResult(
+            before,
+            AiRun.objects.filter(timestamp__lt=before).count(),
+            AiAttempt.objects.filter(timestamp__lt=before).count(),
+            True,
+        )
+    oldest = [
+        moment
+        for moment in (
+            AiRun.objects.aggregate(oldest=Min("timestamp"))["oldest"],
+            AiAttempt.objects.aggregate(oldest=Min("timestamp"))["oldest"],
+        )
+        if moment is not None
+    ]
+    if not oldest or min(oldest) >= before:
+        return PruneResult(before, 0, 0, False)
+    start = datetime.combine(min(oldest).astimezone(UTC).date(), time(), tzinfo=UTC)
+    total_days = (before - start + timedelta(days=1) - timedelta(microseconds=1)) // timedelta(days=1)
+    runs = attempts = 0
+    for done in range(1, total_days + 1):
+        end = min(start + timedelta(days=1), before)
+        with transaction.atomic():
+            log_hold_writers()
+            day_runs, day_attempts = selectors.log_between(start=start, end=end)
+            removed = Tally()
+            for key, counts in selectors.log_counts(runs=day_runs, attempts=day_attempts, group=DAY_KEY).items():
+                removed.add_counts(key, counts, sign=-1)
+            if removed:
+                log_changed.send(sender=AiRun, change=removed)
+            runs += day_runs.delete()[0]
+            attempts += day_attempts.delete()[0]
+        if progress is not None:
+            progress(done, total_days)
+        start = end
+    return PruneResult(before, runs, attempts, False)
+
+
+def log_hold_writers() -> None:
+    """Until this transaction ends, let nobody else write runs or attempts (reads go on).
+
+    For a transaction that reads the log and then replaces counts computed from it (a prune day,
+    a rebuild of the analytics aggregates): two statements or more. Under PostgreSQL's READ
+    COMMITTED an ingestion committed between them would be lost from the counts or counted twice.
+    Ingestion writes its rows and sends its counts in one transaction, so it now waits for this
+    one, or this one for it. SQLite has one writer at a time already (transactions begin
+    IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (AiRun, AiAttempt))
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")

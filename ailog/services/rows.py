@@ -1,0 +1,154 @@
+"""Raw inserts of runs and attempts, straight to the driver.
+
+Runs go through one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, so the database says
+which were new. Attempts are the volume (up to 50,000 a request): they skip the ORM and go
+straight to the driver - executemany on SQLite, COPY on PostgreSQL - because model instances and
+per-field adaptation would cost more than the insert itself. That is safe here: attempts are not
+history-tracked (no signals to miss) and every value was checked before."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from ailog.models import AiAttempt, AiRun
+from ailog.records import (
+    A_CANDIDATE,
+    A_INDEX,
+    A_RUN,
+    A_TOOL,
+    A_TS,
+    A_WARNINGS,
+    ATTEMPT_FIELDS,
+    CONTEXT_KEYS,
+    RUN_FIELDS,
+    Attempt,
+    NestedAttempt,
+    Run,
+)
+
+RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
+_RUN_JSON = {"selected_candidate", "warnings"}
+_RUN_DATETIMES = {"timestamp", "started_at", "recorded_at"}
+_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
+
+
+def _db_datetime():
+    if connection.vendor == "sqlite":
+        # What Django's SQLite backend stores: naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        return lambda moment: None if moment is None else moment.replace(tzinfo=None).isoformat(" ")
+    return lambda moment: moment
+
+
+def _run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str) -> tuple:
+    to_db = _db_datetime()
+    values = run.values
+    row = []
+    for name in RUN_FIELDS:
+        value = values[name]
+        if name in _RUN_DATETIMES:
+            value = to_db(value)
+        elif name in _RUN_JSON:
+            value = None if value is None else _json(value)
+        elif name == "run_id" and sqlite:
+            value = value.hex
+        row.append(value)
+    row += [to_db(recorded_at), source]
+    return tuple(row)
+
+
+def insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> set[uuid.UUID]:
+    """Insert the runs whose run_id is new; return those run ids."""
+    sqlite = connection.vendor == "sqlite"
+    table = connection.ops.quote_name(AiRun._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in RUN_COLUMNS)
+    with connection.cursor() as cursor:
+        if sqlite:
+            # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
+            # can add a run between this check and the insert.
+            existing = set(
+                AiRun.objects.filter(run_id__in=[run.run_id for run in runs]).values_list("run_id", flat=True)
+            )
+            new = [run for run in runs if run.run_id not in existing]
+            rows = [_run_row(run, sqlite=True, recorded_at=recorded_at, source=source) for run in new]
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})", rows)
+            return {run.run_id for run in new}
+        # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
+        # COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs more to build
+        # than to run), then one INSERT … ON CONFLICT DO NOTHING reports which were new.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy:
+            for run in runs:
+                copy.write_row(_run_row(run, sqlite=False, recorded_at=recorded_at, source=source))
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ailog_incoming_runs ORDER BY run_id "
+            f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
+        )
+        created = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE ailog_incoming_runs")
+        return created
+
+
+class AttemptRows:
+    """Attempts to insert, kept as the driver's row tuples from the start (one tuple per attempt)."""
+
+    def __init__(self) -> None:
+        self.sqlite = connection.vendor == "sqlite"
+        self.rows: list[tuple] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
+        dumps = _json
+        run_id = run["run_id"].hex if self.sqlite else run["run_id"]
+        tool, material, machine, mode, engine = (run[key] for key in CONTEXT_KEYS)
+        profile, version = run["profile_name"], run["profile_version"]
+        append = self.rows.append
+        if self.sqlite:
+            for index, ts, score, bucket, acceptable, rings, width, candidate, warnings in attempts:
+                append(
+                    (run_id, index, ts.replace(tzinfo=None).isoformat(" "), tool, material, machine, mode, engine, profile, version,
+                     score, bucket, acceptable, rings, width, None if candidate is None else dumps(candidate),
+                     dumps(warnings) if warnings else "[]")
+                )  # fmt: skip
+        else:
+            for index, ts, score, bucket, acceptable, rings, width, candidate, warnings in attempts:
+                append(
+                    (run_id, index, ts, tool, material, machine, mode, engine, profile, version, score, bucket, acceptable,
+                     rings, width, None if candidate is None else dumps(candidate), dumps(warnings) if warnings else "[]")
+                )  # fmt: skip
+
+    def add(self, a: Attempt) -> None:
+        self.rows.append(
+            (
+                a[A_RUN].hex if self.sqlite else a[A_RUN],
+                a[A_INDEX],
+                a[A_TS].replace(tzinfo=None).isoformat(" ") if self.sqlite else a[A_TS],
+                *a[A_TOOL:A_CANDIDATE],
+                None if a[A_CANDIDATE] is None else _json(a[A_CANDIDATE]),
+                _json(a[A_WARNINGS]) if a[A_WARNINGS] else "[]",
+            )
+        )
+
+    def insert(self) -> None:
+        if not self.rows:
+            return
+        table = connection.ops.quote_name(AiAttempt._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_FIELDS)
+        with connection.cursor() as cursor:
+            if self.sqlite:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", self.rows
+                )
+            else:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in self.rows:
+                        copy.write_row(row)
