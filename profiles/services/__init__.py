@@ -1,0 +1,50 @@
+"""Every write to profiles and rules. API, admin, dashboard and commands all call these.
+
+Each service validates with the engine's rules, refuses a stale ``version`` (409, nothing
+written), skips saves that change nothing, journals the acting user, the operator, the change
+type and the note, and - once the transaction commits - re-exports the canonical YAML and
+appends the change to the JSONL mirror when one is configured.
+
+:mod:`~profiles.services.journaling` holds what every write shares (notes, the journal stamp, the
+export after commit, the version check); :mod:`~profiles.services.edits` the profile services,
+:mod:`~profiles.services.rules` the rule services, :mod:`~profiles.services.yaml_export` and
+:mod:`~profiles.services.yaml_import` the canonical YAML's export and import.
+"""
+
+from profiles.services.edits import (
+    FALLBACK_PROFILE,
+    profile_create,
+    profile_delete,
+    profile_rollback,
+    profile_update,
+    rollback_note_prefix,
+)
+from profiles.services.journaling import NOTE_MAX, OPERATOR_MAX, ProfileChange
+from profiles.services.rules import rule_create, rule_delete, rule_update
+from profiles.services.yaml_export import ExportResult, profiles_export, profiles_export_check
+from profiles.services.yaml_import import (
+    ImportFailed,
+    ImportPlan,
+    profiles_import,
+)
+
+__all__ = [
+    "NOTE_MAX",
+    "OPERATOR_MAX",
+    "ProfileChange",
+    "FALLBACK_PROFILE",
+    "profile_create",
+    "profile_delete",
+    "profile_rollback",
+    "profile_update",
+    "rollback_note_prefix",
+    "rule_create",
+    "rule_delete",
+    "rule_update",
+    "ExportResult",
+    "ImportFailed",
+    "ImportPlan",
+    "profiles_export",
+    "profiles_export_check",
+    "profiles_import",
+]

@@ -1,0 +1,152 @@
+"""What every profile and rule write shares: the note, the operator, the journal stamp, the export
+after commit, the row lock and the version check."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from engine.profile import (
+    CONTROL_CHARACTERS_MESSAGE,
+    NAME_RE,
+    Problem,
+    control_characters,
+)
+from profiles import journal, selectors
+from profiles.models import ConstraintProfile
+from profiles.services.yaml_export import profiles_export
+from rmos_site.errors import Conflict, FieldError, ValidationFailed
+
+logger = logging.getLogger("rmos.profiles")
+
+NOTE_MAX = 2000
+OPERATOR_MAX = 150
+#: The profile the resolver falls back to when no rule matches: it cannot be deleted.
+RESERVED_PROFILE_NAMES = {"list"}  # "profile-admin/list" is the list endpoint
+RULE_MATCH_FIELDS = {
+    "tool_id": "tool_pattern",
+    "material_id": "material_pattern",
+    "machine_id": "machine_pattern",
+    "workflow_mode": "workflow_mode",
+    "geometry_engine": "geometry_engine",
+}
+RULE_KEYS = ("name", "match", "profile", "priority", "enabled", "note")
+PRIORITY_RANGE = (-1_000_000, 1_000_000)
+
+
+@dataclass
+class ProfileChange:
+    profile: ConstraintProfile
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    history_id: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def problem_errors(problems: list[Problem]) -> list[FieldError]:
+    return [FieldError(p.field, p.rule, p.message) for p in problems]
+
+
+def clean_note(note: Any, *, prefix: str = "") -> str:
+    """The note, checked; ``prefix`` is what the journal adds before it (e.g. a rollback's
+    "rollback to version 1 (record #7): "), which the length limit does not count."""
+    if not isinstance(note, str) or not note.strip():
+        raise ValidationFailed.single("note", "required", "a change note is required: say why you make this change")
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed.single("note", "max_length", f"must be at most {NOTE_MAX} characters, got {len(note)}")
+    if control_characters(note, allow_newlines=True):
+        raise ValidationFailed.single("note", "characters", CONTROL_CHARACTERS_MESSAGE)
+    return prefix + note
+
+
+def clean_operator(operator: Any) -> str:
+    if operator is None:
+        return ""
+    if not isinstance(operator, str):
+        raise ValidationFailed.single("operator", "type", "must be text")
+    operator = operator.strip()
+    if len(operator) > OPERATOR_MAX:
+        raise ValidationFailed.single("operator", "max_length", f"must be at most {OPERATOR_MAX} characters")
+    if control_characters(operator):
+        raise ValidationFailed.single("operator", "characters", CONTROL_CHARACTERS_MESSAGE)
+    return operator
+
+
+def stamp(obj, *, user, note: str, change_type: str, operator: str, rollback_of: int | None = None) -> None:
+    obj._history_user = user if (user is not None and user.is_authenticated) else None
+    obj._change_reason = note
+    obj._journal = journal.JournalStamp(change_type=change_type, operator=operator, rollback_of=rollback_of)
+
+
+def after_commit(model, obj_id: int, fields, *, kind: str) -> None:
+    """Once committed: re-export the canonical YAML, mirror this transaction's journal entry.
+
+    The entry is found now, inside the transaction (which holds the row's lock, so it is the
+    newest): after the commit another process may already have journaled a newer one, and the
+    mirror would get that entry twice and miss this one."""
+    history_path: Path | None = settings.RMOS_PROFILE_HISTORY_PATH
+    own_record = (
+        model.history.filter(id=obj_id).order_by("-history_id").values_list("history_id", flat=True).first()
+        if history_path is not None
+        else None
+    )
+
+    def run() -> None:
+        try:
+            profiles_export()
+        except Exception:  # the change is committed; drift is reported by export_profiles --check
+            logger.exception("re-exporting the canonical YAML failed")
+        if history_path is not None and own_record is not None:
+            try:
+                records = list(
+                    model.history.filter(id=obj_id, history_id__lte=own_record)
+                    .select_related("history_user")
+                    .order_by("-history_id")[:2]
+                )
+                if records:
+                    newest = records[0]
+                    previous = records[1] if len(records) > 1 else None
+                    item = journal.entry(newest, previous, fields, subject=newest.name)
+                    item["kind"] = kind
+                    journal.append_jsonl(history_path, [item])
+            except Exception:
+                logger.exception("appending to the journal mirror %s failed", history_path)
+
+    transaction.on_commit(run)
+
+
+def locked_profile(name: str) -> ConstraintProfile:
+    profile = (
+        ConstraintProfile.objects.select_for_update().filter(name=name).first() if NAME_RE.fullmatch(name) else None
+    )
+    if profile is None:
+        raise selectors.profile_not_found(name)
+    return profile
+
+
+def check_version(profile: ConstraintProfile, version: Any) -> None:
+    if version is None:
+        return
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationFailed.single("version", "type", "must be a whole number (the version you edited)")
+    if version > profile.version:
+        raise ValidationFailed.single(
+            "version",
+            "range",
+            f"profile {profile.name!r} is at version {profile.version}; there is no version {version} yet",
+        )
+    if version != profile.version:
+        raise Conflict(
+            f"Profile {profile.name!r} is at version {profile.version}, not {version}: someone saved "
+            "a newer version first. Review the current values and apply your change again.",
+            errors=[FieldError("version", "stale", f"current version is {profile.version}")],
+            extra={"current": selectors.profile_to_dict(profile), "current_version": profile.version},
+        )
