@@ -1,0 +1,16 @@
+"""Django admin for profiles and rules: every save, delete and revert goes through the services.
+
+The forms carry a required change note (the journal's reason). ``clean()`` runs the service as a
+dry run, so validation messages appear next to their fields; ``save_model`` then makes the real
+change. A revert from the history page is a rollback to that record, journaled as one.
+Importing this package registers both admins (:mod:`~profiles.admin.profiles`,
+:mod:`~profiles.admin.rules`).
+"""
+
+from profiles.admin.profiles import ConstraintProfileAdmin
+from profiles.admin.rules import ResolutionRuleAdmin
+
+__all__ = [
+    "ConstraintProfileAdmin",
+    "ResolutionRuleAdmin",
+]
