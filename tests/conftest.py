@@ -1,4 +1,5 @@
-"""Shared fixtures. Small data builders live in tests/factories.py."""
+"""Shared fixtures: accounts of every role, their clients, the default profile. Data builders live in
+tests/factories.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ def _isolated_exports(settings, tmp_path):
     """Every test writes its YAML export and journal mirror into its own directory."""
     settings.RMOS_PROFILE_YAML_PATH = tmp_path / "rmos_constraint_profiles.yaml"
     settings.RMOS_PROFILE_HISTORY_PATH = None
-    # Password hashing is deliberately slow; tests create many accounts.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path
+
+
+def pytest_configure(config) -> None:
+    """Password hashing is deliberately slow; tests create many accounts (browser tests' live
+    servers included), so they hash with MD5, set once for the whole session."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -38,25 +45,28 @@ def profile_admin_urls(settings):
     clear_url_caches()
 
 
-@pytest.fixture
-def api_client():
-    from rest_framework.test import APIClient
-
-    return APIClient()
+# -- accounts: a User per role, and clients signed in as them -------------------------------------
 
 
 @pytest.fixture
 def operator(db):
     from tests.factories import make_user
 
-    return make_user("olivia-operator", role="operator")
+    return make_user("olga", role="operator")
 
 
 @pytest.fixture
 def viewer(db):
     from tests.factories import make_user
 
-    return make_user("victor-viewer", role="viewer")
+    return make_user("victor", role="viewer")
+
+
+@pytest.fixture
+def integrator(db):
+    from tests.factories import make_user
+
+    return make_user("generator-bot", role="integrator")
 
 
 @pytest.fixture
@@ -64,6 +74,60 @@ def admin_user(db):
     from tests.factories import make_user
 
     return make_user("ada-admin", superuser=True)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """Django's test client, signed in as the operator (pages)."""
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def api_client():
+    """An API client with no credentials."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def integrator_api(integrator):
+    """An API client sending the integrator's token (may post runs and events)."""
+    from tests.factories import api_client_for
+
+    return api_client_for(integrator)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    from tests.factories import api_client_for
+
+    return api_client_for(viewer)
+
+
+@pytest.fixture
+def operator_api(operator):
+    from tests.factories import api_client_for
+
+    return api_client_for(operator)
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def default_profile(db):
+    """The 'default' profile at version 1 (its history record is in force from now on)."""
+    from tests.factories import make_profile
+
+    return make_profile("default", description="Balanced bounds; the fallback.")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from ailog import services
 from ailog.models import AiAttempt, AiRun
-from tests.ailog.factories import attempt_event, new_run_id, run_item
+from tests.factories import attempt_event, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
 

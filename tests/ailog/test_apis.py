@@ -12,8 +12,7 @@ import pytest
 from ailog import services
 from ailog.models import AiAttempt, AiRun
 from ailog.services import ingest
-from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_event, run_item
-from tests.factories import token_auth_queries
+from tests.factories import T0, attempt_event, iso, new_run_id, run_event, run_item, token_auth_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +28,9 @@ def _post(client, path, body):
 # -- ingestion -----------------------------------------------------------------------------------
 
 
-def test_post_runs_creates_then_a_retry_answers_unchanged(integrator, default_profile):
+def test_post_runs_creates_then_a_retry_answers_unchanged(integrator_api, default_profile):
     batch = {"runs": [run_item(attempts=3, profile_version=1), run_item(attempts=1, profile_version=1)]}
-    first = _post(integrator, RUNS, batch)
+    first = _post(integrator_api, RUNS, batch)
     assert first.status_code == 201, first.json()
     assert first.json() == {
         "status": "created",
@@ -40,17 +39,17 @@ def test_post_runs_creates_then_a_retry_answers_unchanged(integrator, default_pr
         "unchanged_run_ids": [],
         "warnings": [],
     }
-    again = _post(integrator, RUNS, batch)
+    again = _post(integrator_api, RUNS, batch)
     assert again.status_code == 200
     assert again.json()["status"] == "unchanged" and again.json()["runs"] == {"created": 0, "unchanged": 2}
     assert (AiRun.objects.count(), AiAttempt.objects.count()) == (2, 4)
 
 
-def test_post_runs_conflict_is_409_naming_the_run(integrator):
+def test_post_runs_conflict_is_409_naming_the_run(integrator_api):
     item = run_item()
-    _post(integrator, RUNS, {"runs": [item]})
+    _post(integrator_api, RUNS, {"runs": [item]})
     response = _post(
-        integrator, RUNS, {"runs": [{**item, "reason": "acceptable_found", "selected_risk_bucket": "YELLOW"}]}
+        integrator_api, RUNS, {"runs": [{**item, "reason": "acceptable_found", "selected_risk_bucket": "YELLOW"}]}
     )
     assert response.status_code == 409
     body = response.json()
@@ -58,8 +57,8 @@ def test_post_runs_conflict_is_409_naming_the_run(integrator):
     assert body["errors"][0]["index"] == 0 and item["run_id"] in body["errors"][0]["message"]
 
 
-def test_post_runs_validation_error_shape(integrator):
-    response = _post(integrator, RUNS, {"runs": [run_item(), {**run_item(), "workflow_mode": "x", "score": 3}]})
+def test_post_runs_validation_error_shape(integrator_api):
+    response = _post(integrator_api, RUNS, {"runs": [run_item(), {**run_item(), "workflow_mode": "x", "score": 3}]})
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == 400 and body["code"] == "validation_error" and body["error_count"] == 2
@@ -71,8 +70,8 @@ def test_post_runs_validation_error_shape(integrator):
     assert not AiRun.objects.exists()
 
 
-def test_unknown_profile_is_reported_in_the_answer(integrator):
-    response = _post(integrator, RUNS, {"runs": [run_item(profile="mystery")]})
+def test_unknown_profile_is_reported_in_the_answer(integrator_api):
+    response = _post(integrator_api, RUNS, {"runs": [run_item(profile="mystery")]})
     assert response.status_code == 201
     assert response.json()["warnings"] == [
         {
@@ -84,13 +83,13 @@ def test_unknown_profile_is_reported_in_the_answer(integrator):
     ]
 
 
-def test_post_events_out_of_order(integrator, default_profile):
+def test_post_events_out_of_order(integrator_api, default_profile):
     run_id = new_run_id()
-    first = _post(integrator, EVENTS, {"events": [attempt_event(run_id, 1, at=T0 - timedelta(seconds=1))]})
+    first = _post(integrator_api, EVENTS, {"events": [attempt_event(run_id, 1, at=T0 - timedelta(seconds=1))]})
     assert first.status_code == 201 and first.json()["attempts"]["created"] == 1
-    second = _post(integrator, EVENTS, {"events": [run_event(run_id, attempts=2), attempt_event(run_id, 2)]})
+    second = _post(integrator_api, EVENTS, {"events": [run_event(run_id, attempts=2), attempt_event(run_id, 2)]})
     assert second.status_code == 201 and second.json()["runs"]["created"] == 1
-    detail = integrator.get(f"{RUNS}/{run_id}").json()
+    detail = integrator_api.get(f"{RUNS}/{run_id}").json()
     assert [a["attempt_index"] for a in detail["attempt_records"]] == [1, 2]
     assert {a["profile"] for a in detail["attempt_records"]} == {"default"}
 
@@ -105,21 +104,21 @@ def test_post_events_out_of_order(integrator, default_profile):
         ({"runs": []}, "runs", "min_items"),
     ],
 )
-def test_post_runs_bad_envelopes(integrator, body, field, rule):
-    response = _post(integrator, RUNS, body)
+def test_post_runs_bad_envelopes(integrator_api, body, field, rule):
+    response = _post(integrator_api, RUNS, body)
     assert response.status_code == 400, response.json()
     assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
 
 
-def test_malformed_json_and_nan_are_400(integrator):
-    response = integrator.post(RUNS, data='{"runs": [', content_type="application/json")
+def test_malformed_json_and_nan_are_400(integrator_api):
+    response = integrator_api.post(RUNS, data='{"runs": [', content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
-    response = integrator.post(RUNS, data='{"runs": [{"selected_score": NaN}]}', content_type="application/json")
+    response = integrator_api.post(RUNS, data='{"runs": [{"selected_score": NaN}]}', content_type="application/json")
     assert response.status_code == 400
 
 
-def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrator, viewer):
-    """Found by an integrator: a lone surrogate in warnings was stored, and every JSON read of the
+def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrator_api, viewer_api):
+    """Found by an integrator_api: a lone surrogate in warnings was stored, and every JSON read of the
     runs list answered 500 from then on (PostgreSQL refused a NUL with a 500 instead)."""
     run = run_item(attempts=1)
     run["warnings"] = ["PLACEHOLDER"]
@@ -127,54 +126,54 @@ def test_text_no_page_could_show_is_refused_and_the_log_stays_readable(integrato
         "rings": [{"width_mm": 1.0, "pattern": "solid", "material_key": "MATERIAL"}]
     }
     raw = json.dumps({"runs": [run]}).replace("PLACEHOLDER", "\\ud800").replace("MATERIAL", "a\\u0000b")
-    response = integrator.post(RUNS, data=raw, content_type="application/json")
+    response = integrator_api.post(RUNS, data=raw, content_type="application/json")
     assert response.status_code == 400
     assert {(e["field"], e["rule"]) for e in response.json()["errors"]} == {
         ("warnings[0]", "characters"),
         ("attempt_records[0].candidate.rings[0].material_key", "printable"),
     }
     assert not AiRun.objects.exists() and not AiAttempt.objects.exists()
-    assert viewer.get(RUNS).status_code == 200
+    assert viewer_api.get(RUNS).status_code == 200
 
 
 @pytest.mark.parametrize("path", [RUNS, EVENTS])
-def test_json_nested_deeper_than_the_stack_is_a_400_not_a_500(integrator, path):
-    response = integrator.post(path, data='{"runs": ' + "[" * 5000, content_type="application/json")
+def test_json_nested_deeper_than_the_stack_is_a_400_not_a_500(integrator_api, path):
+    response = integrator_api.post(path, data='{"runs": ' + "[" * 5000, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error" and "nested too deeply" in response.json()["detail"]
     assert not AiRun.objects.exists()
 
 
-def test_oversized_body_is_413_before_reading_it(integrator, settings):
+def test_oversized_body_is_413_before_reading_it(integrator_api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    response = _post(integrator, RUNS, {"runs": [run_item(attempts=20)]})
+    response = _post(integrator_api, RUNS, {"runs": [run_item(attempts=20)]})
     assert response.status_code == 413
     body = response.json()
     assert body["code"] == "payload_too_large" and "1,000" in body["detail"]
     assert not AiRun.objects.exists()
 
 
-def test_too_many_runs_is_413(integrator, monkeypatch):
+def test_too_many_runs_is_413(integrator_api, monkeypatch):
     monkeypatch.setattr(ingest, "MAX_RUNS_PER_REQUEST", 1)
-    response = _post(integrator, RUNS, {"runs": [run_item(), run_item()]})
+    response = _post(integrator_api, RUNS, {"runs": [run_item(), run_item()]})
     assert response.status_code == 413 and response.json()["errors"][0]["rule"] == "max_items"
 
 
 # -- permissions -----------------------------------------------------------------------------------
 
 
-def test_permissions(anonymous, viewer, integrator):
+def test_permissions(api_client, viewer_api, integrator_api):
     body = {"runs": [run_item()]}
-    assert anonymous.get(ATTEMPTS).status_code == 401
-    assert _post(anonymous, RUNS, body).status_code == 401
-    assert _post(anonymous, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 401
-    assert viewer.get(ATTEMPTS).status_code == 200
-    assert viewer.get(RUNS).status_code == 200
-    denied = _post(viewer, RUNS, body)
+    assert api_client.get(ATTEMPTS).status_code == 401
+    assert _post(api_client, RUNS, body).status_code == 401
+    assert _post(api_client, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 401
+    assert viewer_api.get(ATTEMPTS).status_code == 200
+    assert viewer_api.get(RUNS).status_code == 200
+    denied = _post(viewer_api, RUNS, body)
     assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
-    assert _post(viewer, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 403
+    assert _post(viewer_api, EVENTS, {"events": [attempt_event(new_run_id())]}).status_code == 403
     assert not AiRun.objects.exists()
-    assert _post(integrator, RUNS, body).status_code == 201
+    assert _post(integrator_api, RUNS, body).status_code == 201
 
 
 # -- reads -----------------------------------------------------------------------------------------
@@ -186,68 +185,70 @@ def _seed(count: int = 5) -> list[dict]:
     return items
 
 
-def test_attempts_newest_first_with_cursor_pages(viewer):
+def test_attempts_newest_first_with_cursor_pages(viewer_api):
     _seed(5)
     seen, url = [], f"{ATTEMPTS}?limit=3"
     while url:
-        body = viewer.get(url).json()
+        body = viewer_api.get(url).json()
         assert body["count"] == len(body["results"]) <= 3
         seen += [(a["timestamp"], a["id"]) for a in body["results"]]
         url = body["next"]
     assert len(seen) == 10 and seen == sorted(seen, reverse=True) and len(set(seen)) == 10
 
 
-def test_runs_filters_over_http(viewer):
+def test_runs_filters_over_http(viewer_api):
     items = _seed(3)
     services.runs_ingest(runs=[run_item(at=T0, success=False, tool_id="laser:co2-40w")])
-    body = viewer.get(f"{RUNS}?success=false").json()
+    body = viewer_api.get(f"{RUNS}?success=false").json()
     assert [r["tool_id"] for r in body["results"]] == ["laser:co2-40w"]
-    body = viewer.get(f"{RUNS}?run_id={items[1]['run_id']}").json()
+    body = viewer_api.get(f"{RUNS}?run_id={items[1]['run_id']}").json()
     assert [r["run_id"] for r in body["results"]] == [items[1]["run_id"]]
-    body = viewer.get(f"{ATTEMPTS}?tool_id=laser:co2-40w&risk_bucket=RED").json()
+    body = viewer_api.get(f"{ATTEMPTS}?tool_id=laser:co2-40w&risk_bucket=RED").json()
     assert len(body["results"]) == 2 and body["next"] is None
-    body = viewer.get(f"{RUNS}?since={iso(T0 + timedelta(minutes=1))}&until={iso(T0 + timedelta(minutes=2))}").json()
+    body = viewer_api.get(
+        f"{RUNS}?since={iso(T0 + timedelta(minutes=1))}&until={iso(T0 + timedelta(minutes=2))}"
+    ).json()
     assert [r["run_id"] for r in body["results"]] == [items[1]["run_id"]]
 
 
-def test_geometry_engine_dash_selects_what_has_no_engine_everywhere(viewer, integrator):
+def test_geometry_engine_dash_selects_what_has_no_engine_everywhere(viewer_api, integrator_api):
     services.runs_ingest(runs=[run_item(at=T0, attempts=2), run_item(at=T0, attempts=3, geometry_engine="")])
-    runs = viewer.get(f"{RUNS}?geometry_engine=-").json()["results"]
+    runs = viewer_api.get(f"{RUNS}?geometry_engine=-").json()["results"]
     assert [r["geometry_engine"] for r in runs] == [""]
-    assert {a["geometry_engine"] for a in viewer.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]} == {""}
-    assert len(viewer.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]) == 3
-    stats = viewer.get("/api/rmos/ai/analytics/profile-stats?geometry_engine=-").json()["results"]
+    assert {a["geometry_engine"] for a in viewer_api.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]} == {""}
+    assert len(viewer_api.get(f"{ATTEMPTS}?geometry_engine=-").json()["results"]) == 3
+    stats = viewer_api.get("/api/rmos/ai/analytics/profile-stats?geometry_engine=-").json()["results"]
     assert [(s["geometry_engine"], s["runs"]) for s in stats] == [("", 1)]
     # The CSV and the next page keep the filter.
-    assert "geometry_engine=-" in viewer.get(f"{ATTEMPTS}?geometry_engine=-&limit=1").json()["next"]
+    assert "geometry_engine=-" in viewer_api.get(f"{ATTEMPTS}?geometry_engine=-&limit=1").json()["next"]
     # No engine may be called "-": it would be unreachable by that filter.
-    refused = _post(integrator, RUNS, {"runs": [run_item(geometry_engine="-")]})
+    refused = _post(integrator_api, RUNS, {"runs": [run_item(geometry_engine="-")]})
     assert refused.status_code == 400
     assert [(e["index"], e["field"], e["rule"]) for e in refused.json()["errors"]] == [
         (0, "geometry_engine", "reserved")
     ]
 
 
-def test_run_id_takes_the_short_id_the_pages_show(viewer):
+def test_run_id_takes_the_short_id_the_pages_show(viewer_api):
     """Seen in review: the dashboard shows runs as 01ba9aac, and that was refused as 'not a UUID'."""
     items = _seed(3)
     wanted = items[1]["run_id"]
     for prefix in (wanted[:8], wanted[:8].upper(), wanted[:13], wanted.replace("-", "")[:20]):
-        runs = viewer.get(f"{RUNS}?run_id={prefix}").json()["results"]
+        runs = viewer_api.get(f"{RUNS}?run_id={prefix}").json()["results"]
         assert [r["run_id"] for r in runs] == [wanted], prefix
-        attempts = viewer.get(f"{ATTEMPTS}?run_id={prefix}").json()["results"]
+        attempts = viewer_api.get(f"{ATTEMPTS}?run_id={prefix}").json()["results"]
         assert {a["run_id"] for a in attempts} == {wanted} and len(attempts) == 2
     unused = next(
         prefix for prefix in ("00000000", "ffffffff") if not any(i["run_id"].startswith(prefix) for i in items)
     )
-    assert viewer.get(f"{RUNS}?run_id={unused}").json()["results"] == []  # a prefix no run has finds nothing
-    refused = viewer.get(f"{RUNS}?run_id={wanted[:7]}")
+    assert viewer_api.get(f"{RUNS}?run_id={unused}").json()["results"] == []  # a prefix no run has finds nothing
+    refused = viewer_api.get(f"{RUNS}?run_id={wanted[:7]}")
     assert refused.status_code == 400 and "first 8 or more hex digits" in refused.json()["errors"][0]["message"]
 
 
-def test_empty_filter_values_are_ignored(viewer):
+def test_empty_filter_values_are_ignored(viewer_api):
     _seed(2)
-    assert len(viewer.get(f"{RUNS}?tool_id=&profile=&since=").json()["results"]) == 2
+    assert len(viewer_api.get(f"{RUNS}?tool_id=&profile=&since=").json()["results"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -272,40 +273,40 @@ def test_empty_filter_values_are_ignored(viewer):
         ("format=xml", "format", "choice"),
     ],
 )
-def test_bad_read_parameters_are_400_naming_the_field(viewer, query, field, rule):
-    response = viewer.get(f"{RUNS}?{query}")
+def test_bad_read_parameters_are_400_naming_the_field(viewer_api, query, field, rule):
+    response = viewer_api.get(f"{RUNS}?{query}")
     assert response.status_code == 400, response.content
     assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
 
 
-def test_a_cursor_only_fits_its_own_list(viewer):
+def test_a_cursor_only_fits_its_own_list(viewer_api):
     _seed(3)
-    cursor = viewer.get(f"{RUNS}?limit=1").json()["next_cursor"]
-    response = viewer.get(f"{ATTEMPTS}?cursor={cursor}")
+    cursor = viewer_api.get(f"{RUNS}?limit=1").json()["next_cursor"]
+    response = viewer_api.get(f"{ATTEMPTS}?cursor={cursor}")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "cursor"
 
 
-def test_run_detail(viewer):
+def test_run_detail(viewer_api):
     items = _seed(1)
-    body = viewer.get(f"{RUNS}/{items[0]['run_id']}").json()
+    body = viewer_api.get(f"{RUNS}/{items[0]['run_id']}").json()
     assert body["run_id"] == items[0]["run_id"] and body["profile"] == "default"
     assert [a["attempt_index"] for a in body["attempt_records"]] == [1, 2]
-    assert viewer.get(f"{RUNS}/{new_run_id()}").status_code == 404
-    assert viewer.get(f"{RUNS}/not-a-uuid").status_code == 404
+    assert viewer_api.get(f"{RUNS}/{new_run_id()}").status_code == 404
+    assert viewer_api.get(f"{RUNS}/not-a-uuid").status_code == 404
 
 
-def test_run_detail_of_a_run_without_summary_says_so(viewer):
+def test_run_detail_of_a_run_without_summary_says_so(viewer_api):
     run_id = new_run_id()
     services.events_ingest(events=[attempt_event(run_id)])
-    response = viewer.get(f"{RUNS}/{run_id}")
+    response = viewer_api.get(f"{RUNS}/{run_id}")
     assert response.status_code == 404
     assert response.json()["attempts_recorded"] == 1 and "summary" in response.json()["detail"]
 
 
-def test_csv_streams_the_same_rows(viewer):
+def test_csv_streams_the_same_rows(viewer_api):
     _seed(4)
-    json_rows = viewer.get(f"{ATTEMPTS}?limit=1000&risk_bucket=RED").json()["results"]
-    response = viewer.get(f"{ATTEMPTS}?format=csv&risk_bucket=RED")
+    json_rows = viewer_api.get(f"{ATTEMPTS}?limit=1000&risk_bucket=RED").json()["results"]
+    response = viewer_api.get(f"{ATTEMPTS}?format=csv&risk_bucket=RED")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert response.streaming
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -314,42 +315,44 @@ def test_csv_streams_the_same_rows(viewer):
     assert rows[0]["is_acceptable"] == "false"
 
 
-def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(viewer):
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(viewer_api):
     tool = '=HYPERLINK("http://example.invalid","x")'
     services.runs_ingest(
         runs=[run_item(tool_id=tool, geometry_engine="+cmd|calc", material_id="@sum", machine_id="-1+1")]
     )
     for path in (ATTEMPTS, RUNS):
-        [row, *_] = csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode()))
+        [row, *_] = csv.DictReader(
+            io.StringIO(b"".join(viewer_api.get(f"{path}?format=csv").streaming_content).decode())
+        )
         assert (row["tool_id"], row["geometry_engine"], row["material_id"], row["machine_id"]) == (
             "'" + tool,
             "'+cmd|calc",
             "'@sum",
             "'-1+1",
         )
-    assert viewer.get(ATTEMPTS).json()["results"][0]["tool_id"] == tool  # JSON keeps the value as stored
+    assert viewer_api.get(ATTEMPTS).json()["results"][0]["tool_id"] == tool  # JSON keeps the value as stored
 
 
-def test_csv_of_runs_honours_limit_and_cursor(viewer):
+def test_csv_of_runs_honours_limit_and_cursor(viewer_api):
     _seed(5)
-    page = viewer.get(f"{RUNS}?limit=2").json()
-    response = viewer.get(f"{RUNS}?format=csv&limit=2&cursor={page['next_cursor']}")
+    page = viewer_api.get(f"{RUNS}?limit=2").json()
+    response = viewer_api.get(f"{RUNS}?format=csv&limit=2&cursor={page['next_cursor']}")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    expected = viewer.get(page["next"]).json()["results"]
+    expected = viewer_api.get(page["next"]).json()["results"]
     assert [r["run_id"] for r in rows] == [r["run_id"] for r in expected]
 
 
 @pytest.mark.parametrize("path, key", [(ATTEMPTS, "id"), (RUNS, "run_id")])
-def test_a_csv_of_one_page_links_the_next_page(viewer, path, key):
+def test_a_csv_of_one_page_links_the_next_page(viewer_api, path, key):
     """A CSV has no room for next_cursor: with a limit, the next page's URL is in a Link header,
     and following it pages through exactly the rows of the whole CSV."""
     _seed(5)
     everything = list(
-        csv.DictReader(io.StringIO(b"".join(viewer.get(f"{path}?format=csv").streaming_content).decode()))
+        csv.DictReader(io.StringIO(b"".join(viewer_api.get(f"{path}?format=csv").streaming_content).decode()))
     )
     seen, url, pages = [], f"{path}?format=csv&limit=3", 0
     while url:
-        response = viewer.get(url)
+        response = viewer_api.get(url)
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert len(rows) <= 3
@@ -359,26 +362,26 @@ def test_a_csv_of_one_page_links_the_next_page(viewer, path, key):
         assert link is None or link.endswith('>; rel="next"')
         pages += 1
     assert seen == [r[key] for r in everything] and pages == -(-len(everything) // 3)
-    assert viewer.get(f"{path}?format=csv").get("Link") is None  # the whole CSV has no next page
+    assert viewer_api.get(f"{path}?format=csv").get("Link") is None  # the whole CSV has no next page
 
 
-def test_csv_errors_are_json(viewer):
-    response = viewer.get(f"{ATTEMPTS}?format=csv&limit=0")
+def test_csv_errors_are_json(viewer_api):
+    response = viewer_api.get(f"{ATTEMPTS}?format=csv&limit=0")
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
 
 
-def test_query_count_per_page_is_constant(viewer, django_assert_max_num_queries):
+def test_query_count_per_page_is_constant(viewer_api, django_assert_max_num_queries):
     _seed(30)
     # Token authentication (failed-token counter, token) + the page (1): the same for 10 rows as for 60.
     auth = token_auth_queries()
     for limit in (10, 60):
         with django_assert_max_num_queries(auth + 1):
-            assert len(viewer.get(f"{ATTEMPTS}?limit={limit}&tool_id=saw:jeweler-0.25").json()["results"]) == limit
+            assert len(viewer_api.get(f"{ATTEMPTS}?limit={limit}&tool_id=saw:jeweler-0.25").json()["results"]) == limit
         with django_assert_max_num_queries(auth + 1):
-            assert viewer.get(f"{RUNS}?limit={limit}").status_code == 200
+            assert viewer_api.get(f"{RUNS}?limit={limit}").status_code == 200
     run_id = AiRun.objects.first().run_id
     with django_assert_max_num_queries(auth + 2):  # the run, its attempts
-        assert viewer.get(f"{RUNS}/{run_id}").status_code == 200
+        assert viewer_api.get(f"{RUNS}/{run_id}").status_code == 200
 
 
 def test_fast_shapes_equal_the_documented_serializers(default_profile):
@@ -398,44 +401,44 @@ def test_fast_shapes_equal_the_documented_serializers(default_profile):
     assert json.loads(json.dumps(run_json(row))) == json.loads(json.dumps(RunOutputSerializer(run).data))
 
 
-def test_options_with_format_csv_answers_json(viewer):
+def test_options_with_format_csv_answers_json(viewer_api):
     """Found by the schemathesis run: OPTIONS ?format=csv tried to render DRF's metadata as CSV."""
     for path in (ATTEMPTS, RUNS):
-        response = viewer.options(f"{path}?format=csv")
+        response = viewer_api.options(f"{path}?format=csv")
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/json") and response.json()["name"]
 
 
-def test_a_format_an_endpoint_lacks_is_a_400_listing_what_it_has(viewer):
+def test_a_format_an_endpoint_lacks_is_a_400_listing_what_it_has(viewer_api):
     _seed(1)
     run_id = AiRun.objects.get().run_id
-    response = viewer.get(f"{RUNS}/{run_id}?format=csv")  # a bare 404 "Not found." before
+    response = viewer_api.get(f"{RUNS}/{run_id}?format=csv")  # a bare 404 "Not found." before
     assert response.status_code == 400
     assert response.json()["errors"] == [
         {"field": "format", "rule": "choice", "message": "must be one of: json (on this endpoint)"}
     ]
-    response = viewer.get(f"{ATTEMPTS}?format=xml")
+    response = viewer_api.get(f"{ATTEMPTS}?format=xml")
     assert response.json()["errors"][0]["message"] == "must be one of: json, csv (on this endpoint)"
 
 
-def test_an_accept_header_nothing_satisfies_is_a_406_naming_what_is_on_offer(viewer):
-    response = viewer.get(ATTEMPTS, HTTP_ACCEPT="application/xml")  # a 400 about ?format before, which was not sent
+def test_an_accept_header_nothing_satisfies_is_a_406_naming_what_is_on_offer(viewer_api):
+    response = viewer_api.get(ATTEMPTS, HTTP_ACCEPT="application/xml")  # a 400 about ?format before, which was not sent
     assert response.status_code == 406 and response["Content-Type"].startswith("application/json")
     assert response.json()["detail"] == (
         "This endpoint answers application/json, text/csv; send an Accept header that allows one of them."
     )
-    assert viewer.get(ATTEMPTS, HTTP_ACCEPT="text/csv").status_code == 200
+    assert viewer_api.get(ATTEMPTS, HTTP_ACCEPT="text/csv").status_code == 200
 
 
-def test_an_offset_whose_plus_became_a_space_gets_a_hint(viewer):
-    response = viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00+01:00")
+def test_an_offset_whose_plus_became_a_space_gets_a_hint(viewer_api):
+    response = viewer_api.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00+01:00")
     assert "write the + of an offset as %2B" in response.json()["errors"][0]["message"]
-    assert viewer.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00%2B01:00").status_code == 200
+    assert viewer_api.get(f"{ATTEMPTS}?since=2025-06-01T10:00:00%2B01:00").status_code == 200
 
 
-def test_run_detail_refuses_unknown_parameters(viewer):
+def test_run_detail_refuses_unknown_parameters(viewer_api):
     _seed(1)
     run_id = AiRun.objects.get().run_id
-    response = viewer.get(f"{RUNS}/{run_id}?verbose=1")
+    response = viewer_api.get(f"{RUNS}/{run_id}?verbose=1")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "verbose"
-    assert viewer.get(f"{RUNS}/{run_id}").status_code == 200
+    assert viewer_api.get(f"{RUNS}/{run_id}").status_code == 200

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from ailog import services
 from ailog.models import AiAttempt, AiRun
-from tests.ailog.factories import T0, run_item
+from tests.factories import T0, run_item
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.utils import timezone
 
 from ailog.models import AiAttempt, AiRun
@@ -21,20 +19,12 @@ SEARCH = "/api/rmos/ai/constraint-search"
 SAW = {"tool_id": "saw:slitting-0.5", "material_id": "wood:ebony", "machine_id": "prod:vmc-3axis"}
 
 
-@pytest.fixture
-def searcher(db):
-    """An operator's API client: operators run searches (ailog.run_search)."""
-    from tests.ailog.conftest import _client_for
-
-    return _client_for("tuner", "operator")
-
-
 def post(client, body):
     return client.post(SEARCH, data=json.dumps(body), content_type="application/json")
 
 
-def test_search_is_recorded_with_profile_version_and_resolution(searcher, starter_profiles):
-    response = post(searcher, {**SAW, "max_attempts": 20, "seed": 11})
+def test_search_is_recorded_with_profile_version_and_resolution(operator_api, starter_profiles):
+    response = post(operator_api, {**SAW, "max_attempts": 20, "seed": 11})
     assert response.status_code == 201, response.json()
     body = response.json()
     run = AiRun.objects.get(run_id=body["run_id"])
@@ -57,16 +47,16 @@ def test_search_is_recorded_with_profile_version_and_resolution(searcher, starte
     assert selected["is_acceptable"] == body["success"]
 
 
-def test_same_seed_same_search(searcher, starter_profiles):
-    first = post(searcher, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
-    second = post(searcher, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+def test_same_seed_same_search(operator_api, starter_profiles):
+    first = post(operator_api, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
+    second = post(operator_api, {**SAW, "max_attempts": 15, "seed": 5, "stop_on_first_green": False}).json()
     assert first["run_id"] != second["run_id"]
     assert [a["candidate"] for a in first["attempt_records"]] == [a["candidate"] for a in second["attempt_records"]]
 
 
-def test_a_hard_context_fails_honestly(searcher, starter_profiles):
+def test_a_hard_context_fails_honestly(operator_api, starter_profiles):
     body = post(
-        searcher,
+        operator_api,
         {
             "tool_id": "router:upcut-1.5",
             "material_id": "shell:abalone-paua",
@@ -79,20 +69,18 @@ def test_a_hard_context_fails_honestly(searcher, starter_profiles):
     assert body["profile"] == "premium_shell"
 
 
-def test_profile_override_records_no_rule_and_the_run_page_says_so(searcher, starter_profiles):
-    body = post(searcher, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
+def test_profile_override_records_no_rule_and_the_run_page_says_so(operator_api, operator_client, starter_profiles):
+    body = post(operator_api, {**SAW, "profile": "default", "max_attempts": 5, "seed": 2}).json()
     assert body["profile"] == "default"
     # The saw-tools rule would have chosen thin_saw: it did not choose this run's profile.
     run = AiRun.objects.get(run_id=body["run_id"])
     assert (run.profile_name, run.rule_id, run.fallback_used) == ("default", None, None)
-    page = Client()
-    page.force_login(get_user_model().objects.get(username="tuner"))
-    html = page.get(f"/rmos/runs/{body['run_id']}/").content.decode()
+    html = operator_client.get(f"/rmos/runs/{body['run_id']}/").content.decode()
     assert "<dt>Resolved by</dt><dd>named explicitly <span" in html and "saw-tools" not in html
 
 
-def test_naming_the_profile_a_rule_would_choose_keeps_the_rule(searcher, starter_profiles):
-    body = post(searcher, {**SAW, "profile": "thin_saw", "max_attempts": 5, "seed": 2}).json()
+def test_naming_the_profile_a_rule_would_choose_keeps_the_rule(operator_api, starter_profiles):
+    body = post(operator_api, {**SAW, "profile": "thin_saw", "max_attempts": 5, "seed": 2}).json()
     run = AiRun.objects.get(run_id=body["run_id"])
     assert (run.profile_name, run.fallback_used) == ("thin_saw", False)
     assert run.rule_id == ConstraintProfile.objects.get(name="thin_saw").rules.get(name="saw-tools").id
@@ -115,23 +103,23 @@ def test_naming_the_profile_a_rule_would_choose_keeps_the_rule(searcher, starter
         ({"geometry_engine": "-"}, "geometry_engine"),
     ],
 )
-def test_bad_requests_are_400_and_record_nothing(searcher, starter_profiles, extra, field):
-    response = post(searcher, {**SAW, **extra})
+def test_bad_requests_are_400_and_record_nothing(operator_api, starter_profiles, extra, field):
+    response = post(operator_api, {**SAW, **extra})
     assert response.status_code == 400
     assert field in {e["field"] for e in response.json()["errors"]}
     assert all("index" not in e for e in response.json()["errors"])
     assert not AiRun.objects.exists()
 
 
-def test_unknown_profile_is_404(searcher, starter_profiles):
-    response = post(searcher, {**SAW, "profile": "ghost"})
+def test_unknown_profile_is_404(operator_api, starter_profiles):
+    response = post(operator_api, {**SAW, "profile": "ghost"})
     assert response.status_code == 404 and not AiRun.objects.exists()
 
 
-def test_only_operators_and_admins_run_searches(viewer, integrator, anonymous, starter_profiles):
-    assert post(viewer, SAW).status_code == 403
-    assert post(integrator, SAW).status_code == 403  # integrators post their own runs
-    assert post(anonymous, SAW).status_code == 401
+def test_only_operators_and_admins_run_searches(viewer_api, integrator_api, api_client, starter_profiles):
+    assert post(viewer_api, SAW).status_code == 403
+    assert post(integrator_api, SAW).status_code == 403  # integrators post their own runs
+    assert post(api_client, SAW).status_code == 401
     assert not AiRun.objects.exists()
 
 
@@ -159,7 +147,7 @@ def test_run_search_command_prints_a_readable_summary(starter_profiles):
     assert str(run.run_id) in text and f"{run.attempts} attempts" in text
 
 
-def test_run_search_json_is_the_recorded_run_as_the_api_returns_it(searcher, starter_profiles):
+def test_run_search_json_is_the_recorded_run_as_the_api_returns_it(operator_api, starter_profiles):
     out = StringIO()
     call_command(
         "run_search",
@@ -180,7 +168,7 @@ def test_run_search_json_is_the_recorded_run_as_the_api_returns_it(searcher, sta
     )
     printed = json.loads(out.getvalue())
     run = AiRun.objects.get()
-    assert printed == searcher.get(f"/api/rmos/logs/ai/runs/{run.run_id}").json()
+    assert printed == operator_api.get(f"/api/rmos/logs/ai/runs/{run.run_id}").json()
     assert (printed["profile"], printed["rule_id"], printed["fallback_used"]) == ("default", None, None)
 
 

@@ -10,7 +10,7 @@ import pytest
 from ailog import selectors, services
 from ailog.filters import LogFilter, cursor_parse
 from ailog.models import AiAttempt, AiRun
-from tests.ailog.factories import T0, attempt_event, new_run_id, run_item
+from tests.factories import T0, attempt_event, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from ailog.models import AiAttempt, AiRun
 from ailog.services import ingest, store
 from profiles import services as profile_services
 from rmos_site.errors import Conflict, PayloadTooLarge, ValidationFailed
-from tests.ailog.factories import (
+from tests.factories import (
     CONTEXT,
     T0,
     attempt_event,
@@ -23,8 +23,8 @@ from tests.ailog.factories import (
     new_run_id,
     run_event,
     run_item,
+    together,
 )
-from tests.factories import together
 
 pytestmark = pytest.mark.django_db
 UTC = UTC

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from ailog import services as log_services
-from tests.ailog.factories import T0, iso, run_item
-from tests.factories import token_auth_queries
+from tests.factories import T0, iso, run_item, token_auth_queries
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/rmos/ai/analytics"
@@ -21,25 +20,25 @@ def logged(default_profile):
     )
 
 
-def test_every_endpoint_answers(viewer, logged):
-    stats = viewer.get(f"{BASE}/profile-stats?limit=2").json()
+def test_every_endpoint_answers(viewer_api, logged):
+    stats = viewer_api.get(f"{BASE}/profile-stats?limit=2").json()
     assert stats["count"] == 3 and len(stats["results"]) == 2 and stats["results"][0]["runs"] == 8
-    spots = viewer.get(f"{BASE}/hotspots?min_runs=1").json()
+    spots = viewer_api.get(f"{BASE}/hotspots?min_runs=1").json()
     assert [r["tool_id"] for r in spots["results"]][:1] and all(r["reasons"] for r in spots["results"])
-    versions = viewer.get(f"{BASE}/profile-versions?profile=default").json()
+    versions = viewer_api.get(f"{BASE}/profile-versions?profile=default").json()
     assert versions["results"][0]["version"] == 1 and versions["results"][0]["runs"] == 24
-    series = viewer.get(f"{BASE}/timeseries?since=2025-06-01&until=2025-06-02&tool_id=saw:1").json()
+    series = viewer_api.get(f"{BASE}/timeseries?since=2025-06-01&until=2025-06-02&tool_id=saw:1").json()
     assert [(d["day"], d["runs"]) for d in series["days"]] == [("2025-06-01", 4), ("2025-06-02", 4)]
 
 
-def test_windows_over_http(viewer, logged):
-    stats = viewer.get(f"{BASE}/profile-stats?max_runs=5&max_attempts=4").json()
+def test_windows_over_http(viewer_api, logged):
+    stats = viewer_api.get(f"{BASE}/profile-stats?max_runs=5&max_attempts=4").json()
     assert sum(r["runs"] for r in stats["results"]) == 5 and sum(r["attempts"] for r in stats["results"]) == 4
     assert stats["window"] == {"max_runs": 5, "max_attempts": 4}
 
 
-def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
-    series = viewer.get(f"{BASE}/timeseries").json()
+def test_timeseries_defaults_to_the_last_90_days(viewer_api, logged):
+    series = viewer_api.get(f"{BASE}/timeseries").json()
     assert (
         len(series["days"]) == 90 and series["days"][-1]["runs"] == 0
     )  # today and the 89 days before; the log is older
@@ -75,41 +74,43 @@ def test_timeseries_defaults_to_the_last_90_days(viewer, logged):
         ("timeseries?since=0001-01-01T00:00:00%2B14:00", "since", "range"),
     ],
 )
-def test_bad_parameters_are_clear_400s(viewer, path, field, rule):
-    response = viewer.get(f"{BASE}/{path}")
+def test_bad_parameters_are_clear_400s(viewer_api, path, field, rule):
+    response = viewer_api.get(f"{BASE}/{path}")
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["code"] == "validation_error"
     assert (field, rule) in {(e["field"], e["rule"]) for e in body["errors"]}, body
 
 
-def test_unknown_profile_versions_is_404(viewer, logged):
-    response = viewer.get(f"{BASE}/profile-versions?profile=nothing-here")
+def test_unknown_profile_versions_is_404(viewer_api, logged):
+    response = viewer_api.get(f"{BASE}/profile-versions?profile=nothing-here")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
-def test_reads_need_a_signed_in_user(anonymous):
+def test_reads_need_a_signed_in_user(api_client):
     for name in ("profile-stats", "hotspots", "profile-versions?profile=default", "timeseries"):
-        assert anonymous.get(f"{BASE}/{name}").status_code == 401
+        assert api_client.get(f"{BASE}/{name}").status_code == 401
 
 
-def test_query_count_does_not_grow_with_history(viewer, default_profile, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_history(viewer_api, default_profile, django_assert_max_num_queries):
     for day in range(3):
         log_services.runs_ingest(runs=[run_item(at=T0 + timedelta(days=day, minutes=i)) for i in range(5)])
         with django_assert_max_num_queries(
             token_auth_queries() + 2
         ):  # the sums per context, the profile versions shown
-            assert viewer.get(f"{BASE}/profile-stats").status_code == 200
+            assert viewer_api.get(f"{BASE}/profile-stats").status_code == 200
         with django_assert_max_num_queries(token_auth_queries() + 1):
-            assert viewer.get(f"{BASE}/hotspots?min_runs=1").status_code == 200
+            assert viewer_api.get(f"{BASE}/hotspots?min_runs=1").status_code == 200
     since = iso(T0.replace(hour=6))
     with django_assert_max_num_queries(
         token_auth_queries() + 3
     ):  # whole days, the partial first day's runs and attempts
-        assert viewer.get(f"{BASE}/profile-stats?since={since}").status_code == 200
+        assert viewer_api.get(f"{BASE}/profile-stats?since={since}").status_code == 200
 
 
-def test_timeseries_reads_every_profiles_journal_in_one_query(viewer, default_profile, django_assert_max_num_queries):
+def test_timeseries_reads_every_profiles_journal_in_one_query(
+    viewer_api, default_profile, django_assert_max_num_queries
+):
     """Seen in review: two queries per profile in the window (and at most 500 entries each)."""
     from tests.factories import make_profile
 
@@ -121,11 +122,11 @@ def test_timeseries_reads_every_profiles_journal_in_one_query(viewer, default_pr
             log_services.runs_ingest(runs=[run_item(at=T0 + timedelta(minutes=n), profile=name)])
         # the day sums, the profiles' journals (a lookup of their ids, then the records)
         with django_assert_max_num_queries(token_auth_queries() + 3):
-            body = viewer.get(f"{BASE}/timeseries?{window}").json()
+            body = viewer_api.get(f"{BASE}/timeseries?{window}").json()
         assert sum(day["runs"] for day in body["days"]) == (1 if count == 1 else 5)
 
 
-def test_profile_versions_know_every_version_of_a_long_journal(viewer, default_profile):
+def test_profile_versions_know_every_version_of_a_long_journal(viewer_api, default_profile):
     """Seen in review: only the newest 500 journal entries were read, so runs of older versions
     of a much-edited profile counted as of an unknown version."""
     from profiles import services as profile_services
@@ -134,16 +135,16 @@ def test_profile_versions_know_every_version_of_a_long_journal(viewer, default_p
     log_services.runs_ingest(runs=[run_item(at=T0, profile_version=1)])
     for n in range(505):
         profile_services.profile_update(name="default", changes={"max_rings": 6 + n % 2}, note=f"edit {n}")
-    body = viewer.get(f"{BASE}/profile-versions?profile=default").json()
+    body = viewer_api.get(f"{BASE}/profile-versions?profile=default").json()
     assert body["unknown_version"] is None
     assert [(v["version"], v["runs"]) for v in body["results"]][-1] == (1, 1)
     assert len(body["results"]) == ConstraintProfile.objects.get(name="default").version > 500
 
 
-def test_a_profile_without_journal_records_still_exists(viewer, default_profile):
+def test_a_profile_without_journal_records_still_exists(viewer_api, default_profile):
     """A profile loaded without its history (loaddata skips simple-history) is not "no profile"."""
     from profiles.models import ConstraintProfile
 
     ConstraintProfile.history.filter(name="default").delete()
-    response = viewer.get(f"{BASE}/profile-versions?profile=default")
+    response = viewer_api.get(f"{BASE}/profile-versions?profile=default")
     assert response.status_code == 200 and response.json()["exists"] is True and response.json()["results"] == []

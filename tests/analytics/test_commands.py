@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from ailog import services as log_services
 from analytics.models import ContextTotal
-from tests.ailog.factories import run_item
+from tests.factories import run_item
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from ailog.filters import LogFilter
 from analytics import selectors
 from analytics.filters import Window
 from profiles import services as profile_services
-from tests.ailog.factories import T0, attempt_event, iso, new_run_id, run_item
+from tests.factories import T0, attempt_event, iso, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
 UTC = UTC

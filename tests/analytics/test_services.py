@@ -18,8 +18,7 @@ from ailog.services import log_hold_writers
 from analytics.models import ContextDay, ContextTotal
 from analytics.services import aggregates_rebuild
 from rmos_site.errors import Conflict, ValidationFailed
-from tests.ailog.factories import T0, attempt_event, new_run_id, run_event, run_item
-from tests.factories import together
+from tests.factories import T0, attempt_event, new_run_id, run_event, run_item, together
 
 UTC = UTC
 TOOLS = ("saw:a", "saw:b", "laser:c")

@@ -10,14 +10,12 @@ import pytest
 
 from bench.core import Bench
 from bench.pages import dashboard_pages
-from tests.ailog.factories import run_item
-from tests.dashboard.builders import log_runs
+from tests.factories import log_runs, run_item
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_dashboard_rows_measure_every_page_against_its_api_calls(starter_profiles, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_the_dashboard_rows_measure_every_page_against_its_api_calls(starter_profiles):
     now = datetime.now(UTC)
     context = {
         "tool_id": "saw:slitting-0.5",

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.ailog.factories import run_item
-from tests.dashboard.builders import log_runs, make_user
+from tests.factories import log_runs, make_user, run_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from profiles import selectors
-from tests.ailog.factories import run_item
-from tests.dashboard.builders import PASSWORD, edit_profile, log_runs, make_profile, make_user
+from tests.factories import PASSWORD, edit_profile, log_runs, make_profile, make_user, run_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from dashboard.url_state import DashboardState, parse
 from profiles import selectors
-from tests.dashboard.builders import make_user
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,7 @@ import pytest
 
 from dashboard.panels.analytics import parse_sort, sort_rows
 from rmos_site.errors import ValidationFailed
-from tests.ailog.factories import T0, run_item
-from tests.dashboard.builders import log_runs
+from tests.factories import T0, log_runs, run_item
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 
 from profiles import selectors
 from profiles.models import ConstraintProfile
-from tests.dashboard.builders import edit_profile, form_data, make_profile
+from tests.factories import edit_profile, form_data, make_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_the_page_has_the_three_rows_and_the_navigation(viewer_client, default_p
 
 
 def test_signing_out_says_so_on_the_page_it_lands_on(client, default_profile):
-    from tests.dashboard.builders import make_user
+    from tests.factories import make_user
 
     client.force_login(make_user("ines", role="viewer"))
     response = client.post("/accounts/logout/", follow=True)
@@ -73,7 +73,7 @@ def test_signing_out_says_so_on_the_page_it_lands_on(client, default_profile):
 
 
 def test_staff_see_the_admin_link(client, default_profile):
-    from tests.dashboard.builders import make_user
+    from tests.factories import make_user
 
     client.force_login(make_user("ada", is_staff=True))
     assert 'href="/admin/"' in client.get(DASHBOARD).content.decode()
@@ -202,8 +202,7 @@ def test_rollback_links_return_to_the_dashboard_view(operator_client, default_pr
 
 
 def test_a_viewer_sees_the_log_the_analytics_and_the_hotspots_but_no_edit_controls(viewer_client, default_profile):
-    from tests.ailog.factories import T0, run_item
-    from tests.dashboard.builders import log_runs
+    from tests.factories import T0, log_runs, run_item
 
     edit_profile("default", max_rings=9)
     log_runs(*[run_item(at=T0, success=i % 2 == 0) for i in range(6)])
@@ -223,7 +222,7 @@ def test_anonymous_visitors_sign_in_before_any_page(client, default_profile):
 def test_the_editor_opens_the_profile_the_inspected_context_uses(client, starter_profiles):
     """Seen in review: with a maple context selected the inspector said "Profile used:
     maple_contrast" while the editor stayed on default."""
-    from tests.dashboard.builders import make_user
+    from tests.factories import make_user
 
     client.force_login(make_user("otto", role="operator"))
     maple = "tool_id=saw%3Aslitting-0.5&material_id=wood%3Amaple-hard&machine_id=prod%3Avmc-3axis"

@@ -7,7 +7,7 @@ import pytest
 from engine.profile import BOOL_FIELDS, CONSTRAINT_FIELDS, INT_FIELDS, WIDTH_FIELDS
 from profiles import selectors
 from profiles.presentation import FIELD_GROUPS, FIELD_SPECS, display_value, history_rows, same_value
-from tests.dashboard.builders import edit_profile, make_profile
+from tests.factories import edit_profile, make_profile
 
 
 def test_every_constraint_field_is_presented_once_in_order():

@@ -11,7 +11,7 @@ from django.conf import settings as dj_settings
 
 from profiles import selectors, services
 from profiles.models import ConstraintProfile
-from tests.dashboard.builders import make_profile, make_user
+from tests.factories import make_profile, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dashboard.panels import log_viewer
-from tests.ailog.factories import T0, run_item
-from tests.dashboard.builders import log_runs
+from tests.factories import T0, log_runs, run_item
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ import pytest
 
 from dashboard.panels.outcomes import DAYS_DEFAULT, parse_days
 from profiles import selectors, services
-from tests.ailog.factories import run_item
-from tests.dashboard.builders import edit_profile, log_runs, make_profile, make_user
+from tests.factories import edit_profile, log_runs, make_profile, make_user, run_item
 
 pytestmark = pytest.mark.django_db
 

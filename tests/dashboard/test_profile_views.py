@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from profiles import selectors
 from profiles.models import ConstraintProfile
-from tests.dashboard.builders import edit_profile, form_data, make_profile, make_user
+from tests.factories import edit_profile, form_data, make_profile, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ import pytest
 from ailog import services as log_services
 from dashboard import charts
 from profiles.models import ResolutionRule
-from tests.ailog.factories import T0, attempt_event, candidate, new_run_id, run_item
-from tests.dashboard.builders import log_runs, make_user
+from tests.factories import T0, attempt_event, candidate, log_runs, make_user, new_run_id, run_item
 
 pytestmark = pytest.mark.django_db
 

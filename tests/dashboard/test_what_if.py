@@ -9,7 +9,7 @@ import pytest
 
 from profiles import selectors
 from profiles.models import ConstraintProfile
-from tests.dashboard.builders import edit_profile, form_data
+from tests.factories import edit_profile, form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ import pytest
 from engine.context import Context
 from engine.feasibility import CHECK_NAMES, CHECKS, PATTERN_STRESS, TOOL_IMPACT, Scorer, bucket_of, round_score
 from engine.generator import Generator
-
-from .builders import make_candidate, make_context, make_spec
+from tests.factories import make_candidate, make_context, make_spec
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "feasibility.md"
 

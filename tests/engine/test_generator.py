@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from engine.catalog import DEFAULT_CATALOG_PATH, load_catalog, parse_catalog
 from engine.generator import Candidate, Generator, PaletteError
 from engine.profile import DEFAULTS, ProfileSpec, parse_profile
-
-from .builders import assert_satisfies, make_spec
+from tests.factories import assert_satisfies, make_spec
 
 PROPERTY = settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PALETTE_KEYS = ("", "classic_bw", "warm_woods", "maple_contrast", "shell_premium")

@@ -14,8 +14,7 @@ from engine.search import (
     BudgetError,
     run_search,
 )
-
-from .builders import make_context, make_spec
+from tests.factories import make_context, make_spec
 
 EASY = make_context("saw:jeweler-0.25", "wood:maple-hard", "prod:vmc-3axis")
 ALWAYS_YELLOW = make_context("router:downcut-0.8", "wood:ebony", "prod:vmc-3axis")  # chip_out 60

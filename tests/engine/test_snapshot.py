@@ -15,8 +15,7 @@ from engine.snapshot import (
     sample_snapshot,
     total_width_bins,
 )
-
-from .builders import make_context, make_spec
+from tests.factories import make_context, make_spec
 
 EASY = make_context("saw:jeweler-0.25", "wood:maple-hard", "prod:vmc-3axis")
 
