@@ -25,7 +25,9 @@ from dataclasses import asdict, dataclass, field
 from importlib import import_module
 from typing import Any, TextIO
 
-from rmos_site.progress import Progress
+from tqdm import tqdm
+
+from rmos_site.progress import progress_bar
 
 
 @dataclass
@@ -66,8 +68,8 @@ class Bench:
     scratch: dict[str, Any] = field(default_factory=dict)
     quick: bool = False  # a smoke run (tests): fewer repeats, smaller samples
 
-    def progress(self, total: int | None, label: str, unit: str = "") -> Progress:
-        return Progress(total, label=label, unit=unit, stream=self.stderr)
+    def progress(self, total: int | None, label: str, unit: str = "") -> tqdm:
+        return progress_bar(total, label=label, unit=unit, stream=self.stderr)
 
     def say(self, text: str) -> None:
         self.stderr.write(text + "\n")

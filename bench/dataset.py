@@ -267,7 +267,7 @@ def dataset_build(bench: Bench, *, attempts: int, reuse: bool) -> dict[str, Any]
             for source, batch in traffic.batches(runs, start=traffic.start, end=traffic.end):
                 services.runs_ingest(runs=batch, source=source)
                 done += sum(len(run["attempt_records"]) for run in batch)
-                bar.update(done)
+                bar.update(done - bar.n)
                 if done >= attempts:
                     break
                 if connection.vendor == "postgresql" and done - analyzed >= ANALYZE_EVERY:

@@ -165,7 +165,7 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
                 services.runs_ingest(runs=batch, source=source)
             ours = max(ours, len(rows) / (time.perf_counter() - start))
             total_attempts += len(rows)
-            bar.advance()
+            bar.update(1)
     directory.rmdir()
     bench.scratch["ingest_rate"] = ours
     note = (

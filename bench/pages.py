@@ -98,7 +98,7 @@ def dashboard_pages(bench: Bench) -> list[Row]:
         for _ in range(repeat):
             for url in urls:
                 seconds[url].append(_fetch(client, url))
-            bar.advance()
+            bar.update(1)
     rows = []
     for label, url, apis in cases:
         page_ms = p50(seconds[url]) * 1000

@@ -1,106 +1,53 @@
-"""A one-line progress bar for management commands (standard library only).
+"""Progress bars for long commands: tqdm, set up once for where commands write.
 
-    with Progress(total=len(days), label="pruning", unit="days", stream=self.stderr) as bar:
+    with progress_bar(len(days), label="pruning", unit="day", stream=self.stderr) as bar:
         for day in days:
             ...
-            bar.advance()
+            bar.update(1)
 
-On a terminal the line redraws in place (``pruning [#######.....] 58% 29/50 days 3.1/s ETA 0:07``);
-into a file or pipe it writes a line at most every ``log_every`` seconds and one at the end, so
-logs stay readable. ``total=None`` shows a count and a rate without a bar.
+On a terminal tqdm redraws the bar in place. Into a file or a pipe (CI logs, ``nohup``) a redraw
+would be a carriage return and padding, so there it writes a whole line at most every
+``log_every`` seconds and one at the end. ``total=None`` shows a count and a rate without a bar.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import IO, Any
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+from tqdm import tqdm
 
 
-def _rate(per_second: float) -> str:
-    for limit, suffix in ((1e6, "M"), (1e3, "k")):
-        if per_second >= limit:
-            return f"{per_second / limit:.1f}{suffix}"
-    return f"{per_second:.1f}"
+class _WholeLines:
+    """A stream for tqdm that turns each redraw into one line (for files and pipes)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            self.out.write(line + "\n")
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
-class Progress:
-    def __init__(
-        self,
-        total: int | None,
-        *,
-        label: str = "",
-        unit: str = "",
-        stream: IO[str] | Any = None,
-        width: int = 30,
-        redraw_every: float = 0.1,
-        log_every: float = 10.0,
-    ) -> None:
-        self.total = total
-        self.label = label
-        self.unit = unit
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.done = 0
-        self.started = time.monotonic()
-        self._last_draw = float("-inf")  # the first update draws
-        is_tty = getattr(self.stream, "isatty", None)
-        self.interactive = bool(is_tty and is_tty())
-        self._every = redraw_every if self.interactive else log_every
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def advance(self, amount: int = 1) -> None:
-        self.update(self.done + amount)
-
-    def update(self, done: int) -> None:
-        self.done = done
-        now = time.monotonic()
-        if now - self._last_draw >= self._every:
-            self._last_draw = now
-            self._draw(final=False)
-
-    def close(self) -> None:
-        self._draw(final=True)
-
-    def line(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = self.done / elapsed
-        unit = f" {self.unit}" if self.unit else ""
-        parts = [self.label] if self.label else []
-        if self.total:
-            share = min(self.done / self.total, 1.0)
-            filled = int(share * self.width)
-            parts.append(
-                f"[{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {self.done:,}/{self.total:,}{unit}"
-            )
-            remaining = (self.total - self.done) / rate if rate > 0 else 0.0
-            parts.append(f"{_rate(rate)}/s ETA {_clock(remaining)}")
-        else:
-            parts.append(f"{self.done:,}{unit} {_rate(rate)}/s")
-        parts.append(f"elapsed {_clock(elapsed)}")
-        return " ".join(parts)
-
-    def _draw(self, *, final: bool) -> None:
-        text = self.line()
-        if self.interactive:
-            self._write("\r\033[K" + text + ("\n" if final else ""))
-        else:
-            self._write(text + "\n")
-        self.stream.flush()
-
-    def _write(self, text: str) -> None:
-        if hasattr(self.stream, "ending"):  # a command's self.stdout/self.stderr would add a newline
-            self.stream.write(text, ending="")
-        else:
-            self.stream.write(text)
+def progress_bar(
+    total: int | None, *, label: str = "", unit: str = "it", stream: IO[str] | Any = None, log_every: float = 10.0
+) -> tqdm:
+    # A command's self.stderr (Django's OutputWrapper) ends every write with a newline: write
+    # to the stream it wraps.
+    out = getattr(stream, "_out", stream) if stream is not None else sys.stderr
+    interactive = bool(getattr(out, "isatty", None) and out.isatty())
+    return tqdm(
+        total=total,
+        desc=label,
+        unit=f" {unit}" if unit else "",
+        file=out if interactive else _WholeLines(out),
+        mininterval=0.1 if interactive else log_every,
+        maxinterval=max(log_every, 10.0),
+        dynamic_ncols=interactive,
+        ascii=not interactive,
+        ncols=None if interactive else 100,
+    )

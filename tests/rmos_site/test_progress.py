@@ -1,4 +1,4 @@
-"""rmos_site.progress: the progress bar commands share."""
+"""rmos_site.progress: tqdm as the commands use it, on a terminal and into a log."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 from django.core.management.base import OutputWrapper
 
-from rmos_site.progress import Progress
+from rmos_site.progress import progress_bar
 
 
 class _Terminal(io.StringIO):
@@ -14,35 +14,39 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_bar_on_a_terminal_redraws_in_place():
+def test_on_a_terminal_the_bar_redraws_in_place():
     out = _Terminal()
-    with Progress(4, label="work", unit="days", stream=out, redraw_every=0) as bar:
+    with progress_bar(4, label="work", unit="day", stream=out) as bar:
         for _ in range(4):
-            bar.advance()
+            bar.update(1)
     text = out.getvalue()
-    assert text.count("\r") == 5 and text.endswith("\n")
-    assert "work [" in text and "100% 4/4 days" in text and "ETA" in text
+    assert "\r" in text and text.endswith("\n") and text.count("\n") == 1
+    assert "work" in text and "100%" in text and "4/4" in text
 
 
 def test_into_a_file_it_writes_whole_lines_sparingly():
     out = io.StringIO()
-    bar = Progress(1000, stream=out, log_every=3600)
-    for _ in range(1000):
-        bar.advance()
-    bar.close()
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 2 and "\r" not in out.getvalue() and "1,000/1,000" in lines[-1]
+    with progress_bar(1000, label="pruning", unit="day", stream=out, log_every=3600) as bar:
+        for _ in range(1000):
+            bar.update(1)
+    text = out.getvalue()
+    lines = text.splitlines()
+    # The first draw and the last; no carriage returns and no padding in a log.
+    assert len(lines) == 2 and "\r" not in text and all(line == line.rstrip() for line in lines)
+    assert "1000/1000" in lines[-1] and "pruning" in lines[-1]
 
 
 def test_without_total_it_counts():
     out = io.StringIO()
-    with Progress(None, unit="rows", stream=out) as bar:
+    with progress_bar(None, unit="row", stream=out) as bar:
         bar.update(2500)
-    assert "2,500 rows" in out.getvalue() and "[" not in out.getvalue()
+    assert "2500 row" in out.getvalue() and "%" not in out.getvalue()
 
 
-def test_through_a_commands_output_wrapper():
+def test_through_a_commands_output_wrapper_it_writes_to_the_wrapped_stream():
     raw = _Terminal()
-    with Progress(2, stream=OutputWrapper(raw), redraw_every=0) as bar:
-        bar.advance()
-    assert raw.getvalue().count("\n") == 1  # only the final line ends one
+    with progress_bar(2, stream=OutputWrapper(raw)) as bar:
+        bar.update(1)
+        bar.update(1)
+    # OutputWrapper would have ended every redraw with a newline; only the final one ends a line.
+    assert raw.getvalue().count("\n") == 1

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from ailog import services
 from ailog.filters import parse_instant
 from rmos_site.errors import ValidationFailed
 from rmos_site.present import utc_iso
-from rmos_site.progress import Progress
+from rmos_site.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -36,13 +37,13 @@ class Command(BaseCommand):
                 f"Dry run: {result.runs:,} runs and {result.attempts:,} attempts are older than {when}; nothing deleted."
             )
             return
-        bar: Progress | None = None
+        bar: tqdm | None = None
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
             if bar is None:
-                bar = Progress(total, label="pruning", unit="days", stream=self.stderr)
-            bar.update(done)
+                bar = progress_bar(total, label="pruning", unit="day", stream=self.stderr)
+            bar.update(done - bar.n)
 
         result = services.logs_prune(before=cutoff, progress=progress if options["verbosity"] >= 1 else None)
         if bar is not None:

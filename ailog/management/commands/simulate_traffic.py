@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ailog import search
 from ailog.models import MAX_ATTEMPTS_PER_RUN
 from engine.context import Context
-from rmos_site.progress import Progress
+from rmos_site.progress import progress_bar
 
 # (weight, tool, material, machine, workflow mode): a shop's mix. Most traffic is ordinary work
 # that should succeed; a few contexts are deliberately hard (shell on a router, fine maple work
@@ -74,7 +74,7 @@ class Command(BaseCommand):
         start = end - timedelta(days=days)
         step = (end - start) / runs
         reasons: Counter[str] = Counter()
-        with Progress(runs, label="simulating", unit="runs", stream=self.stderr) as bar:
+        with progress_bar(runs, label="simulating", unit="run", stream=self.stderr) as bar:
             for i in range(runs):
                 _, tool, material, machine, mode = rng.choices(MIX, weights)[0]
                 context = Context(tool, material, machine, mode, rng.choices(engines, engine_weights)[0])
@@ -92,7 +92,7 @@ class Command(BaseCommand):
                 clock = _Stamps(moment)
                 _, outcome = search.search_run_execute(context=context, budget=budget, now=clock)
                 reasons[outcome.reason] += 1
-                bar.advance()
+                bar.update(1)
         successes = reasons["green_found"] + reasons["acceptable_found"]
         summary = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
         self.stdout.write(f"Recorded {runs:,} runs over {days} days: {successes / runs:.0%} succeeded ({summary}).")

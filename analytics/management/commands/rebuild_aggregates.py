@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from analytics.services import aggregates_rebuild
-from rmos_site.progress import Progress
+from rmos_site.progress import progress_bar
 
 SHOWN = 50
 
@@ -18,13 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="compare only; exit status 1 on any mismatch")
 
     def handle(self, *args, check: bool, **options) -> None:
-        bar: Progress | None = None
+        bar: tqdm | None = None
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
             if bar is None:
-                bar = Progress(total, label="checking" if check else "rebuilding", unit="days", stream=self.stderr)
-            bar.update(done)
+                bar = progress_bar(total, label="checking" if check else "rebuilding", unit="day", stream=self.stderr)
+            bar.update(done - bar.n)
 
         mismatches = aggregates_rebuild(check_only=check, progress=progress if options["verbosity"] >= 1 else None)
         if bar is not None:
