@@ -133,7 +133,7 @@ def percentile(values: Iterable[float], share: float) -> float:
 # -- reporting -----------------------------------------------------------------------------------
 
 
-def _number(value: float | None, unit: str = "") -> str:
+def number(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if unit == "ms":
@@ -149,12 +149,12 @@ def table(rows: list[Row]) -> str:
     header = ("metric", "value", "baseline", "ratio", "target", "met?")
     lines = []
     for row in rows:
-        baseline = _number(row.baseline, row.unit)
+        baseline = number(row.baseline, row.unit)
         if row.baseline_label:
             baseline = f"{baseline} ({row.baseline_label})"
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         met = {True: "yes", False: "NO", None: "-"}[row.met]
-        lines.append((row.metric, _number(row.value, row.unit), baseline, ratio, row.target, met))
+        lines.append((row.metric, number(row.value, row.unit), baseline, ratio, row.target, met))
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines)]
     out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)), "-+-".join("-" * w for w in widths)]
     out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]

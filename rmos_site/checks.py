@@ -26,7 +26,7 @@ def postgresql_keeps_statistics(app_configs, databases=None, **kwargs) -> list[W
                     f"autovacuum is off on the PostgreSQL server of database {alias!r}, so nothing keeps the "
                     "planner's statistics fresh: ingestion slows down as the AI log grows.",
                     hint="Turn it on (autovacuum = on in postgresql.conf, PostgreSQL's default), or run ANALYZE "
-                    "after every large load; see the README, 'Running on PostgreSQL'.",
+                    "after every large load; see docs/deployment.md, 'Statistics'.",
                     id="rmos.W001",
                 )
             )

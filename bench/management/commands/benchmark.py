@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from bench import core as benchmark
+from bench import report
 from bench.dataset import dataset_build
 from rmos_site.env import parse_database_url
 
@@ -167,8 +168,11 @@ class Command(BaseCommand):
                 {
                     "time": stamp,
                     "vendor": connection.vendor,
+                    "size": _size_tag(options["attempts"]).upper(),
+                    "command": _command_line(options),
+                    "quick": options["quick"],
                     "dataset": bench.dataset,
-                    "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                    "machine": _machine(),
                     "rows": [row.as_dict() for row in rows],
                 },
                 indent=2,
@@ -176,6 +180,42 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"\nwritten to {path}")
+        if not options["quick"]:
+            docs = settings.BASE_DIR / "docs" / "performance.md"
+            report.write(options["output_dir"], docs)
+            self.stdout.write(f"and to {docs.relative_to(settings.BASE_DIR)}")
+
+
+def _command_line(options) -> str:
+    prefix = "DATABASE_URL=postgres://… " if connection.vendor == "postgresql" else ""
+    parts = ["./dev bench", f"--attempts {options['attempts']}"]
+    if options["only"]:
+        parts.append(f"--only {options['only']}")
+    return prefix + " ".join(parts)
+
+
+def _machine() -> dict[str, object]:
+    """What the numbers were measured on (the machine is shared: the load says how busy it was)."""
+    cpu = None
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
+    except OSError:
+        pass
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+        else:
+            cursor.execute("SELECT sqlite_version()")
+            database = f"SQLite {cursor.fetchone()[0]}"
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "load": " ".join(f"{value:.1f}" for value in os.getloadavg()),
+        "python": sys.version.split()[0],
+        "database": database,
+    }
 
 
 def _ensure_postgres_database(target: dict, *, fresh: bool) -> None:
