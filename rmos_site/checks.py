@@ -11,7 +11,7 @@ from django.db import connections
 def postgresql_keeps_statistics(app_configs, databases=None, **kwargs) -> list[Warning]:
     """Ingestion looks up a batch's run ids in the attempts' unique index. Without fresh planner
     statistics PostgreSQL scans the whole table instead, so each batch costs more as the log
-    grows (measured: 11,400 attempts/s at 2M attempts before ANALYZE, 21,000/s after)."""
+    grows."""
     problems: list[Warning] = []
     for alias in databases or ():
         connection = connections[alias]

@@ -1,7 +1,7 @@
 """One rule for a whole number written in a query string or a form field: ASCII digits with an
 optional leading minus ("5", "-5"), nothing else. Python's ``int()`` also takes " 5", "+5",
 "5_000" and other scripts' digits ("٣"), and ``str.isdigit()`` takes "²"; every parameter
-reads numbers alike instead (an API review found three endpoints each with its own reading)."""
+reads numbers alike instead."""
 
 from __future__ import annotations
 

@@ -109,10 +109,8 @@ def _prefer_indexes() -> None:
     (autovacuum off, see rmos.W001, or a table that grew a lot since its last ANALYZE) estimates
     such a lookup at half the table and scans all of it. Penalising sequential scans makes the
     costs of the temporary-table scans huge, which would trigger JIT compilation (~100 ms a
-    query), hence ``jit = off``; these are short keyed queries that JIT never helps. Measured on
-    a 3M-attempt table without statistics: 3,000 runs in 1.1 s instead of 4.3 s; with statistics
-    no difference (1.1-1.3 s either way); the 1M-attempt load test, 23,263 instead of 9,466
-    attempts/s.
+    query), hence ``jit = off``; these are short keyed queries that JIT never helps. With fresh
+    statistics the hint changes nothing.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

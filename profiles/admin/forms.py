@@ -69,9 +69,8 @@ def _shown(form: forms.ModelForm, name: str, value) -> str:
 def rebase_on_newer_version(form: forms.ModelForm, exc: Conflict) -> None:
     """Someone saved a newer version while this form was open. Say what that version changed;
     fields the user had not changed take its values (saving again must not undo it), fields the
-    user changed keep theirs; the next save applies them over the newer version. (Before, the
-    form refused every save until reloaded, and then a save put back the older values of fields
-    the user never touched.)"""
+    user changed keep theirs; the next save applies them over the newer version, never putting
+    back older values of fields the user did not touch."""
     current_version = exc.extra["current_version"]
     model = type(form.instance)
     live = selectors.journaled_live(model=model, pk=form.instance.pk)

@@ -13,8 +13,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 class JournaledAdmin(SimpleHistoryAdmin):
     """simple-history's admin, answering ids that name nothing the way Django's change page does:
-    a redirect with "… doesn't exist" (before, ``abc/history/`` and ``3/change/history/`` were a
-    500, the library filtering an integer key by the text). A deleted object keeps its history.
+    a redirect with "… doesn't exist" (the library would filter an integer key by the text of
+    ``abc/history/``). A deleted object keeps its history.
     The history list names who acted when no account did, as the dashboard does (not "None")."""
 
     object_history_list_template = "admin/profiles/journal_history_list.html"
