@@ -10,15 +10,8 @@ successes, success rate
     A run succeeded when its ``reason`` is ``green_found`` or ``acceptable_found`` (then
     ``success`` is true). success rate = successes / runs; none when there are no runs.
 95% Wilson interval
-    For k successes out of n runs, with z = 1.959964 (the 97.5th percentile of the normal
-    distribution) and p = k / n::
-
-        centre = (p + z²/2n) / (1 + z²/n)
-        half   = z · √(p(1 − p)/n + z²/4n²) / (1 + z²/n)
-        interval = [centre − half, centre + half]
-
-    Unlike p ± z·√(p(1−p)/n) it stays inside [0, 1] and does not collapse to a point for 0/n or
-    n/n, so small samples get the wide interval they deserve.
+    Of k successes out of n runs: :func:`analytics.stats.wilson_interval`, where its formula and
+    reason are written.
 average attempts per run
     The sum of each run's ``attempts`` (the count it reports) divided by runs.
 average selected score
@@ -38,7 +31,8 @@ last run
     The latest run ``timestamp``.
 hotspot score
     For a context with at least ``min_runs`` runs, the larger of two 95% Wilson *lower* bounds:
-    of the failure rate (failures / runs) and of the RED share (as above), times 100. A lower bound is what the data supports at least, so 3 failures out of 3 (lower bound
+    of the failure rate (failures / runs, :func:`analytics.stats.failure_lower_bound`) and of the
+    RED share (as above), times 100. A lower bound is what the data supports at least, so 3 failures out of 3 (lower bound
     44%) ranks below 400 out of 500 (76%): small samples are not overrated, and at equal rates
     more evidence ranks higher. Ties go to more runs, then to the context in alphabetical order.
     Each hotspot lists its reasons in words: the success rate and the RED share with their 95%
@@ -53,32 +47,24 @@ per-version deltas
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from analytics.stats import failure_lower_bound, wilson_interval
 from engine.search import REASONS, SUCCESS_REASONS
 from rmos_site.present import utc_iso
 
-Z95 = 1.959963984540054
 # The outcome vocabulary is the search loop's (engine.search); the aggregates have a column for
 # each reason (analytics.models, checked by a test).
 FAILURE_REASONS = tuple(reason for reason in REASONS if reason not in SUCCESS_REASONS)
 BUCKETS = ("GREEN", "YELLOW", "RED")
 
 
-def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float] | None:
-    """The Wilson score interval of ``successes`` out of ``n`` (None when n is 0)."""
-    if n <= 0:
-        return None
-    p = successes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson(successes: float, n: float) -> tuple[float, float] | None:
+    """The 95% Wilson interval of ``successes`` out of ``n`` (None when n is 0)."""
+    return wilson_interval(successes=successes, n=n)
 
 
 @dataclass
@@ -200,9 +186,8 @@ def _interval_text(bounds: tuple[float, float]) -> str:
 
 def hotspot(counts: Counts) -> Hotspot:
     """Score a context (see the module docstring) and say why in words."""
-    failure = wilson(counts.failures, counts.runs)
     red = counts.red_interval()
-    failure_low = failure[0] if failure else 0.0
+    failure_low = failure_lower_bound(failures=counts.failures, runs=counts.runs)
     red_low = red[0] if red else 0.0
     score = round(100 * max(failure_low, red_low), 1)
     reasons = []
