@@ -7,20 +7,28 @@ In short: each check gives a sub-score 0-100 (rounded to 0.1), bucketed GREEN >=
 else RED. The overall score is the weighted mean of the rounded sub-scores (rounded to 0.1); the
 overall bucket is the worst check's bucket.
 
-:class:`Scorer` resolves the context against the catalog once and keeps the sub-scores that depend
-on a small key (thinnest width, ring count, one ring's material or pattern and material), so
-scoring a candidate is a few dictionary look-ups, two curve evaluations and C-level
-``min``/``map`` calls.
+Rounding is exact: every catalog and curve number is taken as the decimal it is written as, each
+sub-score is computed as an exact fraction (whole numbers, or :class:`fractions.Fraction`) and
+rounded half-to-even to a whole number of tenths, and the weighted mean is an integer division of
+whole tenths. So a tie is a tie (79.95 scores 80.0), never decided by binary float error.
+
+:class:`Scorer` resolves the context against the catalog once and keeps every sub-score, in whole
+tenths, under a small key (thinnest width; ring count; ring count and total width; the smallest
+width-to-strip ratio scaled to a whole number; one ring's material, or pattern and material),
+computed exactly the first time the key is seen. So scoring a candidate is dictionary look-ups
+and C-level ``min``/``map`` calls over whole numbers.
 :meth:`Scorer.score` returns the full :class:`Feasibility`; :meth:`Scorer.fast_score` returns only
 ``(score, bucket)`` and computes them with the very same code, so the two always agree.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import mul, truediv
+from fractions import Fraction
+from functools import lru_cache
+from operator import mul
 from typing import Any, NamedTuple
 
 from engine.catalog import Catalog, Material
@@ -72,29 +80,60 @@ def bucket_of(score: float) -> str:
     return GREEN if score >= GREEN_AT else YELLOW if score >= YELLOW_AT else RED
 
 
-def round_score(value: float) -> float:
-    """To the nearest 0.1, ties to even: ``round(value * 10) / 10``.
+@lru_cache(maxsize=4096)
+def _exact(value: float) -> Fraction:
+    """A number from the catalog or a curve as the decimal it is written as, exactly.
 
-    Used for every sub-score and the overall score. (It is several times faster than
-    ``round(value, 1)``, which matters on the hot path; the two differ only on exact ties.)
+    ``repr`` of a float is the shortest decimal that reads back as that float, so 0.35 is 7/20,
+    not the binary 0.34999999999999997779...
     """
-    return round(value * 10) / 10
+    return Fraction(repr(value))
 
 
-def _curve(points: Sequence[tuple[float, float]]) -> Callable[[float], float]:
-    """Piecewise-linear interpolation through ``points``, rounded by :func:`round_score`."""
-    xs = [x for x, _ in points]
-    ys = [y for _, y in points]
-    slopes = [(ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) for i in range(len(xs) - 1)]
-    first_x, last_x, first_y, last_y = xs[0], xs[-1], ys[0], ys[-1]
+def _divide_to_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (``denominator > 0``) to the nearest whole number, exactly; a
+    tie goes to the even one (as ``round`` does)."""
+    quotient, remainder = divmod(numerator, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient & 1):
+        quotient += 1
+    return quotient
 
-    def curve(x: float) -> float:
-        if x <= first_x:
-            return first_y
-        if x >= last_x:
-            return last_y
-        i = bisect_right(xs, x) - 1
-        return round((ys[i] + (x - xs[i]) * slopes[i]) * 10) / 10
+
+def _tenths(value: Fraction) -> int:
+    """``value`` in whole tenths, exactly, a tie to the even tenth."""
+    return _divide_to_even(value.numerator * 10, value.denominator)
+
+
+def _curve(points: Sequence[tuple[float, float]]) -> Callable[[int, int], int]:
+    """Piecewise-linear interpolation through ``points``: ``curve(p, q)`` is the curve's value at
+    ``x = p / q`` (whole numbers, ``q > 0``) in whole tenths, computed and rounded exactly with
+    integers only (it runs each time a scorer meets a new key, so it is kept cheap)."""
+    xs = [_exact(x) for x, _ in points]
+    ys = [_exact(y) * 10 for _, y in points]
+    x_scale = math.lcm(*(x.denominator for x in xs))
+    y_scale = math.lcm(*(y.denominator for y in ys))
+    # Breakpoints as whole numbers: x_i = a[i] / x_scale, value_i in tenths = c[i] / y_scale.
+    a = [int(x * x_scale) for x in xs]
+    c = [int(y * y_scale) for y in ys]
+    first, last = _divide_to_even(c[0], y_scale), _divide_to_even(c[-1], y_scale)
+
+    def curve(p: int, q: int) -> int:
+        px = p * x_scale  # x = px / (q * x_scale), compared with a[i] / x_scale as px vs a[i] * q
+        if px <= a[0] * q:
+            return first
+        if px >= a[-1] * q:
+            return last
+        i = 1
+        while px >= a[i] * q:
+            i += 1
+        i -= 1  # a[i] <= x * x_scale < a[i + 1]
+        span = q * (a[i + 1] - a[i])
+        # _divide_to_even, inlined: this runs for every new key a scorer meets.
+        denominator = span * y_scale
+        quotient, remainder = divmod(c[i] * span + (c[i + 1] - c[i]) * (px - a[i] * q), denominator)
+        if 2 * remainder > denominator or (2 * remainder == denominator and quotient & 1):
+            quotient += 1
+        return quotient
 
     return curve
 
@@ -108,6 +147,21 @@ _CAPACITY_CURVE = _CURVES["ring_capacity"]
 _KERF_CURVE = _CURVES["kerf_loss"]
 _WEIGHTS = tuple(check.weight for check in CHECKS)
 _TOTAL_WEIGHT = sum(_WEIGHTS)
+_GREEN_TENTHS = round(GREEN_AT * 10)
+_YELLOW_TENTHS = round(YELLOW_AT * 10)
+
+
+@lru_cache(maxsize=4096)
+def _brittle_tenths(pattern_factor: float, brittleness: float) -> int:
+    """brittle_patterns of one ring: 100 x (1 - pattern factor x brittleness)."""
+    return _tenths(100 - 100 * _exact(pattern_factor) * _exact(brittleness))
+
+
+@lru_cache(maxsize=4096)
+def _chip_tenths(impact: float, brittleness: float) -> int:
+    """chip_out of one ring: the curve at tool impact x brittleness."""
+    x = _exact(impact) * _exact(brittleness)
+    return _CHIP_CURVE(x.numerator, x.denominator)
 
 
 class CheckResult(NamedTuple):
@@ -151,9 +205,10 @@ class _Memo(dict):  # type: ignore[type-arg]
         return value
 
 
-def _units(mm: float) -> float:
-    """Millimetres as hundredths, without binary noise such as 0.07 * 100 = 7.000000000000001."""
-    return round(mm * UNITS_PER_MM, 9)
+@lru_cache(maxsize=4096)
+def _units(mm: float) -> Fraction:
+    """Catalog millimetres as hundredths, exactly (0.07 mm is 7, not 7.000000000000001)."""
+    return _exact(mm) * UNITS_PER_MM
 
 
 class Scorer:
@@ -170,27 +225,55 @@ class Scorer:
         feature = _units(self.tool.min_feature_mm)
         kerf = _units(self.tool.kerf_mm)
         max_rings = self.machine.max_rings
-        self._tolerance = _units(self.machine.tolerance_mm)
+        tolerance = _units(self.machine.tolerance_mm)
+        # The same in float hundredths, for the detail sentences only.
+        self._feature_units, self._kerf_units, self._tolerance_units = float(feature), float(kerf), float(tolerance)
         self._segmented_ok = self.tool.angled_cuts
+        # Every x below is passed to its curve as a whole-number fraction p / q.
+        feature_p, feature_q = feature.denominator, feature.numerator  # thinnest / feature
+        kerf_p, kerf_q = kerf.numerator, kerf.denominator  # kerf / thinnest
+        tolerance_p, tolerance_q = tolerance.numerator, tolerance.denominator  # n * tolerance / total
+        # strip_width's x is min over rings of width / needed: with needed = N / D and L the lcm of
+        # every N this context can meet (each catalog material, and the default for unknown
+        # keys), a ring's x is width * (D * L / N) / L, so the rings compare as whole numbers.
+        needs = [self._strip_requirement(key) for key in catalog.materials] + [
+            _units(max(self.material.min_strip_mm, catalog.default_material.min_strip_mm))
+        ]
+        strip_scale = math.lcm(*(need.numerator for need in needs))
 
-        # Look-ups filled on first use, keyed by something with few values: the thinnest ring's
-        # width (hundredths) decides min_feature and kerf_loss, the ring count ring_capacity, a
-        # ring's material its strip requirement and chip_out sub-score, a ring's (pattern,
-        # material) its brittle_patterns sub-score. A snapshot of a few hundred candidates fills
-        # them. Both per-ring curves fall as brittleness rises, so those checks take the lowest
-        # per-ring sub-score. Only the bound look-up methods are kept: the hot path calls them.
+        # Sub-scores in whole tenths, computed exactly on first use and kept under a key with few
+        # values: the thinnest ring's width (hundredths) decides min_feature and kerf_loss; the
+        # ring count ring_capacity; the ring count and then the total width tolerance_stackup;
+        # the scaled smallest width / needed ratio strip_width; a ring's material its chip_out;
+        # a ring's (pattern, material) its brittle_patterns (chip_out and brittle_patterns fall
+        # as brittleness rises, so each is the lowest per-ring sub-score). Only bound look-up
+        # methods are kept: the hot path calls them.
         self._feature_and_kerf = _Memo(
-            lambda thinnest: (_FEATURE_CURVE(thinnest / feature), _KERF_CURVE(kerf / thinnest))
+            lambda thinnest: (
+                _FEATURE_CURVE(thinnest * feature_p, feature_q),
+                _KERF_CURVE(kerf_p, thinnest * kerf_q),
+            )
         ).__getitem__
-        self._capacity_score = _Memo(lambda n: _CAPACITY_CURVE(n / max_rings)).__getitem__
-        self._strip_needed = _Memo(self._strip_requirement).__getitem__
-        self._brittle_score = _Memo(lambda ring: round_score(100.0 - 100.0 * self._stress(*ring))).__getitem__
-        self._chip_score = _Memo(lambda key: _CHIP_CURVE(self._impact(key))).__getitem__
+        self._capacity_score = _Memo(lambda n: _CAPACITY_CURVE(n, max_rings)).__getitem__
+        self._stackup_by_count = _Memo(
+            lambda n: _Memo(lambda total: _STACKUP_CURVE(n * tolerance_p, total * tolerance_q))
+        ).__getitem__
+        self._strip_needed = _Memo(lambda key: float(self._strip_requirement(key))).__getitem__  # for _details
+        self._strip_multiplier = _Memo(
+            lambda key: (need := self._strip_requirement(key)).denominator * strip_scale // need.numerator
+        ).__getitem__
+        self._strip_score = _Memo(lambda scaled: _STRIP_CURVE(scaled, strip_scale)).__getitem__
+        self._brittle_score = _Memo(
+            lambda ring: _brittle_tenths(PATTERN_STRESS.get(ring[0], 0.0), self._brittleness(ring[1]))
+        ).__getitem__
+        self._chip_score = _Memo(
+            lambda key: _chip_tenths(TOOL_IMPACT[self.tool.kind], self._brittleness(key))
+        ).__getitem__
 
     def _ring_material(self, key: str) -> Material:
         return self.catalog.materials.get(key, self.catalog.default_material)
 
-    def _strip_requirement(self, material_key: str) -> float:
+    def _strip_requirement(self, material_key: str) -> Fraction:
         """The thinnest strip (hundredths) a ring of this material may be in this context."""
         return _units(max(self.material.min_strip_mm, self._ring_material(material_key).min_strip_mm))
 
@@ -206,20 +289,20 @@ class Scorer:
 
     # --- the one computation both paths share ------------------------------------------------
 
-    def _check_scores(self, c: Candidate) -> tuple[float, ...]:
-        """Sub-scores in :data:`CHECKS` order."""
+    def _check_tenths(self, c: Candidate) -> tuple[int, ...]:
+        """Sub-scores in whole tenths, in :data:`CHECKS` order."""
         widths, patterns, materials, total = c
         n = len(widths)
         min_feature, kerf_loss = self._feature_and_kerf(min(widths))
         if MOSAIC in patterns or SEGMENTED in patterns:
             brittle = min(map(self._brittle_score, zip(patterns, materials)))
-            tooling = 0.0 if not self._segmented_ok and SEGMENTED in patterns else 100.0
+            tooling = 0 if not self._segmented_ok and SEGMENTED in patterns else 1000
         else:
-            brittle = tooling = 100.0
+            brittle = tooling = 1000
         return (
             min_feature,
-            _STRIP_CURVE(min(map(truediv, widths, map(self._strip_needed, materials)))),
-            _STACKUP_CURVE(n * self._tolerance / total),
+            self._strip_score(min(map(mul, widths, map(self._strip_multiplier, materials)))),
+            self._stackup_by_count(n)[total],
             brittle,
             tooling,
             min(map(self._chip_score, materials)),
@@ -231,14 +314,14 @@ class Scorer:
 
     def fast_score(self, candidate: Candidate) -> tuple[float, str]:
         """``(score, risk_bucket)``: exactly what :meth:`score` reports, without the details."""
-        return _overall(self._check_scores(candidate))
+        return _overall(self._check_tenths(candidate))
 
     def score(self, candidate: Candidate) -> Feasibility:
-        scores = self._check_scores(candidate)
-        total, bucket = _overall(scores)
+        tenths = self._check_tenths(candidate)
+        total, bucket = _overall(tenths)
         checks = [
-            CheckResult(check.name, score, bucket_of(score), check.weight, detail)
-            for check, score, detail in zip(CHECKS, scores, self._details(candidate))
+            CheckResult(check.name, part / 10, bucket_of(part / 10), check.weight, detail)
+            for check, part, detail in zip(CHECKS, tenths, self._details(candidate))
         ]
         warnings = list(self.warnings)
         warnings.extend(
@@ -289,25 +372,32 @@ class Scorer:
 
         return [
             f"thinnest ring {_mm(thinnest)} mm (ring {thinnest_ring + 1}) vs {tool.id} minimum feature "
-            f"{tool.min_feature_mm:g} mm: ratio {thinnest / _units(tool.min_feature_mm):.2f}",
+            f"{tool.min_feature_mm:g} mm: ratio {thinnest / self._feature_units:.2f}",
             f"ring {strip_ring + 1} ({_mm(c.widths[strip_ring])} mm {c.materials[strip_ring]}) vs minimum strip "
             f"{self._strip_needed(c.materials[strip_ring]) / UNITS_PER_MM:g} mm: ratio {ratios[strip_ring]:.2f}",
             f"{_count(n, 'ring')} x {machine.tolerance_mm:g} mm tolerance of {machine.id} = "
-            f"{n * machine.tolerance_mm:.2f} mm, {n * self._tolerance / c.total:.1%} of the {_mm(c.total)} mm total",
+            f"{n * machine.tolerance_mm:.2f} mm, {n * self._tolerance_units / c.total:.1%} of the {_mm(c.total)} mm total",
             brittle,
             segmented,
             chip,
             f"{_count(n, 'ring')}; {machine.id} cuts at most {machine.max_rings} in one fixturing",
             f"kerf {tool.kerf_mm:g} mm of {tool.id} vs thinnest ring {_mm(thinnest)} mm: "
-            f"{_units(tool.kerf_mm) / thinnest:.0%}",
+            f"{self._kerf_units / thinnest:.0%}",
         ]
 
 
-def _overall(scores: tuple[float, ...]) -> tuple[float, str]:
-    """The weighted mean of the sub-scores, and the worst sub-score's bucket."""
-    worst = min(scores)
-    bucket = GREEN if worst >= GREEN_AT else YELLOW if worst >= YELLOW_AT else RED
-    return round_score(sum(map(mul, _WEIGHTS, scores)) / _TOTAL_WEIGHT), bucket
+def _overall(tenths: tuple[int, ...]) -> tuple[float, str]:
+    """The weighted mean of the sub-scores (given in whole tenths), and the worst one's bucket.
+
+    The weighted sum of whole tenths is an integer, so the mean is rounded half-to-even exactly
+    by integer division; ``score / 10`` is then the float nearest that decimal (80.0, 79.9).
+    """
+    worst = min(tenths)
+    bucket = GREEN if worst >= _GREEN_TENTHS else YELLOW if worst >= _YELLOW_TENTHS else RED
+    quotient, remainder = divmod(sum(map(mul, _WEIGHTS, tenths)), _TOTAL_WEIGHT)
+    if 2 * remainder > _TOTAL_WEIGHT or (2 * remainder == _TOTAL_WEIGHT and quotient & 1):
+        quotient += 1
+    return quotient / 10, bucket
 
 
 def _count(count: int, noun: str) -> str:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import random
 import re
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 
 import pytest
 
 from engine.context import Context
-from engine.feasibility import CHECK_NAMES, CHECKS, PATTERN_STRESS, TOOL_IMPACT, Scorer, bucket_of, round_score
+from engine.feasibility import CHECK_NAMES, CHECKS, PATTERN_STRESS, TOOL_IMPACT, Scorer, bucket_of
 from engine.generator import Generator
 from tests.factories import make_candidate, make_context, make_spec
 
@@ -223,8 +224,10 @@ def test_fast_path_agrees_with_the_full_path(catalog):
                 full = scorer.score(candidate)
                 assert scorer.fast_score(candidate) == (full.score, full.risk_bucket)
                 assert full.risk_bucket == bucket_of(min(c.score for c in full.checks))
-                weighted = sum(c.weight * c.score for c in full.checks) / sum(c.weight for c in full.checks)
-                assert full.score == round_score(weighted)
+                weighted = sum(c.weight * Decimal(repr(c.score)) for c in full.checks) / sum(
+                    c.weight for c in full.checks
+                )
+                assert Decimal(repr(full.score)) == weighted.quantize(Decimal("0.1"), ROUND_HALF_EVEN)
                 assert 0 <= full.score <= 100
                 compared += 1
     assert compared == 24 * 2 * 60
@@ -279,3 +282,113 @@ def test_docs_state_the_shipped_defaults(catalog):
         f"| machine | {machine.machine_class}, tolerance {machine.tolerance_mm:g} mm, at most {machine.max_rings} rings |"
         in text
     )
+
+
+class TestExactRounding:
+    """Sub-scores and the overall score are rounded from their exact values (docs/feasibility.md,
+    "Rounding"), so a tie is a tie and goes to the even tenth, whatever binary floats would say."""
+
+    def test_a_weighted_mean_of_exactly_79_95_scores_80(self, catalog):
+        # 3*100 + 3*92.5 + 2*100 + 2*55 + 2*100 + 2*8.3 + 100 + 75.1 = 1279.2; / 16 = 79.95 exactly,
+        # which rounds to the even 80.0 (float arithmetic made it 79.94999... and so 79.9).
+        context = make_context("router:vbit-60", "wood:maple-hard", "prod:vmc-3axis")
+        candidate = make_candidate(
+            (3.00, "solid", "wood:spruce"),
+            (3.00, "segmented", "wood:holly"),
+            (3.00, "solid", "wood:rosewood"),
+            (1.58, "segmented", "shell:mother-of-pearl"),
+            (0.86, "solid", "wood:rosewood"),
+        )
+        result = Scorer(context, catalog).score(candidate)
+        assert [c.score for c in result.checks] == [100.0, 92.5, 100.0, 55.0, 100.0, 8.3, 100.0, 75.1]
+        assert (result.score, result.risk_bucket) == (80.0, "RED")
+        assert Scorer(context, catalog).fast_score(candidate) == (80.0, "RED")
+
+    def test_a_sub_score_tie_goes_to_the_even_tenth(self, catalog):
+        # strip_width: 0.49 mm of mother of pearl (0.8 mm minimum strip): x = 0.6125,
+        # 100 * (0.6125 - 0.5) = 11.25 exactly -> 11.2 (floats made it 11.250000000000002 -> 11.3).
+        candidate = make_candidate((0.49, "solid", "shell:mother-of-pearl"), solid(4.0))
+        assert check(make_context(), candidate, "strip_width", catalog) == 11.2
+
+    def test_sub_scores_and_scores_match_an_exact_decimal_recomputation(self, catalog):
+        """A sweep over generated candidates in many contexts, against :func:`exact_reference`."""
+        specs = [
+            make_spec(max_rings=12, min_ring_width_mm="0.30"),
+            make_spec(palette_key="shell_premium", min_ring_width_mm="0.40", max_ring_width_mm="4.00"),
+            make_spec(min_rings=2, max_rings=20, min_ring_width_mm="0.15", max_ring_width_mm="1.20"),
+        ]
+        contexts = [
+            make_context(tool, material, machine)
+            for tool in list(catalog.tools) + ["saw:no-such-saw"]
+            for material in ("wood:maple-hard", "wood:ebony", "shell:mother-of-pearl", "wood:cedar")
+            for machine in list(catalog.machines)
+        ]
+        rng = random.Random(20)
+        compared = ties = 0
+        for context in contexts:
+            scorer = Scorer(context, catalog)
+            for spec in specs:
+                generator = Generator(spec, catalog)
+                for _ in range(40):
+                    candidate = generator.sample(rng)
+                    subs, score = exact_reference(context, candidate, catalog)
+                    full = scorer.score(candidate)
+                    assert [Decimal(repr(c.score)) for c in full.checks] == subs, (context, candidate)
+                    assert Decimal(repr(full.score)) == score, (context, candidate)
+                    assert scorer.fast_score(candidate) == (full.score, full.risk_bucket)
+                    weighted = sum(w * s for w, s in zip((c.weight for c in CHECKS), subs)) / 16
+                    ties += (weighted * 10) % 1 == Decimal("0.5")
+                    compared += 1
+        assert compared == 9 * 4 * 4 * 3 * 40
+        assert ties > 0  # the sweep does reach exact ties, where floats used to decide
+
+
+def _curve_exact(points, x: Decimal) -> Decimal:
+    pts = [(Decimal(repr(px)), Decimal(repr(py))) for px, py in points]
+    if x <= pts[0][0]:
+        return pts[0][1]
+    if x >= pts[-1][0]:
+        return pts[-1][1]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x0 <= x < x1:
+            return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
+    raise AssertionError(x)
+
+
+def exact_reference(context: Context, candidate, catalog) -> tuple[list[Decimal], Decimal]:
+    """docs/feasibility.md computed again in Decimal, independently of engine.feasibility:
+    every catalog number as the decimal written in the file, each sub-score rounded half-even to
+    0.1, then the weighted mean of those, rounded the same way."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        tenth = Decimal("0.1")
+        d = lambda value: Decimal(repr(value))  # noqa: E731
+        tool, _ = catalog.tool(context.tool_id)
+        stock, _ = catalog.material(context.material_id)
+        machine, _ = catalog.machine(context.machine_id)
+        rings = [
+            (Decimal(w) / 100, p, catalog.materials.get(m, catalog.default_material))
+            for w, p, m in zip(candidate.widths, candidate.patterns, candidate.materials)
+        ]
+        n = len(rings)
+        thinnest = min(w for w, _, _ in rings)
+        total = Decimal(candidate.total) / 100
+        brittle = [max(d(stock.brittleness), d(m.brittleness)) for _, _, m in rings]
+        stress = [d(PATTERN_STRESS.get(p, 0.0)) * b for (_, p, _), b in zip(rings, brittle)]
+        segmented = any(p == "segmented" for _, p, _ in rings)
+        curves = {c.name: c.curve for c in CHECKS}
+        raw = [
+            _curve_exact(curves["min_feature"], thinnest / d(tool.min_feature_mm)),
+            _curve_exact(
+                curves["strip_width"], min(w / max(d(stock.min_strip_mm), d(m.min_strip_mm)) for w, _, m in rings)
+            ),
+            _curve_exact(curves["tolerance_stackup"], n * d(machine.tolerance_mm) / total),
+            100 * (1 - max(stress)),
+            Decimal(0) if segmented and not tool.angled_cuts else Decimal(100),
+            _curve_exact(curves["chip_out"], d(TOOL_IMPACT[tool.kind]) * max(brittle)),
+            _curve_exact(curves["ring_capacity"], Decimal(n) / machine.max_rings),
+            _curve_exact(curves["kerf_loss"], d(tool.kerf_mm) / thinnest),
+        ]
+        subs = [value.quantize(tenth, ROUND_HALF_EVEN) for value in raw]
+        weighted = sum(c.weight * s for c, s in zip(CHECKS, subs)) / sum(c.weight for c in CHECKS)
+        return subs, weighted.quantize(tenth, ROUND_HALF_EVEN)
