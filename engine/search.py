@@ -149,6 +149,12 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_acceptable(score: float, risk_bucket: str, min_feasibility_score: float) -> bool:
+    """The one definition of an acceptable attempt: its score reaches the budget's minimum and
+    its bucket is not RED (a single impossible check rules a design out, whatever its mean)."""
+    return score >= min_feasibility_score and risk_bucket != RED
+
+
 def _is_number(value: Any) -> bool:
     if isinstance(value, Decimal):
         return value.is_finite()
@@ -295,7 +301,7 @@ def run_search(
             candidate=candidate.to_dict(),
             score=feasibility.score,
             risk_bucket=feasibility.risk_bucket,
-            is_acceptable=feasibility.score >= budget.min_feasibility_score and feasibility.risk_bucket != RED,
+            is_acceptable=is_acceptable(feasibility.score, feasibility.risk_bucket, budget.min_feasibility_score),
             ring_count=candidate.ring_count,
             total_width_mm=candidate.total_width_mm,
             warnings=feasibility.warnings,
@@ -339,5 +345,6 @@ __all__ = [
     "BudgetError",
     "SearchOutcome",
     "budget_problems",
+    "is_acceptable",
     "run_search",
 ]
