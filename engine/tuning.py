@@ -30,7 +30,8 @@ hundredths of a millimetre:
 - ``min_total_width_mm`` and ``total_width_range_mm`` likewise within [saved min / 2, saved max x 3/2]
   (at most 60 mm): the rosette's size is the operator's design choice, which the search may move
   but not overturn. Where the drawn totals admit no design, they are widened just enough to take
-  in the achievable total nearest to them;
+  in the achievable total nearest to them (:func:`admit`); ring-count bounds that no total
+  reaches are moved toward the saved ones, which changes no sample but keeps the diff honest;
 - ``allow_mosaic``, ``allow_segmented``, ``bias_simple``: true or false;
 - ``palette_key``: any catalog palette, or ``""`` (every material).
 
@@ -129,6 +130,8 @@ class SearchSpace:
     ring_width: tuple[int, int]
     total_width: tuple[int, int]
     palette_keys: tuple[str, ...]
+    #: The saved (min_rings, max_rings), which :meth:`values_of` keeps wherever it changes nothing.
+    saved_rings: tuple[int, int] = (1, 1)
 
     @classmethod
     def for_traffic(cls, spec: ProfileSpec, catalog: Catalog, contexts: Sequence[Context]) -> SearchSpace:
@@ -151,7 +154,7 @@ class SearchSpace:
         total_low = max(1, min(min_t, int(min_t * (1 - TOTAL_WIDTH_FREEDOM))))
         total_high = min(_TOTAL_LIMIT_UNITS, max(max_t, int(max_t * (1 + TOTAL_WIDTH_FREEDOM))))
         palettes = ("", *catalog.palette_keys())
-        return cls(rings, (width_low, width_high), (total_low, total_high), palettes)
+        return cls(rings, (width_low, width_high), (total_low, total_high), palettes, (spec.min_rings, spec.max_rings))
 
     def distributions(self) -> dict[str, optuna.distributions.BaseDistribution]:
         """The Optuna parameters, in a fixed order (the same for every trial: TPE models them
@@ -196,6 +199,13 @@ class SearchSpace:
         min_t = round(params["min_total_width_mm"] * UNITS_PER_MM)
         max_t = min(self.total_width[1], min_t + round(params["total_width_range_mm"] * UNITS_PER_MM))
         min_r, max_r, min_t, max_t = admit(min_r, max_r, min_w, max_w, min_t, max_t, max(self.total_width[1], min_w))
+        # Ring counts that no total reaches play no part: any bound between the drawn one and the
+        # nearest reachable count gives the same generator (the same samples). Take the one
+        # nearest the saved value, so a proposal does not show changes that change nothing.
+        counts = feasible_ring_counts(min_r, max_r, min_w, max_w, min_t, max_t)
+        saved_min, saved_max = self.saved_rings
+        min_r = min(max(saved_min, min_r), counts[0])
+        max_r = max(min(saved_max, max_r), counts[-1])
         return {
             "description": description,
             "min_rings": min_r,

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.generator import Generator
 from engine.prediction import predict
 from engine.profile import DEFAULTS, MAX_RINGS_LIMIT, parse_profile
 from engine.tuning import DIVERSITY, SearchSpace, TuningError, admit, sampling_noise, tune
@@ -86,6 +87,36 @@ class TestSearchSpace:
         parsed, problems = parse_profile("t", values, palette_keys=catalog.palette_keys())
         assert parsed is not None, (params, problems)
         assert_inside(space, values)
+
+    @PROPERTY
+    @given(spec=valid_specs(), data=st.data())
+    def test_ring_count_bounds_move_toward_the_saved_ones_only_where_nothing_changes(self, spec, data):
+        from engine.catalog import load_catalog
+
+        catalog = load_catalog()
+        space = space_for(catalog, spec)
+        params = {**space.params_of(spec)}
+        params["min_rings"] = data.draw(st.integers(1, space.max_ring_count))
+        params["extra_rings"] = data.draw(st.integers(0, space.max_ring_count - 1))
+        values = space.values_of(params)
+        # The same drawn values without the tidying: the generator must not see a difference.
+        raw = admit(
+            params["min_rings"],
+            min(space.max_ring_count, params["min_rings"] + params["extra_rings"]),
+            *(int(values[f] * 100) for f in ("min_ring_width_mm", "max_ring_width_mm")),
+            *(round(params[f] * 100) for f in ("min_total_width_mm",)),
+            min(space.total_width[1], round((params["min_total_width_mm"] + params["total_width_range_mm"]) * 100)),
+            max(space.total_width[1], int(values["min_ring_width_mm"] * 100)),
+        )
+        untidy = {**values, "min_rings": raw[0], "max_rings": raw[1]}
+        tidy_spec, _ = parse_profile("t", values)
+        raw_spec, _ = parse_profile("t", untidy)
+        assert tidy_spec.feasible_ring_counts() == raw_spec.feasible_ring_counts()
+        assert Generator(tidy_spec, catalog).generate(20, 1) == Generator(raw_spec, catalog).generate(20, 1)
+        counts = tidy_spec.feasible_ring_counts()
+        # Each bound is the one nearest the saved value among those that change nothing.
+        assert values["min_rings"] == min(max(spec.min_rings, raw[0]), counts[0])
+        assert values["max_rings"] == max(min(spec.max_rings, raw[1]), counts[-1])
 
 
 def assert_inside(space: SearchSpace, values) -> None:
