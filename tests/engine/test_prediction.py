@@ -9,8 +9,7 @@ from engine.feasibility import RED, Scorer
 from engine.generator import Generator
 from engine.prediction import MAX_CONTEXTS, PredictionError, context_seed, predict
 from engine.profile import DEFAULTS
-
-from .builders import make_context, make_spec
+from tests.factories import make_context, make_spec
 
 EASY = make_context("saw:jeweler-0.25", "wood:maple-hard", "prod:vmc-3axis")
 MIDDLING = make_context("router:vbit-60", "wood:rosewood", "proto:desktop-cnc")

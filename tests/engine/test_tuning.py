@@ -12,8 +12,8 @@ from engine.generator import Generator
 from engine.prediction import predict
 from engine.profile import DEFAULTS, MAX_RINGS_LIMIT, parse_profile
 from engine.tuning import DIVERSITY, SearchSpace, TuningError, admit, sampling_noise, tune
+from tests.factories import make_context, make_spec
 
-from .builders import make_context, make_spec
 from .test_generator import valid_specs
 
 PROPERTY = settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
