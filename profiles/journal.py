@@ -106,16 +106,45 @@ def entries(records_oldest_first: Iterable, fields: Sequence[str], *, subject_of
     return out
 
 
-def append_jsonl(path: Path, items: Iterable[dict[str, Any]]) -> None:
-    """Append entries to the JSONL mirror, one line each, under an exclusive lock."""
+def _mirrored_keys(text: str) -> set[tuple[str, int]]:
+    """The (kind, id) of every entry already in the mirror; a line torn by a crash is skipped."""
+    keys = set()
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+            keys.add((item["kind"], item["id"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return keys
+
+
+def mirror_catch_up(path: Path, entries: Iterable[dict[str, Any]]) -> int:
+    """Append to the JSONL mirror every entry (with ``kind`` and ``id``) it does not hold yet, one
+    line each, under an exclusive lock; return how many. The mirror is derived from the journal,
+    so an entry a crash kept out (committed, never appended) comes with the next call."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(item, sort_keys=True, ensure_ascii=False) + "\n" for item in items)
-    if not lines:
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        with open(fd, "rb", closefd=False) as handle:
+            handle.seek(0)
+            text = handle.read().decode("utf-8", errors="replace")
+        have = _mirrored_keys(text)
+        missing = [item for item in entries if (item["kind"], item["id"]) not in have]
+        if not missing:
+            return 0
+        lines = "".join(json.dumps(item, sort_keys=True, ensure_ascii=False) + "\n" for item in missing)
+        if text and not text.endswith("\n"):
+            lines = "\n" + lines  # a torn last line stays alone on its line
         os.write(fd, lines.encode("utf-8"))
         os.fsync(fd)
+        return len(missing)
     finally:
         os.close(fd)
+
+
+def mirror_missing(path: Path, entries: Iterable[dict[str, Any]]) -> int:
+    """How many of ``entries`` the mirror lacks (read only)."""
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    have = _mirrored_keys(text)
+    return sum(1 for item in entries if (item["kind"], item["id"]) not in have)

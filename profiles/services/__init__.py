@@ -21,7 +21,13 @@ from profiles.services.edits import (
 )
 from profiles.services.journaling import NOTE_MAX, OPERATOR_MAX, ProfileChange
 from profiles.services.rules import rule_create, rule_delete, rule_update
-from profiles.services.yaml_export import ExportResult, profiles_export, profiles_export_check
+from profiles.services.yaml_export import (
+    ExportResult,
+    journal_mirror_catch_up,
+    journal_mirror_missing,
+    profiles_export,
+    profiles_export_check,
+)
 from profiles.services.yaml_import import (
     ImportFailed,
     ImportPlan,
@@ -44,6 +50,8 @@ __all__ = [
     "ExportResult",
     "ImportFailed",
     "ImportPlan",
+    "journal_mirror_catch_up",
+    "journal_mirror_missing",
     "profiles_export",
     "profiles_export_check",
     "profiles_import",

@@ -64,7 +64,7 @@ def profile_create(
         return profile
     stamp(profile, user=user, note=note, change_type=change_type, operator=operator)
     profile.save()
-    after_commit(ConstraintProfile, profile.id, journal.PROFILE_FIELDS, kind="profile")
+    after_commit()
     return profile
 
 
@@ -114,7 +114,7 @@ def profile_update(
     profile.version += 1
     stamp(profile, user=user, note=note, change_type=change_type, operator=operator, rollback_of=rollback_of)
     profile.save()
-    after_commit(ConstraintProfile, profile.id, journal.PROFILE_FIELDS, kind="profile")
+    after_commit()
     record = profile.history.order_by("-history_id").first()
     return ProfileChange(profile, diff, record.history_id if record else None)
 
@@ -174,7 +174,6 @@ def profile_delete(*, name: str, note: str, user=None, operator: str = "") -> No
             "in_use",
             f"profile {name!r} is the target of rules {', '.join(sorted(rules))}; change or delete them first",
         )
-    profile_id = profile.id
     stamp(profile, user=user, note=note, change_type=ChangeType.DELETED, operator=operator)
     profile.delete()
-    after_commit(ConstraintProfile, profile_id, journal.PROFILE_FIELDS, kind="profile")
+    after_commit()

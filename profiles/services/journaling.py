@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from engine.profile import (
 )
 from profiles import journal, selectors
 from profiles.models import ConstraintProfile
-from profiles.services.yaml_export import profiles_export
+from profiles.services.yaml_export import journal_mirror_catch_up, profiles_export
 from rmos_site.errors import Conflict, FieldError, ValidationFailed
 
 logger = logging.getLogger("rmos.profiles")
@@ -86,39 +85,20 @@ def stamp(obj, *, user, note: str, change_type: str, operator: str, rollback_of:
     obj._journal = journal.JournalStamp(change_type=change_type, operator=operator, rollback_of=rollback_of)
 
 
-def after_commit(model, obj_id: int, fields, *, kind: str) -> None:
-    """Once committed: re-export the canonical YAML, mirror this transaction's journal entry.
-
-    The entry is found now, inside the transaction (which holds the row's lock, so it is the
-    newest): after the commit another process may already have journaled a newer one, and the
-    mirror would get that entry twice and miss this one."""
-    history_path: Path | None = settings.RMOS_PROFILE_HISTORY_PATH
-    own_record = (
-        model.history.filter(id=obj_id).order_by("-history_id").values_list("history_id", flat=True).first()
-        if history_path is not None
-        else None
-    )
+def after_commit() -> None:
+    """Once committed: bring the canonical YAML and the journal mirror up to date with the
+    database. Both are rewritten from the database's state (the whole YAML; every journal entry
+    the mirror lacks), so whatever an earlier crash kept out of them comes along."""
 
     def run() -> None:
         try:
             profiles_export()
         except Exception:  # the change is committed; drift is reported by export_profiles --check
             logger.exception("re-exporting the canonical YAML failed")
-        if history_path is not None and own_record is not None:
-            try:
-                records = list(
-                    model.history.filter(id=obj_id, history_id__lte=own_record)
-                    .select_related("history_user")
-                    .order_by("-history_id")[:2]
-                )
-                if records:
-                    newest = records[0]
-                    previous = records[1] if len(records) > 1 else None
-                    item = journal.entry(newest, previous, fields, subject=newest.name)
-                    item["kind"] = kind
-                    journal.append_jsonl(history_path, [item])
-            except Exception:
-                logger.exception("appending to the journal mirror %s failed", history_path)
+        try:
+            journal_mirror_catch_up()
+        except Exception:  # the journal is in the database; the check reports a mirror behind it
+            logger.exception("appending to the journal mirror %s failed", settings.RMOS_PROFILE_HISTORY_PATH)
 
     transaction.on_commit(run)
 

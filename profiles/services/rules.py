@@ -16,7 +16,7 @@ from engine.profile import (
     validate_name,
 )
 from engine.resolver import glob_problem
-from profiles import journal, selectors
+from profiles import selectors
 from profiles.models import ChangeType, ConstraintProfile, ResolutionRule
 from profiles.services.journaling import (
     NOTE_MAX,
@@ -151,7 +151,7 @@ def rule_create(
         return rule
     stamp(rule, user=user, note=note, change_type=change_type, operator=operator)
     rule.save()
-    after_commit(ResolutionRule, rule.id, journal.RULE_FIELDS, kind="rule")
+    after_commit()
     return rule
 
 
@@ -208,7 +208,7 @@ def rule_update(
     rule.version += 1
     stamp(rule, user=user, note=note, change_type=change_type, operator=operator)
     rule.save()
-    after_commit(ResolutionRule, rule.id, journal.RULE_FIELDS, kind="rule")
+    after_commit()
     return rule, diff
 
 
@@ -219,7 +219,6 @@ def rule_delete(*, name: str, note: str, user=None, operator: str = "") -> None:
     rule = ResolutionRule.objects.select_for_update().filter(name=name).first()
     if rule is None:
         raise NotFound(f"No rule named {name!r}.", extra={"field": "name"})
-    rule_id = rule.id
     stamp(rule, user=user, note=note, change_type=ChangeType.DELETED, operator=operator)
     rule.delete()
-    after_commit(ResolutionRule, rule_id, journal.RULE_FIELDS, kind="rule")
+    after_commit()

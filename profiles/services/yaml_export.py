@@ -1,5 +1,7 @@
-"""The canonical YAML of profiles: written atomically after every committed change, and checked
-for drift."""
+"""The files derived from the database: the canonical YAML of profiles (written atomically) and the
+optional JSONL mirror of the journal. Both catch up after every committed change, on
+``export_profiles`` and at start-up (``./dev start``), so a crash between a commit and its export
+leaves neither behind for good; ``check --database default`` warns while one is (profiles.checks)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from profiles import canonical, selectors
+from profiles import canonical, journal, selectors
 
 
 @dataclass
@@ -51,3 +53,26 @@ def profiles_export_check(*, path: Path | None = None) -> ExportResult:
     text = canonical.render(*selectors.canonical_state())
     old = target.read_text(encoding="utf-8") if target.exists() else ""
     return ExportResult(target, old != text, _unified_diff(old, text, target) if old != text else "")
+
+
+def _mirror_path(path: Path | None) -> Path | None:
+    if path is not None:
+        return Path(path)
+    configured = settings.RMOS_PROFILE_HISTORY_PATH
+    return Path(configured) if configured else None
+
+
+def journal_mirror_catch_up(*, path: Path | None = None) -> int:
+    """Append every journal entry the JSONL mirror lacks; 0 when no mirror is configured."""
+    target = _mirror_path(path)
+    if target is None:
+        return 0
+    return journal.mirror_catch_up(target, selectors.journal_all())
+
+
+def journal_mirror_missing(*, path: Path | None = None) -> int:
+    """How many journal entries the mirror lacks (0 without a mirror)."""
+    target = _mirror_path(path)
+    if target is None:
+        return 0
+    return journal.mirror_missing(target, selectors.journal_all())

@@ -121,14 +121,17 @@ def test_every_committed_change_re_exports_the_yaml(starter_profiles, django_cap
 def test_journal_mirror_gets_one_line_per_change(
     starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks
 ):
+    """A mirror switched on later holds the whole journal after the next change: every earlier
+    entry once (the import of the starter set), then the change."""
     import json
 
     settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
     with django_capture_on_commit_callbacks(execute=True):
         services.profile_update(name="default", changes={"max_rings": 5}, note="mirror me", operator="ops")
     lines = settings.RMOS_PROFILE_HISTORY_PATH.read_text().splitlines()
-    assert len(lines) == 1
-    entry = json.loads(lines[0])
+    assert [json.loads(line)["id"] for line in lines] == [entry["id"] for entry in selectors.journal_all()]
+    assert [json.loads(line)["type"] for line in lines[:-1]] == ["import"] * (len(lines) - 1)
+    entry = json.loads(lines[-1])
     assert (entry["kind"], entry["subject"], entry["type"], entry["note"], entry["operator"]) == (
         "profile",
         "default",
@@ -154,7 +157,9 @@ def test_journal_mirror_writes_each_change_once_when_hooks_run_late(
     for hook in first_hooks:
         hook()
     entries = [json.loads(line) for line in settings.RMOS_PROFILE_HISTORY_PATH.read_text().splitlines()]
-    assert sorted((e["version"], e["note"]) for e in entries) == [(2, "first"), (3, "second")]
+    changes = [(e["version"], e["note"]) for e in entries if e["type"] == "changed"]
+    assert sorted(changes) == [(2, "first"), (3, "second")]
+    assert len({(e["kind"], e["id"]) for e in entries}) == len(entries) == len(selectors.journal_all())
 
 
 def test_failure_in_the_middle_of_a_write_leaves_the_old_file(tmp_path, monkeypatch):
@@ -376,3 +381,77 @@ def test_a_hand_edit_in_the_file_is_not_taken_for_a_stale_file(starter_profiles,
     edited.write_text(thin_saw_max_rings(STARTER.read_text(), 10))  # values no version ever had
     run("import_profiles", str(edited))
     assert ConstraintProfile.objects.get(name="thin_saw").max_rings == 10
+
+
+# -- derived files catch up (issue 15 item 7) ----------------------------------------------------
+
+
+def _mirrored(path) -> list[tuple[str, int]]:
+    import json
+
+    return [(item["kind"], item["id"]) for item in map(json.loads, path.read_text().splitlines())]
+
+
+def test_a_change_whose_export_never_ran_is_caught_up_by_the_next_change(
+    starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """A process killed after its commit, before its on-commit export: the YAML and the journal
+    mirror miss that change. The next change brings both up to date, the check warns meanwhile."""
+    from profiles.checks import derived_files_caught_up
+
+    settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
+    services.journal_mirror_catch_up()
+    before = _mirrored(settings.RMOS_PROFILE_HISTORY_PATH)
+    services.profiles_export()
+    # Committed, but its on-commit hooks never run (the crash).
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = services.profile_update(name="thin_saw", changes={"max_rings": 5}, note="lost export")
+    assert settings.RMOS_PROFILE_YAML_PATH.read_text() != canonical.render(*selectors.canonical_state())
+    warnings = {w.id for w in derived_files_caught_up(None, databases=["default"])}
+    assert warnings == {"rmos.W002", "rmos.W003"}  # both files behind, both said
+    with django_capture_on_commit_callbacks(execute=True):
+        services.profile_update(name="router_bit", changes={"max_rings": 6}, note="next change")
+    text = settings.RMOS_PROFILE_YAML_PATH.read_text()
+    assert text == canonical.render(*selectors.canonical_state())
+    mirrored = _mirrored(settings.RMOS_PROFILE_HISTORY_PATH)
+    assert mirrored[: len(before)] == before and len(mirrored) == len(before) + 2
+    assert ("profile", lost.history_id) in mirrored and len(set(mirrored)) == len(mirrored)  # each once
+    assert derived_files_caught_up(None, databases=["default"]) == []
+
+
+def test_export_profiles_catches_up_the_yaml_and_the_mirror(
+    starter_profiles, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.RMOS_PROFILE_HISTORY_PATH = tmp_path / "journal.jsonl"
+    with django_capture_on_commit_callbacks(execute=False):
+        services.profile_update(name="thin_saw", changes={"max_rings": 5}, note="lost export")
+    out = StringIO()
+    call_command("export_profiles", stdout=out)
+    assert "written" in out.getvalue() and "missing entries appended" in out.getvalue()
+    assert settings.RMOS_PROFILE_YAML_PATH.read_text() == canonical.render(*selectors.canonical_state())
+    assert len(_mirrored(settings.RMOS_PROFILE_HISTORY_PATH)) == len(selectors.journal_all())
+    again = StringIO()
+    call_command("export_profiles", stdout=again)
+    assert "already up to date" in again.getvalue() and "appended" not in again.getvalue()
+
+
+def test_the_mirror_survives_a_torn_last_line(starter_profiles, settings, tmp_path):
+    path = tmp_path / "journal.jsonl"
+    settings.RMOS_PROFILE_HISTORY_PATH = path
+    services.journal_mirror_catch_up()
+    whole = path.read_text()
+    path.write_text(whole + '{"kind": "profile", "id": 99')  # a crash in the middle of a line
+    assert services.journal_mirror_catch_up() == 0
+    services.profile_update(name="thin_saw", changes={"max_rings": 5}, note="after the tear")
+    assert services.journal_mirror_catch_up() == 1
+    lines = path.read_text().splitlines()
+    assert lines[-2] == '{"kind": "profile", "id": 99' and '"after the tear"' in lines[-1]
+
+
+def test_import_of_a_file_older_than_the_database_exits_3(starter_profiles, settings, tmp_path):
+    old = tmp_path / "old.yaml"
+    services.profiles_export(path=old)
+    services.profile_update(name="thin_saw", changes={"max_rings": 5}, note="newer than the file")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_profiles", str(old), stdout=StringIO(), stderr=StringIO())
+    assert refused.value.returncode == 3 and "older than the database" in str(refused.value)

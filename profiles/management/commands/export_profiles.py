@@ -11,8 +11,10 @@ from profiles import services
 class Command(BaseCommand):
     help = (
         "Write the canonical YAML of every profile and rule (deterministic: an unchanged database "
-        "gives a byte-identical file). With --check, write nothing: print the difference between the "
-        "file and the database and exit with status 1 when they differ (drift detection for CI)."
+        "gives a byte-identical file), and append to the journal mirror (RMOS_PROFILE_HISTORY_PATH, "
+        "when set) every entry it lacks: both catch up with the database, e.g. after a crash between a "
+        "commit and its export. With --check, write nothing: print the difference between the YAML "
+        "and the database and exit with status 1 when they differ (drift detection for CI)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -32,3 +34,6 @@ class Command(BaseCommand):
             return
         result = services.profiles_export(path=path)
         self.stdout.write(f"{result.path}: {'written' if result.changed else 'already up to date'}.")
+        appended = services.journal_mirror_catch_up()
+        if appended:
+            self.stdout.write(f"journal mirror: {appended} missing entr{'y' if appended == 1 else 'ies'} appended.")

@@ -35,12 +35,18 @@ def format_plan(plan: services.ImportPlan, *, dry_run: bool) -> str:
     return "\n".join([*lines, summary])
 
 
+#: The exit status when the only problem is a file older than the database (./dev start then
+#: exports the database's state over it).
+STALE_FILE = 3
+
+
 class Command(BaseCommand):
     help = (
         "Import constraint profiles and resolution rules from a canonical YAML file, all or nothing. "
         "Every change is journaled with the reason 'import from <file name>'. Profiles and rules that "
         "are in the database but not in the file are kept unless --prune is given. Problems are "
-        "reported with the line, the profile or rule, the field and the rule broken; then nothing is written."
+        "reported with the line, the profile or rule, the field and the rule broken; then nothing is written "
+        "and the exit status is 1, or 3 when the only problem is a file older than the database."
     )
 
     def add_arguments(self, parser) -> None:
@@ -80,7 +86,11 @@ class Command(BaseCommand):
                 f"{path}:{p.line or '?'}: {p.path + ': ' if p.path else ''}{p.message} [{p.rule}]"
                 for p in exc.line_problems
             ]
-            raise CommandError("\n".join([*lines, f"{len(lines)} problem(s); nothing was imported."])) from None
+            older = all(p.rule == "stale" for p in exc.line_problems)
+            raise CommandError(
+                "\n".join([*lines, f"{len(lines)} problem(s); nothing was imported."]),
+                returncode=STALE_FILE if older else 1,
+            ) from None
         self.stdout.write(format_plan(plan, dry_run=dry_run))
         if dry_run:
             self.stdout.write("Dry run: nothing was written.")
