@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.http import Http404
 from rest_framework import parsers, serializers
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAcceptable, ParseError, Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -277,6 +277,10 @@ def _one_at_a_time(key: str) -> Iterator[None]:
 class ThrottledTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, with a cap on failed attempts per client address.
 
+    The header is split once, on any whitespace, as authentication splits it: the decision to
+    count a request and the credential it is checked with come from the same parse (a throttle
+    that looked for "token " let "Token<TAB>guess" through uncounted).
+
     Checking the count, looking the token up and counting a failure happen one request at a time
     per address: else a burst of simultaneous guesses all passed the check before any was
     counted (29 guesses were answered at a limit of 10 in a review). A good token costs a lock
@@ -284,14 +288,15 @@ class ThrottledTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate(self, request):
-        if not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith(self.keyword.lower() + " "):
-            return super().authenticate(request)
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None  # no token offered: session authentication's turn
         throttle = AuthFailureThrottle()
         with _one_at_a_time(throttle.get_cache_key(request)):
             wait = throttle.blocked(request)
             if wait is None:
                 try:
-                    return super().authenticate(request)
+                    return self._check(parts)
                 except AuthenticationFailed as exc:
                     throttle.record_failure()
                     failure = exc
@@ -300,3 +305,12 @@ class ThrottledTokenAuthentication(TokenAuthentication):
                 wait=wait, detail="Too many failed token authentications from this address; wait and retry."
             )
         raise failure
+
+    def _check(self, parts: list[bytes]):
+        if len(parts) != 2:
+            raise AuthenticationFailed("Invalid token header: send 'Authorization: Token <key>'.")
+        try:
+            key = parts[1].decode()
+        except UnicodeError:
+            raise AuthenticationFailed("Invalid token header: the key must be ASCII.") from None
+        return self.authenticate_credentials(key)

@@ -240,3 +240,17 @@ def test_a_chunked_body_is_a_411_that_says_what_to_send(client, viewer):
         "/api/rmos/logs/ai/runs", HTTP_TRANSFER_ENCODING="chunked", HTTP_AUTHORIZATION=f"Token {token_for(viewer)}"
     )
     assert read.status_code == 200
+
+
+@pytest.mark.parametrize("separator", ["\t", "  ", " \t "])
+def test_a_tab_or_extra_spaces_after_the_keyword_cannot_dodge_the_failure_limit(client, viewer, separator):
+    """Found by an outside attack: authentication splits the header on any whitespace, the throttle
+    looked for "token " only, so 40 guesses sent as "Token<TAB>guess" were all answered 401."""
+    for _ in range(20):
+        response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token{separator}guess")
+        assert response.status_code == 401
+    assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token{separator}guess").status_code == 429
+    # And the address is blocked for a good token sent in any spelling.
+    good = token_for(viewer)
+    assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token\t{good}").status_code == 429
+    assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"token {good}").status_code == 429
