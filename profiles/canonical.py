@@ -19,7 +19,9 @@ Format (``version: 1``)::
 
 Rendering is deterministic (fixed order, fixed number format, JSON-style quoted strings), so an
 export with no change is byte-identical and a one-field change is a one-line diff. Parsing uses
-PyYAML's safe loader, extended only to remember line numbers and to refuse duplicate keys.
+PyYAML's safe loader, extended only to remember line numbers and to refuse duplicate keys,
+anchors and aliases (the format has none; nested aliases expand a few KB into gigabytes, the
+"billion laughs"), and files over :data:`MAX_FILE_BYTES`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import contextlib
 import fcntl
 import json
 import os
+import reprlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +44,8 @@ from engine.context import CONTEXT_FIELDS
 from engine.profile import CONSTRAINT_FIELDS, WIDTH_FIELDS
 
 FORMAT_VERSION = 1
+#: The starter file is 4 KB; a thousand profiles with the longest descriptions fit in 1 MiB.
+MAX_FILE_BYTES = 1024 * 1024
 TOP_LEVEL_KEYS = ("version", "profiles", "rules")
 RULE_KEYS = ("name", "match", "profile", "priority", "enabled", "note")
 MATCH_KEYS = CONTEXT_FIELDS
@@ -132,7 +137,32 @@ class _Mapping(dict):
     key_lines: dict
 
 
+class _AliasRefused(yaml.MarkedYAMLError):
+    pass
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlist = _SHORT.maxdict = 3
+_SHORT.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut short without building the whole of it: safe in any message."""
+    return _SHORT.repr(value)
+
+
 class _LineLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(
+                problem="anchors (&name) and aliases (*name) are not part of the canonical format; "
+                "write each value out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep=deep)
@@ -201,8 +231,13 @@ def parse(text: str) -> ParsedFile:
     Field values are returned as written; their rules are checked by the services, which map
     their problems back to lines through ``field_lines``.
     """
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise CanonicalFileError([LineProblem(None, "", "max_size", too_large_message(size))])
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as exc:
+        raise CanonicalFileError([LineProblem(exc.problem_mark.line + 1, "", "anchor_alias", exc.problem)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -267,6 +302,8 @@ def parse(text: str) -> ParsedFile:
                             f"unknown profile field; allowed: {', '.join(CONSTRAINT_FIELDS)}",
                         )
                     )
+                elif isinstance(values[key], (dict, list)):
+                    problems.append(_not_a_scalar(values.key_lines[key], f"profiles.{name}.{key}"))
             profiles[str(name)] = ParsedProfile(str(name), dict(values), line, dict(values.key_lines))
 
     rules: list[ParsedRule] = []
@@ -310,6 +347,12 @@ def parse(text: str) -> ParsedFile:
                                 f"unknown match field; allowed: {', '.join(MATCH_KEYS)}",
                             )
                         )
+            for key in RULE_KEYS:
+                if key != "match" and isinstance(rule.get(key), (dict, list)):
+                    problems.append(_not_a_scalar(rule.key_lines[key], f"{where}.{key}"))
+            for key, value in match.items():
+                if isinstance(value, (dict, list)):
+                    problems.append(_not_a_scalar(match.key_lines[key], f"{where}.match.{key}"))
             field_lines = dict(rule.key_lines)
             if isinstance(match, _Mapping):
                 field_lines.update({f"match.{k}": v for k, v in match.key_lines.items()})
@@ -319,6 +362,16 @@ def parse(text: str) -> ParsedFile:
     if problems:
         raise CanonicalFileError(problems)
     return ParsedFile(profiles, rules)
+
+
+def _not_a_scalar(line: int, path: str) -> LineProblem:
+    # Said without the value: a nested value can be any size, and a message must not be.
+    return LineProblem(line, path, "structure", "must be a single value, not a list or mapping")
+
+
+def too_large_message(size: int | None) -> str:
+    size_text = f"is {size:,} bytes" if size is not None else "is too large"
+    return f"the file {size_text}; the limit is {MAX_FILE_BYTES:,} bytes (the canonical file of every profile)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def profiles_import(
                         line,
                         f"profiles.{name}.{number_field}",
                         "type",
-                        f"is text ({item.values[number_field]!r}); write the number without quotes",
+                        f"is text ({canonical.shown(item.values[number_field])}); write the number without quotes",
                     )
                 )
         spec, spec_problems = parse_profile(name, item.values, palette_keys=palettes)

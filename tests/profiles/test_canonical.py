@@ -455,3 +455,61 @@ def test_import_of_a_file_older_than_the_database_exits_3(starter_profiles, sett
     with pytest.raises(CommandError) as refused:
         call_command("import_profiles", str(old), stdout=StringIO(), stderr=StringIO())
     assert refused.value.returncode == 3 and "older than the database" in str(refused.value)
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The starter file with ``min_rings`` of default made of ``levels`` nested aliases, each nine
+    copies of the one before (the attack on issue 15: 4.4 KB, 50 s and 2.35 GB before MemoryError)."""
+    nodes = ['&l0 "lol"'] + [f"&l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels + 1)]
+    text = STARTER.read_text().replace("    min_rings: 1\n", f"    min_rings: [{', '.join(nodes)}]\n", 1)
+    assert f"&l{levels}" in text
+    return text
+
+
+def test_a_billion_laughs_file_is_refused_at_once_naming_its_line(starter_profiles, tmp_path):
+    import time
+
+    bomb = tmp_path / "laughs.yaml"
+    bomb.write_text(billion_laughs())
+    started = time.monotonic()
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(bomb))
+    assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert "laughs.yaml:8: anchors (&name) and aliases (*name) are not part of the canonical format" in message
+    assert "[anchor_alias]" in message and len(message) < 500
+
+
+def test_an_alias_alone_is_refused_too(starter_profiles):
+    text = STARTER.read_text().replace("    min_rings: 1\n", "    min_rings: &one 1\n", 1)
+    with pytest.raises(services.ImportFailed) as caught:
+        services.profiles_import(text=text, source="anchor.yaml")
+    assert [p.rule for p in caught.value.line_problems] == ["anchor_alias"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read_whole(starter_profiles, tmp_path, monkeypatch):
+    big = tmp_path / "big.yaml"
+    big.write_text(STARTER.read_text() + "# " + "x" * canonical.MAX_FILE_BYTES + "\n")
+    with pytest.raises(CommandError) as caught:
+        run("import_profiles", str(big))
+    assert f"the limit is {canonical.MAX_FILE_BYTES:,} bytes" in str(caught.value)
+    with pytest.raises(services.ImportFailed) as caught:
+        services.profiles_import(text=big.read_text(), source="big.yaml")
+    assert [p.rule for p in caught.value.line_problems] == ["max_size"]
+
+
+@pytest.mark.parametrize("value", ["[1, 2, 3]", "{a: 1}", "[[[[[[1]]]]]]"])
+def test_a_list_or_mapping_as_a_value_is_refused_without_being_written_out(starter_profiles, value):
+    text = STARTER.read_text().replace("    min_rings: 1\n", f"    min_rings: {value}\n", 1)
+    with pytest.raises(services.ImportFailed) as caught:
+        services.profiles_import(text=text, source="nested.yaml")
+    (problem,) = caught.value.line_problems
+    assert (problem.path, problem.rule) == ("profiles.default.min_rings", "structure")
+    assert value not in problem.message
+
+
+def test_a_long_quoted_number_is_shown_cut_short(starter_profiles):
+    text = STARTER.read_text().replace("    min_rings: 1\n", f'    min_rings: "{"x" * 5000}"\n', 1)
+    with pytest.raises(services.ImportFailed) as caught:
+        services.profiles_import(text=text, source="long.yaml")
+    assert all(len(error.message) < 300 for error in caught.value.errors)

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from profiles import services
+from profiles import canonical, services
 
 
 def format_plan(plan: services.ImportPlan, *, dry_run: bool) -> str:
@@ -72,7 +72,11 @@ class Command(BaseCommand):
     def handle(self, *args, path: Path | None, dry_run: bool, prune: bool, **options) -> None:
         path = path or Path(settings.RMOS_PROFILE_YAML_PATH)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                data = handle.read(canonical.MAX_FILE_BYTES + 1)  # never more: the file may be anything
+            if len(data) > canonical.MAX_FILE_BYTES:
+                raise CommandError(f"{path}: {canonical.too_large_message(None)}; nothing was imported.")
+            text = data.decode("utf-8")
         except FileNotFoundError:
             raise CommandError(f"{path}: no such file. Give a path, or run export_profiles first.") from None
         except (OSError, UnicodeDecodeError) as exc:
