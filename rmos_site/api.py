@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import math
 import tempfile
 import zlib
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.db import connection, transaction
 from django.http import Http404
@@ -19,20 +21,49 @@ from rest_framework.exceptions import AuthenticationFailed, NotAcceptable, Parse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.utils import json
 
 from rmos_site.errors import ValidationFailed
 from rmos_site.numbers import whole_number
 
 
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser; a body nested deeper than Python's stack is a 400 like any malformed body.
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
 
-    ``json`` raises ``RecursionError`` for it (``{"runs": [[[[…``), which DRF lets through as a 500.
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return data
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, stricter where ``json`` lets a body through ambiguous or as a 500.
+
+    A key given twice in one object is a 400 naming it (``json`` keeps the last value silently,
+    so ``{"version": 3, …, "version": 1}`` meant whatever the last writer of the body put last).
+    A body nested deeper than Python's stack is a 400 like any malformed body (``json`` raises
+    ``RecursionError``, which DRF lets through as a 500).
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
         try:
-            return super().parse(stream, media_type, parser_context)
+            return json.load(
+                codecs.getreader(encoding)(stream),
+                parse_constant=json.strict_constant if self.strict else None,
+                object_pairs_hook=_refuse_duplicate_keys,
+            )
+        except _DuplicateKey as exc:
+            key = exc.key if len(exc.key) <= 100 else exc.key[:97] + "..."
+            raise ValidationFailed.single(
+                key, "duplicate_key", "given twice in one object; give each field once"
+            ) from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply") from None
 

@@ -57,3 +57,29 @@ def test_a_huge_number_is_out_of_range_not_a_non_number(api_client, operator, st
     assert response.status_code == 400, response.content[:300]
     [error] = response.json()["errors"]
     assert error["rule"] != "type" and "whole number" not in error["message"], error
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('{"max_rings": 5, "note": "a", "max_rings": 6}', "max_rings"),
+        ('{"note": "a", "changes": {"min_rings": 1, "min_rings": 2}}', "min_rings"),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_it(api_client, operator, starter_profiles, body, field):
+    """JSON keeps the last of two equal keys silently: which value did the sender mean?"""
+    api_client.force_authenticate(operator)
+    response = api_client.put("/api/rmos/ai/profile-admin/default", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": field, "rule": "duplicate_key", "message": "given twice in one object; give each field once"}
+    ]
+
+
+def test_a_duplicate_key_in_an_ingested_batch_is_refused(api_client, starter_profiles):
+    from tests.factories import make_user
+
+    api_client.force_authenticate(make_user("bot", role="integrator"))
+    body = '{"runs": [], "runs": [{"run_id": "x"}]}'
+    response = api_client.post("/api/rmos/logs/ai/runs", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "runs"
