@@ -164,8 +164,7 @@ class Deployment:
 
     def setup(self) -> dict[str, str]:
         psql(f"CREATE DATABASE {self.db}")
-        self.manage("migrate", "--noinput")
-        self.manage("createcachetable")
+        self.manage("migrate", "--noinput")  # alone: it makes the cache table too
         self.manage("import_profiles", str(ROOT / "rmos_site/config/rmos_constraint_profiles.yaml"))
         self.manage("export_profiles")
         tokens = {}

@@ -11,7 +11,7 @@ def test_healthz_answers_without_login_or_https(client, settings):
     settings.SECURE_SSL_REDIRECT = True  # as in production behind a proxy
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json()["status"] == "ok" and response.json()["database"] in ("sqlite", "postgresql")
+    assert response.json() == {"status": "ok"}  # no engine or version: anyone may ask
     assert client.get("/api/rmos/ai/catalog").status_code == 301  # everything else is still redirected to HTTPS
 
 
