@@ -15,8 +15,9 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import Http404
+from knox.auth import TokenAuthentication
 from rest_framework import parsers, serializers
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAcceptable, ParseError, Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -306,7 +307,8 @@ def _one_at_a_time(key: str) -> Iterator[None]:
 
 
 class ThrottledTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, with a cap on failed attempts per client address.
+    """Token authentication (django-rest-knox: tokens stored hashed, with expiry), with a cap on
+    failed attempts per client address.
 
     The header is split once, on any whitespace, as authentication splits it: the decision to
     count a request and the credential it is checked with come from the same parse (a throttle
@@ -320,7 +322,7 @@ class ThrottledTokenAuthentication(TokenAuthentication):
 
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        if not parts or parts[0].lower() != self.authenticate_header(request).lower().encode():
             return None  # no token offered: session authentication's turn
         throttle = AuthFailureThrottle()
         with _one_at_a_time(throttle.get_cache_key(request)):
@@ -340,8 +342,6 @@ class ThrottledTokenAuthentication(TokenAuthentication):
     def _check(self, parts: list[bytes]):
         if len(parts) != 2:
             raise AuthenticationFailed("Invalid token header: send 'Authorization: Token <key>'.")
-        try:
-            key = parts[1].decode()
-        except UnicodeError:
-            raise AuthenticationFailed("Invalid token header: the key must be ASCII.") from None
-        return self.authenticate_credentials(key)
+        if not parts[1].isascii():  # knox would fail to decode it (a 500)
+            raise AuthenticationFailed("Invalid token.")
+        return self.authenticate_credentials(parts[1])

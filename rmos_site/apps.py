@@ -18,7 +18,7 @@ class RmosSiteConfig(AppConfig):
     verbose_name = "RMOS site"
 
     def ready(self) -> None:
-        from rmos_site import checks  # noqa: F401 - registers the system checks
+        from rmos_site import checks, schema  # noqa: F401 - register the system checks, the token's schema
         from rmos_site.roles import ensure_roles_after_migrate
 
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="rmos_site.ensure_roles")

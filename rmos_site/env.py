@@ -43,6 +43,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={raw!r}: expected a whole number") from None
 
 
+def _days(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 0:
+        raise ConfigurationError(f"{name}={value}: expected a number of days, or 0 for never")
+    return value
+
+
 def _rate(name: str, default: str) -> str:
     raw = os.environ.get(name, "").strip() or default
     count, _, period = raw.partition("/")
@@ -142,6 +149,7 @@ class Env:
     throttle_ingest: str
     throttle_auth_failures: str
     num_proxies: int
+    api_token_days: int
 
 
 def load() -> Env:
@@ -174,4 +182,5 @@ def load() -> Env:
         throttle_ingest=_rate("RMOS_THROTTLE_INGEST", "3000/min"),
         throttle_auth_failures=_rate("RMOS_THROTTLE_AUTH_FAILURES", "20/min"),
         num_proxies=_int("RMOS_NUM_PROXIES", 0),
+        api_token_days=_days("RMOS_API_TOKEN_DAYS", 365),
     )

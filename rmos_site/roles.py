@@ -20,9 +20,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from rmos_site.errors import ApplicationError, ValidationFailed
+from rmos_site.tokens import api_token_create, api_token_owner, api_token_revoke
 
 logger = logging.getLogger("rmos.roles")
 
@@ -62,18 +62,28 @@ def ensure_roles_after_migrate(sender, **kwargs) -> None:
     ensure_roles()
 
 
+#: ``create_api_user --role admin``: a superuser, which no group describes.
+ADMIN_ROLE = "admin"
+
+
 @dataclass(frozen=True)
 class ApiAccount:
     user: object
-    token: str
+    token: str  # the key: shown to the caller once, stored only as a hash
     created: bool  # the account is new
-    token_created: bool  # the token is new (a first one, or a rotated one)
+    token_created: bool  # the token is new (``keep`` was not a live token of the account)
 
 
 @transaction.atomic
-def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> ApiAccount:
+def api_account_ensure(
+    *, username: str, role: str, rotate: bool = False, keep: str | None = None, lifetime=None, forever: bool = False
+) -> ApiAccount:
     """An account without a password that signs in with its API token, in exactly one role
-    (``viewer``, ``operator`` or ``integrator``). ``rotate`` replaces an existing token."""
+    (``viewer``, ``operator``, ``integrator``, or ``admin``: a superuser).
+
+    The token is ``keep`` when that is a live token of the account (and not ``rotate``); else a
+    new one (``lifetime`` / ``forever`` as in :func:`rmos_site.tokens.api_token_create`), made
+    after revoking the account's others when ``rotate``. A stored token cannot be shown again."""
     model = get_user_model()
     field = model._meta.get_field(model.USERNAME_FIELD)
     if not username or len(username) > field.max_length:
@@ -88,20 +98,23 @@ def api_account_ensure(*, username: str, role: str, rotate: bool = False) -> Api
     user, created = model.objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
+    if role == ADMIN_ROLE:
+        user.is_superuser = user.is_staff = True
         user.save()
-    elif user.is_superuser:
-        raise ApplicationError(f"{username!r} is a superuser; pick another name for an API account.")
-    user.groups.set([Group.objects.get(name=ROLE_NAMES[role])])
+        user.groups.clear()
+    else:
+        if user.is_superuser:
+            raise ApplicationError(
+                f"{username!r} is a superuser; pick another name for an API account (or --role admin)."
+            )
+        user.save()
+        user.groups.set([Group.objects.get(name=ROLE_NAMES[role])])
+    if keep is not None and not rotate and api_token_owner(key=keep) == username:
+        return ApiAccount(user=user, token=keep, created=created, token_created=False)
     if rotate:
-        Token.objects.filter(user=user).delete()
-    token, token_created = Token.objects.get_or_create(user=user)
-    return ApiAccount(user=user, token=token.key, created=created, token_created=token_created)
-
-
-def api_token_owner(*, key: str) -> str | None:
-    """The username whose live API token ``key`` is, if any."""
-    token = Token.objects.filter(key=key).select_related("user").first()
-    return None if token is None else token.user.get_username()
+        api_token_revoke(username=username)
+    _, key = api_token_create(user=user, lifetime=lifetime, forever=forever)
+    return ApiAccount(user=user, token=key, created=created, token_created=True)
 
 
 def can_open_rule_admin(user) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -71,3 +73,13 @@ class AutoSchema(SpectacularAutoSchema):
         if "." in qualname:
             return qualname.replace(".", "")
         return super().get_serializer_name(serializer, direction)
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>`` (drf-spectacular's knox extension matches knox's class only)."""
+
+    target_class = "rmos_site.api.ThrottledTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")

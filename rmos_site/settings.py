@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rmos_site import env as _env
 
 ENV = _env.load()
@@ -21,7 +23,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -129,6 +131,15 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"ingest": ENV.throttle_ingest, "auth_failure": ENV.throttle_auth_failures},
     # Client addresses come from REMOTE_ADDR unless we are told how many proxies to trust.
     "NUM_PROXIES": ENV.num_proxies,
+}
+
+# API tokens (rmos_site.tokens): stored as SHA-512 only; the first 15 characters ("rmos_" and ten
+# digits) are kept in the clear to tell tokens apart. Expiry is per token; no sliding renewal.
+REST_KNOX = {
+    "TOKEN_PREFIX": "rmos_",
+    "TOKEN_TTL": timedelta(days=ENV.api_token_days) if ENV.api_token_days else None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 
 # Shared by every app process (throttle counters must not live in one process): a database table.

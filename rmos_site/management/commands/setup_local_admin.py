@@ -7,7 +7,8 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
+
+from rmos_site.tokens import api_token_create, api_token_owner
 
 CREDENTIALS_FILE = settings.BASE_DIR / "var" / "local-admin.json"
 
@@ -15,8 +16,9 @@ CREDENTIALS_FILE = settings.BASE_DIR / "var" / "local-admin.json"
 class Command(BaseCommand):
     help = (
         "Local development only (DJANGO_DEBUG=true): make sure a superuser exists, give it an API "
-        "token, and print the user name, password and token. The password is generated once and "
-        "kept in var/local-admin.json (readable by you only)."
+        "token, and print the user name, password and token. The password and token are generated "
+        "once and kept in var/local-admin.json (readable by you only); a password changed since is "
+        "not printed (the file's would not work), and a token revoked or expired since is replaced."
     )
 
     def add_arguments(self, parser) -> None:
@@ -29,28 +31,50 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("setup_local_admin prints a password: it runs only with DJANGO_DEBUG=true.")
         User = get_user_model()
-        stored = {}
-        if CREDENTIALS_FILE.exists():
-            stored = json.loads(CREDENTIALS_FILE.read_text())
+        stored = _read_credentials()
+        if stored.get("username") != username:
+            stored = {}
         user = User.objects.filter(username=username).first()
-        password = stored.get("password") if stored.get("username") == username else None
         if user is None:
             password = secrets.token_urlsafe(12)
             user = User.objects.create_superuser(username=username, email="", password=password)
-            CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(CREDENTIALS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"username": username, "password": password}, handle)
-        token, _ = Token.objects.get_or_create(user=user)
-        shown = password or f"(set before; reset it with: ./dev manage changepassword {username})"
+            note = ""
+        else:
+            password = stored.get("password")
+            note = "(not kept here; to set one: ./dev manage changepassword {username})"
+            if password is not None and not user.check_password(password):
+                # Changed since it was made here: printing it would only fail at sign-in.
+                password = None
+                note = "(changed since it was generated, so not shown; to set a new one: ./dev manage changepassword {username})"
+        token = stored.get("token")
+        if not token or api_token_owner(key=token) != username:
+            _, token = api_token_create(user=user, forever=True)
+        _write_credentials({"username": username, "password": password, "token": token})
+        shown = password or note.format(username=username)
         self.stdout.write(
             "\n".join(
                 [
                     "Local admin account",
                     f"  user:      {username}",
                     f"  password:  {shown}",
-                    f"  API token: {token.key}",
-                    f"  try:       curl -H 'Authorization: Token {token.key}' {base_url}/api/rmos/ai/profiles",
+                    f"  API token: {token}",
+                    f"  try:       curl -H 'Authorization: Token {token}' {base_url}/api/rmos/ai/profiles",
                 ]
             )
         )
+
+
+def _read_credentials() -> dict:
+    try:
+        stored = json.loads(CREDENTIALS_FILE.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _write_credentials(values: dict) -> None:
+    CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(CREDENTIALS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(values, handle)
