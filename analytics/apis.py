@@ -74,7 +74,8 @@ class ProfileStatsApi(APIView):
                 "material_id": serializers.CharField(),
                 "machine_id": serializers.CharField(),
                 "geometry_engine": serializers.CharField(),
-                "stats": _Stats(help_text="the fields of this object appear inline"),
+                # The numbers sit beside the context in each result (metrics.Counts.summary).
+                **_Stats().get_fields(),
                 "profiles": serializers.ListField(
                     child=serializers.DictField(), help_text="[{profile, version, runs}]"
                 ),
