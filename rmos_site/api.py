@@ -21,7 +21,7 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAcceptable, ParseError, Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.utils import json
 
 from rmos_site.errors import ValidationFailed
@@ -240,6 +240,12 @@ class IngestRateThrottle(_UntilASlotFrees, UserRateThrottle):
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
             return super().allow_request(request, view)
+
+
+def client_address(request) -> str:
+    """The client's address as every limit here sees it: ``REMOTE_ADDR``, or behind
+    ``RMOS_NUM_PROXIES`` proxies the address they forwarded (DRF's rule; the login lockout too)."""
+    return BaseThrottle().get_ident(request)
 
 
 class AuthFailureThrottle(_UntilASlotFrees, SimpleRateThrottle):

@@ -43,6 +43,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={raw!r}: expected a whole number") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigurationError(f"{name}={value}: expected a whole number of 1 or more")
+    return value
+
+
 def _days(name: str, default: int) -> int:
     value = _int(name, default)
     if value < 0:
@@ -150,6 +157,8 @@ class Env:
     throttle_auth_failures: str
     num_proxies: int
     api_token_days: int
+    login_failure_limit: int
+    login_lockout_minutes: int
 
 
 def load() -> Env:
@@ -183,4 +192,6 @@ def load() -> Env:
         throttle_auth_failures=_rate("RMOS_THROTTLE_AUTH_FAILURES", "20/min"),
         num_proxies=_int("RMOS_NUM_PROXIES", 0),
         api_token_days=_days("RMOS_API_TOKEN_DAYS", 365),
+        login_failure_limit=_positive("RMOS_LOGIN_FAILURE_LIMIT", 10),
+        login_lockout_minutes=_positive("RMOS_LOGIN_LOCKOUT_MINUTES", 15),
     )

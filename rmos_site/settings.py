@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -46,6 +47,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rmos_site.urls"
@@ -75,6 +78,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes) on /accounts/login/ and /admin/login/: after
+# RMOS_LOGIN_FAILURE_LIMIT wrong passwords for one account from one address, that pair is refused
+# (429, rmos_site.accounts.lockout_response) for RMOS_LOGIN_LOCKOUT_MINUTES, the right password too; a
+# success clears the count. Per pair, so neither a guesser elsewhere nor a colleague behind the
+# same address can lock a person out. Failures are kept in the database (every process sees them);
+# `manage.py axes_reset_username NAME` unlocks at once. Addresses as the API throttles see them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = ENV.login_failure_limit
+AXES_COOLOFF_TIME = timedelta(minutes=ENV.login_lockout_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "rmos_site.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "rmos_site.api.client_address"
+AXES_VERBOSE = False
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/rmos/ai-ops/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -203,7 +203,8 @@ def test_setup_local_admin_never_prints_a_password_that_no_longer_works(client, 
     monkeypatch.setattr(setup_local_admin, "CREDENTIALS_FILE", tmp_path / "local-admin.json")
     settings.DEBUG = True
     password = run("setup_local_admin").split("password:  ")[1].split()[0]
-    assert client.login(username="admin", password=password)
+    signed_in = client.post("/accounts/login/", {"username": "admin", "password": password})
+    assert signed_in.status_code == 302 and "login" not in signed_in["Location"]
     admin = get_user_model().objects.get(username="admin")
     admin.set_password("a-new-secret-4711")
     admin.save()
