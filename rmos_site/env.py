@@ -111,6 +111,29 @@ def parse_database_url(url: str) -> dict:
     raise ConfigurationError(f"DATABASE_URL={url!r}: unsupported scheme {scheme!r}; use sqlite:///path or postgres://…")
 
 
+_EMAIL_SCHEMES = {"smtp": (25, False, False), "smtp+tls": (587, True, False), "smtps": (465, False, True)}
+
+
+def parse_email_url(url: str) -> dict:
+    """``smtp://user:pass@host:port`` (``smtp+tls://`` for STARTTLS, ``smtps://`` for TLS from the
+    first byte) into Django's EMAIL_* settings."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _EMAIL_SCHEMES or not parts.hostname:
+        raise ConfigurationError(
+            f"RMOS_EMAIL_URL={url!r}: expected smtp://, smtp+tls:// or smtps://user:password@host:port"
+        )
+    default_port, use_tls, use_ssl = _EMAIL_SCHEMES[scheme]
+    return {
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or default_port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
 def sqlite_settings(path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its directory
     return {
@@ -159,6 +182,8 @@ class Env:
     api_token_days: int
     login_failure_limit: int
     login_lockout_minutes: int
+    email: dict | None
+    email_from: str
 
 
 def load() -> Env:
@@ -194,4 +219,6 @@ def load() -> Env:
         api_token_days=_days("RMOS_API_TOKEN_DAYS", 365),
         login_failure_limit=_positive("RMOS_LOGIN_FAILURE_LIMIT", 10),
         login_lockout_minutes=_positive("RMOS_LOGIN_LOCKOUT_MINUTES", 15),
+        email=parse_email_url(os.environ["RMOS_EMAIL_URL"]) if os.environ.get("RMOS_EMAIL_URL", "").strip() else None,
+        email_from=os.environ.get("RMOS_EMAIL_FROM", "").strip() or "rmos@localhost",
     )

@@ -96,6 +96,20 @@ AXES_LOCKOUT_CALLABLE = "rmos_site.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "rmos_site.api.client_address"
 AXES_VERBOSE = False
 
+# Mail: only the password reset sends any. Without RMOS_EMAIL_URL there is no reset (its pages are
+# 404 and the sign-in page offers none): it would say "sent" and send nothing.
+PASSWORD_RESET_BY_MAIL = ENV.email is not None
+if ENV.email:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = ENV.email["EMAIL_HOST"]
+    EMAIL_PORT = ENV.email["EMAIL_PORT"]
+    EMAIL_HOST_USER = ENV.email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = ENV.email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = ENV.email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = ENV.email["EMAIL_USE_SSL"]
+    EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = ENV.email_from
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/rmos/ai-ops/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

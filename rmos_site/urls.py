@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from rmos_site.accounts import PASSWORD_RESET_VIEWS, LoginView, needs_mail
 from rmos_site.errors import json_error_response
 from rmos_site.health import healthz
 
@@ -17,7 +18,12 @@ urlpatterns = [
     # Pages without an icon link (the admin's) make browsers ask for /favicon.ico.
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("rmos/favicon.svg"))),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    *[
+        path(f"accounts/{route}", needs_mail(view.as_view()), name=name)
+        for route, (name, view) in PASSWORD_RESET_VIEWS.items()
+    ],
+    path("accounts/", include("django.contrib.auth.urls")),  # sign-out, password change
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # A page people open in a browser: signing in beats a JSON 401.
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
