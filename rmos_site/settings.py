@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rmos_site.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "rmos_site.middleware.api_responses",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -70,15 +70,23 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context on the live server; JavaScript errors on any page fail the test."""
+    """A fresh browser context on the live server; JavaScript errors and Content-Security-Policy
+    violations on any page fail the test."""
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
     context.set_default_timeout(10_000)
     new_page = context.new_page()
     errors: list[str] = []
     new_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    new_page.on("console", lambda message: _keep_policy_violation(message, errors))
     yield new_page
     context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    assert errors == [], f"JavaScript errors or Content-Security-Policy violations: {errors}"
+
+
+def _keep_policy_violation(message, errors: list[str]) -> None:
+    """A script, style or image the Content-Security-Policy refused: the page lost part of itself."""
+    if message.type == "error" and "Content Security Policy" in message.text:
+        errors.append(message.text)
 
 
 @pytest.fixture

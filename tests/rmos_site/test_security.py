@@ -254,3 +254,13 @@ def test_a_tab_or_extra_spaces_after_the_keyword_cannot_dodge_the_failure_limit(
     good = token_for(viewer)
     assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"Token\t{good}").status_code == 429
     assert client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=f"token {good}").status_code == 429
+
+
+def test_every_answer_carries_a_content_security_policy_that_allows_no_inline_script(client, viewer):
+    client.force_login(viewer)
+    for path in ("/accounts/login/", "/rmos/ai-ops/", "/api/rmos/ai/catalog", "/api/docs/", "/healthz"):
+        policy = client.get(path)["Content-Security-Policy"]
+        directives = dict(part.split(" ", 1) for part in policy.split("; "))
+        assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'", path
+    docs = client.get("/api/docs/").content.decode()
+    assert "<script>" not in docs  # the Swagger UI's own script comes as a file (?script)
