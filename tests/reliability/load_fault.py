@@ -5,7 +5,9 @@
 What it does, on a fresh PostgreSQL database of its own:
 
 1. migrates, imports the canonical profiles, creates an integrator and an operator account;
-2. starts gunicorn with ``--workers`` processes (DEBUG off, as deployed);
+2. starts gunicorn with ``--workers`` processes (DEBUG off, as deployed) and nginx in front of it,
+   configured as docs/deployment.md says (tests/reliability/front.py); every request below goes
+   through nginx;
 3. ``--clients`` threads post runs with nested attempts in batches to
    ``POST /api/rmos/logs/ai/runs``; each client re-sends some of its batches at random
    (idempotent retries), and retries any batch whose request failed;
@@ -15,7 +17,11 @@ What it does, on a fresh PostgreSQL database of its own:
    with a partial set of attempts, analytics aggregates equal to a recomputation from the raw
    rows (``rebuild_aggregates --check``), no 5xx other than requests cut by the killed worker,
    exactly one race winner, one new history record, and the YAML on disk equal to the database
-   (``export_profiles --check``).
+   (``export_profiles --check``);
+7. through nginx, a slow-body probe: ``--slow-sockets`` clients trickle 100 KB bodies a byte at a
+   time while /healthz is asked every 100 ms; its p99 must stay under 1 s (the same probe sent
+   straight to gunicorn is reported beside it, for comparison); and nginx's own refusals (414, an
+   unknown Host) must come in the API's JSON error shape.
 
 It prints a summary and writes it as JSON (``--report``); the exit status is 0 only when every
 check holds. ``.ci/run`` runs a time-bounded form (``--attempts 200000`` still, smaller batches
@@ -43,6 +49,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.reliability.front import Front, refusals, slow_body_probe  # noqa: E402 - after the path
+
 PYTHON = sys.executable
 PG = os.environ.get("RMOS_CI_PG", "postgres://postgres@127.0.0.1:5432")
 
@@ -139,7 +149,8 @@ class Deployment:
         self.workers = workers
         self.workdir = workdir
         self.db = f"rmos_load_{os.getpid()}_{int(time.time())}"
-        self.port = free_port()
+        self.port = free_port()  # gunicorn's; clients use public_port (nginx)
+        self.public_port = free_port()
         self.env = {
             **{
                 k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RMOS_", "DATABASE_URL", "ENABLE_"))
@@ -153,6 +164,7 @@ class Deployment:
             "ENABLE_RMOS_PROFILE_ADMIN": "true",
             "RMOS_PROFILE_YAML_PATH": str(workdir / "profiles.yaml"),
             "RMOS_THROTTLE_INGEST": "100000/min",
+            "RMOS_NUM_PROXIES": "1",  # nginx in front, as documented
             "PYTHONPATH": str(ROOT),
         }
         self.server: subprocess.Popen | None = None
@@ -266,7 +278,7 @@ def run_clients(
         with tally.lock:
             tally.requests += 1
         try:
-            status, _ = request(dep.port, "POST", "/api/rmos/logs/ai/runs", token, {"runs": batch})
+            status, _ = request(dep.public_port, "POST", "/api/rmos/logs/ai/runs", token, {"runs": batch})
         except (OSError, http.client.HTTPException) as exc:
             tally.add(type(exc).__name__, error=True)
             return False
@@ -338,7 +350,7 @@ def run_clients(
 
 
 def race(dep: Deployment, token: str, racers: int) -> dict:
-    status, body = request(dep.port, "GET", "/api/rmos/ai/profile-admin/thin_saw", token)
+    status, body = request(dep.public_port, "GET", "/api/rmos/ai/profile-admin/thin_saw", token)
     current = json.loads(body)
     barrier = threading.Barrier(racers)
     results: list[int] = []
@@ -347,7 +359,7 @@ def race(dep: Deployment, token: str, racers: int) -> dict:
     def put(i: int) -> None:
         barrier.wait()
         code, _ = request(
-            dep.port,
+            dep.public_port,
             "PUT",
             "/api/rmos/ai/profile-admin/thin_saw",
             token,
@@ -398,6 +410,8 @@ def main() -> int:
     parser.add_argument("--resend", type=float, default=0.15, help="share of batches re-sent on purpose (default 0.15)")
     parser.add_argument("--racers", type=int, default=16, help="concurrent PUTs of one profile version (default 16)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for batches")
+    parser.add_argument("--slow-sockets", type=int, help="slow-body clients in the probe (default: twice the workers)")
+    parser.add_argument("--slow-seconds", type=float, default=10.0, help="length of the slow-body probe (default 10)")
     parser.add_argument(
         "--report", type=Path, default=ROOT / "test-artifacts" / "load-fault.json", help="JSON report path"
     )
@@ -408,9 +422,11 @@ def main() -> int:
     tally = Tally()
     report: dict = {"clients": args.clients, "workers": args.workers}
     failures: list[str] = []
+    front = Front(upstream_port=dep.port, workdir=workdir, port=dep.public_port, http_port=free_port())
     try:
         tokens = dep.setup()
         dep.start()
+        front.start()
         load = run_clients(
             dep,
             tokens["integrator"],
@@ -437,6 +453,15 @@ def main() -> int:
             fivexx_outside_fault=tally.fivexx_outside_fault,
         )
         report["race"] = race(dep, tokens["operator"], args.racers)
+        slow_sockets = args.slow_sockets or 2 * args.workers
+        report["slow_body_through_nginx"] = slow_body_probe(
+            dep.public_port, token=tokens["integrator"], sockets=slow_sockets, seconds=args.slow_seconds
+        )
+        report["slow_body_straight_to_gunicorn"] = slow_body_probe(
+            dep.port, token=tokens["integrator"], sockets=slow_sockets, seconds=min(args.slow_seconds, 5.0)
+        )
+        report["nginx_refusals"] = refusals(dep.public_port)
+        front.stop()
         dep.stop()
 
         expected_file = workdir / "expected.json"
@@ -475,7 +500,15 @@ def main() -> int:
             failures.append(f"race: thin_saw should have 2 history records, has {facts['thin_saw_history']}")
         if drift.returncode != 0:
             failures.append("YAML on disk differs from the database")
+        if report["slow_body_through_nginx"]["healthz_p99_s"] >= 1.0:
+            failures.append(
+                f"slow bodies: /healthz p99 {report['slow_body_through_nginx']['healthz_p99_s']} s through nginx"
+            )
+        for name, refusal in report["nginx_refusals"].items():
+            if not refusal["json_error_shape"]:
+                failures.append(f"nginx's {name} refusal ({refusal['status']}) is not in the JSON error shape")
     finally:
+        front.stop()
         dep.stop()
         dep.drop()
     report["failures"] = failures
