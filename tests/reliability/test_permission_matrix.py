@@ -163,6 +163,17 @@ PAGES = [
         "/admin/ailog/airun/",
         {"anonymous": LOGIN, "viewer": LOGIN, "operator": LOGIN, "integrator": LOGIN, "admin": 200},
     ),
+    (
+        "get",
+        "/admin/rmos_site/apitoken/",
+        {"anonymous": LOGIN, "viewer": LOGIN, "operator": LOGIN, "integrator": LOGIN, "admin": 200},
+    ),
+    (
+        "get",
+        "/admin/knox/authtoken/",
+        {"anonymous": LOGIN, "viewer": LOGIN, "operator": LOGIN, "integrator": LOGIN, "admin": 404},
+    ),
+    ("get", "/accounts/password_reset/", {role: 404 for role in ROLES}),  # no mail server configured
 ]
 
 
