@@ -264,3 +264,9 @@ def test_every_answer_carries_a_content_security_policy_that_allows_no_inline_sc
         assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'", path
     docs = client.get("/api/docs/").content.decode()
     assert "<script>" not in docs  # the Swagger UI's own script comes as a file (?script)
+
+
+@pytest.mark.parametrize("header", ["Token caf\u00e9", "Token", "Token a b", "token\t"])
+def test_a_malformed_token_header_is_a_counted_401_never_a_500(client, header):
+    response = client.get("/api/rmos/ai/profiles", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
