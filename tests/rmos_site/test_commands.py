@@ -208,6 +208,7 @@ def test_setup_local_admin_never_prints_a_password_that_no_longer_works(client, 
     admin = get_user_model().objects.get(username="admin")
     admin.set_password("a-new-secret-4711")
     admin.save()
-    again = run("setup_local_admin")
-    assert password not in again
-    assert "changed since it was generated" in again and "changepassword admin" in again
+    for _ in range(2):  # and it stays said on the next start
+        again = run("setup_local_admin")
+        assert password not in again
+        assert "changed since it was generated" in again and "changepassword admin" in again

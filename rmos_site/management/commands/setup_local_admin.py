@@ -35,22 +35,23 @@ class Command(BaseCommand):
         if stored.get("username") != username:
             stored = {}
         user = User.objects.filter(username=username).first()
+        changed = bool(stored.get("password_changed"))
         if user is None:
             password = secrets.token_urlsafe(12)
             user = User.objects.create_superuser(username=username, email="", password=password)
-            note = ""
+            changed = False
         else:
             password = stored.get("password")
-            note = "(not kept here; to set one: ./dev manage changepassword {username})"
             if password is not None and not user.check_password(password):
-                # Changed since it was made here: printing it would only fail at sign-in.
-                password = None
-                note = "(changed since it was generated, so not shown; to set a new one: ./dev manage changepassword {username})"
+                password, changed = None, True  # printing it would only fail at sign-in
         token = stored.get("token")
         if not token or api_token_owner(key=token) != username:
             _, token = api_token_create(user=user, forever=True)
-        _write_credentials({"username": username, "password": password, "token": token})
-        shown = password or note.format(username=username)
+        _write_credentials({"username": username, "password": password, "password_changed": changed, "token": token})
+        how = f"to set one: ./dev manage changepassword {username}"
+        shown = password or (
+            f"(changed since it was generated, so not shown; {how})" if changed else f"(not kept here; {how})"
+        )
         self.stdout.write(
             "\n".join(
                 [
