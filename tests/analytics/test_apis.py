@@ -150,7 +150,7 @@ def test_a_profile_without_journal_records_still_exists(viewer_api, default_prof
     assert response.status_code == 200 and response.json()["exists"] is True and response.json()["results"] == []
 
 
-def test_profile_stats_results_match_their_documented_schema(viewer, logged):
+def test_profile_stats_results_match_their_documented_schema(viewer_api, logged):
     """The schema nested the numbers under "stats" (required) while every result has them inline:
     each non-empty answer broke its own schema, and fuzzing on an empty log never saw it."""
     import json
@@ -161,7 +161,7 @@ def test_profile_stats_results_match_their_documented_schema(viewer, logged):
 
     schema = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
     context_stats = schema["components"]["schemas"]["ContextStats"]
-    results = viewer.get(f"{BASE}/profile-stats").json()["results"]
+    results = viewer_api.get(f"{BASE}/profile-stats").json()["results"]
     assert results
     for result in results:
         jsonschema.validate(result, {**context_stats, "additionalProperties": False})

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rmos_site.middleware import CONTENT_SECURITY_POLICY
-from tests.ailog.factories import run_item
-from tests.dashboard.builders import PASSWORD, log_runs, make_user
+from tests.factories import PASSWORD, log_runs, make_user, run_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
