@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from engine.search import REASONS
+from engine.search import REASONS, SUCCESS_REASONS
 
 #: The key of a count: the context and the profile version (0: not known, e.g. attempts whose run
 #: summary has not arrived yet).
@@ -37,6 +37,13 @@ RUN_COUNTS = (
     "attempts_reported",  # the sum of the runs' own attempt counts
     "scored_runs",  # runs with a selected score
     "selected_score_sum",
+    "success_score_sum",  # the selected scores of successful runs (every one has a score)
+    # Per-run risk (DESIGN §9, the run is the unit of evidence): over the runs with at least one
+    # attempt row, the sum of each run's RED share of its attempts and of its square, so analytics
+    # can average the shares over runs with an interval. Keyed on the run, like the run counts.
+    "risk_runs",
+    "red_share_sum",
+    "red_share_sq_sum",
 )
 ATTEMPT_COUNTS = ("attempts", "green", "yellow", "red", "acceptable", "score_sum")
 ADDITIVE = RUN_COUNTS + ATTEMPT_COUNTS
@@ -44,9 +51,11 @@ ADDITIVE = RUN_COUNTS + ATTEMPT_COUNTS
 _SLOT = {name: i for i, name in enumerate(ADDITIVE)}
 #: The slot after the additive counts holds the latest run's timestamp (not additive: a maximum).
 LAST = len(ADDITIVE)
-_RUNS, _ATTEMPTS_REPORTED, _SCORED, _SELECTED_SUM = (
-    _SLOT[n] for n in ("runs", "attempts_reported", "scored_runs", "selected_score_sum")
+_RUNS, _ATTEMPTS_REPORTED, _SCORED, _SELECTED_SUM, _SUCCESS_SUM = (
+    _SLOT[n] for n in ("runs", "attempts_reported", "scored_runs", "selected_score_sum", "success_score_sum")
 )
+_RISK_RUNS, _RED_SHARE_SUM, _RED_SHARE_SQ_SUM = (_SLOT[n] for n in ("risk_runs", "red_share_sum", "red_share_sq_sum"))
+_SUCCESS_REASONS = frozenset(SUCCESS_REASONS)
 _REASON_SLOT = {reason: _SLOT[reason] for reason in REASONS}
 _ATTEMPTS, _ACCEPTABLE, _SCORE_SUM = (_SLOT[n] for n in ("attempts", "acceptable", "score_sum"))
 _BUCKET_SLOT = {"GREEN": _SLOT["green"], "YELLOW": _SLOT["yellow"], "RED": _SLOT["red"]}
@@ -54,6 +63,20 @@ _BUCKET_SLOT = {"GREEN": _SLOT["green"], "YELLOW": _SLOT["yellow"], "RED": _SLOT
 
 def day_of(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
+
+
+def run_key(run: Mapping[str, Any]) -> tuple:
+    """The ``(day, *KEY_FIELDS)`` key of a run's counts (its own timestamp's UTC day)."""
+    return (
+        day_of(run["timestamp"]),
+        run["tool_id"],
+        run["material_id"],
+        run["machine_id"],
+        run["geometry_engine"],
+        run["workflow_mode"],
+        run["profile_name"],
+        run["profile_version"] or 0,
+    )
 
 
 class Tally:
@@ -75,26 +98,31 @@ class Tally:
 
     def run(self, run: Mapping[str, Any], sign: int = 1) -> None:
         """A run, as the values ailog stores (``timestamp``, context, profile, outcome)."""
-        row = self._row(
-            (
-                day_of(run["timestamp"]),
-                run["tool_id"],
-                run["material_id"],
-                run["machine_id"],
-                run["geometry_engine"],
-                run["workflow_mode"],
-                run["profile_name"],
-                run["profile_version"] or 0,
-            )
-        )
+        row = self._row(run_key(run))
         row[_RUNS] += sign
         row[_REASON_SLOT[run["reason"]]] += sign
         row[_ATTEMPTS_REPORTED] += sign * run["attempts"]
         if run["selected_score"] is not None:
             row[_SCORED] += sign
             row[_SELECTED_SUM] += sign * run["selected_score"]
+            if run["reason"] in _SUCCESS_REASONS:
+                row[_SUCCESS_SUM] += sign * run["selected_score"]
         if sign > 0 and (row[LAST] is None or run["timestamp"] > row[LAST]):
             row[LAST] = run["timestamp"]
+
+    def run_risk(self, run: Mapping[str, Any], *, red: int, attempts: int, sign: int = 1) -> None:
+        """A run's RED share, ``red / attempts`` over the attempt rows recorded for it, counted
+        (``sign`` 1) or taken back (-1) under the run's key. Nothing when it has no attempt row.
+
+        A run's share changes when attempts of it arrive after its summary: the writer takes back
+        the share it had and counts the new one, so the sums always hold each run once."""
+        if attempts <= 0:
+            return
+        share = red / attempts
+        row = self._row(run_key(run))
+        row[_RISK_RUNS] += sign
+        row[_RED_SHARE_SUM] += sign * share
+        row[_RED_SHARE_SQ_SUM] += sign * share * share
 
     def attempts(self, key: tuple, *, buckets: Iterable[str], acceptable: int, score_sum: float, sign: int = 1) -> None:
         """Attempts that share ``key`` = ``(day, *KEY_FIELDS)``; ``buckets`` has one entry per attempt."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, F, FloatField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from ailog.counts import ADDITIVE
 from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter, RunIdPrefix
@@ -188,6 +188,17 @@ def _grouped(queryset, group: tuple[str, ...]):
     return queryset.annotate(**annotations).values(*aliases.values()), aliases
 
 
+#: Each run's RED share of the attempt rows recorded for it (NULL when it has none), as
+#: :meth:`ailog.counts.Tally.run_risk` counts it.
+_red_share_of_run = (
+    AiAttempt.objects.filter(run_id=OuterRef("run_id"))
+    .order_by()
+    .values("run_id")
+    .annotate(share=Cast(Count("id", filter=Q(risk_bucket="RED")), FloatField()) / Cast(Count("id"), FloatField()))
+    .values("share")
+)
+
+
 def _empty_counts() -> dict[str, Any]:
     return dict.fromkeys(ADDITIVE, 0) | {"last_run_at": None}
 
@@ -210,6 +221,7 @@ def log_counts(
             attempts_reported=Sum("attempts"),
             scored_runs=Count("selected_score"),
             selected_score_sum=Sum("selected_score"),
+            success_score_sum=Sum("selected_score", filter=Q(success=True)),
             last_run_at=Max("timestamp"),
         ).order_by()
         for row in rows:
@@ -217,6 +229,18 @@ def log_counts(
             for name in into:
                 if name in row:
                     into[name] = row[name] if name == "last_run_at" else row[name] or 0
+        values, aliases = _grouped(
+            runs.annotate(red_share=Subquery(_red_share_of_run)).filter(red_share__isnull=False), group
+        )
+        rows = values.annotate(
+            risk_runs=Count("id"),
+            red_share_sum=Sum("red_share"),
+            red_share_sq_sum=Sum(F("red_share") * F("red_share")),
+        ).order_by()
+        for row in rows:
+            into = out.setdefault(tuple(row[aliases[name]] for name in group), _empty_counts())
+            for name in ("risk_runs", "red_share_sum", "red_share_sq_sum"):
+                into[name] = row[name] or 0
     if attempts is not None:
         values, aliases = _grouped(attempts, group)
         rows = values.annotate(
@@ -237,6 +261,11 @@ def log_counts(
 def newest(queryset: QuerySet[Row], n: int) -> QuerySet[Row]:
     """The ``n`` newest rows of ``queryset`` (an id subquery, so the LIMIT runs on the index)."""
     return queryset.model.objects.filter(id__in=Subquery(queryset.order_by("-timestamp", "-id").values("id")[:n]))
+
+
+def attempts_of_runs(runs: QuerySet[AiRun]) -> QuerySet[AiAttempt]:
+    """Every attempt of these runs, whatever its own timestamp."""
+    return AiAttempt.objects.filter(run_id__in=Subquery(runs.values("run_id")))
 
 
 def log_between(*, start: datetime, end: datetime) -> tuple[QuerySet[AiRun], QuerySet[AiAttempt]]:

@@ -4,13 +4,21 @@ The numbers are defined in analytics.metrics (and docs/analytics.md)."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ailog.filters import FORMAT_PARAM
-from analytics import filters, selectors
+from analytics import filters, selectors, services
+from engine.prediction import (
+    DEFAULT_MIN_SCORE,
+    DEFAULT_SAMPLES_PER_CONTEXT,
+    MAX_SAMPLES_PER_CONTEXT,
+    MIN_SAMPLES_PER_CONTEXT,
+)
+from rmos_site.api import StrictSerializer, permission_for_writes
 
 _FILTERS = [
     OpenApiParameter(name, str, description=description)
@@ -133,6 +141,27 @@ class HotspotsApi(APIView):
         )
 
 
+_COMPARISON = inline_serializer(
+    "VersionComparison",
+    {
+        "against": serializers.IntegerField(help_text="version A (the comparison is A -> this version)"),
+        "kind": serializers.ChoiceField(choices=["previous", "restored", "requested"]),
+        "method": serializers.CharField(help_text="mantel-haenszel"),
+        "strata": serializers.IntegerField(help_text="contexts both versions saw"),
+        "runs": serializers.ListField(child=serializers.IntegerField(), help_text="[A, B] runs in those contexts"),
+        "difference": serializers.FloatField(allow_null=True, help_text="MH pooled difference of success rates B - A"),
+        "ci95": serializers.ListField(child=serializers.FloatField(), allow_null=True),
+        "p_value": serializers.FloatField(allow_null=True, help_text="Cochran-Mantel-Haenszel test"),
+        "crude_difference": serializers.FloatField(allow_null=True, help_text="over all runs, not stratified"),
+        "verdict": serializers.ChoiceField(choices=["better", "worse", "no_change_detected", "not_comparable"]),
+        "runs_needed": serializers.ListField(
+            child=serializers.IntegerField(), allow_null=True, help_text="[A, B] more runs to detect 5 points"
+        ),
+        "note": serializers.CharField(allow_null=True),
+    },
+)
+
+
 class ProfileVersionsApi(APIView):
     @extend_schema(
         operation_id="analytics_profile_versions",
@@ -144,7 +173,8 @@ class ProfileVersionsApi(APIView):
                 "exists": serializers.BooleanField(),
                 "results": serializers.ListField(
                     child=serializers.DictField(),
-                    help_text="newest version first: journal entry (time, user, note, type, changes), the stats, and delta against the previous version",
+                    help_text="newest version first: journal entry (time, user, note, type, changes), the stats, "
+                    "comparisons (each like GET compare), the prediction stored when it was saved, and what was observed",
                 ),
                 "unknown_version": serializers.DictField(allow_null=True),
             },
@@ -174,3 +204,84 @@ class TimeseriesApi(APIView):
     def get(self, request):
         query = filters.timeseries_query_parse(_api_query(request))
         return Response(selectors.timeseries(filters=query.filters))
+
+
+class CompareApi(APIView):
+    """Version ``a`` -> ``b`` of a profile, stratified by context, with the per-context table."""
+
+    @extend_schema(
+        operation_id="analytics_compare",
+        parameters=[
+            OpenApiParameter("profile", str, required=True),
+            OpenApiParameter("a", int, required=True, description="the version compared against"),
+            OpenApiParameter("b", int, required=True, description="the version judged"),
+        ]
+        + [p for p in _FILTERS if p.name != "profile"],
+        responses=_COMPARISON,
+    )
+    def get(self, request):
+        query = filters.compare_query_parse(_api_query(request))
+        return Response(
+            selectors.version_comparison(profile=query.profile, a=query.a, b=query.b, filters=query.filters)
+        )
+
+
+class AlertsApi(APIView):
+    @extend_schema(
+        operation_id="analytics_alerts",
+        parameters=[
+            OpenApiParameter("state", str, description="open | acknowledged | cleared | superseded (default: all)"),
+            OpenApiParameter("profile", str),
+            OpenApiParameter("limit", int, description=f"1-{filters.ALERTS_LIMIT_MAX}, default 50"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        query = filters.alerts_query_parse(_api_query(request))
+        services.alerts_refresh()
+        return Response(selectors.alert_list(state=query.state, profile=query.profile, limit=query.limit))
+
+
+class AlertAcknowledgeApi(APIView):
+    permission_classes = [permission_for_writes("profiles.change_constraintprofile")]
+
+    class InputSerializer(StrictSerializer):
+        note = serializers.CharField(max_length=2000, help_text="what you did about it, or why nothing")
+
+    @extend_schema(operation_id="analytics_alert_acknowledge", request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, alert_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = services.alert_acknowledge(alert_id=alert_id, note=data.validated_data["note"], user=request.user)
+        return Response(selectors.alert_dict(alert))
+
+
+class PredictApi(APIView):
+    """Predicted acceptable and GREEN shares of the saved values and of ``changes`` on the
+    profile's traffic of the last 30 days (DESIGN §9). Writes nothing."""
+
+    class InputSerializer(StrictSerializer):
+        changes = serializers.DictField(help_text="proposed values of any constraint fields")
+        samples_per_context = serializers.JSONField(
+            required=False,
+            help_text=f"{MIN_SAMPLES_PER_CONTEXT}-{MAX_SAMPLES_PER_CONTEXT:,}, default {DEFAULT_SAMPLES_PER_CONTEXT}",
+        )
+        seed = serializers.JSONField(required=False, help_text="for a repeatable answer; drawn and reported if absent")
+        min_feasibility_score = serializers.JSONField(
+            required=False, help_text=f"what a search accepts (default {DEFAULT_MIN_SCORE:g})"
+        )
+
+    @extend_schema(operation_id="profile_predict", request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, name: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        return Response(
+            selectors.profile_prediction(
+                name=name,
+                changes=values["changes"],
+                samples_per_context=values.get("samples_per_context", DEFAULT_SAMPLES_PER_CONTEXT),
+                seed=values.get("seed"),
+                min_feasibility_score=values.get("min_feasibility_score", DEFAULT_MIN_SCORE),
+            )
+        )

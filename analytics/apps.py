@@ -7,7 +7,10 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from ailog.signals import log_changed
-        from analytics.services import aggregates_apply
+        from analytics.services import aggregates_apply, version_prediction_request
+        from profiles.signals import profile_version_saved
 
         # The aggregates follow every write to the log, in its transaction (analytics.services).
         log_changed.connect(aggregates_apply, dispatch_uid="analytics.aggregates_apply")
+        # Each saved version gets the prediction made for it, after the save commits.
+        profile_version_saved.connect(version_prediction_request, dispatch_uid="analytics.version_prediction")

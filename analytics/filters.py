@@ -155,3 +155,57 @@ def timeseries_query_parse(query: Mapping[str, Any], *, today: date | None = Non
             field, "range", f"a time series spans at most {TIMESERIES_DAYS_MAX:,} days from since to until"
         )
     return TimeseriesQuery(LogFilter(**{**filters.__dict__, "since": since, "until": until}))
+
+
+@dataclass(frozen=True)
+class CompareQuery:
+    profile: str
+    a: int
+    b: int
+    filters: LogFilter
+
+
+def compare_query_parse(query: Mapping[str, Any]) -> CompareQuery:
+    """``profile``, versions ``a`` and ``b`` (whole numbers ≥ 1, different), and the filters."""
+    filters = _filters(query, ("a", "b"))
+    errors = []
+    if filters.profile is None:
+        errors.append(FieldError("profile", "required", "name the profile whose versions to compare"))
+    versions = {}
+    for key in ("a", "b"):
+        try:
+            versions[key] = _whole_number(query, key, 1, 2_147_483_647)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        if versions[key] is None:
+            errors.append(FieldError(key, "required", f"give the version to compare as {key} (e.g. a=2&b=3)"))
+    if not errors and versions["a"] == versions["b"]:
+        errors.append(FieldError("b", "different", "compare two different versions"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return CompareQuery(filters.profile, versions["a"], versions["b"], filters)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class AlertsQuery:
+    state: str | None
+    profile: str | None
+    limit: int
+
+
+ALERTS_LIMIT_DEFAULT, ALERTS_LIMIT_MAX = 50, 200
+ALERT_STATES = ("open", "acknowledged", "cleared", "superseded")
+
+
+def alerts_query_parse(query: Mapping[str, Any]) -> AlertsQuery:
+    unknown = sorted(set(query) - {"state", "profile", "limit"})
+    if unknown:
+        raise ValidationFailed(
+            errors=[FieldError(key, "unknown_parameter", "alerts take state, profile and limit") for key in unknown]
+        )
+    state = _single(query, "state")
+    if state is not None and state not in ALERT_STATES:
+        raise ValidationFailed.single("state", "choice", f"must be one of {', '.join(ALERT_STATES)}")
+    limit = limit_parse(_single(query, "limit"), default=ALERTS_LIMIT_DEFAULT, maximum=ALERTS_LIMIT_MAX)
+    return AlertsQuery(state, _single(query, "profile"), limit)

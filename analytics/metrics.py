@@ -1,48 +1,9 @@
-"""What the analytics numbers mean: every definition, written once (docs/analytics.md quotes it).
+"""The numbers analytics reports, from the additive counts the aggregates keep.
 
-All numbers are computed from the runs and attempts that match the request's filters (the same
-rows ``GET /api/rmos/logs/ai/runs`` and ``…/attempts`` list with those filters), grouped as the
-endpoint says. A user can check each of them by hand from the log:
-
-runs
-    The number of runs.
-successes, success rate
-    A run succeeded when its ``reason`` is ``green_found`` or ``acceptable_found`` (then
-    ``success`` is true). success rate = successes / runs; none when there are no runs.
-95% Wilson interval
-    Of k successes out of n runs: :func:`analytics.stats.wilson_interval`, where its formula and
-    reason are written.
-average attempts per run
-    The sum of each run's ``attempts`` (the count it reports) divided by runs.
-average selected score
-    The mean ``selected_score`` of the runs that selected a candidate (runs with none, e.g.
-    ``no_candidates``, are left out); none when no run selected one.
-risk distribution
-    Counted over attempts, not runs: the number of attempts whose ``risk_bucket`` is GREEN,
-    YELLOW and RED, and each count's share of all attempts. (An attempt event that arrived
-    before its run summary is counted under its own context from the start, and under its run's
-    profile once the summary arrives.)
-RED share interval
-    The Wilson interval of the RED share, with the number of *runs* as the sample size (or the
-    number of attempts when that is smaller): the attempts of one run are not independent draws
-    - a context that is hard stays hard for the whole run - so counting each attempt as fresh
-    evidence would make the interval far too narrow.
-last run
-    The latest run ``timestamp``.
-hotspot score
-    For a context with at least ``min_runs`` runs, the larger of two 95% Wilson *lower* bounds:
-    of the failure rate (failures / runs, :func:`analytics.stats.failure_lower_bound`) and of the
-    RED share (as above), times 100. A lower bound is what the data supports at least, so 3 failures out of 3 (lower bound
-    44%) ranks below 400 out of 500 (76%): small samples are not overrated, and at equal rates
-    more evidence ranks higher. Ties go to more runs, then to the context in alphabetical order.
-    Each hotspot lists its reasons in words: the success rate and the RED share with their 95%
-    intervals and sample sizes, and the most frequent way its runs failed.
-per-version deltas
-    For each version of a profile, the runs resolved to that version (and their attempts), with
-    the numbers above; the delta of a version is its value minus the previous version's (success
-    rate and RED share as fractions, so 0.05 is 5 percentage points; average score in points). The verdict is
-    ``better`` or ``worse`` only when the two 95% Wilson intervals of the success rate do not
-    overlap, else ``unclear``.
+Every definition - formula and reason - is written once, in docs/analytics.md; the statistics
+themselves (intervals, the comparison of versions) are :mod:`analytics.stats`. This module turns
+a :class:`Counts` into those numbers (:meth:`Counts.summary`) and scores hotspots
+(:func:`hotspot`).
 """
 
 from __future__ import annotations
@@ -52,7 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from analytics.stats import failure_lower_bound, wilson_interval
+from analytics.stats import failure_lower_bound, mean_interval, wilson_interval
 from engine.search import REASONS, SUCCESS_REASONS
 from rmos_site.present import utc_iso
 
@@ -80,6 +41,10 @@ class Counts:
     attempts_reported: int = 0  # sum of the runs' own attempt counts
     scored_runs: int = 0  # runs with a selected score
     selected_score_sum: float = 0.0
+    success_score_sum: float = 0.0  # selected scores of the successful runs
+    risk_runs: int = 0  # runs with at least one attempt row
+    red_share_sum: float = 0.0  # Σ of each such run's RED share of its attempts
+    red_share_sq_sum: float = 0.0  # Σ of its square
     attempts: int = 0  # attempt rows
     green: int = 0
     yellow: int = 0
@@ -108,22 +73,24 @@ class Counts:
     def failures(self) -> int:
         return self.runs - self.successes
 
-    def red_interval(self) -> tuple[float, float] | None:
-        """The RED share's Wilson interval, with min(runs, attempts) as the sample size."""
-        if not self.attempts:
-            return None
-        n = min(self.runs, self.attempts) if self.runs else self.attempts
-        return wilson(self.red / self.attempts * n, n)
+    def red_per_run(self):
+        """The mean over runs of each run's RED share, with its 95% interval over runs
+        (:func:`analytics.stats.mean_interval`)."""
+        return mean_interval(n=self.risk_runs, total=self.red_share_sum, total_sq=self.red_share_sq_sum)
 
     def summary(self) -> dict[str, Any]:
         """The defined metrics, JSON-ready."""
+        red = self.red_per_run()
         return {
             "runs": self.runs,
             "successes": self.successes,
             "success_rate": _ratio(self.successes, self.runs),
             "success_rate_ci": _interval(self.successes, self.runs),
             "avg_attempts": _mean(self.attempts_reported, self.runs),
-            "avg_selected_score": _mean(self.selected_score_sum, self.scored_runs),
+            "avg_selected_score": _mean(self.success_score_sum, self.successes),
+            "avg_failed_best_score": _mean(
+                self.selected_score_sum - self.success_score_sum, self.scored_runs - self.successes
+            ),
             "outcomes": {reason: getattr(self, reason) for reason in REASONS},
             "attempts": self.attempts,
             "risk": {
@@ -133,7 +100,9 @@ class Counts:
                 }
                 for bucket in BUCKETS
             },
-            "red_share_ci": _rounded(self.red_interval()),
+            "red_share": _ratio(red.mean, 1) if red.mean is not None else None,
+            "red_share_ci": _rounded(red.ci95),
+            "red_share_runs": red.n,
             "last_run": utc_iso(self.last_run_at) if self.last_run_at else None,
         }
 
@@ -185,26 +154,20 @@ def _interval_text(bounds: tuple[float, float]) -> str:
 
 
 def hotspot(counts: Counts) -> Hotspot:
-    """Score a context (see the module docstring) and say why in words."""
-    red = counts.red_interval()
-    failure_low = failure_lower_bound(failures=counts.failures, runs=counts.runs)
-    red_low = red[0] if red else 0.0
-    score = round(100 * max(failure_low, red_low), 1)
+    """Score a context on outcome and say why in words (docs/analytics.md, "hotspot score")."""
+    score = round(100 * failure_lower_bound(failures=counts.failures, runs=counts.runs), 1)
     reasons = []
-    red_reason = (
-        f"RED share {_percent(counts.red / counts.attempts)} (95% interval {_interval_text(red)}) over {_count(counts.attempts, 'attempt')}"
-        + (f" of {_count(counts.runs, 'run')}" if counts.runs else "")
-        if red
-        else None
-    )
-    success_reason = (
-        f"success {_percent(counts.successes / counts.runs)} (95% interval {_interval_text(wilson(counts.successes, counts.runs))}) "  # type: ignore[arg-type]
-        f"over {_count(counts.runs, 'run')}"
-        if counts.runs
-        else None
-    )
-    ordered = [red_reason, success_reason] if red_low >= failure_low else [success_reason, red_reason]
-    reasons.extend(reason for reason in ordered if reason)
+    if counts.runs:
+        reasons.append(
+            f"success {_percent(counts.successes / counts.runs)} "
+            f"(95% interval {_interval_text(wilson(counts.successes, counts.runs))}) over {_count(counts.runs, 'run')}"  # type: ignore[arg-type]
+        )
+    red = counts.red_per_run()
+    if red.mean is not None and red.ci95 is not None:
+        reasons.append(
+            f"RED share {_percent(red.mean)} of a run's attempts on average "
+            f"(95% interval {_interval_text(red.ci95)}) over {_count(red.n, 'run')}"
+        )
     if counts.failures:
         worst = max(FAILURE_REASONS, key=lambda reason: getattr(counts, reason))
         reasons.append(f"most failures: {worst.replace('_', ' ')} ({getattr(counts, worst):,} of {counts.failures:,})")
@@ -213,29 +176,3 @@ def hotspot(counts: Counts) -> Hotspot:
 
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
-
-
-# -- per-version deltas ----------------------------------------------------------------------
-
-
-def version_delta(current: Counts, previous: Counts) -> dict[str, Any]:
-    """The change from ``previous`` to ``current`` (see the module docstring)."""
-
-    def diff(a: float | None, b: float | None, digits: int) -> float | None:
-        return None if a is None or b is None else round(a - b, digits)
-
-    now, before = current.summary(), previous.summary()
-    verdict = "unclear"
-    if current.runs and previous.runs:
-        low_now, high_now = wilson(current.successes, current.runs)  # type: ignore[misc]
-        low_before, high_before = wilson(previous.successes, previous.runs)  # type: ignore[misc]
-        if low_now > high_before:
-            verdict = "better"
-        elif high_now < low_before:
-            verdict = "worse"
-    return {
-        "success_rate": diff(now["success_rate"], before["success_rate"], 4),
-        "avg_selected_score": diff(now["avg_selected_score"], before["avg_selected_score"], 3),
-        "red_share": diff(now["risk"]["RED"]["share"], before["risk"]["RED"]["share"], 4),
-        "verdict": verdict,
-    }

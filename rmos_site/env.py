@@ -184,6 +184,7 @@ class Env:
     login_lockout_minutes: int
     email: dict | None
     email_from: str
+    predict_on_save: bool
 
 
 def load() -> Env:
@@ -221,4 +222,5 @@ def load() -> Env:
         login_lockout_minutes=_positive("RMOS_LOGIN_LOCKOUT_MINUTES", 15),
         email=parse_email_url(os.environ["RMOS_EMAIL_URL"]) if os.environ.get("RMOS_EMAIL_URL", "").strip() else None,
         email_from=os.environ.get("RMOS_EMAIL_FROM", "").strip() or "rmos@localhost",
+        predict_on_save=_bool("RMOS_PREDICT_ON_SAVE", True),
     )

@@ -207,6 +207,8 @@ RMOS_PROFILE_YAML_PATH = ENV.profile_yaml_path
 RMOS_PROFILE_HISTORY_PATH = ENV.profile_history_path
 ENABLE_RMOS_PROFILE_ADMIN = ENV.enable_profile_admin
 RMOS_CATALOG_PATH = ENV.catalog_path
+# Compute the prediction stored for each saved version in the background (analytics.services.predictions).
+RMOS_PREDICT_ON_SAVE = ENV.predict_on_save
 
 LOGGING = {
     "version": 1,

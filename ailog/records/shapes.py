@@ -26,8 +26,10 @@ MAX_WARNINGS = 50
 WARNING_MAX_LENGTH = 500
 TIMESTAMP_TEXT_MAX = 64
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-#: How far ahead of this server's clock a timestamp may be (other clocks drift).
-FUTURE_SLACK = timedelta(hours=1)
+#: How far ahead of this server's clock a timestamp may be: clocks kept by NTP differ by far less.
+#: Bounded so that a run's version, taken at its timestamp, is settled soon after it is posted
+#: (a version saved between the posting and the timestamp re-attributes it: ailog.services.versions).
+FUTURE_SLACK = timedelta(minutes=5)
 MAX_ELAPSED_SECONDS = 86_400.0
 SEED_RANGE = (-(2**63), 2**63 - 1)
 TIME_LIMIT_RANGE = (0.1, 60.0)

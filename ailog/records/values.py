@@ -68,7 +68,8 @@ class ValueChecks:
                 index,
                 path,
                 "range",
-                f"{value!r} is out of range: from 2000-01-01 up to an hour ahead of this server's clock",
+                f"{value!r} is out of range: from 2000-01-01 up to {FUTURE_SLACK.total_seconds() / 60:g} minutes "
+                "ahead of this server's clock",
             )
             return None
         return parsed

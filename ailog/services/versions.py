@@ -1,10 +1,20 @@
-"""Which profile version each run used: the one it names, else the one in force at its time."""
+"""Which profile version each run used: the one it names, else the one in force at its timestamp."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from ailog.counts import DAY_KEY, Tally
+from ailog.models import AiAttempt, AiRun
 from ailog.records import (
     Run,
 )
+from ailog.selectors import attempts_of_runs, log_counts
+from ailog.signals import log_changed
 from profiles.selectors import ProfileVersionLookup
 from rmos_site.errors import FieldError
 
@@ -63,3 +73,39 @@ def resolve_profiles(runs: list[Run]) -> list[FieldError]:
                 )
             )
     return warnings
+
+
+def runs_reattribute(*, name: str, saved_at: datetime | None, **signal: Any) -> int:
+    """Runs of ``name`` dated at or after a version saved at ``saved_at`` count under the version
+    in force at their timestamp (DESIGN §9, attribution by timestamp).
+
+    Runs posted ahead of this server's clock (at most ``FUTURE_SLACK``) were given the version in
+    force when they were posted; if a version is saved before their timestamp, they move to it,
+    with their attempts and their counts. So are runs stored while the save was still being
+    committed. The index on ``(profile_name, timestamp)`` makes this a short range: only runs
+    dated after the save. A receiver of :data:`profiles.signals.profile_version_saved`; returns
+    how many runs moved.
+    """
+    if saved_at is None:
+        return 0
+    with transaction.atomic():
+        runs = AiRun.objects.select_for_update().filter(profile_name=name, timestamp__gte=saved_at).order_by("run_id")
+        lookup = ProfileVersionLookup([name])
+        moving: dict[uuid.UUID, tuple[int | None, int | None]] = {}
+        for run_id, timestamp, version in runs.values_list("run_id", "timestamp", "profile_version"):
+            in_force = lookup.at(name, timestamp)
+            if in_force.version is not None and in_force.version != version:
+                moving[run_id] = (in_force.version, in_force.history_id)
+        if not moving:
+            return 0
+        moved = AiRun.objects.filter(run_id__in=list(moving))
+        change = Tally()
+        for key, counts in log_counts(runs=moved, attempts=attempts_of_runs(moved), group=DAY_KEY).items():
+            change.add_counts(key, counts, sign=-1)
+        for run_id, (version, history_id) in moving.items():
+            AiRun.objects.filter(run_id=run_id).update(profile_version=version, profile_history_id=history_id)
+            AiAttempt.objects.filter(run_id=run_id).update(profile_version=version)
+        for key, counts in log_counts(runs=moved, attempts=attempts_of_runs(moved), group=DAY_KEY).items():
+            change.add_counts(key, counts)
+        log_changed.send(sender=AiRun, change=change)
+    return len(moving)

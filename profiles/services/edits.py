@@ -19,6 +19,7 @@ from profiles.services.journaling import (
     RESERVED_PROFILE_NAMES,
     ProfileChange,
     after_commit,
+    announce_version,
     check_version,
     clean_note,
     clean_operator,
@@ -65,6 +66,7 @@ def profile_create(
     stamp(profile, user=user, note=note, change_type=change_type, operator=operator)
     profile.save()
     after_commit()
+    announce_version(profile, previous_version=None)
     return profile
 
 
@@ -115,6 +117,7 @@ def profile_update(
     stamp(profile, user=user, note=note, change_type=change_type, operator=operator, rollback_of=rollback_of)
     profile.save()
     after_commit()
+    announce_version(profile, previous_version=profile.version - 1)
     record = profile.history.order_by("-history_id").first()
     return ProfileChange(profile, diff, record.history_id if record else None)
 

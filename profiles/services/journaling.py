@@ -19,6 +19,7 @@ from engine.profile import (
 from profiles import journal, selectors
 from profiles.models import ConstraintProfile
 from profiles.services.yaml_export import journal_mirror_catch_up, profiles_export
+from profiles.signals import profile_version_saved
 from rmos_site.errors import Conflict, FieldError, ValidationFailed
 
 logger = logging.getLogger("rmos.profiles")
@@ -101,6 +102,27 @@ def after_commit() -> None:
             logger.exception("appending to the journal mirror %s failed", settings.RMOS_PROFILE_HISTORY_PATH)
 
     transaction.on_commit(run)
+
+
+def announce_version(profile: ConstraintProfile, *, previous_version: int | None) -> None:
+    """Once committed, tell the apps above about the new version (:mod:`profiles.signals`)."""
+    record = profile.history.order_by("-history_id").values_list("history_id", "history_date").first()
+    history_id, saved_at = record if record else (None, None)
+    name, version = profile.name, profile.version
+
+    def send() -> None:
+        for _receiver, outcome in profile_version_saved.send_robust(
+            sender=ConstraintProfile,
+            name=name,
+            version=version,
+            history_id=history_id,
+            previous_version=previous_version,
+            saved_at=saved_at,
+        ):
+            if isinstance(outcome, Exception):
+                logger.error("a receiver of profile_version_saved failed: %r", outcome, exc_info=outcome)
+
+    transaction.on_commit(send)
 
 
 def locked_profile(name: str) -> ConstraintProfile:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.metrics import Counts, hotspot, version_delta, wilson
+from analytics.metrics import Counts, hotspot, wilson
 
 
 @pytest.mark.parametrize(
@@ -41,21 +41,47 @@ def test_a_small_sample_does_not_outrank_strong_evidence():
     assert large.score > small.score
 
 
-def test_red_share_counts_runs_as_the_sample_size():
-    # 9 runs of 15 RED attempts: strong only as far as 9 runs go.
-    few_runs = Counts(runs=9, green_found=9, attempts=135, red=135)
-    assert few_runs.red_interval() == wilson(9, 9)
-    assert hotspot(few_runs).score == pytest.approx(100 * wilson(9, 9)[0], abs=0.05)
+def test_red_share_is_averaged_over_runs_with_runs_as_the_sample_size():
+    # 9 runs whose attempts were all RED: strong only as far as 9 runs go (no spread between the
+    # runs, so the interval is Wilson's of 9 out of 9, analytics.stats.mean_interval).
+    few_runs = Counts(
+        runs=9, green_found=9, attempts=135, red=135, risk_runs=9, red_share_sum=9.0, red_share_sq_sum=9.0
+    )
+    red = few_runs.red_per_run()
+    assert red.mean == 1.0 and red.ci95 == wilson(9, 9)
+    assert few_runs.summary()["red_share_ci"] == [round(wilson(9, 9)[0], 4), 1.0]
+
+
+def test_hotspots_rank_on_outcome_and_give_red_share_as_a_reason_only():
+    # Every run succeeded: a RED-heavy search is search cost, not a problem (DESIGN §9).
+    costly = Counts(
+        runs=50, green_found=50, attempts=500, red=450, risk_runs=50, red_share_sum=45.0, red_share_sq_sum=40.5
+    )
+    spot = hotspot(costly)
+    assert spot.score == 0
+    assert any(reason.startswith("RED share 90%") for reason in spot.reasons)
 
 
 def test_hotspot_reasons_read_like_sentences():
-    counts = Counts(runs=310, green_found=34, budget_exhausted=250, timeout=26, attempts=1240, red=769)
+    # 310 runs whose RED shares have mean 0.62 and standard deviation 0.2 (Σx² = n·m² + (n−1)·s²).
+    counts = Counts(
+        runs=310,
+        green_found=34,
+        budget_exhausted=250,
+        timeout=26,
+        attempts=1240,
+        red=769,
+        risk_runs=310,
+        red_share_sum=0.62 * 310,
+        red_share_sq_sum=310 * 0.62**2 + 309 * 0.2**2,
+    )
     spot = hotspot(counts)
-    # Wilson 95% for 34 of 310: 7.96%-14.94%; for the RED share 62% with 310 runs as the sample size: 56.5%-67.2%.
-    # The intervals are not symmetric around the rate, so they are given as ranges (as the analytics table does).
+    # Wilson 95% for 34 of 310: 7.96%-14.94%. The RED share's t interval over runs:
+    # 0.62 ± t(0.975, 309) · 0.2/√310 = 0.62 ± 1.9677 · 0.011359 = 59.8%-64.2%.
     assert spot.reasons[0] == "success 11% (95% interval 8–15%) over 310 runs"
-    assert spot.reasons[1] == "RED share 62% (95% interval 56–67%) over 1,240 attempts of 310 runs"
+    assert spot.reasons[1] == "RED share 62% of a run's attempts on average (95% interval 60–64%) over 310 runs"
     assert spot.reasons[2] == "most failures: budget exhausted (250 of 276)"
+    assert spot.score == pytest.approx(100 * (1 - wilson(34, 310)[1]), abs=0.05)  # the failure rate's lower bound
 
 
 def test_summary_metrics():
@@ -67,6 +93,7 @@ def test_summary_metrics():
         attempts_reported=7,
         scored_runs=3,
         selected_score_sum=205.0,
+        success_score_sum=170.0,
         attempts=7,
         green=1,
         yellow=3,
@@ -74,7 +101,9 @@ def test_summary_metrics():
     )
     summary = counts.summary()
     assert summary["success_rate"] == 0.6667 and summary["success_rate_ci"] == [0.2077, 0.9385]
-    assert summary["avg_attempts"] == 2.333 and summary["avg_selected_score"] == 68.333
+    # The average selected score is the successful runs' (170 / 2); the failed run's best stands apart.
+    assert summary["avg_attempts"] == 2.333 and summary["avg_selected_score"] == 85.0
+    assert summary["avg_failed_best_score"] == 35.0
     assert summary["risk"] == {
         "GREEN": {"count": 1, "share": 0.1429},
         "YELLOW": {"count": 3, "share": 0.4286},
@@ -83,24 +112,15 @@ def test_summary_metrics():
     assert Counts().summary()["success_rate"] is None and Counts().summary()["avg_selected_score"] is None
 
 
-def test_version_delta_verdicts():
-    before = Counts(runs=200, green_found=60, budget_exhausted=140, scored_runs=200, selected_score_sum=12000.0)
-    after = Counts(runs=200, green_found=150, budget_exhausted=50, scored_runs=200, selected_score_sum=16000.0)
-    better = version_delta(after, before)
-    assert better == {"success_rate": 0.45, "avg_selected_score": 20.0, "red_share": None, "verdict": "better"}
-    assert version_delta(before, after)["verdict"] == "worse"
-    assert (
-        version_delta(
-            Counts(runs=3, green_found=2, budget_exhausted=1), Counts(runs=3, green_found=1, budget_exhausted=2)
-        )["verdict"]
-        == "unclear"
-    )
-
-
 @pytest.mark.parametrize("total", [783.1, 783.0999999999999, 783.1000000000001])
 def test_an_average_does_not_depend_on_the_order_its_sum_was_added_in(total):
     # 783.1 / 8 = 97.8875: float sums of the same eight scores land on either side of it.
-    assert Counts(runs=8, scored_runs=8, selected_score_sum=total).summary()["avg_selected_score"] == 97.888
+    assert (
+        Counts(runs=8, green_found=8, scored_runs=8, selected_score_sum=total, success_score_sum=total).summary()[
+            "avg_selected_score"
+        ]
+        == 97.888
+    )
 
 
 def test_one_outcome_vocabulary_everywhere():

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from scipy import stats as scipy_stats
 
 from ailog import services as log_services
 from ailog.filters import LogFilter
@@ -52,7 +53,8 @@ def test_profile_stats_by_hand(log):
     assert (a["runs"], a["successes"], a["success_rate"]) == (3, 2, 0.6667)
     assert a["success_rate_ci"] == [0.2077, 0.9385]
     assert a["avg_attempts"] == 2.333  # (3 + 2 + 2) / 3
-    assert a["avg_selected_score"] == 68.333  # (90 + 40 + 75) / 3
+    assert a["avg_selected_score"] == 82.5  # the successful runs': (90 + 75) / 2
+    assert a["avg_failed_best_score"] == 40.0  # the failed run's best, apart
     assert a["outcomes"] == {
         "green_found": 1,
         "acceptable_found": 1,
@@ -66,12 +68,20 @@ def test_profile_stats_by_hand(log):
         "YELLOW": {"count": 3, "share": 0.4286},
         "RED": {"count": 3, "share": 0.4286},
     }
+    # Per-run RED shares 1/3, 2/2 and 0/2: their mean, and scipy's own t interval of it over 3 runs.
+    shares = [1 / 3, 1.0, 0.0]
+    assert (a["red_share"], a["red_share_runs"]) == (0.4444, 3)
+    low, high = scipy_stats.t.interval(0.95, df=2, loc=sum(shares) / 3, scale=scipy_stats.sem(shares))
+    assert a["red_share_ci"] == [round(max(low, 0.0), 4), round(min(high, 1.0), 4)]
     assert a["last_run"] == iso(T0 + timedelta(hours=2))
     assert a["profiles"] == [{"profile": "default", "version": 1, "runs": 3}]
     b = _row(result, B)
     assert (b["runs"], b["successes"], b["success_rate"], b["success_rate_ci"][0]) == (2, 0, 0.0, 0.0)
-    assert b["avg_attempts"] == 0.5 and b["avg_selected_score"] == 10.0  # the no_candidates run has no score
+    # No run succeeded: no average selected score; the timeout run's best (10) stands apart, and the
+    # no_candidates run has no score at all.
+    assert b["avg_attempts"] == 0.5 and b["avg_selected_score"] is None and b["avg_failed_best_score"] == 10.0
     assert b["risk"]["RED"] == {"count": 1, "share": 1.0} and b["attempts"] == 1
+    assert (b["red_share"], b["red_share_runs"]) == (1.0, 1)  # the run without attempts has no share
     assert [r["tool_id"] for r in result["results"]] == ["saw:a", "laser:b"]  # most runs first
 
 
@@ -114,16 +124,20 @@ def test_run_id_filter_uses_that_run(log):
     assert [(r["runs"], r["attempts"]) for r in stats["results"]] == [(1, 3)]
 
 
-def test_windows_take_the_most_recent_rows(log):
-    # The two newest runs are B's; the three newest attempts are A's last two and B's one.
+def test_windows_select_runs_then_their_attempts(log):
+    # The two newest runs are B's (0 and 1 attempts): their one attempt, and nothing of A.
     by_runs = selectors.profile_stats(filters=LogFilter(), window=Window(max_runs=2))
-    assert {r["tool_id"]: r["runs"] for r in by_runs["results"]} == {"laser:b": 2, "saw:a": 0}
-    assert _row(by_runs, A)["attempts"] == 7  # attempt numbers are not windowed
+    assert [(r["tool_id"], r["runs"], r["attempts"]) for r in by_runs["results"]] == [("laser:b", 2, 1)]
+    # The newest runs whose attempts add up to at most 3: B's two (1) and A's newest (2).
     by_attempts = selectors.profile_stats(filters=LogFilter(), window=Window(max_attempts=3))
-    assert {r["tool_id"]: r["attempts"] for r in by_attempts["results"]} == {"laser:b": 1, "saw:a": 2}
-    assert _row(by_attempts, A)["runs"] == 3
-    both = selectors.profile_stats(filters=LogFilter(tool_id="saw:a"), window=Window(max_runs=1, max_attempts=1))
-    assert [(r["runs"], r["attempts"], r["avg_selected_score"]) for r in both["results"]] == [(1, 1, 75.0)]
+    assert {r["tool_id"]: (r["runs"], r["attempts"]) for r in by_attempts["results"]} == {
+        "laser:b": (2, 1),
+        "saw:a": (1, 2),
+    }
+    both = selectors.profile_stats(filters=LogFilter(tool_id="saw:a"), window=Window(max_runs=1, max_attempts=2))
+    assert [(r["runs"], r["attempts"], r["avg_selected_score"]) for r in both["results"]] == [(1, 2, 75.0)]
+    # A window too small for the newest run holds no run at all, rather than half of one.
+    assert selectors.profile_stats(filters=LogFilter(tool_id="saw:a"), window=Window(max_attempts=1))["results"] == []
 
 
 def test_hotspots_ranking_small_samples_ties_and_min_runs(default_profile):
@@ -178,15 +192,13 @@ def test_profile_versions_across_a_change_and_a_rollback(default_profile):
     )
     assert v3["changes"] == [{"field": "max_rings", "before": 4, "after": 6}]
     assert (v1["success_rate"], v2["success_rate"], v3["success_rate"]) == (0.5, 0.25, 1.0)
-    assert v2["delta"] == {
-        "against_version": 1,
-        "success_rate": -0.25,
-        "avg_selected_score": pytest.approx(-11.25),
-        "red_share": 0.125,
-        "verdict": "unclear",
-    }
-    assert v3["delta"]["against_version"] == 2 and v3["delta"]["success_rate"] == 0.75
-    assert v1["delta"] is None
+    # v2 against v1 (the one it replaced); v3, a rollback to v1, against v2 and against v1.
+    [v2_previous] = v2["comparisons"]
+    assert (v2_previous["against"], v2_previous["kind"], v2_previous["crude_difference"]) == (1, "previous", -0.25)
+    assert v2_previous["verdict"] == "no_change_detected" and v2_previous["strata"] == 1
+    assert [(c["against"], c["kind"]) for c in v3["comparisons"]] == [(2, "previous"), (1, "restored")]
+    assert v3["comparisons"][1]["note"].startswith("v3 restored the values of v1.")
+    assert v1["comparisons"] == []
     assert v2["changes"] == [{"field": "max_rings", "before": 6, "after": 4}] and v2["note"] == "fewer rings"
 
 
@@ -199,7 +211,7 @@ def test_profile_versions_of_a_profile_known_only_from_the_log():
 def test_hotspot_reasons_use_singular_for_one(default_profile):
     log_services.runs_ingest(runs=[run_item(attempts=1, success=False)])
     [spot] = selectors.hotspots(filters=LogFilter(), min_runs=1)["results"]
-    assert any(reason.endswith("over 1 attempt of 1 run") for reason in spot["reasons"]), spot["reasons"]
+    assert any(reason.startswith("RED share 100% of a run's") for reason in spot["reasons"]), spot["reasons"]
     assert any(reason.endswith("over 1 run") for reason in spot["reasons"]), spot["reasons"]  # "1 runs" before
 
 

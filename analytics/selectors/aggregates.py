@@ -1,7 +1,7 @@
-"""Analytics reads: profile stats, hotspots, per-version impact and the time series.
+"""Analytics reads from the aggregates: counts, profile stats, hotspots and the time series.
 
 The API and the dashboard pages call these with filters parsed by :mod:`analytics.filters`.
-Every number is defined in :mod:`analytics.metrics`; they are read from the aggregates of
+Every number is defined in docs/analytics.md; they are read from the aggregates of
 :mod:`analytics.models`, never by scanning history:
 
 * no ``since`` / ``until``: the all-time rows (their number depends on how many contexts and
@@ -10,8 +10,8 @@ Every number is defined in :mod:`analytics.metrics`; they are read from the aggr
   the partial days at either edge (at most two days' worth), so the bounds are exact to the
   microsecond;
 * ``run_id``: that run's own rows (at most 200 attempts);
-* ``max_runs`` / ``max_attempts``: the most recent N rows of the log (N is capped, so the
-  cost is too).
+* ``max_runs`` / ``max_attempts``: the most recent runs (N runs, or as many as report at most N
+  attempts) and those runs' attempts, from the log (N is capped, so the cost is too).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Max, Q, Sum
+from django.db.models import BigIntegerField, F, Max, Q, QuerySet, Subquery, Sum
+from django.db.models import Window as Over
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from ailog.filters import LogFilter
-from ailog.selectors import attempts_filtered, context_q, log_counts, newest, runs_filtered
+from ailog.selectors import attempts_filtered, attempts_of_runs, context_q, log_counts, newest, runs_filtered
 from analytics.filters import Window
-from analytics.metrics import ADDITIVE, Counts, hotspot, version_delta
+from analytics.metrics import ADDITIVE, Counts, hotspot
 from analytics.models import ContextDay, ContextTotal
 from profiles import selectors as profile_selectors
-from rmos_site.errors import NotFound
 from rmos_site.present import utc_iso
 
 UTC = UTC
@@ -99,23 +99,6 @@ def _merge(into: dict[tuple, list], more: dict[tuple, list]) -> dict[tuple, list
 
 
 _LAST = len(ADDITIVE)
-_RUN_SLOTS = tuple(
-    ADDITIVE.index(name)
-    for name in (
-        "runs",
-        "green_found",
-        "acceptable_found",
-        "budget_exhausted",
-        "timeout",
-        "no_candidates",
-        "attempts_reported",
-        "scored_runs",
-        "selected_score_sum",
-    )
-)
-_ATTEMPT_SLOTS = tuple(
-    ADDITIVE.index(name) for name in ("attempts", "green", "yellow", "red", "acceptable", "score_sum")
-)
 _RUNS_SLOT, _ATTEMPTS_SLOT = ADDITIVE.index("runs"), ADDITIVE.index("attempts")
 
 
@@ -171,24 +154,29 @@ def _from_aggregates(filters: LogFilter, group: tuple[str, ...]) -> dict[tuple, 
     return out
 
 
+def window_runs(filters: LogFilter, window: Window) -> QuerySet:
+    """The runs a window selects: the ``max_runs`` most recent runs matching ``filters``, and of
+    those the most recent ones whose reported attempts add up to at most ``max_attempts``."""
+    limit = min(n for n in (window.max_runs, window.max_attempts) if n is not None)
+    recent = newest(runs_filtered(filters=filters), limit)
+    if window.max_attempts is None:
+        return recent
+    # A run reports at least 0 attempts, so max_attempts runs are enough to look at.
+    running = recent.annotate(
+        attempts_so_far=Over(Sum("attempts"), order_by=[F("timestamp").desc(), F("id").desc()])
+    ).filter(attempts_so_far__lte=window.max_attempts)
+    return recent.model.objects.filter(id__in=Subquery(running.values("id")))
+
+
 def _sums(filters: LogFilter, group: tuple[str, ...], window: Window) -> dict[tuple, list]:
-    out: dict[tuple, list] = {}
-    if window.max_runs is None or window.max_attempts is None:
+    """Sums per ``group``: from the aggregates, or for a window, from the runs it selects and
+    their attempts (wherever they are dated), so one row describes one set of runs."""
+    if window.max_runs is None and window.max_attempts is None:
         out = _from_aggregates(filters, group)
-        cleared = (_RUN_SLOTS if window.max_runs is not None else ()) + (
-            _ATTEMPT_SLOTS if window.max_attempts is not None else ()
-        )
-        for values in out.values():
-            for slot in cleared:
-                values[slot] = 0
-            if window.max_runs is not None:
-                values[_LAST] = None
-    if window.max_runs is not None:
-        recent = newest(runs_filtered(filters=filters), window.max_runs)
-        _merge(out, _listed(_log_counts(runs=recent, attempts=None, group=group)))
-    if window.max_attempts is not None:
-        recent = newest(attempts_filtered(filters=filters), window.max_attempts)
-        _merge(out, _listed(_log_counts(runs=None, attempts=recent, group=group)))
+    else:
+        runs = window_runs(filters, window)
+        attempts = attempts_of_runs(runs)
+        out = _listed(_log_counts(runs=runs, attempts=attempts, group=group))
     return {key: values for key, values in out.items() if values[_RUNS_SLOT] or values[_ATTEMPTS_SLOT]}
 
 
@@ -304,7 +292,9 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
         "success_rate",
         "success_rate_ci",
         "attempts",
+        "red_share",
         "red_share_ci",
+        "red_share_runs",
         "risk",
         "last_run",
         "outcomes",
@@ -324,60 +314,6 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
         "limit": limit,
         "window": _window_dict(window),
         "results": results,
-    }
-
-
-# -- per-version impact ----------------------------------------------------------------------------
-
-
-def profile_versions(*, profile: str, filters: LogFilter) -> dict[str, Any]:
-    """Each version of ``profile`` (newest first): its journal entry, its numbers, and the change
-    against the version before it."""
-    journal = profile_selectors.profile_journals(names=[profile]).get(profile, [])
-    exists = profile_selectors.profile_exists(name=profile)
-    entries: dict[int, dict[str, Any]] = {}
-    for entry in journal:  # oldest first, so a version keeps its latest non-deletion entry
-        if entry["type"] != "deleted":
-            entries[entry["version"]] = entry
-    per_version = {key[0]: value for key, value in counts(filters=filters, group=("profile_version",)).items()}
-    if not exists and not per_version:
-        raise NotFound(f"No profile named {profile!r}, and no run names it.", extra={"field": "profile"})
-    # A known profile's versions are its journal's; runs naming a version it never had (an
-    # integrator's own numbering, say) count as of an unknown version, with the unversioned ones.
-    unknown = per_version.pop(0, None)
-    if exists:
-        for version in [v for v in per_version if v not in entries]:
-            unknown = (unknown or Counts()).add(per_version.pop(version))
-    versions = sorted(set(entries) | set(per_version), reverse=True)
-    results = []
-    for position, version in enumerate(versions):
-        value = per_version.get(version, Counts())
-        entry = entries.get(version)
-        previous = versions[position + 1] if position + 1 < len(versions) else None
-        results.append(
-            {
-                "version": version,
-                "history_id": entry["id"] if entry else None,
-                "time": entry["time"] if entry else None,
-                "user": entry["user"] if entry else None,
-                "operator": entry["operator"] if entry else None,
-                "note": entry["note"] if entry else None,
-                "type": entry["type"] if entry else None,
-                "rollback_of": entry["rollback_of"] if entry else None,
-                "changes": entry["changes"] if entry else [],
-                **value.summary(),
-                "delta": (
-                    {"against_version": previous, **version_delta(value, per_version.get(previous, Counts()))}
-                    if previous is not None
-                    else None
-                ),
-            }
-        )
-    return {
-        "profile": profile,
-        "exists": exists,
-        "results": results,
-        "unknown_version": unknown.summary() if unknown else None,
     }
 
 
