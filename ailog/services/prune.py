@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Subquery
 from django.utils import timezone
 
 from ailog import selectors
@@ -69,10 +69,20 @@ def logs_prune(
             removed = Tally()
             for key, counts in selectors.log_counts(runs=day_runs, attempts=day_attempts, group=DAY_KEY).items():
                 removed.add_counts(key, counts, sign=-1)
-            if removed:
-                log_changed.send(sender=AiRun, change=removed)
+            # Runs dated after this day keep their counts, but those whose attempts began before
+            # midnight lose some attempts: their RED share is counted anew from the rest.
+            later = AiRun.objects.filter(timestamp__gte=end, run_id__in=Subquery(day_attempts.values("run_id")))
+            later_ids = list(later.values_list("run_id", flat=True))
+            for key, counts in selectors.log_counts(runs=later, attempts=None, group=DAY_KEY).items():
+                removed.add_counts(key, counts, sign=-1)
             runs += day_runs.delete()[0]
             attempts += day_attempts.delete()[0]
+            if later_ids:
+                survivors = AiRun.objects.filter(run_id__in=later_ids)
+                for key, counts in selectors.log_counts(runs=survivors, attempts=None, group=DAY_KEY).items():
+                    removed.add_counts(key, counts)
+            if removed:
+                log_changed.send(sender=AiRun, change=removed)
         if progress is not None:
             progress(done, total_days)
         start = end
