@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.db.models import Count, F, FloatField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce, TruncDate
 
-from ailog.counts import ADDITIVE
+from ailog.counts import ADDITIVE, DAY_KEY
 from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter, RunIdPrefix
 from ailog.models import AiAttempt, AiRun
 from engine.search import REASONS
@@ -261,6 +261,18 @@ def log_counts(
 def newest(queryset: QuerySet[Row], n: int) -> QuerySet[Row]:
     """The ``n`` newest rows of ``queryset`` (an id subquery, so the LIMIT runs on the index)."""
     return queryset.model.objects.filter(id__in=Subquery(queryset.order_by("-timestamp", "-id").values("id")[:n]))
+
+
+def runs_latest(*, day: date) -> dict[tuple, datetime]:
+    """The latest run per ``DAY_KEY`` among the runs dated on ``day`` (UTC)."""
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    values, aliases = _grouped(
+        AiRun.objects.filter(timestamp__gte=start, timestamp__lt=start + timedelta(days=1)), DAY_KEY
+    )
+    return {
+        tuple(row[aliases[name]] for name in DAY_KEY): row["latest"]
+        for row in values.annotate(latest=Max("timestamp")).order_by()
+    }
 
 
 def attempts_of_runs(runs: QuerySet[AiRun]) -> QuerySet[AiAttempt]:

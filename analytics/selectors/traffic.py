@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q
 
+from ailog.filters import LogFilter
 from analytics.models import ContextDay
-from analytics.selectors.aggregates import _summed
+from analytics.selectors.aggregates import _summed, counts
 from engine.context import Context
 from engine.prediction import (
     DEFAULT_MIN_SCORE,
@@ -66,13 +67,27 @@ class Traffic:
         }
 
 
-def profile_traffic(*, name: str, today: date | None = None) -> Traffic:
-    """The contexts that resolved to ``name`` in the last 30 days and made up 95% of its runs
-    (the busiest first, at most 20; ties by context), with their runs."""
-    today = today or datetime.now(UTC).date()
-    since = today - timedelta(days=TRAFFIC_DAYS - 1)
-    rows = _summed(ContextDay, Q(profile_name=name, day__gte=since, runs__gt=0), STRATUM, ("runs",))
-    ordered = sorted(((key, values[0]) for key, values in rows.items() if values[0] > 0), key=lambda r: (-r[1], r[0]))
+def profile_traffic(*, name: str, until: datetime | None = None) -> Traffic:
+    """The contexts that resolved to ``name`` in the 30 UTC days up to ``until`` (default: now,
+    today included) and made up 95% of its runs (the busiest first, at most 20; ties by
+    context), with their runs. Without ``until`` the day aggregates answer alone; with it, the
+    day aggregates and the log's rows of ``until``'s own day before it (as every time range)."""
+    last = (until or datetime.now(UTC)).astimezone(UTC).date()
+    since = last - timedelta(days=TRAFFIC_DAYS - 1)
+    if until is None:
+        rows = {
+            key: values[0]
+            for key, values in _summed(
+                ContextDay, Q(profile_name=name, day__gte=since, runs__gt=0), STRATUM, ("runs",)
+            ).items()
+        }
+    else:
+        start = datetime.combine(since, time(), tzinfo=UTC)
+        rows = {
+            key: value.runs
+            for key, value in counts(filters=LogFilter(profile=name, since=start, until=until), group=STRATUM).items()
+        }
+    ordered = sorted(((key, runs) for key, runs in rows.items() if runs > 0), key=lambda r: (-r[1], r[0]))
     total = sum(runs for _, runs in ordered)
     chosen: list[tuple[Context, int]] = []
     covered = 0
@@ -81,7 +96,7 @@ def profile_traffic(*, name: str, today: date | None = None) -> Traffic:
             break
         chosen.append((Context(**dict(zip(STRATUM, key))), runs))
         covered += runs
-    return Traffic(since, today, total, len(ordered), tuple(chosen))
+    return Traffic(since, last, total, len(ordered), tuple(chosen))
 
 
 def _changes_problems(changes: Any) -> list[FieldError]:
@@ -106,13 +121,13 @@ def profile_prediction(
     seed: int | None = None,
     min_feasibility_score: float = DEFAULT_MIN_SCORE,
     saved: Mapping[str, Any] | None = None,
-    today: date | None = None,
+    until: datetime | None = None,
 ) -> dict[str, Any]:
     """Predicted acceptable and GREEN shares of ``name``'s saved values and of them with
     ``changes`` applied, on its traffic of the last 30 days (:func:`profile_traffic`).
 
     ``saved`` replaces the saved values (the stored prediction of a version compares it with the
-    version before). Bad input raises ValidationFailed naming each field (``changes.<field>``,
+    version before) and ``until`` ends the 30 days (the stored prediction: the moment of the save). Bad input raises ValidationFailed naming each field (``changes.<field>``,
     ``samples_per_context``, ``seed``, ``min_feasibility_score``). With no runs in those days
     there is nothing to weigh: ``contexts`` is empty, ``overall`` null and ``note`` says why.
     The answer is :func:`engine.prediction.predict`'s, with ``profile``, ``version`` and
@@ -132,7 +147,7 @@ def profile_prediction(
         found += values_problems("changes", proposed, catalog)[1]
     if found:
         raise ValidationFailed(errors=[FieldError(p.field, p.rule, p.message) for p in found])
-    traffic = profile_traffic(name=profile.name, today=today)
+    traffic = profile_traffic(name=profile.name, until=until)
     head = {"profile": profile.name, "version": profile.version, "traffic": traffic.as_dict()}
     if not traffic.contexts:
         return {

@@ -30,6 +30,8 @@ from ailog.counts import ADDITIVE, DAY_KEY, KEY_FIELDS, LAST, Tally
 from analytics.metrics import Counts
 from analytics.models import ContextDay, ContextTotal
 
+_RUNS = ADDITIVE.index("runs")
+
 
 def aggregates_apply(*, change: Tally, **signal) -> None:
     """Add a write's change in counts (``ailog.signals.log_changed``) to the day rows, then the
@@ -50,11 +52,27 @@ def aggregates_apply(*, change: Tally, **signal) -> None:
         shrinking = shrinking or any(value < 0 for value in row[:LAST])
     _upsert(ContextDay, ("day", *KEY_FIELDS), sorted(change.rows.items()))
     _upsert(ContextTotal, KEY_FIELDS, sorted(totals.items()))
+    left = [key for key, row in change.rows.items() if row[_RUNS] < 0]
+    if left:
+        _latest_again(left)
     if shrinking:
         days = sorted({key[0] for key in change.rows})
         for model, extra in ((ContextDay, Q(day__in=days)), (ContextTotal, Q())):
             model.objects.filter(extra, runs=0, attempts=0).delete()
             model.objects.filter(extra, runs=0, last_run_at__isnull=False).update(last_run_at=None)
+
+
+def _latest_again(keys: list[tuple]) -> None:
+    """Runs left these keys (a prune, a run moved to another version): their latest run may have
+    been one of them, so it is read again from the log (one query per day) and the day rows'."""
+    for day in sorted({key[0] for key in keys}):
+        latest = log_selectors.runs_latest(day=day)
+        for key in sorted(key for key in keys if key[0] == day):
+            ContextDay.objects.filter(day=day, **dict(zip(KEY_FIELDS, key[1:]))).update(last_run_at=latest.get(key))
+    for total in sorted({key[1:] for key in keys}):
+        where = dict(zip(KEY_FIELDS, total))
+        newest = ContextDay.objects.filter(**where).aggregate(m=Max("last_run_at"))["m"]
+        ContextTotal.objects.filter(**where).update(last_run_at=newest)
 
 
 def _upsert(model, key_fields: tuple[str, ...], items: list[tuple[tuple, list]]) -> None:

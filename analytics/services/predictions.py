@@ -107,7 +107,7 @@ def version_prediction_make(*, pk: int) -> VersionPrediction:
             saved=before if before is not None else values,
             changes=values if before is not None else None,
             seed=version_seed(row.profile_name, row.version),
-            today=row.requested_at.date(),
+            until=row.requested_at,
         )
     except (ApplicationError, LookupError) as exc:
         row.state, row.error, row.result = VersionPrediction.State.FAILED, str(exc), None
