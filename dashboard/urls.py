@@ -4,7 +4,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from dashboard.url_state import DASHBOARD_PATH
-from dashboard.views import dashboard
+from dashboard.views import dashboard, impact
 from dashboard.views import profiles as profile_views
 from dashboard.views import runs as run_detail
 
@@ -19,5 +19,7 @@ urlpatterns = [
         profile_views.profile_rollback,
         name="profile-rollback",
     ),
+    path("rmos/profiles/<slug:name>/compare/", impact.profile_compare, name="profile-compare"),
+    path("rmos/alerts/<int:alert_id>/acknowledge/", impact.alert_acknowledge, name="alert-acknowledge"),
     path("rmos/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),
 ]

@@ -14,6 +14,16 @@ def _isolated_exports(settings, tmp_path):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def _background_predictions_end_with_the_test():
+    """A saved version's prediction runs in a thread after the commit (analytics.services.
+    predictions): it must end before the test's database is flushed for the next one."""
+    yield
+    from analytics.services import predictions_wait
+
+    predictions_wait()
+
+
 def pytest_configure(config) -> None:
     """Password hashing is deliberately slow; tests create many accounts (browser tests' live
     servers included), so they hash with MD5, set once for the whole session."""

@@ -7,7 +7,6 @@ from analytics.services.alerts import (
     ALERT_MIN_RUNS,
     alert_acknowledge,
     alerts_refresh,
-    alerts_refresh_if_stale,
     current_comparisons,
 )
 from analytics.services.predictions import (
@@ -26,7 +25,6 @@ __all__ = [
     "aggregates_rebuild",
     "alert_acknowledge",
     "alerts_refresh",
-    "alerts_refresh_if_stale",
     "current_comparisons",
     "predictions_fill",
     "predictions_wait",

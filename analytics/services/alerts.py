@@ -4,9 +4,9 @@ alert; someone who may edit profiles acknowledges it with a note, journaled.
 :func:`alerts_refresh` keeps the alerts current from the all-time aggregates: for each profile's
 current version with at least :data:`ALERT_MIN_RUNS` runs, the stratified comparison with the
 version it replaced (the nearest earlier version with runs, as in ``profile-versions``). Two
-queries of the aggregates whatever the log's size, then one comparison per profile. Pages and
-the API call :func:`alerts_refresh_if_stale`, which refreshes at most every
-:data:`REFRESH_SECONDS` in a process (a refresh is idempotent, so processes need not agree).
+queries of the aggregates whatever the log's size, then one comparison per profile. The alerts
+API, the dashboard and the profile page refresh before they read (a refresh is idempotent, so
+concurrent ones agree); the page header only counts the open alerts.
 
 An alert's states: ``open`` (raised), ``acknowledged`` (someone looked; it stays so),
 ``cleared`` (with the runs since, the version is no longer worse; reopens if it becomes worse
@@ -16,8 +16,6 @@ history record (django-simple-history), with the acting user and note for an ack
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 from typing import Any
 
@@ -34,16 +32,14 @@ from rmos_site.errors import Conflict, NotFound, ValidationFailed
 #: Each version needs this many runs in the contexts both saw before a ``worse`` raises an alert:
 #: the interval is a large-sample one, and an operator should not be paged on a handful of runs.
 ALERT_MIN_RUNS = 30
-REFRESH_SECONDS = 30.0
 NOTE_MAX = 2000
-
-_last_refresh = 0.0
-_refresh_lock = threading.Lock()
 
 
 def watched_pairs(current: dict[str, int]) -> dict[str, tuple[int, int]]:
     """For each profile (name → current version): ``(against, version)`` - its current version
     and the nearest earlier version with runs - when the current one has runs."""
+    if not current:
+        return {}
     runs = _summed(
         ContextTotal, Q(profile_name__in=list(current), runs__gt=0), ("profile_name", "profile_version"), ("runs",)
     )
@@ -59,9 +55,11 @@ def watched_pairs(current: dict[str, int]) -> dict[str, tuple[int, int]]:
     return pairs
 
 
-def current_comparisons() -> dict[str, dict[str, Any]]:
-    """The comparison of each profile's current version with the version it replaced."""
-    current = {profile.name: profile.version for profile in profile_selectors.profile_list()}
+def current_comparisons(*, current: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    """The comparison of each profile's current version (``current``: name → version, default
+    every profile's) with the version it replaced."""
+    if current is None:
+        current = _current_versions()
     pairs = watched_pairs(current)
     if not pairs:
         return {}
@@ -83,6 +81,10 @@ def current_comparisons() -> dict[str, dict[str, Any]]:
     return out
 
 
+def _current_versions() -> dict[str, int]:
+    return {profile.name: profile.version for profile in profile_selectors.profile_list()}
+
+
 def _raises(comparison: dict[str, Any]) -> bool:
     return comparison["verdict"] == "worse" and min(comparison["runs"]) >= ALERT_MIN_RUNS
 
@@ -90,8 +92,8 @@ def _raises(comparison: dict[str, Any]) -> bool:
 def alerts_refresh(*, now: datetime | None = None) -> None:
     """Raise, update, clear or supersede alerts from the aggregates (see the module docstring)."""
     now = now or timezone.now()
-    comparisons = current_comparisons()
-    current = {profile.name: profile.version for profile in profile_selectors.profile_list()}
+    current = _current_versions()
+    comparisons = current_comparisons(current=current)
     for name, comparison in comparisons.items():
         version, against = comparison["version"], comparison["against"]
         raising = _raises(comparison)
@@ -154,16 +156,6 @@ def _set_state(pk: int, state: str, *, reason: str) -> None:
     alert.state = state
     alert._change_reason = reason
     alert.save()
-
-
-def alerts_refresh_if_stale() -> None:
-    """:func:`alerts_refresh` unless this process did one in the last :data:`REFRESH_SECONDS`."""
-    global _last_refresh
-    with _refresh_lock:
-        if time.monotonic() - _last_refresh < REFRESH_SECONDS and _last_refresh:
-            return
-        _last_refresh = time.monotonic()
-    alerts_refresh()
 
 
 def alert_acknowledge(*, alert_id: Any, note: Any, user) -> RegressionAlert:

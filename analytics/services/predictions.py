@@ -62,11 +62,16 @@ def version_prediction_request(
             )
     except IntegrityError:
         return None  # already requested (a rebuilt journal, a replayed signal)
-    if settings.RMOS_PREDICT_ON_SAVE:
-        thread = threading.Thread(target=_in_background, args=(row.pk,), name=f"predict-{name}-v{version}")
-        with _threads_lock:
-            _threads.add(thread)
-        thread.start()
+    if not settings.RMOS_PREDICT_ON_SAVE:
+        return row
+    if connection.in_atomic_block:
+        # Called inside a transaction still open (a test capturing on-commit callbacks, say):
+        # another thread's connection could not see the row yet, so it is computed here.
+        return version_prediction_make(pk=row.pk)
+    thread = threading.Thread(target=_in_background, args=(row.pk,), name=f"predict-{name}-v{version}")
+    with _threads_lock:
+        _threads.add(thread)
+    thread.start()
     return row
 
 

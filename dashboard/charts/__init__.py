@@ -29,6 +29,7 @@ from dashboard.charts.common import (
     tick_label_px,
 )
 from dashboard.charts.histogram import Histogram, HistogramBar, binned_histogram, integer_histogram
+from dashboard.charts.interval import IntervalChart, difference_chart
 from dashboard.charts.line import ChangeMarker, Dot, LineChart, MarkerLine, RatePoint, rate_line_chart
 from dashboard.charts.risk import RiskMixBar, RiskSegment, risk_mix_bar
 from dashboard.charts.rosette import (
@@ -67,6 +68,8 @@ __all__ = [
     "Histogram",
     "integer_histogram",
     "binned_histogram",
+    "IntervalChart",
+    "difference_chart",
     "RatePoint",
     "ChangeMarker",
     "Dot",

@@ -76,7 +76,8 @@ class Column:
 
 
 def _red_share(row: Mapping[str, Any]) -> float | None:
-    return row["risk"]["RED"]["share"]
+    """The RED share of a run's attempts, averaged over runs (docs/analytics.md)."""
+    return row["red_share"]
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -93,7 +94,7 @@ COLUMNS: tuple[Column, ...] = (
         True,
         _red_share,
         numeric=False,
-        title="GREEN / YELLOW / RED share of attempts; sorts by RED share",
+        title="GREEN / YELLOW / RED share of attempts; sorts by the RED share per run",
     ),
     Column("last_run", "Last run", True, lambda r: r["last_run"]),
 )

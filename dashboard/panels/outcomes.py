@@ -33,13 +33,43 @@ CHART_ANCHOR = "success-over-time"
 
 
 @dataclass(frozen=True)
-class Delta:
+class ComparisonView:
+    """One comparison of a version, as the page shows it (analytics.selectors.comparisons)."""
+
     against: int
-    success: str  # "+5.2 pp"
-    score: str  # "+1.3"
-    red: str  # "-4.0 pp"
-    verdict: str  # better | worse | unclear
-    comparable: bool  # both versions have runs
+    kind: str  # previous | restored | requested
+    verdict: str  # better | worse | no_change_detected | not_comparable
+    verdict_label: str
+    difference: str  # "+5.2 pp" within contexts
+    interval: str  # "-1.0 to +11.4 pp"
+    crude: str
+    p_value: str
+    runs: str  # "120 vs 98 runs in 4 shared contexts"
+    runs_needed: str
+    note: str
+    chart: charts.IntervalChart
+    compare_url: str
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    state: str
+    against: int | None  # the version whose values it was compared with
+    before: str  # predicted acceptable share of the version before
+    predicted: str  # of this version
+    change: str
+    green: str
+    observed: str  # acceptable share of the version's recorded attempts
+    observed_attempts: int
+    contexts: int
+
+
+VERDICT_LABELS = {
+    "better": "better",
+    "worse": "worse",
+    "no_change_detected": "no change detected",
+    "not_comparable": "not comparable",
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,9 @@ class VersionRow:
     success_ci: str
     avg_score: str
     red_share: str
-    delta: Delta | None
+    comparisons: tuple[ComparisonView, ...]
+    prediction: PredictionView | None
+    alerts: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -94,20 +126,67 @@ def _who(entry: Mapping[str, Any]) -> str:
     return "the system"
 
 
-def _delta(delta: Mapping[str, Any] | None) -> Delta | None:
-    if not delta:
-        return None
-    return Delta(
-        against=delta["against_version"],
-        success=present.points(delta["success_rate"]),
-        score=present.signed(delta["avg_selected_score"]),
-        red=present.points(delta["red_share"]),
-        verdict=delta["verdict"],
-        comparable=delta["success_rate"] is not None,
+def comparison_view(profile: str, version: int, c: Mapping[str, Any]) -> ComparisonView:
+    ci = c["ci95"]
+    runs_needed = c["runs_needed"]
+    if runs_needed is None:
+        needed = ""
+    elif runs_needed == [0, 0]:
+        needed = "enough runs to detect a 5-point difference"
+    else:
+        needed = f"about {runs_needed[0]:,} more runs of v{c['against']} and {runs_needed[1]:,} of v{version} to detect 5 points"
+    strata = c["strata"]
+    return ComparisonView(
+        against=c["against"],
+        kind=c["kind"],
+        verdict=c["verdict"],
+        verdict_label=VERDICT_LABELS.get(c["verdict"], c["verdict"]),
+        difference=present.points(c["difference"]),
+        interval=f"{ci[0] * 100:+.1f} to {ci[1] * 100:+.1f} pp" if ci else present.DASH,
+        crude=present.points(c["crude_difference"]),
+        p_value=present.DASH if c["p_value"] is None else f"{c['p_value']:.3g}",
+        runs=f"{c['runs'][0]:,} vs {c['runs'][1]:,} runs in {strata} shared context{'s' if strata != 1 else ''}",
+        runs_needed=needed,
+        note=c["note"] or "",
+        chart=charts.difference_chart(
+            difference=c["difference"],
+            ci95=ci,
+            crude=c["crude_difference"],
+            verdict=c["verdict"],
+            label=f"v{version} against v{c['against']}",
+        ),
+        compare_url=f"{reverse('profile-compare', args=[profile])}?{urlencode({'a': c['against'], 'b': version})}",
     )
 
 
-def version_rows(results: list[Mapping[str, Any]], *, current_version: int) -> tuple[VersionRow, ...]:
+def prediction_view(prediction: Mapping[str, Any] | None, observed: Mapping[str, Any]) -> PredictionView | None:
+    if not prediction:
+        return None
+    # A first version has nothing before it: its prediction is of its own values ("before").
+    if prediction.get("predicted") is not None:
+        predicted, before = prediction["predicted"], prediction.get("before")
+    else:
+        predicted, before = prediction.get("before"), None
+    return PredictionView(
+        state=prediction["state"],
+        against=prediction.get("against_version"),
+        before=present.percent(before["acceptable_share"], 1) if before else present.DASH,
+        predicted=present.percent(predicted["acceptable_share"], 1) if predicted else present.DASH,
+        change=present.points((prediction.get("difference") or {}).get("acceptable_share")),
+        green=present.percent(predicted["green_share"], 1) if predicted else present.DASH,
+        observed=present.percent(observed["acceptable_share"], 1),
+        observed_attempts=observed["attempts"],
+        contexts=prediction["contexts"],
+    )
+
+
+def version_rows(
+    results: list[Mapping[str, Any]],
+    *,
+    current_version: int,
+    profile: str = "",
+    alerts: Mapping[int, list[dict[str, Any]]] | None = None,
+) -> tuple[VersionRow, ...]:
     by_history = {r["history_id"]: r["version"] for r in results if r["history_id"]}
     rows = []
     for r in results:
@@ -129,8 +208,10 @@ def version_rows(results: list[Mapping[str, Any]], *, current_version: int) -> t
                 success=present.percent(r["success_rate"]),
                 success_ci=present.interval(r["success_rate_ci"]),
                 avg_score=present.number(r["avg_selected_score"]),
-                red_share=present.percent(r["risk"]["RED"]["share"]),
-                delta=_delta(r["delta"]),
+                red_share=present.percent(r["red_share"]),
+                comparisons=tuple(comparison_view(profile, r["version"], c) for c in r["comparisons"]),
+                prediction=prediction_view(r["prediction"], r["observed"]),
+                alerts=tuple((alerts or {}).get(r["version"], [])),
             )
         )
     return tuple(rows)
@@ -211,7 +292,12 @@ def profile_outcomes(
         height=260,
         empty_message=f"No runs under {profile} in the last {days} days",
     )
-    rows = version_rows(versions["results"], current_version=current_version)
+    rows = version_rows(
+        versions["results"],
+        current_version=current_version,
+        profile=profile,
+        alerts=analytics_selectors.profile_alerts(profile=profile),
+    )
     unknown = versions["unknown_version"]
     first_journaled, early_runs = _before_the_journal(profile, versions["results"])
     page = reverse("profile-detail", args=[profile])

@@ -17,10 +17,12 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from analytics import selectors as analytics_selectors
 from dashboard import table_rows
 from dashboard.charts import RiskMixBar
 from dashboard.url_state import DASHBOARD_PATH, DashboardState
 from profiles.presentation import display_value
+from rmos_site import present
 
 register = template.Library()
 
@@ -71,3 +73,16 @@ def risk_bar(chart: RiskMixBar) -> str:
 def interval_bar(bar) -> str:
     """A rate and its interval on a 0-100% track (see :func:`dashboard.table_rows.interval_bar`)."""
     return mark_safe(table_rows.interval_bar(bar))  # noqa: S308 - numbers only
+
+
+@register.inclusion_tag("components/alert_count.html")
+def alerts_header() -> dict:
+    """The open regression alerts' count for the page header (one query), linking to the
+    dashboard's alert banner."""
+    return {"count": analytics_selectors.alerts_open_count(), "url": f"{DASHBOARD_PATH}#alerts"}
+
+
+@register.filter
+def share(value) -> str:
+    """0.4123 -> "41.2%" (a share the API gives as a fraction); a dash for none."""
+    return present.percent(value, 1)

@@ -22,6 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from analytics import selectors as analytics_selectors
+from analytics import services as analytics_services
 from dashboard import url_state
 from dashboard.panels.analytics import analytics_panel
 from dashboard.panels.inspector import InspectorForm, inspector_panel, preview_context, split_problems
@@ -93,6 +95,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     log = log_panel(state)
     stats = analytics_panel(state)
+    analytics_services.alerts_refresh()
     context = {
         "nav": "dashboard",
         "messages_in_panel": True,
@@ -114,6 +117,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "history": history,
         "history_rows": rows,
         "next_url": editor_url,
+        "alerts": analytics_selectors.alerts_open(),
+        "page_url": request.get_full_path(),
     }
     if request.method == "POST":
         status = profile_views.form_status(form)

@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analytics import selectors as analytics_selectors
+from analytics import services as analytics_services
 from dashboard.forms import ProfileForm, RollbackForm, change_message
 from dashboard.panels.inspector import PreviewContext, preview_context
 from dashboard.panels.outcomes import DAYS_CHOICES, parse_days, profile_outcomes
@@ -27,7 +29,7 @@ from dashboard.panels.snapshots import ComparisonView, comparison_view
 from dashboard.url_state import DashboardState
 from profiles import selectors, services
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
-from rmos_site.errors import Conflict, NotFound, ValidationFailed
+from rmos_site.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from rmos_site.roles import permission_refusal
 
 if TYPE_CHECKING:  # the model instances profiles.selectors returns
@@ -94,6 +96,8 @@ class WhatIf:
     comparison: ComparisonView
     edited_version: int | None  # the version the form was opened on
     compared_version: int  # the saved version it was compared with
+    traffic: dict[str, Any] | None = None  # analytics.selectors.profile_prediction's answer
+    traffic_error: str = ""
 
     @property
     def compared_newer(self) -> bool:
@@ -113,12 +117,20 @@ def what_if_from_request(
     result = form.what_if(context=sample.context, n_samples=sample.n_samples, seed=sample.seed)
     if result is None:
         return form, None
+    # The same values on the profile's real traffic of the last 30 days (DESIGN §9).
+    traffic, traffic_error = None, ""
+    try:
+        traffic = analytics_selectors.profile_prediction(name=profile.name, changes=form.changes(), seed=sample.seed)
+    except ApplicationError as exc:
+        traffic_error = "; ".join(e.message for e in exc.errors) or exc.detail
     return form, WhatIf(
         sample=sample,
         result=result,
         comparison=comparison_view(result),
         edited_version=form.cleaned_data.get("version"),
         compared_version=result["profile"]["version"],
+        traffic=traffic,
+        traffic_error=traffic_error,
     )
 
 
@@ -168,6 +180,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
     history = selectors.profile_history_page(name=profile.name, page=page, per_page=HISTORY_PER_PAGE)
     raw_days = request.GET.get("days")
     days = parse_days(raw_days)
+    analytics_services.alerts_refresh()
     outcomes = profile_outcomes(profile=profile.name, current_version=profile.version, days=days)
     days_notice = (
         f"days={raw_days} is not one of {', '.join(map(str, DAYS_CHOICES))}; showing the last {days} days."
@@ -190,6 +203,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         "what_if": what_if,
         "what_if_sample": sample,
         "dashboard_url": DashboardState(profile=profile.name).url(fragment="profile-editor"),
+        "alerts": [a for v in outcomes.versions for a in v.alerts if a["state"] == "open"],
         "next_url": request.get_full_path(),
     }
     return render(request, "profiles/detail.html", context, status=form_status(form))
@@ -252,7 +266,9 @@ def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpRe
         else:
             status = 400
     else:
-        form = RollbackForm(initial={"version": profile.version, "next": next_url})
+        # An alert's link prefills the note with why (analytics.selectors.rollback_url).
+        note = (request.GET.get("note") or "")[: services.NOTE_MAX]
+        form = RollbackForm(initial={"version": profile.version, "next": next_url, "note": note})
 
     preview_error = ""
     changes: list = []

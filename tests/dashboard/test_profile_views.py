@@ -67,7 +67,7 @@ def test_unknown_profile_is_404_with_its_name(operator_client, default_profile):
 
 def test_list_shows_every_profile_with_its_bounds(viewer_client, default_profile, django_assert_max_num_queries):
     make_profile("premium_shell", min_rings=2, max_rings=5, allow_mosaic=False, palette_key="shell_premium")
-    with django_assert_max_num_queries(5):  # session, user, 2 x permissions, profiles
+    with django_assert_max_num_queries(6):  # session, user, 2 x permissions, profiles, the header's alert count
         response = viewer_client.get("/rmos/profiles/")
     html = response.content.decode()
     assert response.status_code == 200
