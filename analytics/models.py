@@ -125,6 +125,7 @@ class RegressionAlert(models.Model):
         OPEN = "open"
         ACKNOWLEDGED = "acknowledged"
         CLEARED = "cleared", "cleared (no longer worse with the runs since)"
+        SUPERSEDED = "superseded", "superseded (a newer version was saved while it was open)"
 
     profile_name = models.CharField(max_length=PROFILE_NAME_MAX)
     version = models.PositiveIntegerField()

@@ -127,6 +127,21 @@ def test_a_real_regression_is_worse_and_raises_an_alert(viewer_api, operator_api
     assert viewer_api.get(f"{BASE}/alerts?state=acknowledged").json()["count"] == 1
 
 
+def test_an_open_alert_is_superseded_by_a_newer_version(viewer_api, paradox, integrator_api):
+    edit_profile("thin_saw", max_rings=8, note="v3: a real regression")
+    now = datetime.now(UTC)
+    _post(
+        integrator_api,
+        _runs(EASY, version=None, runs=50, successes=30, at=now)
+        + _runs(HARD, version=None, runs=50, successes=5, at=now),
+    )
+    assert viewer_api.get(f"{BASE}/alerts").json()["results"][0]["state"] == "open"
+    edit_profile("thin_saw", max_rings=7, note="back to v2's values")
+    [alert] = viewer_api.get(f"{BASE}/alerts").json()["results"]
+    assert alert["state"] == "superseded"
+    assert viewer_api.get(f"{BASE}/alerts?state=bogus").json()["errors"][0]["field"] == "state"
+
+
 def test_no_alert_without_enough_runs_or_for_no_change(viewer_api, paradox):
     alerts_refresh()
     assert not RegressionAlert.objects.exists()  # v2 against v1 is no_change_detected

@@ -48,7 +48,7 @@ def test_the_compare_view_shows_the_table_behind_the_pooled_number(viewer_client
     html = page(viewer_client, "/rmos/profiles/default/compare/?a=1&b=2")
     assert '<span class="verdict verdict-no_change_detected">no change detected</span>' in html
     assert "Crude, over all runs</dt><dd>-48.0 pp" in html and "traffic moved toward harder contexts" in html
-    assert re.search(r'<svg class="interval-chart verdict-no_change_detected"', html)
+    assert re.search(r'<svg class="interval-chart is-no_change_detected"', html)
     rows = re.findall(r"<tr>\s*<th scope=\"row\" class=\"cell-context\">(.*?)</tr>", html, re.S)
     assert len(rows) == 2 and "laser:co2-40w" in rows[0]  # most runs first: 100 in each, then by context
     assert all("±0.0 pp" in row for row in rows)  # the same rate under both versions, in each context
