@@ -20,6 +20,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, F, Max, Q, QuerySet, Subquery, Sum
 from django.db.models import Window as Over
@@ -54,7 +55,10 @@ def _summed(model, q: Q, group: tuple[str, ...], measures: tuple[str, ...] = ADD
         for name in measures
     }
     queryset = model.objects.filter(q).values(*group).annotate(**sums, s_last=Max("last_run_at")).order_by()
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. profile_name__in=[]: nothing can match
+        return {}
     width = len(group)
     kinds = [float if name.endswith("_sum") else int for name in measures]
     with connection.cursor() as cursor:

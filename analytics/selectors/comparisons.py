@@ -17,14 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Q
+
 from ailog.filters import LogFilter
-from analytics.selectors.aggregates import counts
+from ailog.selectors import context_q
+from analytics.models import ContextTotal
+from analytics.selectors.aggregates import _summed, counts
 from analytics.stats import Stratum, compare
 
 #: The stratum of a comparison: the whole context (workflow mode and geometry engine steer
 #: generation and scoring as much as the tool does).
 STRATUM = ("tool_id", "material_id", "machine_id", "workflow_mode", "geometry_engine")
 PREVIOUS, RESTORED, REQUESTED = "previous", "restored", "requested"
+_MEASURES = ("runs", "green_found", "acceptable_found")
 
 
 def version_table(
@@ -33,12 +38,24 @@ def version_table(
     """Per version of ``profile``: ``{context: (successes, runs)}`` of the runs matching ``filters``
     (one read of the aggregates; ``versions`` narrows it)."""
     scoped = LogFilter(**{**filters.__dict__, "profile": profile})
+    group = (*STRATUM, "profile_version")
+    if scoped.since is None and scoped.until is None and scoped.run_id is None:
+        # The all-time rows, reading only the three counts a comparison needs.
+        q = context_q(scoped) & Q(runs__gt=0)
+        if versions is not None:
+            q &= Q(profile_version__in=versions)
+        rows = (
+            (key, values[0], values[1] + values[2])
+            for key, values in _summed(ContextTotal, q, group, _MEASURES).items()
+        )
+    else:
+        rows = ((key, value.runs, value.successes) for key, value in counts(filters=scoped, group=group).items())
     out: dict[int, dict[tuple, tuple[int, int]]] = {}
-    for key, value in counts(filters=scoped, group=(*STRATUM, "profile_version")).items():
+    for key, runs, successes in rows:
         version = key[-1]
-        if not value.runs or (versions is not None and version not in versions):
+        if not runs or (versions is not None and version not in versions):
             continue
-        out.setdefault(version, {})[key[:-1]] = (value.successes, value.runs)
+        out.setdefault(version, {})[key[:-1]] = (successes, runs)
     return out
 
 
