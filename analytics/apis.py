@@ -54,11 +54,20 @@ class _Stats(serializers.Serializer):
         child=serializers.FloatField(), allow_null=True, help_text="95% Wilson interval"
     )
     avg_attempts = serializers.FloatField(allow_null=True)
-    avg_selected_score = serializers.FloatField(allow_null=True)
+    avg_selected_score = serializers.FloatField(allow_null=True, help_text="over the successful runs")
+    avg_failed_best_score = serializers.FloatField(
+        allow_null=True, help_text="the failed runs' best candidate, apart (over those that scored one)"
+    )
     outcomes = serializers.DictField(child=serializers.IntegerField(), help_text="runs per reason")
     attempts = serializers.IntegerField()
-    risk = serializers.DictField(help_text="GREEN / YELLOW / RED: {count, share} over attempts")
-    red_share_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    risk = serializers.DictField(help_text="GREEN / YELLOW / RED: {count, share} over attempts (search cost)")
+    red_share = serializers.FloatField(
+        allow_null=True, help_text="each run's RED share of its attempts, averaged over runs"
+    )
+    red_share_ci = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="95% interval of red_share over runs"
+    )
+    red_share_runs = serializers.IntegerField(help_text="the runs with attempts red_share averages over")
     last_run = serializers.DateTimeField(allow_null=True)
 
 
