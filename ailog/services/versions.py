@@ -82,7 +82,8 @@ def runs_reattribute(*, name: str, saved_at: datetime | None, **signal: Any) -> 
     Runs posted ahead of this server's clock (at most ``FUTURE_SLACK``) were given the version in
     force when they were posted; if a version is saved before their timestamp, they move to it,
     with their attempts and their counts. So are runs stored while the save was still being
-    committed. The index on ``(profile_name, timestamp)`` makes this a short range: only runs
+    committed. A run whose version is not the one in force when it was stored named its version
+    itself, and keeps it (one that named the version then in force cannot be told apart, and moves). The index on ``(profile_name, timestamp)`` makes this a short range: only runs
     dated after the save. A receiver of :data:`profiles.signals.profile_version_saved`; returns
     how many runs moved.
     """
@@ -92,9 +93,13 @@ def runs_reattribute(*, name: str, saved_at: datetime | None, **signal: Any) -> 
         runs = AiRun.objects.select_for_update().filter(profile_name=name, timestamp__gte=saved_at).order_by("run_id")
         lookup = ProfileVersionLookup([name])
         moving: dict[uuid.UUID, tuple[int | None, int | None]] = {}
-        for run_id, timestamp, version in runs.values_list("run_id", "timestamp", "profile_version"):
+        for run_id, timestamp, recorded_at, version in runs.values_list(
+            "run_id", "timestamp", "recorded_at", "profile_version"
+        ):
             in_force = lookup.at(name, timestamp)
-            if in_force.version is not None and in_force.version != version:
+            # Only a version that was the one in force when the run was stored can have been
+            # inferred; a run that named another version keeps it.
+            if in_force.version not in (None, version) and lookup.at(name, recorded_at).version == version:
                 moving[run_id] = (in_force.version, in_force.history_id)
         if not moving:
             return 0

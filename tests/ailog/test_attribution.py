@@ -50,3 +50,14 @@ def test_a_run_dated_after_an_edit_it_arrived_before_moves_to_that_version():
     assert dict(ContextTotal.objects.values_list("profile_version", "runs")) == {1: 1, 2: 1}
     assert aggregates_rebuild(check_only=True) == []
     call_command("rebuild_aggregates", "--check", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_named_an_older_version_keeps_it_after_an_edit():
+    make_profile()
+    edit_profile("default", max_rings=7)
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    services.runs_ingest(runs=[run_item(at=ahead, profile_version=1)])
+    edit_profile("default", max_rings=8)
+    assert AiRun.objects.get().profile_version == 1
+    assert aggregates_rebuild(check_only=True) == []
