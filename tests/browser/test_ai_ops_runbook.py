@@ -137,7 +137,9 @@ def test_the_log_and_the_analytics_drive_the_inspector(page, shot, sign_in, traf
 
     # The hotspots, with their reasons; choosing one selects its context and the inspector loads it.
     hotspots = page.locator("#hotspots")
-    expect(hotspots.locator(".hotspot")).to_have_count(3)  # the contexts with 5+ runs
+    # The contexts with 5+ runs and failures: maple (every run succeeded) is costly in RED attempts,
+    # not failing, so it is no hotspot (issue 16: hotspots rank on outcome).
+    expect(hotspots.locator(".hotspot")).to_have_count(2)
     first = hotspots.locator(".hotspot").first
     expect(first).to_contain_text("success 0% (95% interval 0–")
     expect(first).to_contain_text("most failures: budget exhausted (6 of 6)")
