@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import Count, F, FloatField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce, TruncDate
 
@@ -199,6 +200,40 @@ _red_share_of_run = (
 )
 
 
+def _run_risk(runs: QuerySet[AiRun], group: tuple[str, ...]) -> dict[tuple, tuple[int, float, float]]:
+    """Per ``group``: the runs with attempt rows, Σ and Σ² of their RED shares. Each run's share is
+    computed once in an inner query and summed in an outer one (an aggregate over the subquery
+    itself would evaluate it once per aggregate)."""
+    aliases = {name: f"g_{name}" for name in group}
+    per_run = runs.annotate(
+        red_share=Subquery(_red_share_of_run),
+        **{aliases[name]: _GROUP_EXPRESSIONS.get(name, F(name)) for name in group},
+    ).values(*aliases.values(), "red_share")
+    sql, params = per_run.order_by().query.sql_with_params()
+    columns = ", ".join(connection.ops.quote_name(alias) for alias in aliases.values())
+    share = connection.ops.quote_name("red_share")
+    outer = (
+        f"SELECT {columns}, COUNT(*), SUM({share}), SUM({share} * {share}) FROM ({sql}) per_run "
+        f"WHERE {share} IS NOT NULL GROUP BY {columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        rows = cursor.fetchall()
+    width = len(group)
+    out = {}
+    for row in rows:
+        key = tuple(_from_db(name, value) for name, value in zip(group, row[:width]))
+        out[key] = (row[width], row[width + 1], row[width + 2])
+    return out
+
+
+def _from_db(name: str, value: Any) -> Any:
+    """A grouped value as the ORM would give it (raw SQLite rows give the day as text)."""
+    if name == "day" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
 def _empty_counts() -> dict[str, Any]:
     return dict.fromkeys(ADDITIVE, 0) | {"last_run_at": None}
 
@@ -229,18 +264,9 @@ def log_counts(
             for name in into:
                 if name in row:
                     into[name] = row[name] if name == "last_run_at" else row[name] or 0
-        values, aliases = _grouped(
-            runs.annotate(red_share=Subquery(_red_share_of_run)).filter(red_share__isnull=False), group
-        )
-        rows = values.annotate(
-            risk_runs=Count("id"),
-            red_share_sum=Sum("red_share"),
-            red_share_sq_sum=Sum(F("red_share") * F("red_share")),
-        ).order_by()
-        for row in rows:
-            into = out.setdefault(tuple(row[aliases[name]] for name in group), _empty_counts())
-            for name in ("risk_runs", "red_share_sum", "red_share_sq_sum"):
-                into[name] = row[name] or 0
+        for key, (risk_runs, total, total_sq) in _run_risk(runs, group).items():
+            into = out.setdefault(key, _empty_counts())
+            into.update(risk_runs=risk_runs, red_share_sum=total or 0.0, red_share_sq_sum=total_sq or 0.0)
     if attempts is not None:
         values, aliases = _grouped(attempts, group)
         rows = values.annotate(
