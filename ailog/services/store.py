@@ -41,6 +41,7 @@ from ailog.records import (
     acceptance_problem,
     shown,
 )
+from ailog.services.risk import RunRisk, lock_stored_runs
 from ailog.services.rows import RUN_COLUMNS, AttemptRows, insert_run_rows
 from ailog.services.versions import resolve_profiles
 from ailog.signals import log_changed
@@ -139,14 +140,15 @@ class _Writer:
         self.problems = Problems()
         self.rows = AttemptRows()
         self.tally = Tally()  # the counts this write changes, sent with the rows (ailog.signals)
-        self.new_risk: dict[uuid.UUID, list[int]] = {}  # per run: [RED, all] of the attempts added
+        self.risk = RunRisk()  # each run's RED share, as this write changes it (ailog.services.risk)
 
     def write(self) -> IngestResult:
         self._pass_the_orphan_gate()
         created = self._insert_runs()
         known = self._runs_known()
-        self._lock_stored_runs(created)
-        stored = self._stored_attempts({run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose})
+        touched = {run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose}
+        lock_stored_runs(touched - created)
+        stored = self._stored_attempts(touched)
         self._nested_attempts(stored)
         self._loose_attempts(known, stored)
         self._check_orphans(created, stored, known)
@@ -165,7 +167,7 @@ class _Writer:
         for run in self.runs:
             if run.run_id in created:
                 self.tally.run(run.values)
-        self._tally_run_risk(created, stored, known)
+        self.risk.tally(self.tally, created=created, stored=stored, known=known)
         if self.tally:
             log_changed.send(sender=AiRun, change=self.tally)
         self.result.attempts_created = len(self.rows)
@@ -191,46 +193,6 @@ class _Writer:
         with connection.cursor() as cursor:
             lock = "pg_advisory_xact_lock" if orphans else "pg_advisory_xact_lock_shared"
             cursor.execute(f"SELECT {lock}(%s)", [ORPHAN_GATE_LOCK])
-
-    def _lock_stored_runs(self, created: set[uuid.UUID]) -> None:
-        """PostgreSQL: lock the stored runs this batch adds attempts to, before reading their
-        attempts. A run's RED share (:meth:`_tally_run_risk`) is taken back and counted anew from
-        the attempts read next; two writers adding attempts to one run must not both read the
-        attempts as they were before either. The second waits here and then reads the first's."""
-        if connection.vendor != "postgresql":
-            return
-        ids = ({run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose}) - created
-        if ids:
-            list(AiRun.objects.select_for_update().filter(run_id__in=ids).order_by("run_id").values_list("id"))
-
-    def _count_new(self, run_id: uuid.UUID, buckets: Iterable[str]) -> None:
-        into = self.new_risk.get(run_id)
-        if into is None:
-            into = self.new_risk[run_id] = [0, 0]
-        for bucket in buckets:
-            into[0] += bucket == "RED"
-            into[1] += 1
-
-    def _tally_run_risk(
-        self, created: set[uuid.UUID], stored: dict[tuple, tuple], known: dict[uuid.UUID, dict[str, Any]]
-    ) -> None:
-        """Each run's RED share for the aggregates: a run created now counts the share of all its
-        attempts (stored before it, as events may be, and added now); a stored run that gains
-        attempts takes back the share it had and counts the new one."""
-        before: dict[uuid.UUID, list[int]] = {}
-        for (run_id, _), row in stored.items():
-            into = before.setdefault(run_id, [0, 0])
-            into[0] += row[A_BUCKET] == "RED"
-            into[1] += 1
-        for run_id in created | self.new_risk.keys():
-            run = known.get(run_id)
-            if run is None:
-                continue  # attempts of a run whose summary has not arrived: counted with it
-            red, n = before.get(run_id, (0, 0))
-            added_red, added = self.new_risk.get(run_id, (0, 0))
-            if run_id not in created:
-                self.tally.run_risk(run, red=red, attempts=n, sign=-1)
-            self.tally.run_risk(run, red=red + added_red, attempts=n + added)
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -293,7 +255,7 @@ class _Writer:
                 # The common case: one row per attempt, nothing to compare.
                 self.rows.add_nested(run.values, run.attempts)
                 self._tally_nested(run.values, run.attempts)
-                self._count_new(run.run_id, (nested[3] for nested in run.attempts))
+                self.risk.add(run.run_id, (nested[3] for nested in run.attempts))
                 continue
             values = run.values
             head = (run.run_id,)
@@ -362,7 +324,7 @@ class _Writer:
         if before is None:
             self.rows.add(attempt)
             self.tally.attempt(dict(zip(ATTEMPT_FIELDS, attempt)))
-            self._count_new(attempt[A_RUN], (attempt[A_BUCKET],))
+            self.risk.add(attempt[A_RUN], (attempt[A_BUCKET],))
             return
         # Only what the item states is compared: a retry may leave out the optional fields.
         differing = [
