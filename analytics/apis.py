@@ -18,7 +18,15 @@ from engine.prediction import (
     MAX_SAMPLES_PER_CONTEXT,
     MIN_SAMPLES_PER_CONTEXT,
 )
-from rmos_site.api import StrictSerializer, permission_for_writes
+from engine.profile import CONTROL_CHARACTERS_MESSAGE, control_characters
+from rmos_site.api import (
+    StrictCharField,
+    StrictQueryInteger,
+    StrictSerializer,
+    permission_for_writes,
+    single_query_params,
+)
+from rmos_site.errors import ValidationFailed
 
 _FILTERS = [
     OpenApiParameter(name, str, description=description)
@@ -213,6 +221,48 @@ class TimeseriesApi(APIView):
     def get(self, request):
         query = filters.timeseries_query_parse(_api_query(request))
         return Response(selectors.timeseries(filters=query.filters))
+
+
+class ProfileTrafficApi(APIView):
+    """A profile's blast radius: the contexts whose runs named it in the last ``days`` days."""
+
+    class QuerySerializer(StrictSerializer):
+        format = serializers.ChoiceField(choices=["json"], required=False)
+        profile = StrictCharField(max_length=64)
+        days = StrictQueryInteger(
+            required=False, min_value=1, max_value=selectors.traffic.BLAST_RADIUS_MAX_DAYS, default=30
+        )
+
+    @extend_schema(
+        operation_id="analytics_profile_traffic",
+        parameters=[
+            OpenApiParameter("profile", str, required=True),
+            OpenApiParameter(
+                "days",
+                int,
+                description=f"1-{selectors.traffic.BLAST_RADIUS_MAX_DAYS} UTC days, today included (default 30)",
+            ),
+        ],
+        responses=inline_serializer(
+            "ProfileTraffic",
+            {
+                "profile": serializers.CharField(),
+                "days": serializers.IntegerField(),
+                "since": serializers.DateField(),
+                "runs": serializers.IntegerField(),
+                "contexts": serializers.ListField(
+                    child=serializers.DictField(), help_text="[{tool_id, …, runs, share}], most runs first"
+                ),
+            },
+        ),
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=single_query_params(request))
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        if control_characters(data["profile"]):  # PostgreSQL refuses a NUL in a query
+            raise ValidationFailed.single("profile", "characters", CONTROL_CHARACTERS_MESSAGE)
+        return Response(selectors.profile_blast_radius(profile=data["profile"], days=data["days"]))
 
 
 class CompareApi(APIView):

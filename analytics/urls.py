@@ -9,6 +9,7 @@ urlpatterns = [
     path("rmos/ai/analytics/hotspots", apis.HotspotsApi.as_view(), name="analytics-hotspots"),
     path("rmos/ai/analytics/profile-versions", apis.ProfileVersionsApi.as_view(), name="analytics-profile-versions"),
     path("rmos/ai/analytics/timeseries", apis.TimeseriesApi.as_view(), name="analytics-timeseries"),
+    path("rmos/ai/analytics/profile-traffic", apis.ProfileTrafficApi.as_view(), name="analytics-profile-traffic"),
     path("rmos/ai/analytics/compare", apis.CompareApi.as_view(), name="analytics-compare"),
     path("rmos/ai/analytics/alerts", apis.AlertsApi.as_view(), name="analytics-alerts"),
     path(

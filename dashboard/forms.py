@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
 from engine.context import Context
 from engine.profile import CONSTRAINT_FIELDS
@@ -118,11 +120,22 @@ class ProfileForm(forms.Form):
         },
     )
 
-    def __init__(self, data=None, *, profile: ConstraintProfile, palette_keys: set[str]):
+    def __init__(
+        self,
+        data=None,
+        *,
+        profile: ConstraintProfile,
+        palette_keys: set[str],
+        values: dict[str, Any] | None = None,
+        propose: bool = False,
+    ):
         self.profile = profile
         self.stale: StaleEdit | None = None
         self.previewing = False  # problems found by a what-if preview, not by a save
-        initial = {**selectors.profile_values(profile), "version": profile.version}
+        self.protected_refusal = False  # a save refused because the profile is protected (409)
+        # A protected profile's editor proposes a change request instead of saving (DESIGN §10).
+        self.propose = propose
+        initial = {**selectors.profile_values(profile), **(values or {}), "version": profile.version}
         super().__init__(data, initial=initial)
         choices = [("", "Any catalog material")] + [(k, k) for k in sorted(palette_keys)]
         if profile.palette_key and profile.palette_key not in palette_keys:
@@ -160,12 +173,27 @@ class ProfileForm(forms.Form):
                 dry_run=problems_already,
             )
         except Conflict as exc:
-            self._mark_stale(exc)
+            if exc.extra.get("protected"):
+                self.refuse_protected()
+            else:
+                self._mark_stale(exc)
             return None
         except ValidationFailed as exc:
             self.attach(exc)
             return None
         return None if problems_already else change
+
+    def refuse_protected(self) -> None:
+        self.protected_refusal = True
+        self.add_error(
+            None,
+            format_html(
+                '{} is protected: its values change only through an approved change request. <a href="{}">Propose '
+                "this change as a request</a> instead.",
+                self.profile.name,
+                reverse("change-request-new") + f"?profile={self.profile.name}",
+            ),
+        )
 
     def what_if(self, *, context: Context, n_samples: int, seed: int) -> dict[str, Any] | None:
         """Sample ``context`` under this form's values and under the saved profile, side by side
@@ -272,6 +300,32 @@ class ProfileForm(forms.Form):
             for message in errors:
                 items.append((anchor, field_label(name) if name != "note" else "Change note", message))
         return items
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Your review",
+        choices=[
+            ("approve", "Approve"),
+            ("request_changes", "Request changes"),
+            ("comment", "Comment only"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=services.NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when you request changes or comment; kept with your review.",
+    )
+
+    def attach(self, exc: ApplicationError) -> None:
+        for error in exc.errors:
+            field = error.field if error.field in self.fields else None
+            self.add_error(field, _message(error.message))
+        if not exc.errors:
+            self.add_error(None, exc.detail)
 
 
 class RollbackForm(forms.Form):

@@ -4,6 +4,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from dashboard.url_state import DASHBOARD_PATH
+from dashboard.views import change_requests as request_views
 from dashboard.views import dashboard, impact
 from dashboard.views import profiles as profile_views
 from dashboard.views import runs as run_detail
@@ -22,4 +23,12 @@ urlpatterns = [
     path("rmos/profiles/<slug:name>/compare/", impact.profile_compare, name="profile-compare"),
     path("rmos/alerts/<int:alert_id>/acknowledge/", impact.alert_acknowledge, name="alert-acknowledge"),
     path("rmos/runs/<str:run_id>/", run_detail.run_detail, name="run-detail"),
+    path("rmos/change-requests/", request_views.change_request_list, name="change-request-list"),
+    path("rmos/change-requests/new/", request_views.change_request_new, name="change-request-new"),
+    path("rmos/change-requests/<int:request_id>/", request_views.change_request_detail, name="change-request-detail"),
+    path(
+        "rmos/change-requests/<int:request_id>/revise/",
+        request_views.change_request_revise,
+        name="change-request-revise",
+    ),
 ]

@@ -265,3 +265,22 @@ def _why_no_match(e: _Evaluated) -> str:
 
 
 __all__ = ["GLOB_FIELDS", "RULE_FIELDS", "Resolution", "RuleData", "is_glob", "pattern_matches", "resolve"]
+
+
+def resolution_changes(
+    contexts: Iterable[Context],
+    before: Iterable[RuleData],
+    after: Iterable[RuleData],
+    *,
+    fallback_profile: str = FALLBACK_PROFILE,
+) -> list[tuple[Context, Resolution, Resolution]]:
+    """The contexts whose profile differs between two sets of rules, each with both resolutions
+    (a rule's blast radius: which traffic an edit to the rules would send elsewhere)."""
+    before, after = list(before), list(after)
+    changed = []
+    for context in contexts:
+        old = resolve(context, before, fallback_profile=fallback_profile)
+        new = resolve(context, after, fallback_profile=fallback_profile)
+        if old.profile_name != new.profile_name:
+            changed.append((context, old, new))
+    return changed

@@ -9,6 +9,8 @@ Format (``version: 1``)::
         min_rings: 1
         min_ring_width_mm: 0.50  # widths always with two decimals
         …
+        protected: false         # direct edits refused: changes go through change requests
+        required_approvals: 1    # approvals a change request needs
     rules:                       # rules sorted by name
       - name: saw-tools
         match: {tool_id: "saw:*"}
@@ -49,6 +51,10 @@ MAX_FILE_BYTES = 1024 * 1024
 TOP_LEVEL_KEYS = ("version", "profiles", "rules")
 RULE_KEYS = ("name", "match", "profile", "priority", "enabled", "note")
 MATCH_KEYS = CONTEXT_FIELDS
+#: Written after the constraint fields of every profile; a file without them (older than change
+#: requests) keeps the database's protection rather than dropping it.
+GOVERNANCE_DEFAULTS: dict[str, Any] = {"protected": False, "required_approvals": 1}
+PROFILE_KEYS = CONSTRAINT_FIELDS + tuple(GOVERNANCE_DEFAULTS)
 HEADER = (
     "# RMOS constraint profiles and resolution rules: the canonical file.\n"
     "# Written by the product after every change (manage.py export_profiles); keep it in git.\n"
@@ -85,6 +91,8 @@ def render(profiles: dict[str, dict[str, Any]], rules: list[dict[str, Any]]) -> 
                 if key in WIDTH_FIELDS:
                     value = Decimal(value)
                 lines.append(f"    {key}: {_scalar(value)}")
+            for key, default in GOVERNANCE_DEFAULTS.items():
+                lines.append(f"    {key}: {_scalar(values.get(key, default))}")
     else:
         lines.append("profiles: {}")
     if rules:
@@ -293,13 +301,13 @@ def parse(text: str) -> ParsedFile:
                 )
                 continue
             for key in values:
-                if key not in CONSTRAINT_FIELDS:
+                if key not in PROFILE_KEYS:
                     problems.append(
                         LineProblem(
                             values.key_lines[key],
                             f"profiles.{name}.{key}",
                             "unknown_key",
-                            f"unknown profile field; allowed: {', '.join(CONSTRAINT_FIELDS)}",
+                            f"unknown profile field; allowed: {', '.join(PROFILE_KEYS)}",
                         )
                     )
                 elif isinstance(values[key], (dict, list)):

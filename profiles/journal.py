@@ -21,7 +21,9 @@ from engine.profile import CONSTRAINT_FIELDS
 from profiles.models import ChangeType
 from rmos_site.present import utc_iso
 
-PROFILE_FIELDS: tuple[str, ...] = CONSTRAINT_FIELDS
+#: Who may change a profile's values and how (DESIGN §10); journaled, but not values runs see.
+GOVERNANCE_FIELDS: tuple[str, ...] = ("protected", "required_approvals")
+PROFILE_FIELDS: tuple[str, ...] = CONSTRAINT_FIELDS + GOVERNANCE_FIELDS
 RULE_FIELDS: tuple[str, ...] = (
     "tool_pattern",
     "material_pattern",
@@ -41,6 +43,7 @@ class JournalStamp:
     change_type: str
     operator: str = ""
     rollback_of: int | None = None
+    change_request: int | None = None
 
 
 def stamp_journal_fields(sender, instance, history_instance, **kwargs) -> None:
@@ -54,6 +57,8 @@ def stamp_journal_fields(sender, instance, history_instance, **kwargs) -> None:
     history_instance.change_type = ChangeType.DELETED if history_instance.history_type == "-" else stamp.change_type
     history_instance.operator = stamp.operator
     history_instance.rollback_of = stamp.rollback_of
+    if hasattr(history_instance, "change_request"):
+        history_instance.change_request = stamp.change_request
 
 
 def plain(value: Any) -> Any:
@@ -92,6 +97,7 @@ def entry(record, previous, fields: Sequence[str], *, subject: str) -> dict[str,
         # UTC as the log writes it (Z), always to the microsecond so that these texts sort as times.
         "time": utc_iso(record.history_date, timespec="microseconds"),
         "rollback_of": record.rollback_of,
+        "change_request": getattr(record, "change_request", None),
         "changes": [] if record.history_type == "-" else record_changes(record, previous, fields),
     }
 

@@ -7,6 +7,7 @@ below repeat the ranges in the database so that even a raw write cannot store a 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -14,6 +15,9 @@ from simple_history.models import HistoricalRecords
 
 from engine.context import WORKFLOW_MODES
 from engine.profile import MAX_RING_WIDTH_LIMIT, MAX_RINGS_LIMIT, MAX_TOTAL_WIDTH_LIMIT, NAME_RE
+
+#: The most approvals a profile may require (a team rarely has more reviewers than this).
+MAX_REQUIRED_APPROVALS = 5
 
 slug_validator = RegexValidator(
     NAME_RE,
@@ -27,6 +31,7 @@ class ChangeType(models.TextChoices):
     CHANGED = "changed", "changed"
     ROLLBACK = "rollback", "rollback"
     IMPORT = "import", "import"
+    REQUEST = "request", "change request"
     DELETED = "deleted", "deleted"
 
 
@@ -40,6 +45,7 @@ class JournalFields(models.Model):
     change_type = models.CharField(max_length=16, choices=ChangeType.choices, default=ChangeType.CHANGED)
     operator = models.CharField(max_length=150, blank=True, default="")
     rollback_of = models.PositiveBigIntegerField(null=True, blank=True)
+    change_request = models.PositiveBigIntegerField(null=True, blank=True, help_text="the change request published")
 
     class Meta:
         abstract = True
@@ -67,6 +73,13 @@ class ConstraintProfile(models.Model):
     allow_segmented = models.BooleanField(default=True)
     palette_key = models.CharField(max_length=64, blank=True, default="")
     bias_simple = models.BooleanField(default=False)
+    # Governance (DESIGN §10): who may change the values above, not what runs get.
+    protected = models.BooleanField(
+        default=False, help_text="direct edits are refused; changes go through an approved change request"
+    )
+    required_approvals = models.PositiveSmallIntegerField(
+        default=1, help_text="approvals a change request needs before it can be published"
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +88,7 @@ class ConstraintProfile(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("protect_constraintprofile", "Can protect a profile and set the approvals it needs")]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="profile_name_not_empty"),
             models.CheckConstraint(condition=Q(min_rings__gte=1), name="profile_min_rings_gte_1"),
@@ -103,6 +117,10 @@ class ConstraintProfile(models.Model):
                 name="profile_widest_design_fits",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="profile_version_gte_1"),
+            models.CheckConstraint(
+                condition=Q(required_approvals__gte=1, required_approvals__lte=MAX_REQUIRED_APPROVALS),
+                name="profile_required_approvals_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,3 +158,85 @@ class ResolutionRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RequestState(models.TextChoices):
+    OPEN = "open", "open"
+    APPROVED = "approved", "approved"
+    PUBLISHED = "published", "published"
+    REJECTED = "rejected", "rejected"
+    WITHDRAWN = "withdrawn", "withdrawn"
+    STALE = "stale", "stale"
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVE = "approve", "approve"
+    REQUEST_CHANGES = "request_changes", "request changes"
+    COMMENT = "comment", "comment"
+
+
+class ChangeRequest(models.Model):
+    """A proposed change to a profile, reviewed before it is published (DESIGN §10).
+
+    Write only through ``profiles.services.change_requests``: it holds the state machine.
+    ``changes`` holds only the fields the proposal changes, JSON-ready, validated as an edit is.
+    """
+
+    profile = models.ForeignKey(ConstraintProfile, on_delete=models.CASCADE, related_name="change_requests")
+    base_version = models.PositiveIntegerField(help_text="the profile version the proposal starts from")
+    changes = models.JSONField(default=dict)
+    note = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    revision = models.PositiveIntegerField(default=1)
+    state = models.CharField(max_length=16, choices=RequestState.choices, default=RequestState.OPEN)
+    published_version = models.PositiveIntegerField(null=True, blank=True)
+    published_history_id = models.PositiveBigIntegerField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"], cascade_delete_history=False)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("review_changerequest", "Can review change requests (approve or request changes)")]
+        indexes = [
+            models.Index(fields=["state", "id"], name="changerequest_state"),
+            models.Index(fields=["profile", "state"], name="changerequest_profile_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(revision__gte=1), name="changerequest_revision_gte_1"),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in RequestState]), name="changerequest_state_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.profile.name}" if self.pk else "new change request"
+
+
+class ChangeRequestReview(models.Model):
+    """One reviewer's word on one revision of a request; never edited (a new review says more)."""
+
+    request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="reviews")
+    revision = models.PositiveIntegerField()
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    note = models.TextField(blank=True, default="")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(cascade_delete_history=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=[d.value for d in ReviewDecision]), name="changerequestreview_decision_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.reviewer} on #{self.request_id}"

@@ -164,6 +164,7 @@ class HistoryRow:
     time: datetime | None
     rollback_of: int | None
     rollback_of_version: int | None  # the version a rollback restored, when known
+    change_request: int | None  # the change request this version published
     changes: tuple[ChangeRow, ...]
     is_first: bool  # no earlier record: the changes are the initial values
     restorable: bool  # an earlier version one may roll back to
@@ -199,6 +200,7 @@ def history_rows(entries: Iterable[Mapping[str, Any]], *, current_version: int |
                 time=datetime.fromisoformat(time) if isinstance(time, str) else time,
                 rollback_of=entry.get("rollback_of"),
                 rollback_of_version=entry.get("rollback_of_version"),
+                change_request=entry.get("change_request"),
                 changes=change_rows(changes, initial=is_first),
                 is_first=is_first,
                 restorable=entry["type"] != "deleted" and entry["version"] != current_version,

@@ -83,6 +83,14 @@ class ValidationFailed(ApplicationError):
         return cls(errors=[FieldError(field, rule, message)])
 
 
+class Forbidden(ApplicationError):
+    """The account may not do this (a role's missing permission, or a rule such as "no one
+    approves their own change request")."""
+
+    status = 403
+    code = "permission_denied"
+
+
 class NotFound(ApplicationError):
     """``extra={"field": …}`` names the parameter that found nothing; it is also listed in
     ``errors`` (rule ``not_found``), so every 4xx body has the same shape."""

@@ -3,7 +3,10 @@
 | group            | who                      | may                                            |
 | ---------------- | ------------------------ | ---------------------------------------------- |
 | rmos-viewer      | anyone who watches       | read every page and API (any signed-in user)   |
-| rmos-operator    | people who tune profiles | read, change profiles, roll back, run searches |
+| rmos-operator    | people who tune profiles | read, change profiles, roll back, run searches, |
+|                  |                          | open change requests (and publish approved own) |
+| rmos-reviewer    | second pair of eyes      | what an operator may, and review (approve,      |
+|                  |                          | request changes on) others' change requests    |
 | rmos-integrator  | external generators      | read, post runs and events to the log          |
 | (superuser)      | admins                   | everything, incl. rules and Django admin       |
 
@@ -31,13 +34,26 @@ VIEW_PERMISSIONS = (
     "profiles.view_resolutionrule",
     "ailog.view_airun",
     "ailog.view_aiattempt",
+    "profiles.view_changerequest",
+    "profiles.view_changerequestreview",
+)
+OPERATOR_PERMISSIONS = VIEW_PERMISSIONS + (
+    "profiles.change_constraintprofile",
+    "ailog.run_search",
+    "profiles.add_changerequest",
 )
 ROLES: dict[str, tuple[str, ...]] = {
     "rmos-viewer": VIEW_PERMISSIONS,
-    "rmos-operator": VIEW_PERMISSIONS + ("profiles.change_constraintprofile", "ailog.run_search"),
+    "rmos-operator": OPERATOR_PERMISSIONS,
+    "rmos-reviewer": OPERATOR_PERMISSIONS + ("profiles.review_changerequest",),
     "rmos-integrator": VIEW_PERMISSIONS + ("ailog.add_airun",),
 }
-ROLE_NAMES = {"viewer": "rmos-viewer", "operator": "rmos-operator", "integrator": "rmos-integrator"}
+ROLE_NAMES = {
+    "viewer": "rmos-viewer",
+    "operator": "rmos-operator",
+    "reviewer": "rmos-reviewer",
+    "integrator": "rmos-integrator",
+}
 
 
 def ensure_roles() -> dict[str, list[str]]:
@@ -79,7 +95,7 @@ def api_account_ensure(
     *, username: str, role: str, rotate: bool = False, keep: str | None = None, lifetime=None, forever: bool = False
 ) -> ApiAccount:
     """An account without a password that signs in with its API token, in exactly one role
-    (``viewer``, ``operator``, ``integrator``, or ``admin``: a superuser).
+    (``viewer``, ``operator``, ``reviewer``, ``integrator``, or ``admin``: a superuser).
 
     The token is ``keep`` when that is a live token of the account (and not ``rotate``); else a
     new one (``lifetime`` / ``forever`` as in :func:`rmos_site.tokens.api_token_create`), made

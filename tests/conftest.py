@@ -149,3 +149,24 @@ def starter_profiles(db):
 
     text = (dj_settings.BASE_DIR / "rmos_site/config/rmos_constraint_profiles.yaml").read_text()
     return services.profiles_import(text=text, source="rmos_constraint_profiles.yaml")
+
+
+@pytest.fixture
+def reviewer(db):
+    from tests.factories import make_user
+
+    return make_user("rita", role="reviewer")
+
+
+@pytest.fixture
+def second_reviewer(db):
+    from tests.factories import make_user
+
+    return make_user("sam", role="reviewer")
+
+
+@pytest.fixture
+def reviewer_api(reviewer):
+    from tests.factories import api_client_for
+
+    return api_client_for(reviewer)

@@ -41,7 +41,7 @@ def make_user(
     password: str = PASSWORD,
     **extra: Any,
 ):
-    """A user; ``role`` is viewer, operator, integrator (or reviewer when it exists)."""
+    """A user; ``role`` is viewer, operator, reviewer or integrator."""
     User = get_user_model()
     if superuser:
         return User.objects.create_superuser(username=username, email="", password=password, **extra)
@@ -94,6 +94,29 @@ def make_rule(
         values={"name": name, "match": match, "profile": profile, "priority": priority, "enabled": enabled, "note": ""},
         note=note,
     )
+
+
+def protect(name: str, *, required_approvals: int = 1, note: str = "protect for a test"):
+    """Protect a profile the way an administrator does (here as a command would: no user)."""
+    return services.profile_update(
+        name=name, changes={"protected": True, "required_approvals": required_approvals}, note=note
+    ).profile
+
+
+def open_request(
+    profile: str, *, author, note: str = "a proposal for a test", base_version: int | None = None, **changes
+):
+    """A change request on ``profile`` from its current version (or ``base_version``)."""
+    from profiles import selectors
+
+    version = base_version if base_version is not None else selectors.profile_get(name=profile).version
+    return services.change_request_create(
+        profile_name=profile, base_version=version, changes=changes, note=note, user=author
+    )
+
+
+def review(request, *, by, decision: str = "approve", note: str = ""):
+    return services.change_request_review(request_id=request.pk, decision=decision, note=note, user=by)
 
 
 def mm(value: str) -> Decimal:

@@ -24,7 +24,13 @@ from analytics.selectors.alerts import (
     rollback_url,
 )
 from analytics.selectors.comparisons import default_pairs, version_comparison, version_table
-from analytics.selectors.traffic import Traffic, profile_prediction, profile_traffic
+from analytics.selectors.traffic import (
+    Traffic,
+    contexts_seen,
+    profile_blast_radius,
+    profile_prediction,
+    profile_traffic,
+)
 from analytics.selectors.versions import profile_versions, version_predictions
 
 
@@ -48,7 +54,9 @@ __all__ = [
     "counts",
     "default_pairs",
     "hotspots",
+    "contexts_seen",
     "profile_alerts",
+    "profile_blast_radius",
     "profile_prediction",
     "profile_stats",
     "profile_traffic",

@@ -3,6 +3,10 @@
 :func:`profile_traffic` reads the day aggregates of the last 30 UTC days (today included) for
 the runs resolved to a profile, per context (tool, material, machine, workflow mode, geometry
 engine), and keeps the busiest contexts until they hold 95% of the runs, at most 20.
+:func:`profile_blast_radius` lists *every* context of a profile's last ``days`` days with its runs
+and share of the profile's runs (``share = runs(context) / Σ runs``): what a change request
+would touch (DESIGN §10); :func:`contexts_seen` lists every context of any profile (the rule
+editor's blast radius, registered with :mod:`profiles.traffic`).
 :func:`profile_prediction` samples the real generator and scorer in those contexts under the
 saved values and the proposed ones (:func:`engine.prediction.predict`, common random numbers
 per context), weighted by each context's runs: ``POST /api/rmos/ai/profiles/{name}/predict``,
@@ -97,6 +101,41 @@ def profile_traffic(*, name: str, until: datetime | None = None) -> Traffic:
         chosen.append((Context(**dict(zip(STRATUM, key))), runs))
         covered += runs
     return Traffic(since, last, total, len(ordered), tuple(chosen))
+
+
+BLAST_RADIUS_MAX_DAYS = 366
+
+
+def _seen(*, days: int, profile: str | None) -> list[tuple[Context, int]]:
+    last = datetime.now(UTC).date()
+    q = Q(day__gte=last - timedelta(days=days - 1), runs__gt=0)
+    if profile is not None:
+        q &= Q(profile_name=profile)
+    rows = _summed(ContextDay, q, STRATUM, ("runs",))
+    ordered = sorted(((key, values[0]) for key, values in rows.items() if values[0] > 0), key=lambda r: (-r[1], r[0]))
+    return [(Context(**dict(zip(STRATUM, key))), runs) for key, runs in ordered]
+
+
+def contexts_seen(*, days: int = TRAFFIC_DAYS) -> list[tuple[Context, int]]:
+    """Every context with runs in the last ``days`` UTC days (today included), any profile, most runs first."""
+    return _seen(days=days, profile=None)
+
+
+def profile_blast_radius(*, profile: str, days: int = TRAFFIC_DAYS) -> dict[str, Any]:
+    """Every context whose runs named ``profile`` in the last ``days`` UTC days (today included),
+    with its runs and its share of the profile's runs, most runs first."""
+    seen = _seen(days=days, profile=profile)
+    total = sum(runs for _, runs in seen)
+    return {
+        "profile": profile,
+        "days": days,
+        "since": (datetime.now(UTC).date() - timedelta(days=days - 1)).isoformat(),
+        "runs": total,
+        "contexts": [
+            {**context.as_dict(), "runs": runs, "share": round(runs / total, 4) if total else None}
+            for context, runs in seen
+        ],
+    }
 
 
 def _changes_problems(changes: Any) -> list[FieldError]:

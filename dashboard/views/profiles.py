@@ -63,11 +63,17 @@ def profile_values_table(profile: ConstraintProfile) -> list[tuple[str, str, str
     return [(spec.label, display_value(name, values[name]), spec.limits) for name, spec in FIELD_SPECS.items()]
 
 
+def profile_form(profile: ConstraintProfile, data=None) -> ProfileForm:
+    """The editor of ``profile``; a protected profile's proposes a change request instead of saving."""
+    return ProfileForm(data, profile=profile, palette_keys=selectors.palette_keys(), propose=profile.protected)
+
+
 def editor_form(request: HttpRequest, profile: ConstraintProfile) -> ProfileForm | None:
-    """The editor for a GET, or None when the user may not edit."""
-    if not can_edit_profiles(request.user):
+    """The editor for a GET, or None when the user may not edit (or, for a protected profile,
+    may not propose a change)."""
+    if not can_edit_profiles(request.user) or (profile.protected and not services.may_open(request.user)):
         return None
-    return ProfileForm(profile=profile, palette_keys=selectors.palette_keys())
+    return profile_form(profile)
 
 
 def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple[ProfileForm, bool]:
@@ -75,7 +81,7 @@ def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple
     when not saved, the form carries the problems or the stale-edit details to show."""
     if not can_edit_profiles(request.user):
         raise PermissionDenied(permission_refusal(action="Editing profiles", perm=CHANGE_PERMISSION))
-    form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
+    form = profile_form(profile, request.POST)
     previous_version = profile.version
     change = form.save(user=request.user)
     if change is None:
@@ -113,7 +119,7 @@ def what_if_from_request(
         raise PermissionDenied(
             permission_refusal(action="The what-if preview, part of editing profiles,", perm=CHANGE_PERMISSION)
         )
-    form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys())
+    form = profile_form(profile, request.POST)
     result = form.what_if(context=sample.context, n_samples=sample.n_samples, seed=sample.seed)
     if result is None:
         return form, None
@@ -138,7 +144,7 @@ def form_status(form: ProfileForm | None) -> int:
     """409 for a stale edit, 400 for other problems: the same codes the API answers with."""
     if form is None or not form.is_bound or not (form.errors or form.stale):
         return 200
-    return 409 if form.stale else 400
+    return 409 if form.stale or form.protected_refusal else 400
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
@@ -203,6 +209,11 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         "what_if": what_if,
         "what_if_sample": sample,
         "dashboard_url": DashboardState(profile=profile.name).url(fragment="profile-editor"),
+        "open_requests": selectors.change_request_list(
+            filters=selectors.RequestFilter(states=("open", "approved", "rejected", "stale"), profile=profile.name),
+            user=request.user,
+            per_page=5,
+        ),
         "alerts": [a for v in outcomes.versions for a in v.alerts if a["state"] == "open"],
         "next_url": request.get_full_path(),
     }
@@ -222,6 +233,10 @@ def profile_rollback(request: HttpRequest, name: str, history_id: int) -> HttpRe
         raise Http404(exc.detail) from None
     default_next = reverse("profile-detail", args=[profile.name]) + "#history"
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default_next)
+    if profile.protected:
+        # Refused whatever the method (the service would refuse the POST too): say how instead.
+        context = {"nav": "profiles", "profile": profile, "record": record, "cancel_url": next_url}
+        return render(request, "profiles/rollback_protected.html", context, status=409)
     status = 200
     if request.method == "POST":
         form = RollbackForm(request.POST)

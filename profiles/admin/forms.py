@@ -8,9 +8,12 @@ from django.contrib import admin
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
 
 from engine.profile import CONSTRAINT_FIELDS
 from profiles import selectors, services
+from profiles.journal import GOVERNANCE_FIELDS
 from profiles.models import ConstraintProfile
 from profiles.presentation import display_value
 from rmos_site.errors import ApplicationError, Conflict
@@ -127,9 +130,24 @@ def version_edited(form: forms.ModelForm) -> int:
     return form.instance.version
 
 
+def protected_message(name: str) -> str:
+    """The refusal of a protected profile's edit, with a link to open a change request instead."""
+    return format_html(
+        "{} is protected: its values change only through an approved change request. "
+        '<a href="{}?profile={}">Open a change request</a> (or unprotect it first, as an administrator).',
+        name,
+        reverse("change-request-new"),
+        name,
+    )
+
+
 def _attach(form: forms.Form, exc: ApplicationError) -> None:
     if isinstance(exc, Conflict) and "current_version" in exc.extra:
         rebase_on_newer_version(form, exc)
+        return
+    if isinstance(exc, Conflict) and exc.extra.get("protected"):
+        form.protected_refusal = True
+        form.add_error(None, protected_message(form.instance.name))
         return
     for error in exc.errors or []:
         field = error.field if error.field in form.fields else None
@@ -146,13 +164,21 @@ class ProfileAdminForm(forms.ModelForm):
 
     # Set by ProfileAdmin.get_form for the request being served.
     request = None
+    protected_refusal = False  # the save was refused because the profile is protected (409)
 
     class Meta:
         model = ConstraintProfile
-        fields = ["name", *CONSTRAINT_FIELDS]
+        fields = ["name", *CONSTRAINT_FIELDS, *GOVERNANCE_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "required_approvals" in self.fields:
+            self.fields["required_approvals"].required = False  # left out: kept as it is
+        if self.request is not None and not services.may_govern(self.request.user):
+            for name in GOVERNANCE_FIELDS:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text += " Only administrators change this."
         if self.instance.pk:
             self.fields["edited_version"].initial = version_edited(self)
             read_only_on_revert(self)
@@ -169,10 +195,12 @@ class ProfileAdminForm(forms.ModelForm):
         if set(self.errors) - {"change_note"}:
             return data
         values = {f: data.get(f) for f in CONSTRAINT_FIELDS}
+        values.update({f: data[f] for f in GOVERNANCE_FIELDS if data.get(f) is not None})
         # A missing note is already reported on its field; check the values anyway, so that one
         # submit lists every problem.
         note = data.get("change_note") or "(note missing)"
         history_id = revert_record_id(self.request) if self.request else None
+        user = self.request.user if self.request is not None else None
         try:
             if history_id is not None:
                 services.profile_rollback(
@@ -180,14 +208,20 @@ class ProfileAdminForm(forms.ModelForm):
                     history_id=history_id,
                     note=note,
                     version=data.get("edited_version"),
+                    user=user,
                     dry_run=True,
                 )
             elif self.instance.pk:
                 services.profile_update(
-                    name=self.instance.name, changes=values, note=note, version=data.get("edited_version"), dry_run=True
+                    name=self.instance.name,
+                    changes=values,
+                    note=note,
+                    version=data.get("edited_version"),
+                    user=user,
+                    dry_run=True,
                 )
             else:
-                services.profile_create(name=data.get("name"), values=values, note=note, dry_run=True)
+                services.profile_create(name=data.get("name"), values=values, note=note, user=user, dry_run=True)
         except ApplicationError as exc:
             _attach(self, exc)
         return data

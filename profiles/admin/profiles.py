@@ -10,6 +10,7 @@ from engine.profile import CONSTRAINT_FIELDS
 from profiles import services
 from profiles.admin.forms import FALLBACK_NOT_DELETED, ProfileAdminForm, refused, revert_record_id
 from profiles.admin.journaled import JournaledAdmin
+from profiles.journal import GOVERNANCE_FIELDS
 from profiles.models import ConstraintProfile
 from rmos_site.errors import ApplicationError
 
@@ -29,18 +30,25 @@ class ConstraintProfileAdmin(JournaledAdmin):
         "allow_segmented",
         "palette_key",
         "bias_simple",
+        "protected",
         "version",
         "updated_at",
     )
-    list_filter = ("allow_mosaic", "allow_segmented", "bias_simple", "palette_key")
+    list_filter = ("protected", "allow_mosaic", "allow_segmented", "bias_simple", "palette_key")
     search_fields = ("name", "description")
     readonly_fields = ("version", "created_at", "updated_at")
-    history_list_display = ("version", "change_type", "operator")  # the reason has its own column already
+    history_list_display = (
+        "version",
+        "change_type",
+        "operator",
+        "change_request",
+    )  # the reason has its own column already
     fieldsets = (
         (None, {"fields": ("name", "description")}),
         ("Rings", {"fields": (("min_rings", "max_rings"), ("min_ring_width_mm", "max_ring_width_mm"))}),
         ("Whole rosette", {"fields": (("min_total_width_mm", "max_total_width_mm"),)}),
         ("Patterns and materials", {"fields": ("allow_mosaic", "allow_segmented", "palette_key", "bias_simple")}),
+        ("Protection", {"fields": ("protected", "required_approvals")}),
         ("Change", {"fields": ("change_note", "edited_version")}),
         ("Version", {"fields": ("version", "created_at", "updated_at")}),
     )
@@ -53,6 +61,7 @@ class ConstraintProfileAdmin(JournaledAdmin):
         data = form.cleaned_data
         note = data["change_note"]
         values = {f: data[f] for f in CONSTRAINT_FIELDS}
+        values.update({f: data[f] for f in GOVERNANCE_FIELDS if data.get(f) is not None})
         history_id = revert_record_id(request)
         try:
             if history_id is not None:
@@ -80,9 +89,17 @@ class ConstraintProfileAdmin(JournaledAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return _conflict_status(super().changeform_view(request, object_id, form_url, extra_context))
+
+    def render_history_view(self, request, template, context, **kwargs):
+        return _conflict_status(super().render_history_view(request, template, context, **kwargs), context)
+
     def has_delete_permission(self, request, obj=None):
-        # No delete button for the resolver's fallback (the service refuses it anyway).
-        return super().has_delete_permission(request, obj) and (obj is None or obj.name != services.FALLBACK_PROFILE)
+        # No delete button for the resolver's fallback or a protected profile (the service refuses both anyway).
+        return super().has_delete_permission(request, obj) and (
+            obj is None or (obj.name != services.FALLBACK_PROFILE and not obj.protected)
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
@@ -94,6 +111,8 @@ class ConstraintProfileAdmin(JournaledAdmin):
         if not self.has_delete_permission(request, obj):
             if obj is not None and obj.name == services.FALLBACK_PROFILE:
                 raise PermissionDenied(FALLBACK_NOT_DELETED)
+            if obj is not None and obj.protected:
+                raise PermissionDenied(f"{obj.name} is protected: unprotect it first (Protection, below its values).")
             raise refused(self, "delete")
         return super().delete_view(request, object_id, extra_context)
 
@@ -106,3 +125,12 @@ class ConstraintProfileAdmin(JournaledAdmin):
 
     def delete_model(self, request, obj):
         services.profile_delete(name=obj.name, note=f"deleted in Django admin by {request.user}", user=request.user)
+
+
+def _conflict_status(response, context=None):
+    """A protected profile's refused edit or revert answers 409, as the API does."""
+    context = context if context is not None else (getattr(response, "context_data", None) or {})
+    adminform = context.get("adminform")
+    if getattr(getattr(adminform, "form", None), "protected_refusal", False):
+        response.status_code = 409
+    return response

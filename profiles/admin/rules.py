@@ -17,7 +17,11 @@ from profiles.admin.forms import (
 )
 from profiles.admin.journaled import JournaledAdmin
 from profiles.models import ChangeType, ResolutionRule
+from profiles.services.rule_preview import rule_preview
 from rmos_site.errors import ApplicationError, Conflict
+
+PREVIEW_BUTTON = "_preview"
+PREVIEW_NOTICE = "Preview only: nothing was saved. The blast radius of this change is below; save to apply it."
 
 
 class RuleAdminForm(forms.ModelForm):
@@ -75,11 +79,19 @@ class RuleAdminForm(forms.ModelForm):
             "note": data.get("note") or "",
         }
 
+    blast_radius = None  # the preview's answer (profiles.services.rule_preview), when asked for
+
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
         try:
+            if self.request is not None and PREVIEW_BUTTON in self.request.POST:
+                live = selectors.journaled_live(model=ResolutionRule, pk=self.instance.pk) if self.instance.pk else None
+                self.blast_radius = rule_preview(name=live.name if live else None, values=self.canonical_values())
+                # Keeps the form from saving: a preview changes nothing.
+                self.add_error(None, PREVIEW_NOTICE)
+                return data
             if self.instance.pk:
                 services.rule_update(
                     name=selectors.journaled_live(model=ResolutionRule, pk=self.instance.pk).name,
@@ -128,6 +140,8 @@ class ResolutionRuleAdmin(JournaledAdmin):
     readonly_fields = ("version", "created_at", "updated_at")
     history_list_display = ("version", "change_type", "operator")  # the reason has its own column already
     list_select_related = ("profile",)
+    change_form_template = "admin/profiles/resolutionrule/change_form.html"
+    delete_confirmation_template = "admin/profiles/resolutionrule/delete_confirmation.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -174,6 +188,9 @@ class ResolutionRuleAdmin(JournaledAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         if not self.has_delete_permission(request):
             raise refused(self, "delete")
+        rule = self.get_object(request, object_id)
+        if rule is not None and request.method == "GET":
+            extra_context = {**(extra_context or {}), "blast_radius": rule_preview(name=rule.name, delete=True)}
         return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):

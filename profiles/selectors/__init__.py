@@ -3,9 +3,24 @@
 :mod:`~profiles.selectors.current` reads profiles and rules as they are, :mod:`~profiles.selectors.history`
 their journal, :mod:`~profiles.selectors.versions` which version was in force when, and
 :mod:`~profiles.selectors.generation` which profile a context resolves to and what the
-generator makes under it.
+generator makes under it, :mod:`~profiles.selectors.change_requests` the change requests.
 """
 
+from profiles.selectors.change_requests import (
+    RequestFilter,
+    RequestPage,
+    approvers,
+    change_request_awaiting_count,
+    change_request_get,
+    change_request_list,
+    change_request_to_dict,
+    moved_meanwhile,
+    request_base_values,
+    request_diff,
+    request_filter_parse,
+    request_proposed_values,
+    request_reviews,
+)
 from profiles.selectors.current import (
     PROFILE_HISTORY_MAX,
     canonical_state,
@@ -14,6 +29,7 @@ from profiles.selectors.current import (
     palette_keys,
     profile_exists,
     profile_get,
+    profile_governed_values,
     profile_history,
     profile_journals,
     profile_list,
@@ -49,6 +65,19 @@ from profiles.selectors.history import (
 from profiles.selectors.versions import ProfileVersionLookup, VersionInForce, profile_version_current
 
 __all__ = [
+    "RequestFilter",
+    "RequestPage",
+    "approvers",
+    "change_request_awaiting_count",
+    "change_request_get",
+    "change_request_list",
+    "change_request_to_dict",
+    "moved_meanwhile",
+    "request_base_values",
+    "request_diff",
+    "request_filter_parse",
+    "request_proposed_values",
+    "request_reviews",
     "PROFILE_HISTORY_MAX",
     "catalog_get",
     "palette_keys",
@@ -57,6 +86,7 @@ __all__ = [
     "profile_not_found",
     "profile_get",
     "profile_values",
+    "profile_governed_values",
     "profile_spec",
     "profile_to_dict",
     "profile_history",

@@ -61,6 +61,11 @@ def profile_values(profile: ConstraintProfile) -> dict[str, Any]:
     return {field: getattr(profile, field) for field in CONSTRAINT_FIELDS}
 
 
+def profile_governed_values(profile: ConstraintProfile) -> dict[str, Any]:
+    """The constraint fields and the protection (what the canonical file holds of a profile)."""
+    return {**profile_values(profile), **{field: getattr(profile, field) for field in journal.GOVERNANCE_FIELDS}}
+
+
 def profile_spec(profile: ConstraintProfile) -> ProfileSpec:
     return spec_from_values(profile.name, profile_values(profile))
 
@@ -69,6 +74,8 @@ def profile_to_dict(profile: ConstraintProfile) -> dict[str, Any]:
     """JSON-ready profile, as the API and the 409 body show it."""
     data = {"name": profile.name}
     data.update({k: journal.plain(v) for k, v in profile_values(profile).items()})
+    data["protected"] = profile.protected
+    data["required_approvals"] = profile.required_approvals
     data["version"] = profile.version
     data["updated_at"] = utc_iso(profile.updated_at) if profile.updated_at else None
     return data
@@ -148,7 +155,7 @@ def rule_to_dict(rule: ResolutionRule) -> dict[str, Any]:
 
 def canonical_state() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """Everything the canonical YAML holds, read in two queries."""
-    profiles = {p.name: profile_values(p) for p in profile_list()}
+    profiles = {p.name: profile_governed_values(p) for p in profile_list()}
     rules = [rule_values(r) for r in rule_list()]
     return profiles, rules
 

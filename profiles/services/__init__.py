@@ -8,11 +8,25 @@ appends the change to the JSONL mirror when one is configured.
 :mod:`~profiles.services.journaling` holds what every write shares (notes, the journal stamp, the
 export after commit, the version check); :mod:`~profiles.services.edits` the profile services,
 :mod:`~profiles.services.rules` the rule services, :mod:`~profiles.services.yaml_export` and
-:mod:`~profiles.services.yaml_import` the canonical YAML's export and import.
+:mod:`~profiles.services.yaml_import` the canonical YAML's export and import,
+:mod:`~profiles.services.change_requests` the change requests' state machine (DESIGN §10).
 """
 
+from profiles.services.change_requests import (
+    OPEN_PERMISSION,
+    REVIEW_PERMISSION,
+    change_request_create,
+    change_request_publish,
+    change_request_review,
+    change_request_revise,
+    change_request_withdraw,
+    may_open,
+    may_review,
+)
 from profiles.services.edits import (
     FALLBACK_PROFILE,
+    PROTECT_PERMISSION,
+    may_govern,
     profile_create,
     profile_delete,
     profile_rollback,
@@ -35,6 +49,17 @@ from profiles.services.yaml_import import (
 )
 
 __all__ = [
+    "OPEN_PERMISSION",
+    "REVIEW_PERMISSION",
+    "PROTECT_PERMISSION",
+    "change_request_create",
+    "change_request_publish",
+    "change_request_review",
+    "change_request_revise",
+    "change_request_withdraw",
+    "may_govern",
+    "may_open",
+    "may_review",
     "NOTE_MAX",
     "OPERATOR_MAX",
     "ProfileChange",

@@ -80,10 +80,21 @@ def clean_operator(operator: Any) -> str:
     return operator
 
 
-def stamp(obj, *, user, note: str, change_type: str, operator: str, rollback_of: int | None = None) -> None:
+def stamp(
+    obj,
+    *,
+    user,
+    note: str,
+    change_type: str,
+    operator: str,
+    rollback_of: int | None = None,
+    change_request: int | None = None,
+) -> None:
     obj._history_user = user if (user is not None and user.is_authenticated) else None
     obj._change_reason = note
-    obj._journal = journal.JournalStamp(change_type=change_type, operator=operator, rollback_of=rollback_of)
+    obj._journal = journal.JournalStamp(
+        change_type=change_type, operator=operator, rollback_of=rollback_of, change_request=change_request
+    )
 
 
 def after_commit() -> None:

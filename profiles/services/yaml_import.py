@@ -9,15 +9,21 @@ from typing import Any
 from django.db import transaction
 
 from engine.profile import (
-    CONSTRAINT_FIELDS,
     INT_FIELDS,
     WIDTH_FIELDS,
     parse_profile,
 )
 from engine.resolver import FALLBACK_PROFILE
 from profiles import canonical, selectors
+from profiles.journal import GOVERNANCE_FIELDS
 from profiles.models import ChangeType, ConstraintProfile
-from profiles.services.edits import profile_create, profile_delete, profile_update, reserved_name_problem
+from profiles.services.edits import (
+    parse_governance,
+    profile_create,
+    profile_delete,
+    profile_update,
+    reserved_name_problem,
+)
 from profiles.services.rules import parse_rule, rule_create, rule_delete, rule_update
 from rmos_site.errors import ApplicationError, FieldError, ValidationFailed
 
@@ -58,9 +64,14 @@ class ImportFailed(ValidationFailed):
 
 
 def _stale_problem(name: str, values: dict[str, Any], line: int | None) -> canonical.LineProblem | None:
-    """A problem when ``values`` differ from the profile's current ones but equal an earlier version's."""
+    """A problem when ``values`` differ from the profile's current ones but equal an earlier version's.
+
+    ``values`` holds the constraint fields and whichever governance fields the file states."""
     profile = ConstraintProfile.objects.select_for_update().filter(name=name).first()
-    if profile is None or selectors.profile_values(profile) == values:
+    if profile is None:
+        return None
+    stored = selectors.profile_governed_values(profile)
+    if {field: stored[field] for field in values} == values:
         return None
     earlier = (
         profile.history.filter(version__lt=profile.version)
@@ -68,7 +79,7 @@ def _stale_problem(name: str, values: dict[str, Any], line: int | None) -> canon
         .order_by("-version", "-history_id")
     )
     for record in earlier:
-        if {field: getattr(record, field) for field in CONSTRAINT_FIELDS} == values:
+        if {field: getattr(record, field) for field in values} == values:
             latest = profile.history.order_by("-history_id").first()
             who = f" by {latest.history_user}" if latest is not None and latest.history_user else ""
             return canonical.LineProblem(
@@ -106,6 +117,7 @@ def profiles_import(
     problems: list[canonical.LineProblem] = []
     palettes = selectors.palette_keys()
     specs = {}
+    governance: dict[str, dict[str, Any]] = {}
     for name, item in parsed.profiles.items():
         # The engine reads "6" as 6 (form fields are text); in the canonical file a quoted number
         # is a slip, and the API refuses one too.
@@ -120,7 +132,10 @@ def profiles_import(
                         f"is text ({canonical.shown(item.values[number_field])}); write the number without quotes",
                     )
                 )
-        spec, spec_problems = parse_profile(name, item.values, palette_keys=palettes)
+        constraint_values = {k: v for k, v in item.values.items() if k not in GOVERNANCE_FIELDS}
+        spec, spec_problems = parse_profile(name, constraint_values, palette_keys=palettes)
+        governance[name], governance_problems = parse_governance(item.values)
+        spec_problems = spec_problems + governance_problems
         reserved = reserved_name_problem(name)
         if reserved:
             problems.append(canonical.LineProblem(item.line, f"profiles.{name}", reserved.rule, reserved.message))
@@ -182,13 +197,13 @@ def profiles_import(
         with transaction.atomic():
             if not force:
                 stale = [
-                    _stale_problem(name, specs[name].values(), parsed.profiles[name].line)
+                    _stale_problem(name, {**specs[name].values(), **governance[name]}, parsed.profiles[name].line)
                     for name in sorted(parsed.profiles)
                 ]
                 if any(stale):
                     raise ImportFailed(source, [problem for problem in stale if problem])
             for name in sorted(parsed.profiles):
-                values = specs[name].values()
+                values = {**specs[name].values(), **governance[name]}
                 if name not in existing_profiles:
                     profile_create(name=name, values=values, note=note, user=user, change_type=ChangeType.IMPORT)
                     plan.profiles_created.append(name)
@@ -214,7 +229,7 @@ def profiles_import(
                     rule_delete(name=name, note=note, user=user)
                     plan.rules_deleted.append(name)
                 for name in sorted(set(existing_profiles) - set(parsed.profiles)):
-                    profile_delete(name=name, note=note, user=user)
+                    profile_delete(name=name, note=note, user=user, via_import=True)
                     plan.profiles_deleted.append(name)
             if dry_run:
                 transaction.set_rollback(True)

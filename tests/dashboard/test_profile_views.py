@@ -67,7 +67,8 @@ def test_unknown_profile_is_404_with_its_name(operator_client, default_profile):
 
 def test_list_shows_every_profile_with_its_bounds(viewer_client, default_profile, django_assert_max_num_queries):
     make_profile("premium_shell", min_rings=2, max_rings=5, allow_mosaic=False, palette_key="shell_premium")
-    with django_assert_max_num_queries(6):  # session, user, 2 x permissions, profiles, the header's alert count
+    # session, user, 2 x permissions, profiles, the header's alert count and change requests awaiting the user
+    with django_assert_max_num_queries(7):
         response = viewer_client.get("/rmos/profiles/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -411,8 +412,8 @@ def test_viewers_cannot_roll_back(viewer_client, default_profile, method):
     assert response.status_code == 403
     assert "You cannot do that" in response.content.decode()
     assert (
-        "Rolling back a profile needs the operator role (rmos-operator). Ask an administrator"
-        in response.content.decode()
+        "Rolling back a profile needs the operator role (rmos-operator) or the reviewer role (rmos-reviewer). "
+        "Ask an administrator" in response.content.decode()
     )
     assert ConstraintProfile.objects.get(name="default").version == 2
 

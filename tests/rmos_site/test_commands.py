@@ -212,3 +212,22 @@ def test_setup_local_admin_never_prints_a_password_that_no_longer_works(client, 
         again = run("setup_local_admin")
         assert password not in again
         assert "changed since it was generated" in again and "changepassword admin" in again
+
+
+def test_create_api_user_makes_a_reviewer(tmp_path):
+    target = tmp_path / "rita.token"
+    out = run("create_api_user", "rita", "--role", "reviewer", "--token-file", str(target))
+    assert "with role reviewer" in out
+    user = get_user_model().objects.get(username="rita")
+    assert [g.name for g in user.groups.all()] == ["rmos-reviewer"]
+    # What an operator may, plus review; never protection (administrators only).
+    assert user.has_perm("profiles.change_constraintprofile") and user.has_perm("ailog.run_search")
+    assert user.has_perm("profiles.add_changerequest") and user.has_perm("profiles.review_changerequest")
+    assert not user.has_perm("profiles.protect_constraintprofile") and not user.has_perm("ailog.add_airun")
+    operator = get_user_model().objects.get(username=run_and_get("otto", "operator", tmp_path))
+    assert operator.has_perm("profiles.add_changerequest") and not operator.has_perm("profiles.review_changerequest")
+
+
+def run_and_get(name: str, role: str, tmp_path) -> str:
+    run("create_api_user", name, "--role", role, "--token-file", str(tmp_path / f"{name}.token"))
+    return name

@@ -16,7 +16,8 @@ from rmos_site.tokens import api_token_live, api_token_owner, default_lifetime
 class Command(BaseCommand):
     help = (
         "Create (or update) an account for a program or a person and give it an API token. "
-        "Roles: viewer (reads everything), operator (reads, edits and rolls back profiles, runs searches), "
+        "Roles: viewer (reads everything), operator (reads, edits and rolls back profiles, runs searches, "
+        "opens change requests), reviewer (what an operator may, and reviews others' change requests), "
         "integrator (reads, posts runs and events to the log), admin (a superuser: everything). The account has "
         "no password: it signs in with the token (header 'Authorization: Token <key>'), which is written to "
         "--token-file (mode 600) so that it never appears on screen or in a log; --show-token prints it instead. "
