@@ -153,9 +153,18 @@ def _interval_text(bounds: tuple[float, float]) -> str:
     return f"{low * 100:.0f}–{high * 100:.0f}%"
 
 
-def hotspot(counts: Counts) -> Hotspot:
-    """Score a context on outcome and say why in words (docs/analytics.md, "hotspot score")."""
-    score = round(100 * failure_lower_bound(failures=counts.failures, runs=counts.runs), 1)
+def hotspot_score(lower_bound: float) -> float:
+    """The hotspot score from the failure rate's lower bound (:func:`analytics.stats.failure_lower_bound`)."""
+    return round(100 * lower_bound, 1)
+
+
+def hotspot(counts: Counts, score: float | None = None) -> Hotspot:
+    """Score a context on outcome and say why in words (docs/analytics.md, "hotspot score").
+
+    ``score``, when given, is this context's :func:`hotspot_score`, already computed for many
+    contexts at once."""
+    if score is None:
+        score = hotspot_score(failure_lower_bound(failures=counts.failures, runs=counts.runs))
     reasons = []
     if counts.runs:
         reasons.append(

@@ -52,8 +52,21 @@ def failure_lower_bound(*, failures: int, runs: int) -> float:
     Hotspots are ranked on it because it is volume-aware: 3 failures out of 3 (lower bound 0.44)
     rank below 400 out of 500 (0.76), and at equal rates more runs rank higher.
     """
-    interval = wilson_interval(successes=failures, n=runs)
-    return interval[0] if interval else 0.0
+    return failure_lower_bounds(failures=[failures], runs=[runs])[0]
+
+
+def failure_lower_bounds(*, failures: Sequence[int], runs: Sequence[int]) -> list[float]:
+    """:func:`failure_lower_bound` of many contexts in one vectorised statsmodels call (the same
+    arithmetic element by element): hotspots score every context, and one call per context cost
+    about 85 µs each."""
+    if not runs:
+        return []
+    from numpy import asarray, maximum, where
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = asarray(runs, dtype=float)
+    low, _ = proportion_confint(asarray(failures, dtype=float), maximum(n, 1.0), alpha=ALPHA, method="wilson")
+    return [float(value) for value in where(n > 0, low, 0.0)]
 
 
 @dataclass(frozen=True)

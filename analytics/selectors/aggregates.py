@@ -30,8 +30,9 @@ from django.utils.dateparse import parse_datetime
 from ailog.filters import LogFilter
 from ailog.selectors import attempts_filtered, attempts_of_runs, context_q, log_counts, newest, runs_filtered
 from analytics.filters import Window
-from analytics.metrics import ADDITIVE, Counts, hotspot
+from analytics.metrics import ADDITIVE, Counts, hotspot, hotspot_score
 from analytics.models import ContextDay, ContextTotal
+from analytics.stats import failure_lower_bounds
 from profiles import selectors as profile_selectors
 from rmos_site.present import utc_iso
 
@@ -285,11 +286,20 @@ def _stats_answer(
 
 def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int, min_runs: int) -> dict[str, Any]:
     considered = [
-        (hotspot(_counts(values)), context) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs
+        (context, _counts(values)) for context, values in per_context.items() if values[_RUNS_SLOT] >= min_runs
     ]
+    # Every context is scored in one call; only the ones shown are described in words.
+    bounds = failure_lower_bounds(
+        failures=[counts.failures for _, counts in considered], runs=[counts.runs for _, counts in considered]
+    )
     # A score of 0 means the evidence supports no problem at all: such a context is no hotspot.
-    scored = [(spot, context) for spot, context in considered if spot.score > 0]
-    scored.sort(key=lambda item: (-item[0].score, -item[0].counts.runs, item[1]))
+    ranked = [
+        (score, counts, context)
+        for (context, counts), score in zip(considered, map(hotspot_score, bounds))
+        if score > 0
+    ]
+    ranked.sort(key=lambda item: (-item[0], -item[1].runs, item[2]))
+    scored = [(hotspot(counts, score), context) for score, counts, context in ranked[:limit]]
     shown = (
         "runs",
         "successes",
@@ -310,7 +320,7 @@ def _hotspots_answer(per_context: dict[tuple, list], window: Window, limit: int,
             "reasons": spot.reasons,
             **{key: value for key, value in spot.counts.summary().items() if key in shown},
         }
-        for spot, context in scored[:limit]
+        for spot, context in scored
     ]
     return {
         "considered": len(considered),

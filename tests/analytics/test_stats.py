@@ -19,6 +19,7 @@ from analytics.stats import (
     Stratum,
     compare,
     failure_lower_bound,
+    failure_lower_bounds,
     mantel_haenszel_difference,
     mean_interval,
     wilson_interval,
@@ -56,6 +57,16 @@ def test_failure_lower_bound_is_volume_aware():
     assert failure_lower_bound(failures=0, runs=0) == 0.0
     # Equal rates: more runs, more evidence, a higher bound.
     assert failure_lower_bound(failures=50, runs=100) < failure_lower_bound(failures=500, runs=1000) < 0.5
+
+
+@given(st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 5000)), max_size=40))
+def test_failure_lower_bounds_of_many_contexts_equal_each_one_by_hand(pairs):
+    pairs = [(min(k, n), n) for k, n in pairs]
+    bounds = failure_lower_bounds(failures=[k for k, _ in pairs], runs=[n for _, n in pairs])
+    assert len(bounds) == len(pairs)
+    for (k, n), bound in zip(pairs, bounds):
+        assert bound == (pytest.approx(max(0.0, _wilson_by_hand(k, n)[0]), abs=1e-12) if n else 0.0)
+        assert bound == failure_lower_bound(failures=k, runs=n)
 
 
 # -- mean of per-run shares with an interval over runs ------------------------------------------
