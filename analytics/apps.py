@@ -7,6 +7,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from ailog.signals import log_changed
+        from analytics import checks  # noqa: F401  (registers the system check)
         from analytics.selectors import contexts_seen
         from analytics.services import aggregates_apply, version_prediction_request
         from profiles.signals import profile_version_saved

@@ -7,6 +7,7 @@ watch's alerts (:mod:`~analytics.selectors.alerts`). Every number is defined in 
 
 from analytics.selectors.aggregates import (
     CONTEXT,
+    aggregates_lack_run_risk,
     counts,
     hotspots,
     profile_stats,
@@ -47,6 +48,7 @@ def profile_version_comparisons(*, profile: str) -> dict[int, list[dict]]:
 __all__ = [
     "CONTEXT",
     "Traffic",
+    "aggregates_lack_run_risk",
     "alert_dict",
     "alert_list",
     "alerts_open",

@@ -190,6 +190,13 @@ def counts(*, filters: LogFilter, group: tuple[str, ...], window: Window = Windo
     return {key: _counts(values) for key, values in _sums(filters, group, window).items()}
 
 
+def aggregates_lack_run_risk() -> bool:
+    """True when the aggregates hold attempts but no run's RED share: they were built before the
+    per-run risk columns existed (an upgrade) and need ``rebuild_aggregates`` once."""
+    totals = ContextTotal.objects.aggregate(attempts=Sum("attempts"), risk_runs=Sum("risk_runs"))
+    return bool(totals["attempts"]) and not totals["risk_runs"]
+
+
 # -- profile stats and hotspots ------------------------------------------------------------------
 
 

@@ -31,3 +31,16 @@ def test_check_passes_then_reports_every_mismatch_then_rebuild_fixes(default_pro
     call_command("rebuild_aggregates", stdout=out, stderr=io.StringIO())
     assert "2 values corrected" in out.getvalue()
     call_command("rebuild_aggregates", "--check", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_check_warns_when_aggregates_predate_the_run_risk_until_rebuilt(default_profile):
+    """An upgrade adds the per-run RED share columns as zeros: the check says to rebuild, once."""
+    from analytics.checks import aggregates_current
+
+    assert aggregates_current(None, databases=["default"]) == []  # an empty log is current
+    log_services.runs_ingest(runs=[run_item(attempts=3)])
+    assert aggregates_current(None, databases=["default"]) == []
+    ContextTotal.objects.update(risk_runs=0, red_share_sum=0, red_share_sq_sum=0)  # as the migration leaves them
+    assert [w.id for w in aggregates_current(None, databases=["default"])] == ["rmos.W004"]
+    call_command("rebuild_aggregates", stdout=io.StringIO(), stderr=io.StringIO())
+    assert aggregates_current(None, databases=["default"]) == []
