@@ -210,9 +210,9 @@ def compare(*, strata: Iterable[Stratum | tuple], labels: tuple[str, str] = ("A"
       interval (both are large-sample answers); the verdict follows the interval.
     - ``crude_difference``: B's success rate minus A's over all their runs, shared or not.
     - ``verdict``: ``better`` / ``worse`` when the interval lies above / below 0,
-      ``no_change_detected`` otherwise (also when there is no interval: every shared context had
-      one outcome per version, so Sato's variance is 0), ``not_comparable`` when no context is
-      shared.
+      ``no_change_detected`` otherwise, ``not_comparable`` when no context is shared. When there is
+      no interval (every shared context had one outcome per version, so Sato's variance is 0) the
+      verdict follows the CMH test: ``better`` / ``worse`` by the difference's sign when p < 0.05.
     - ``runs_needed`` [A, B]: about how many more runs each version needs before a 5-point
       difference could be detected (two-sided 5% test, 80% power) at the pooled success rate; see
       :func:`_runs_needed`. [0, 0] when there are already enough.
@@ -290,9 +290,13 @@ def compare(*, strata: Iterable[Stratum | tuple], labels: tuple[str, str] = ("A"
         ]
         p_value = float(StratifiedTable(tables).test_null_odds(correction=False).pvalue)
         if ci95 is None:
+            # Sato's variance is 0 (every context's runs had one outcome per version): a zero-width
+            # "interval" would be false certainty, so the verdict follows the CMH test instead.
+            if p_value < ALPHA and difference:
+                verdict = "better" if difference > 0 else "worse"
             notes.append(
                 "Within each shared context each version's runs all had the same outcome, "
-                "so the difference has no interval (the test still has a p-value)."
+                "so the difference has no interval; the verdict follows the test's p-value."
             )
     else:
         notes.append("Every run in the shared contexts had the same outcome, so there is no interval and no test.")

@@ -237,12 +237,17 @@ def test_when_every_run_has_the_same_outcome_there_is_no_interval_and_no_test():
     assert "same outcome" in result.note
 
 
-def test_perfect_separation_has_a_test_but_no_interval():
+def test_perfect_separation_has_no_interval_so_the_verdict_follows_the_test():
     result = compare(strata=[Stratum(EASY, 0, 3, 5, 5), Stratum(HARD, 0, 4, 3, 3)])
     assert result.difference == 1.0 and result.ci95 is None
     assert result.p_value < 0.01
-    assert result.verdict == "no_change_detected"  # the verdict follows the interval (§9)
+    assert result.verdict == "better"  # no interval to follow: the verdict follows the test
     assert "no interval" in result.note
+    worse = compare(strata=[Stratum(EASY, 30, 30, 0, 30)])
+    assert worse.difference == -1.0 and worse.ci95 is None and worse.verdict == "worse"
+    # Too few runs for the test to reject: nothing detected, however far apart the rates.
+    few = compare(strata=[Stratum(EASY, 0, 1, 1, 1)])
+    assert few.ci95 is None and few.p_value > 0.05 and few.verdict == "no_change_detected"
 
 
 def test_bad_counts_are_refused():
