@@ -1,0 +1,89 @@
+"""Reads of tuning jobs: one, a page of them, and their JSON shape (the API's and the pages')."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rmos_site.errors import NotFound
+from tuning.models import TuningJob
+
+PER_PAGE_MAX = 100
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[TuningJob]
+    page: int
+    pages: int
+    per_page: int
+    total: int
+
+
+def tuning_job_get(*, job_id: Any) -> TuningJob:
+    job = None
+    if isinstance(job_id, int) and not isinstance(job_id, bool) and 0 < job_id < 2**63:
+        job = TuningJob.objects.select_related("started_by").filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(f"No tuning job #{job_id}.", extra={"field": "id"})
+    return job
+
+
+def tuning_job_list(*, profile: str | None = None, page: int = 1, per_page: int = 20) -> JobPage:
+    """One page (from 1; past the last gives the last) of the jobs, newest first; the result JSON
+    is left in the database (a list shows states and progress, not proposals)."""
+    per_page = max(1, min(per_page, PER_PAGE_MAX))
+    queryset = TuningJob.objects.select_related("started_by").defer("result", "saved_values", "traffic")
+    if profile:
+        queryset = queryset.filter(profile_name=profile)
+    total = queryset.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    chunk = list(queryset[(page - 1) * per_page : page * per_page]) if total else []
+    return JobPage(jobs=chunk, page=page, pages=pages, per_page=per_page, total=total)
+
+
+def tuning_jobs_active(*, profile: str | None = None) -> list[TuningJob]:
+    """Queued and running jobs (the profile page lists them beside its "Tune" button)."""
+    queryset = TuningJob.objects.filter(state__in=(TuningJob.State.QUEUED, TuningJob.State.RUNNING))
+    if profile:
+        queryset = queryset.filter(profile_name=profile)
+    return list(queryset.defer("result", "saved_values", "traffic")[:20])
+
+
+def tuning_job_to_dict(job: TuningJob, *, detail: bool = True) -> dict[str, Any]:
+    """The job as the API shows it; ``detail`` adds the record searched and the result."""
+    data: dict[str, Any] = {
+        "id": job.pk,
+        "profile": job.profile_name,
+        "profile_version": job.profile_version,
+        "context": job.focus,
+        "trials": job.trials,
+        "seed": job.seed,
+        "samples_per_context": job.samples_per_context,
+        "state": job.state,
+        "progress": {"done": job.trials_done, "total": job.trials},
+        "cancel_requested": job.cancel_requested,
+        "error": job.error,
+        "started_by": job.started_by.get_username() if job.started_by else None,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+    if detail:
+        result = job.result or {}
+        data["traffic"] = [{**context, "runs": runs} for context, runs in job.traffic]
+        data["saved"] = result.get("saved")
+        data["proposals"] = result.get("proposals", [])
+        data["history"] = result.get("history", [])
+        data["importances"] = result.get("importances", {})
+        data["search_space"] = result.get("search_space")
+    return data
+
+
+def tuning_job_proposal(*, job: TuningJob, rank: Any) -> dict[str, Any]:
+    """Proposal ``rank`` (from 1) of a finished job, or NotFound naming ``proposal``."""
+    proposals = (job.result or {}).get("proposals", [])
+    if isinstance(rank, int) and not isinstance(rank, bool) and 1 <= rank <= len(proposals):
+        return proposals[rank - 1]
+    raise NotFound(f"Tuning job #{job.pk} has no proposal {rank}.", extra={"field": "proposal"})
