@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from analytics import selectors as analytics_selectors
+from engine.context import Context
+from profiles import selectors as profile_selectors
 from rmos_site.errors import NotFound
 from tuning.models import TuningJob
 
@@ -87,3 +90,33 @@ def tuning_job_proposal(*, job: TuningJob, rank: Any) -> dict[str, Any]:
     if isinstance(rank, int) and not isinstance(rank, bool) and 1 <= rank <= len(proposals):
         return proposals[rank - 1]
     raise NotFound(f"Tuning job #{job.pk} has no proposal {rank}.", extra={"field": "proposal"})
+
+
+def tuning_focus_find(
+    *,
+    profile: str | None,
+    tool_id: str,
+    material_id: str,
+    machine_id: str,
+    workflow_mode: str = "",
+    geometry_engine: str = "",
+) -> tuple[str, dict[str, str]] | None:
+    """A hotspot's context (its workflow mode may be left out: the analytics group without it) as
+    a focus: the profile whose traffic of the last 30 days has it (``profile``, or the profile the
+    rules resolve it to now) and the busiest matching context of that traffic; None if none has."""
+    if profile is None:
+        mode = workflow_mode or "constraint_first"
+        context = Context(tool_id, material_id, machine_id, mode, geometry_engine)
+        try:
+            profile = profile_selectors.context_resolve(context=context).profile.name
+        except NotFound:
+            return None
+    for context, _ in analytics_selectors.profile_traffic(name=profile).contexts:  # busiest first
+        if (context.tool_id, context.material_id, context.machine_id, context.geometry_engine) == (
+            tool_id,
+            material_id,
+            machine_id,
+            geometry_engine,
+        ) and workflow_mode in ("", context.workflow_mode):
+            return profile, context.as_dict()
+    return None
