@@ -102,21 +102,21 @@ def tuning_focus_find(
     geometry_engine: str = "",
 ) -> tuple[str, dict[str, str]] | None:
     """A hotspot's context (its workflow mode may be left out: the analytics group without it) as
-    a focus: the profile whose traffic of the last 30 days has it (``profile``, or the profile the
-    rules resolve it to now) and the busiest matching context of that traffic; None if none has."""
-    if profile is None:
-        mode = workflow_mode or "constraint_first"
-        context = Context(tool_id, material_id, machine_id, mode, geometry_engine)
-        try:
-            profile = profile_selectors.context_resolve(context=context).profile.name
-        except NotFound:
-            return None
-    for context, _ in analytics_selectors.profile_traffic(name=profile).contexts:  # busiest first
-        if (context.tool_id, context.material_id, context.machine_id, context.geometry_engine) == (
-            tool_id,
-            material_id,
-            machine_id,
-            geometry_engine,
-        ) and workflow_mode in ("", context.workflow_mode):
-            return profile, context.as_dict()
-    return None
+    a focus: the profile whose traffic of the last 30 days has it (``profile``, or else the
+    profile with the most runs in it) and the busiest matching context of that traffic; None if
+    no traffic has it."""
+    names = [profile] if profile else [p.name for p in profile_selectors.profile_list()]
+    best: tuple[int, str, Context] | None = None
+    for name in names:
+        for context, runs in analytics_selectors.profile_traffic(name=name).contexts:  # busiest first
+            same = (context.tool_id, context.material_id, context.machine_id, context.geometry_engine) == (
+                tool_id,
+                material_id,
+                machine_id,
+                geometry_engine,
+            )
+            if same and workflow_mode in ("", context.workflow_mode):
+                if best is None or runs > best[0]:
+                    best = (runs, name, context)
+                break
+    return None if best is None else (best[1], best[2].as_dict())
