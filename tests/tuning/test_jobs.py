@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -98,7 +99,14 @@ def test_a_queued_job_cancelled_never_runs(tuned_profile, operator):
 @pytest.mark.django_db(transaction=True)
 def test_a_running_job_cancelled_stops_before_its_next_trial_and_keeps_what_it_found(tuned_profile, operator):
     job = services.tuning_job_create(profile="tuned", trials=2000, seed=1, user=operator)
-    worker = threading.Thread(target=run_worker)
+
+    def in_thread() -> None:
+        try:
+            run_worker()
+        finally:
+            connections.close_all()  # this thread's own connection: PostgreSQL drops the test database after
+
+    worker = threading.Thread(target=in_thread)
     worker.start()
     try:
         deadline = time.monotonic() + 60
