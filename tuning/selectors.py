@@ -46,12 +46,10 @@ def tuning_job_list(*, profile: str | None = None, page: int = 1, per_page: int 
     return JobPage(jobs=chunk, page=page, pages=pages, per_page=per_page, total=total)
 
 
-def tuning_jobs_active(*, profile: str | None = None) -> list[TuningJob]:
-    """Queued and running jobs (the profile page lists them beside its "Tune" button)."""
-    queryset = TuningJob.objects.filter(state__in=(TuningJob.State.QUEUED, TuningJob.State.RUNNING))
-    if profile:
-        queryset = queryset.filter(profile_name=profile)
-    return list(queryset.defer("result", "saved_values", "traffic")[:20])
+def tuning_jobs_recent(*, profile: str, limit: int = 5) -> list[TuningJob]:
+    """A profile's newest jobs, in one query (its page lists them under "Tune")."""
+    queryset = TuningJob.objects.filter(profile_name=profile).defer("result", "saved_values", "traffic")
+    return list(queryset[:limit])
 
 
 def tuning_job_to_dict(job: TuningJob, *, detail: bool = True) -> dict[str, Any]:

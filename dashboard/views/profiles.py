@@ -220,7 +220,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         ),
         "alerts": [a for v in outcomes.versions for a in v.alerts if a["state"] == "open"],
         "next_url": request.get_full_path(),
-        "tuning_jobs": tuning_selectors.tuning_job_list(profile=profile.name, per_page=5).jobs,
+        "tuning_jobs": tuning_selectors.tuning_jobs_recent(profile=profile.name),
     }
     return render(request, "profiles/detail.html", context, status=form_status(form))
 
