@@ -23,7 +23,7 @@ from rmos_site.api_views import NoQueryParamsApi
 from tuning import selectors, services
 
 
-class JobSerializer(serializers.Serializer):
+class TuningJobSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     profile = serializers.CharField()
     profile_version = serializers.IntegerField(help_text="the version whose values are tuned")
@@ -45,7 +45,7 @@ class JobSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class JobDetailSerializer(JobSerializer):
+class TuningJobDetailSerializer(TuningJobSerializer):
     traffic = serializers.ListField(
         child=serializers.DictField(), help_text="the contexts searched with their runs (the weights)"
     )
@@ -98,7 +98,7 @@ class TuningJobListApi(APIView):
                 "page": serializers.IntegerField(),
                 "pages": serializers.IntegerField(),
                 "limit": serializers.IntegerField(),
-                "results": JobSerializer(many=True),
+                "results": TuningJobSerializer(many=True),
             },
         ),
     )
@@ -117,7 +117,9 @@ class TuningJobListApi(APIView):
             }
         )
 
-    @extend_schema(operation_id="tuning_jobs_create", request=InputSerializer, responses={201: JobDetailSerializer})
+    @extend_schema(
+        operation_id="tuning_jobs_create", request=InputSerializer, responses={201: TuningJobDetailSerializer}
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -133,7 +135,7 @@ class TuningJobListApi(APIView):
 
 
 class TuningJobDetailApi(NoQueryParamsApi):
-    @extend_schema(operation_id="tuning_jobs_get", responses=JobDetailSerializer)
+    @extend_schema(operation_id="tuning_jobs_get", responses=TuningJobDetailSerializer)
     def get(self, request, job_id: int):
         return Response(selectors.tuning_job_to_dict(selectors.tuning_job_get(job_id=job_id)))
 
@@ -141,7 +143,7 @@ class TuningJobDetailApi(NoQueryParamsApi):
 class TuningJobCancelApi(APIView):
     permission_classes = [permission_for_writes(services.CANCEL_PERMISSION)]
 
-    @extend_schema(operation_id="tuning_jobs_cancel", request=None, responses=JobDetailSerializer)
+    @extend_schema(operation_id="tuning_jobs_cancel", request=None, responses=TuningJobDetailSerializer)
     def post(self, request, job_id: int):
         job = services.tuning_job_cancel(job_id=job_id, user=request.user)
         return Response(selectors.tuning_job_to_dict(selectors.tuning_job_get(job_id=job.pk)))
