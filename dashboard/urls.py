@@ -8,8 +8,12 @@ from dashboard.views import change_requests as request_views
 from dashboard.views import dashboard, impact
 from dashboard.views import profiles as profile_views
 from dashboard.views import runs as run_detail
+from dashboard.views import tuning as tuning_views
 
 urlpatterns = [
+    path("rmos/tuning/start/", tuning_views.tuning_start, name="tuning-start"),
+    path("rmos/tuning/<int:job_id>/", tuning_views.tuning_job_detail, name="tuning-job"),
+    path("rmos/tuning/<int:job_id>/cancel/", tuning_views.tuning_cancel, name="tuning-cancel"),
     path("rmos/ai-ops/", dashboard.dashboard, name="dashboard"),
     # The seed's development route; kept so old bookmarks (with their selection) still work.
     path("dev/rmos-ai-ops/", RedirectView.as_view(url=DASHBOARD_PATH, query_string=True, permanent=False)),

@@ -36,11 +36,14 @@ VIEW_PERMISSIONS = (
     "ailog.view_aiattempt",
     "profiles.view_changerequest",
     "profiles.view_changerequestreview",
+    "tuning.view_tuningjob",
 )
 OPERATOR_PERMISSIONS = VIEW_PERMISSIONS + (
     "profiles.change_constraintprofile",
     "ailog.run_search",
     "profiles.add_changerequest",
+    "tuning.add_tuningjob",
+    "tuning.change_tuningjob",
 )
 ROLES: dict[str, tuple[str, ...]] = {
     "rmos-viewer": VIEW_PERMISSIONS,

@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "profiles",
     "ailog",
     "analytics",
+    "django_tasks",
+    "django_tasks_db",
+    "tuning",
     "dashboard",
     "bench",
 ]
@@ -73,6 +76,10 @@ TEMPLATES = [
 
 DATABASES = {"default": ENV.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background tasks (tuning jobs, DESIGN §11) in the product's own database: django-tasks with
+# django-tasks-db's backend; `manage.py db_worker` runs them (./dev start starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/", include("profiles.urls")),
     path("api/", include("ailog.urls")),
     path("api/", include("analytics.urls")),
+    path("api/", include("tuning.urls")),
     path("", include("dashboard.urls")),
     path("", RedirectView.as_view(url="/rmos/ai-ops/", permanent=False)),
 ]

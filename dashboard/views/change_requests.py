@@ -131,7 +131,12 @@ def change_request_list(request: HttpRequest) -> HttpResponse:
 
 
 def _proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
-    """Values to start a proposal from: a history record's (``restore``: a rollback proposed)."""
+    """Values to start a proposal from: a history record's (``restore``: a rollback proposed), or
+    a tuning job's proposal (``tuning_job`` and ``proposal``)."""
+    if "tuning_job" in request.GET:
+        from dashboard.views.tuning import proposal_initial
+
+        return proposal_initial(request, profile)
     raw = request.GET.get("restore", "")
     if not raw.isdigit():
         return None

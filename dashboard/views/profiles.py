@@ -31,6 +31,7 @@ from profiles import selectors, services
 from profiles.presentation import FIELD_SPECS, change_rows, display_value, history_rows
 from rmos_site.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from rmos_site.roles import permission_refusal
+from tuning import selectors as tuning_selectors
 
 if TYPE_CHECKING:  # the model instances profiles.selectors returns
     from profiles.models import ConstraintProfile
@@ -70,10 +71,13 @@ def profile_form(profile: ConstraintProfile, data=None) -> ProfileForm:
 
 def editor_form(request: HttpRequest, profile: ConstraintProfile) -> ProfileForm | None:
     """The editor for a GET, or None when the user may not edit (or, for a protected profile,
-    may not propose a change)."""
+    may not propose a change). ``?tuning_job=&proposal=`` fills it with a tuning proposal."""
     if not can_edit_profiles(request.user) or (profile.protected and not services.may_open(request.user)):
         return None
-    return profile_form(profile)
+    from dashboard.views.tuning import proposal_initial
+
+    values = proposal_initial(request, profile)
+    return ProfileForm(profile=profile, palette_keys=selectors.palette_keys(), values=values, propose=profile.protected)
 
 
 def save_from_request(request: HttpRequest, profile: ConstraintProfile) -> tuple[ProfileForm, bool]:
@@ -216,6 +220,7 @@ def profile_detail(request: HttpRequest, name: str) -> HttpResponse:
         ),
         "alerts": [a for v in outcomes.versions for a in v.alerts if a["state"] == "open"],
         "next_url": request.get_full_path(),
+        "tuning_jobs": tuning_selectors.tuning_jobs_recent(profile=profile.name),
     }
     return render(request, "profiles/detail.html", context, status=form_status(form))
 

@@ -135,10 +135,11 @@ def test_the_outcomes_read_the_aggregates_with_a_fixed_number_of_queries(
 ):
     # 22 + the regression watch (refresh 3, header 1), the comparisons' strata, the predictions, the alerts;
     # + 2 for change requests (the profile's requests under way, the header's count awaiting you)
-    with django_assert_max_num_queries(31):
+    # + 1 for the profile's latest tuning jobs
+    with django_assert_max_num_queries(32):
         get(viewer_client)
     log_runs(*[run_item(at=NOW - timedelta(days=d % 80, minutes=d), profile_version=2) for d in range(200)])
-    with django_assert_max_num_queries(31):
+    with django_assert_max_num_queries(32):
         get(viewer_client)
 
 

@@ -165,6 +165,15 @@ API = [
         lambda: {"max_rings": 9, "note": "direct"},
         {**only({"operator", "reviewer", "admin"}, 409)},
     ),
+    # Tuning jobs (DESIGN §11): everyone signed in reads; operators and reviewers start them (a
+    # profile without traffic: 400 once allowed).
+    ("get", "/api/rmos/ai/tuning-jobs", None, everyone(200)),
+    (
+        "post",
+        "/api/rmos/ai/tuning-jobs",
+        lambda: {"profile": "thin_saw", "trials": 10},
+        only({"operator", "reviewer", "admin"}, 400),
+    ),
     ("get", "/api/schema/", None, everyone(200)),
 ]
 

@@ -1,0 +1,84 @@
+"""Tuning pages: Tune from a profile page or a hotspot, the job page, cancel, and a proposal's
+way into the editor (an unprotected profile) or a change request (a protected one)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.tuning.conftest import ROUTER
+from tuning import services
+from tuning.models import TuningJob
+
+pytestmark = pytest.mark.django_db
+START = "/rmos/tuning/start/"
+
+
+def test_tune_on_a_profile_page_starts_a_job_and_opens_its_page(tuned_profile, operator_client):
+    page = operator_client.get("/rmos/profiles/tuned/")
+    assert b'action="/rmos/tuning/start/"' in page.content
+    response = operator_client.post(START, {"profile": "tuned", "trials": "30", "next": "/rmos/profiles/tuned/"})
+    job = TuningJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/rmos/tuning/{job.pk}/"
+    assert (job.state, job.trials, job.focus) == ("queued", 30, None)
+    page = operator_client.get(f"/rmos/tuning/{job.pk}/")
+    assert page.status_code == 200
+    assert b'http-equiv="refresh"' in page.content and b"Waiting for a worker" in page.content
+
+
+def test_tune_on_a_hotspot_focuses_the_profile_whose_traffic_has_it(tuned_profile, operator_client):
+    fields = {**ROUTER, "geometry_engine": "shapely", "next": "/rmos/ai-ops/"}
+    response = operator_client.post(START, fields)
+    job = TuningJob.objects.get()
+    assert response["Location"] == f"/rmos/tuning/{job.pk}/"
+    assert job.profile_name == "tuned" and job.trials == 200
+    assert job.focus == {**ROUTER, "workflow_mode": "constraint_first", "geometry_engine": "shapely"}
+
+
+def test_a_context_no_traffic_has_goes_back_with_why(tuned_profile, operator_client):
+    response = operator_client.post(
+        START, {**ROUTER, "machine_id": "prod:laser-cell", "next": "/rmos/ai-ops/"}, follow=True
+    )
+    assert not TuningJob.objects.exists()
+    assert b"No profile has this context in its traffic" in response.content
+
+
+def test_bad_trials_go_back_with_why(tuned_profile, operator_client):
+    response = operator_client.post(START, {"profile": "tuned", "trials": "5", "next": "/rmos/profiles/tuned/"})
+    assert response.status_code == 302 and response["Location"] == "/rmos/profiles/tuned/"
+    assert not TuningJob.objects.exists()
+
+
+def test_viewers_read_jobs_but_may_not_start_cancel_or_propose(tuned_profile, viewer_client):
+    assert viewer_client.post(START, {"profile": "tuned"}).status_code == 403
+    job = services.tuning_job_create(profile="tuned", trials=10, seed=2, enqueue=False)
+    services.tuning_job_run(job_id=job.pk)
+    page = viewer_client.get(f"/rmos/tuning/{job.pk}/")
+    assert page.status_code == 200 and b"Proposal 1" in page.content
+    assert b"Propose this change" not in page.content and b"refresh" not in page.content
+    assert viewer_client.post(f"/rmos/tuning/{job.pk}/cancel/").status_code == 403
+    assert b'action="/rmos/tuning/start/"' not in viewer_client.get("/rmos/profiles/tuned/").content
+
+
+def test_propose_fills_the_editor_of_an_unprotected_profile(tuned_profile, operator_client):
+    job = services.tuning_job_create(profile="tuned", trials=10, seed=2, enqueue=False)
+    job = services.tuning_job_run(job_id=job.pk)
+    page = operator_client.get(f"/rmos/tuning/{job.pk}/").content.decode()
+    link = f"/rmos/profiles/tuned/?tuning_job={job.pk}&amp;proposal=1#edit-heading"
+    assert link in page
+    editor = operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=1").content.decode()
+    proposal = job.result["proposals"][0]
+    for change in proposal["changes"]:
+        if isinstance(change["after"], int) and not isinstance(change["after"], bool):
+            assert re.search(rf'name="{change["field"]}" value="{change["after"]}"', editor), change
+    assert f"Tuning job #{job.pk}, proposal 1" in editor
+    assert operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=9").status_code == 404
+
+
+def test_cancel_from_the_page(tuned_profile, operator_client):
+    job = services.tuning_job_create(profile="tuned", trials=10, seed=2)
+    response = operator_client.post(f"/rmos/tuning/{job.pk}/cancel/", follow=True)
+    assert b"cancelled" in response.content
+    job.refresh_from_db()
+    assert job.state == "cancelled"
