@@ -64,9 +64,9 @@ def test_each_version_has_its_change_its_numbers_and_the_difference_it_made(view
         and '<span class="rate">100%</span>' in v2
         and '<span class="ci">68–100%</span>' in v2
     )
-    # Every run of each version had one outcome: no interval (Sato's variance is 0), so no verdict
-    # either way, and the note says why; the crude difference and the test are still shown.
-    assert '<span class="verdict verdict-no_change_detected">no change detected</span>' in v2 and "vs v1" in v2
+    # Every run of each version had one outcome: no interval (Sato's variance is 0), so the CMH
+    # test decides (0 of 8 against 8 of 8), and the note says why; the crude difference is shown.
+    assert '<span class="verdict verdict-better">better</span>' in v2 and "vs v1" in v2
     assert "within contexts <strong>+100.0 pp</strong> (—) · crude +100.0 pp" in v2
     assert "each version's runs all had the same outcome" in v2
     assert '<a href="/rmos/profiles/default/compare/?a=1&b=2">per context</a>' in v2
