@@ -38,6 +38,7 @@ class TuningJobSerializer(serializers.Serializer):
         "TuningProgress", {"done": serializers.IntegerField(), "total": serializers.IntegerField()}
     )
     cancel_requested = serializers.BooleanField()
+    stalled = serializers.BooleanField(help_text="running, but its worker gave no sign of life for 5 minutes")
     error = serializers.CharField(allow_blank=True, help_text="why the job failed")
     started_by = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()

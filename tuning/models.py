@@ -7,8 +7,15 @@ happens to the profile or the log meanwhile, and can be run again identically.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+# A running job whose worker has given no sign of life for this long has lost its worker (a trial
+# takes well under a second to a few seconds): it may be cancelled at once.
+STALL_AFTER = timedelta(minutes=5)
 
 
 class TuningJob(models.Model):
@@ -38,6 +45,9 @@ class TuningJob(models.Model):
     task_id = models.CharField(max_length=64, blank=True, help_text="the background task running it (django-tasks)")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="the running worker's last sign of life (its start, each trial)"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -49,3 +59,10 @@ class TuningJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED, self.State.CANCELLED)
+
+    @property
+    def stalled(self) -> bool:
+        """Running, but its worker has not reported for :data:`STALL_AFTER` (killed, or the machine
+        restarted): nothing will finish it, so a cancel finishes it at once."""
+        beat = self.heartbeat_at or self.started_at
+        return self.state == self.State.RUNNING and beat is not None and timezone.now() - beat > STALL_AFTER

@@ -65,6 +65,7 @@ def tuning_job_to_dict(job: TuningJob, *, detail: bool = True) -> dict[str, Any]
         "state": job.state,
         "progress": {"done": job.trials_done, "total": job.trials},
         "cancel_requested": job.cancel_requested,
+        "stalled": job.stalled,
         "error": job.error,
         "started_by": job.started_by.get_username() if job.started_by else None,
         "created_at": job.created_at,

@@ -153,11 +153,12 @@ def tuning_job_run(
         if job.cancel_requested:
             return _finish(job, TuningJob.State.CANCELLED)
         job.state, job.started_at = TuningJob.State.RUNNING, timezone.now()
-        job.save(update_fields=["state", "started_at"])
+        job.heartbeat_at = job.started_at
+        job.save(update_fields=["state", "started_at", "heartbeat_at"])
     rows = TuningJob.objects.filter(pk=job.pk)
 
     def progress(done: int, total: int) -> None:
-        rows.update(trials_done=done)  # not a tracked model: a plain update is the point
+        rows.update(trials_done=done, heartbeat_at=timezone.now())  # not a tracked model: a plain update
         if on_trial is not None:
             on_trial(done, total)
 
@@ -203,4 +204,12 @@ def tuning_job_cancel(*, job_id: int, user=None) -> TuningJob:
         job.save(update_fields=["cancel_requested"])
         if job.state == TuningJob.State.QUEUED:
             return _finish(job, TuningJob.State.CANCELLED)
+        if job.stalled:  # its worker is gone: nobody else would ever finish it
+            beat = job.heartbeat_at or job.started_at
+            return _finish(
+                job,
+                TuningJob.State.CANCELLED,
+                result=job.result,
+                error=f"Its worker stopped: no trial finished after {beat:%Y-%m-%d %H:%M} UTC.",
+            )
     return job

@@ -125,6 +125,34 @@ def test_a_running_job_cancelled_stops_before_its_next_trial_and_keeps_what_it_f
 
 
 @pytest.mark.django_db
+def test_a_job_whose_worker_died_reads_stalled_and_a_cancel_finishes_it_at_once(tuned_profile, operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tuning.selectors import tuning_job_to_dict
+
+    job = services.tuning_job_create(profile="tuned", trials=100, seed=1, user=operator, enqueue=False)
+    # A worker that is alive: its last trial 10 s ago. A cancel only asks it to stop.
+    TuningJob.objects.filter(pk=job.pk).update(
+        state="running", started_at=timezone.now() - timedelta(minutes=1), heartbeat_at=timezone.now()
+    )
+    job.refresh_from_db()
+    assert tuning_job_to_dict(job)["stalled"] is False
+    assert services.tuning_job_cancel(job_id=job.pk, user=operator).state == "running"
+    # As a SIGKILLed worker leaves it: running, its last trial 10 minutes ago.
+    TuningJob.objects.filter(pk=job.pk).update(
+        cancel_requested=False, heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    job.refresh_from_db()
+    assert tuning_job_to_dict(job)["stalled"] is True
+    cancelled = services.tuning_job_cancel(job_id=job.pk, user=operator)
+    assert cancelled.state == "cancelled" and cancelled.finished_at is not None
+    assert "worker stopped" in cancelled.error
+    assert tuning_job_to_dict(cancelled)["stalled"] is False
+
+
+@pytest.mark.django_db
 def test_cancelling_a_finished_job_is_refused(tuned_profile):
     from rmos_site.errors import Conflict
 

@@ -82,3 +82,19 @@ def test_cancel_from_the_page(tuned_profile, operator_client):
     assert b"cancelled" in response.content
     job.refresh_from_db()
     assert job.state == "cancelled"
+
+
+def test_a_stalled_job_page_says_its_worker_stopped_and_a_cancel_ends_it(tuned_profile, operator, operator_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = services.tuning_job_create(profile="tuned", trials=50, seed=1, user=operator, enqueue=False)
+    long_ago = timezone.now() - timedelta(minutes=30)
+    TuningJob.objects.filter(pk=job.pk).update(state="running", started_at=long_ago, heartbeat_at=long_ago)
+    page = operator_client.get(f"/rmos/tuning/{job.pk}/").content.decode()
+    assert "the worker running this job has stopped" in page
+    operator_client.post(f"/rmos/tuning/{job.pk}/cancel/")
+    page = operator_client.get(f"/rmos/tuning/{job.pk}/").content.decode()
+    assert "Cancelled after 0 trials" in page and "Its worker stopped" in page
+    assert "the worker running this job has stopped" not in page
