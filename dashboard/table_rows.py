@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the panels import this module
     from rmos_site.present import When
 
 SELECTED = ' <span class="visually-hidden">(selected)</span>'
+NEW = ' <span class="new-tag">new</span>'
 
 
 def risk_bar(chart: RiskMixBar) -> str:
@@ -105,8 +106,8 @@ def _log_row(row: LogRow, runs: bool) -> str:
     )
     glance = f'<span class="cell-glance" aria-hidden="true">{row.score} {bucket}</span>'
     return (
-        f'<tr class="log-row{" is-selected" if row.selected else ""}">'
-        f'<td class="cell-time">{_time(row.when)}{glance}</td>'
+        f'<tr class="log-row{" is-selected" if row.selected else ""}{" is-new" if row.new else ""}">'
+        f'<td class="cell-time">{_time(row.when)}{NEW if row.new else ""}{glance}</td>'
         f'<td class="cell-context">{_context_link(row)}{extra}</td>'
         f'<td class="cell-run"><a href="{escape(row.run_url)}" class="run-link"><code>{row.run_short}</code>{index}</a>{profile}</td>'
         f"{cells}</tr>\n"

@@ -21,7 +21,7 @@ Parameters (defaults are left out of URLs, so each state has one canonical URL):
 | ``range``          | the shared time range of every panel: ``1h``, ``24h``, ``7d``, ``30d`` (default: all time) |
 | ``from``, ``to``   | a fixed time range instead (``to`` exclusive, a bare date covers its UTC day); wins over ``range`` |
 | ``live``           | ``on`` (default) or ``off``: whether the log tail, the overview and the analytics refresh on their own |
-| ``open``           | the sections below the overview that are open, comma-separated (default ``log,inspector``) |
+| ``open``           | the sections below the overview that are open, comma-separated (default: all; ``none`` closes every one) |
 
 The panels' parameters carry a prefix because the bare names already mean the selection; behind
 the prefix they are the API's names and go through the API's own parsers
@@ -89,8 +89,8 @@ RANGES: dict[str, timedelta] = {
     "30d": timedelta(days=30),
 }
 #: The sections below the overview (each a <details> whose state is in ``open``).
-SECTIONS: tuple[str, ...] = ("log", "inspector", "analytics", "hotspots", "editor")
-SECTIONS_DEFAULT: tuple[str, ...] = ("log", "inspector")
+SECTIONS: tuple[str, ...] = ("log", "inspector", "analytics", "editor")
+SECTIONS_DEFAULT: tuple[str, ...] = SECTIONS
 
 
 @dataclass(frozen=True)

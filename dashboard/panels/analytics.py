@@ -292,8 +292,10 @@ def sort_rows(rows: list[dict[str, Any]], column: Column, descending: bool) -> l
     return with_value + without
 
 
-def analytics_panel(state: DashboardState) -> AnalyticsPanel:
+def analytics_panel(state: DashboardState, time_range: Mapping[str, str] | None = None) -> AnalyticsPanel:
+    """The panel; ``time_range`` (``since`` / ``until``) applies under the panel's own filters."""
     query = dict(state.stats_query)
+    shared_range = {k: v for k, v in (time_range or {}).items() if k not in query}
     form = AnalyticsFilterForm(query)
     problems: list[str] = []
     errors = [FieldError(key, "unknown_field", "") for key in query if key in FIXED_HERE]
@@ -302,7 +304,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     window: Window | None = None
     try:
         filters = stats_query_parse(
-            {k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}
+            {**shared_range, **{k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}}
         ).filters
     except ValidationFailed as exc:
         errors += exc.errors
@@ -389,7 +391,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         windowed=windowed,
         filtered=filtered,
         clear_url=link({SORT_KEY: sort_value} if sort_value != DEFAULT_SORT else {}) if filtered else "",
-        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**filter_query, 'limit': STATS_LIMIT_MAX})}"
+        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**shared_range, **filter_query, 'limit': STATS_LIMIT_MAX})}"
         if not invalid
         else "",
         empty_message=message,

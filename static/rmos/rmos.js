@@ -3,6 +3,8 @@
 // - Forms marked data-warn-unsaved ask before the page is left with edits that were not saved;
 //   when the page only reloads itself with other parameters (loading a context in the snapshot
 //   inspector, selecting a log row), the edits are carried over instead and shown again.
+// - Opening or closing a dashboard section (<details data-section>) keeps the address's "open"
+//   parameter in step, so a reload or a shared link shows the same sections.
 // - A click anywhere on a log or analytics row follows the row's select link (the seed's
 //   "select-context on row click"); keyboard users use that link itself.
 (function () {
@@ -35,6 +37,21 @@
       link.click();
     }
   });
+  document.addEventListener("toggle", function (event) {
+    var section = event.target;
+    if (!section.matches || !section.matches("details[data-section]")) {
+      return;
+    }
+    var all = Array.prototype.slice.call(document.querySelectorAll("details[data-section]"));
+    var open = all.filter(function (d) { return d.open; }).map(function (d) { return d.getAttribute("data-section"); });
+    var url = new URL(window.location.href);
+    if (open.length === all.length) {
+      url.searchParams.delete("open");
+    } else {
+      url.searchParams.set("open", open.join(",") || "none");
+    }
+    window.history.replaceState(window.history.state, "", url.toString());
+  }, true);
   var CARRIED = "rmos-unsaved-edits";
   // The profile the editor edits: its action names it (the dashboard's editor posts to
   // ?…&profile=<name>); "" where the page itself is the profile's (its own address names it).
