@@ -86,7 +86,15 @@ class Benchmark:
 
 REGISTRY: dict[str, Benchmark] = {}
 #: The modules that register benchmarks, in the order their rows are printed.
-AREAS = ("bench.generator", "bench.ingest", "bench.log_viewer", "bench.analytics", "bench.impact", "bench.pages")
+AREAS = (
+    "bench.generator",
+    "bench.ingest",
+    "bench.log_viewer",
+    "bench.analytics",
+    "bench.impact",
+    "bench.pages",
+    "bench.live",
+)
 
 
 def register(

@@ -49,7 +49,7 @@ def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
     assert "<dt>Tool</dt><dd><code>saw:jeweler-0.25</code></dd>" in html
     assert '<dt>Profile</dt><dd><a href="/rmos/profiles/default/#version-1">default v1</a>' in html
     assert "<dt>Resolved by</dt><dd>fallback <span" in html and "no rule matched" in html
-    assert "<dt>Max attempts</dt><dd>20</dd>" in html and "<dt>Seed</dt><dd>42</dd>" in html
+    assert "<dt>Max attempts</dt><dd>20</dd>" in html and "<dt>Seed</dt><dd><span class="fact-nowrap">42</span></dd>" in html
     assert '<dt>Selected risk</dt><dd><span class="bucket bucket-green">GREEN</span>' in html
     assert '<dt>Selected attempt</dt><dd><a href="#attempt-3">#3</a>' in html
     assert "is not in the catalog; defaults used" in html
@@ -163,3 +163,13 @@ def test_the_score_chart_does_not_colour_score_ranges_as_buckets(viewer_client, 
         in chart
     )
     assert "Attempt 1: 85.0, RED" in chart
+
+
+def test_a_failed_run_does_not_headline_a_selected_candidate(viewer_client, default_profile):
+    from tests.factories import log_runs, run_item
+
+    item = run_item(success=False)
+    log_runs(item)
+    html = viewer_client.get(f"/rmos/runs/{item['run_id']}/").content.decode()
+    assert "Selected candidate</h2>" not in html
+    assert "Best candidate tried" in html and "not acceptable: the run failed" in html
