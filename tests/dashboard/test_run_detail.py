@@ -49,7 +49,10 @@ def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
     assert "<dt>Tool</dt><dd><code>saw:jeweler-0.25</code></dd>" in html
     assert '<dt>Profile</dt><dd><a href="/rmos/profiles/default/#version-1">default v1</a>' in html
     assert "<dt>Resolved by</dt><dd>fallback <span" in html and "no rule matched" in html
-    assert "<dt>Max attempts</dt><dd>20</dd>" in html and "<dt>Seed</dt><dd><span class="fact-nowrap">42</span></dd>" in html
+    assert (
+        "<dt>Max attempts</dt><dd>20</dd>" in html
+        and '<dt>Seed</dt><dd><span class="fact-nowrap">42</span></dd>' in html
+    )
     assert '<dt>Selected risk</dt><dd><span class="bucket bucket-green">GREEN</span>' in html
     assert '<dt>Selected attempt</dt><dd><a href="#attempt-3">#3</a>' in html
     assert "is not in the catalog; defaults used" in html
