@@ -46,11 +46,15 @@ def interval_bar(bar: IntervalBar | None) -> str:
     """A rate and its interval on a 0-100% track; decorative: the numbers are printed beside it."""
     if bar is None:
         return ""
+    # 96 x 14 px: the interval's ends readable at a glance (it was 64 x 8); a tick every 25%.
+    ticks = "".join(
+        f'<rect class="ci-tick" x="{bar.width * q:g}" y="4" width="1" height="6"></rect>' for q in (0.25, 0.5, 0.75)
+    )
     return (
-        f'<svg class="ci-bar" width="{bar.width:g}" height="8" viewBox="0 0 {bar.width:g} 8" aria-hidden="true">'
-        f'<rect class="ci-track" x="0" y="3" width="{bar.width:g}" height="2"></rect>'
-        f'<rect class="ci-band" x="{bar.low_x:g}" y="1" width="{bar.band_width:g}" height="6"></rect>'
-        f'<rect class="ci-rate" x="{bar.rate_x:g}" y="0" width="1.5" height="8"></rect></svg>'
+        f'<svg class="ci-bar" width="{bar.width:g}" height="14" viewBox="0 0 {bar.width:g} 14" aria-hidden="true">'
+        f'<rect class="ci-track" x="0" y="6" width="{bar.width:g}" height="2"></rect>{ticks}'
+        f'<rect class="ci-band" x="{bar.low_x:g}" y="2" width="{bar.band_width:g}" height="10" rx="2"></rect>'
+        f'<rect class="ci-rate" x="{max(bar.rate_x - 1, 0):g}" y="0" width="2.5" height="14"></rect></svg>'
     )
 
 

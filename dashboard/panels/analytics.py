@@ -127,7 +127,7 @@ class IntervalBar:
     rate_x: float
 
 
-def interval_bar(rate: float | None, bounds: list[float] | None, *, width: float = 64) -> IntervalBar | None:
+def interval_bar(rate: float | None, bounds: list[float] | None, *, width: float = 96) -> IntervalBar | None:
     if rate is None or not bounds:
         return None
     low, high = bounds
