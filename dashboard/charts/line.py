@@ -195,14 +195,18 @@ def rate_line_chart(
     row_ends = [-math.inf] * marker_rows
     last_in_row: list[int | None] = [None] * marker_rows  # index in marker_lines of each row's last label
     unlabelled = [0] * marker_rows
-    last_x = -math.inf
-    for m, moment in shown:
+    # Several changes on one day would draw their lines on top of each other: each one after the
+    # first sits MARKER_GAP px right of the one before (its tooltip has its time), and a group that
+    # would pass the plot's right edge is moved left as a whole.
+    xs: list[float] = []
+    for _, moment in shown:
         x = min(max(x_of(moment), plot.left), plot.right)
-        # Several changes on one day would draw their lines on top of each other: each one after
-        # the first sits MARKER_GAP px to the right of the one before (its tooltip has its time).
-        if x - last_x < MARKER_GAP:
-            x = last_x + MARKER_GAP
-        last_x = x
+        xs.append(x if not xs or x - xs[-1] >= MARKER_GAP else xs[-1] + MARKER_GAP)
+    limit = plot.right
+    for i in range(len(xs) - 1, -1, -1):
+        xs[i] = min(xs[i], limit)
+        limit = xs[i] - MARKER_GAP
+    for (m, moment), x in zip(shown, xs):
         label = _shorten(m.label, 22)
         label_px = len(label) * CHAR_PX * 0.9
         anchor = "end" if x + 3 + label_px > width - 2 else "start"

@@ -421,3 +421,7 @@ def test_change_markers_on_one_day_do_not_draw_over_each_other():
     xs = [m.x for m in chart.markers]
     assert len(xs) == 3 and all(b - a >= MARKER_GAP - 0.01 for a, b in zip(xs, xs[1:]))
     assert [m.href for m in chart.markers] == ["#version-9", "#version-10", "#version-11"]
+    # At the right edge the group moves left as a whole, inside the plot.
+    late = [ChangeMarker(datetime(2025, 12, 14, h, tzinfo=UTC), f"v{h}") for h in (20, 21, 22, 23)]
+    edge = [m.x for m in charts.rate_line_chart(points, markers=late, title="t").markers]
+    assert max(edge) <= chart.plot.right and all(b - a >= MARKER_GAP - 0.01 for a, b in zip(edge, edge[1:]))
