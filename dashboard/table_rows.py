@@ -137,11 +137,15 @@ def _stats_row(row: StatsRow) -> str:
         f'<td class="num">{row.runs}</td>'
         f'<td class="num cell-rate"><span class="rate">{row.success}</span>{interval_bar(row.interval)}<span class="ci">{row.success_ci}</span></td>'
         f'<td class="num">{row.avg_attempts}</td>'
-        f'<td class="num">{row.avg_score}</td>'
+        f'<td class="num">{row.avg_score}{_hint(row.score_hint)}</td>'
         f'<td class="cell-risk">{risk_bar(row.risk)}</td>'
         f'<td class="cell-time">{_time(row.last_run)}</td>'
         f'<td class="cell-profiles">{profiles}</td></tr>\n'
     )
+
+
+def _hint(text: str) -> str:
+    return f'<span class="cell-sub score-hint">{escape(text)}</span>' if text else ""
 
 
 def stats_rows(rows: Iterable[StatsRow]) -> SafeString:

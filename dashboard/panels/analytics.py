@@ -87,7 +87,13 @@ COLUMNS: tuple[Column, ...] = (
         "success_rate", "Success", False, lambda r: r["success_rate"], title="success rate, 95% Wilson interval below"
     ),
     Column("avg_attempts", "Attempts", True, lambda r: r["avg_attempts"], title="average attempts per run"),
-    Column("avg_selected_score", "Score", False, lambda r: r["avg_selected_score"], title="average selected score"),
+    Column(
+        "avg_selected_score",
+        "Score",
+        False,
+        lambda r: r["avg_selected_score"],
+        title="average selected score of the successful runs",
+    ),
     Column(
         "red_share",
         "Risk mix",
@@ -156,6 +162,7 @@ class ContextCells:
 class StatsRow(ContextCells):
     avg_attempts: str = ""
     avg_score: str = ""
+    score_hint: str = ""  # what the score means when no run succeeded (it averages successful runs)
     last_run: present.When | None = None
     profiles: tuple[tuple[str, str], ...] = ()  # (label, title)
 
@@ -251,9 +258,18 @@ def _stats_row(row: Mapping[str, Any], *shared: Any) -> StatsRow:
         **_cells(row, *shared),
         avg_attempts=present.number(row["avg_attempts"]),
         avg_score=present.number(row["avg_selected_score"]),
+        score_hint=_score_hint(row),
         last_run=present.when(row["last_run"]),
         profiles=profiles,
     )
+
+
+def _score_hint(row: Mapping[str, Any]) -> str:
+    """The score averages successful runs only; beside 0% success, say what the failed runs reached."""
+    if row["avg_selected_score"] is not None or not row["runs"]:
+        return ""
+    best = row.get("avg_failed_best_score")
+    return "no run succeeded" + (f"; failed runs' best {present.number(best)} on average" if best is not None else "")
 
 
 def _hotspot_row(rank: int, row: Mapping[str, Any], *shared: Any) -> HotspotRow:

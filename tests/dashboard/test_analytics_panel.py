@@ -303,3 +303,11 @@ def test_the_panel_takes_no_format_parameter(viewer_client, db):
     response = viewer_client.get("/rmos/ai-ops/?stats_format=csv")
     assert response.status_code == 400
     assert "format" in response.content.decode()
+
+
+def test_a_score_beside_no_success_says_what_it_is(viewer_client, default_profile):
+    at = iter(T0 + timedelta(minutes=i) for i in range(10))
+    log_runs(*[run_item(at=next(at), success=False, scores=[(70.0, "RED"), (88.5, "RED")], **EBONY) for _ in range(3)])
+    table = stats(get(viewer_client))
+    assert "no run succeeded; failed runs' best 88.5 on average" in table
+    assert 'title="average selected score of the successful runs; sort' in get(viewer_client)
