@@ -39,12 +39,13 @@ from rmos_site import roles
 EDITOR_ANCHOR = "profile-editor"
 WHAT_IF_ANCHOR = "what-if"
 EDITOR_HISTORY_ITEMS = 5
-#: The sections below the overview (url_state.SECTIONS), as the page names them.
+#: The panel links below the overview: (section of url_state.SECTIONS, the panel's anchor, label).
 SECTION_LABELS = (
-    ("log", "Log"),
-    ("inspector", "Snapshot inspector"),
-    ("analytics", "Analytics and hotspots"),
-    ("editor", "Profile editor"),
+    ("log", "log-viewer", "Log"),
+    ("inspector", "snapshot-inspector", "Snapshot inspector"),
+    ("analytics", "analytics", "Analytics"),
+    ("analytics", "hotspots", "Hotspots"),
+    ("editor", "profile-editor", "Profile editor"),
 )
 
 

@@ -115,7 +115,7 @@ def test_sections_closed_in_the_address_are_closed_on_the_page(viewer_client, de
     html = get(viewer_client, "open=log")
     assert re.search(r'id="section-log" data-section="log" open>', html)
     assert re.search(r'id="section-editor" data-section="editor">', html)
-    assert 'href="/rmos/ai-ops/?open=log%2Ceditor#section-editor"' in html
+    assert 'href="/rmos/ai-ops/?open=log%2Ceditor#profile-editor">Profile editor</a>' in html
 
 
 def test_the_page_polls_only_while_live(viewer_client, recent):
