@@ -63,6 +63,7 @@ def attempt_score_chart(
     lowest = min([score for _, score, _ in ordered] + ([threshold] if threshold is not None else []), default=0.0)
     floor = max(0, int((lowest - 5) // 10) * 10)
     step = 10 if 100 - floor <= 50 else 20
+    floor = max(0, 100 - -(-(100 - floor) // step) * step)  # whole steps up to 100: no crowded last tick
 
     def y_of(score: float) -> float:
         return round(plot.bottom - plot.height * (score - floor) / (100 - floor), 2)

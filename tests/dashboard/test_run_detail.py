@@ -142,12 +142,11 @@ def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
     )
     assert [d.index for d in chart.dots] == [1, 2, 3] and [d.selected for d in chart.dots] == [False, False, True]
     assert chart.dots[0].x == chart.plot.left and chart.dots[-1].x == chart.plot.right
-    # The axis starts a round ten below the lowest score (20): 10..100.
-    assert [t.label for t in chart.y_ticks] == ["10", "30", "50", "70", "90", "100"]
-    assert chart.dots[1].y == round(chart.plot.bottom - chart.plot.height * 40 / 90, 2)
+    # The axis starts a round ten below the lowest score (20), in whole steps of 20 up to 100: 0..100.
+    assert [t.label for t in chart.y_ticks] == ["0", "20", "40", "60", "80", "100"]
+    assert chart.dots[1].y == round(chart.plot.bottom - chart.plot.height / 2, 2)
     assert (
-        chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 70 / 90, 2)
-        and chart.threshold_label == "min 80"
+        chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 0.8, 2) and chart.threshold_label == "min 80"
     )
     assert chart.dots[2].href == "#attempt-3"
     assert chart.best.count(",") == 6  # best so far: 20 -> 50 -> 95, a step line
@@ -160,6 +159,8 @@ def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
 def test_the_score_chart_is_scaled_to_its_scores():
     chart = charts.attempt_score_chart([(1, 78.0, "YELLOW"), (2, 92.0, "GREEN")], selected=2, threshold=80)
     assert [t.label for t in chart.y_ticks] == ["70", "80", "90", "100"]
+    low = charts.attempt_score_chart([(1, 40.0, "RED"), (2, 45.0, "RED")], threshold=80)
+    assert [t.label for t in low.y_ticks] == ["20", "40", "60", "80", "100"]
     assert chart.dots[0].y == round(chart.plot.bottom - chart.plot.height * 8 / 30, 2)
     assert chart.dots[1].y < chart.plot.top + chart.plot.height * 0.3
 
