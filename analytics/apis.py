@@ -223,6 +223,28 @@ class TimeseriesApi(APIView):
         return Response(selectors.timeseries(filters=query.filters))
 
 
+class OverviewApi(APIView):
+    @extend_schema(
+        operation_id="analytics_overview",
+        description="The dashboard's overview strip for the same filters (usually only since / until).",
+        parameters=_FILTERS,
+        responses=inline_serializer(
+            "Overview",
+            {
+                "since": serializers.DateTimeField(allow_null=True),
+                "until": serializers.DateTimeField(allow_null=True),
+                **{name: _Stats().get_fields()[name] for name in selectors.overview_fields()},
+                "open_alerts": serializers.IntegerField(help_text="regression alerts open now (whatever the range)"),
+                "open_change_requests": serializers.IntegerField(help_text="change requests open now"),
+            },
+        ),
+    )
+    def get(self, request):
+        query = filters.overview_query_parse(_api_query(request))
+        services.alerts_refresh()
+        return Response(selectors.overview(filters=query))
+
+
 class ProfileTrafficApi(APIView):
     """A profile's blast radius: the contexts whose runs named it in the last ``days`` days."""
 

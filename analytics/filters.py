@@ -126,6 +126,11 @@ def stats_query_parse(query: Mapping[str, Any]) -> StatsQuery:
     return StatsQuery(filters, _window(query), limit)
 
 
+def overview_query_parse(query: Mapping[str, Any]) -> LogFilter:
+    """The overview's filters: the analytics filters, usually only ``since`` / ``until``."""
+    return _filters(query, ())
+
+
 def hotspots_query_parse(query: Mapping[str, Any]) -> HotspotsQuery:
     filters = _filters(query, ("max_runs", "max_attempts", "limit", "min_runs"))
     limit = limit_parse(_single(query, "limit"), default=HOTSPOTS_LIMIT_DEFAULT, maximum=HOTSPOTS_LIMIT_MAX)

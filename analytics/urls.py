@@ -6,6 +6,7 @@ from analytics import apis
 
 urlpatterns = [
     path("rmos/ai/analytics/profile-stats", apis.ProfileStatsApi.as_view(), name="analytics-profile-stats"),
+    path("rmos/ai/analytics/overview", apis.OverviewApi.as_view(), name="analytics-overview"),
     path("rmos/ai/analytics/hotspots", apis.HotspotsApi.as_view(), name="analytics-hotspots"),
     path("rmos/ai/analytics/profile-versions", apis.ProfileVersionsApi.as_view(), name="analytics-profile-versions"),
     path("rmos/ai/analytics/timeseries", apis.TimeseriesApi.as_view(), name="analytics-timeseries"),

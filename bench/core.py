@@ -94,6 +94,7 @@ AREAS = (
     "bench.impact",
     "bench.tuning",
     "bench.pages",
+    "bench.live",
 )
 
 

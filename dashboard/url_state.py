@@ -18,6 +18,10 @@ Parameters (defaults are left out of URLs, so each state has one canonical URL):
 | ``log``            | the log viewer's list: ``attempts`` (default) or ``runs``               |
 | ``log_<name>``     | the log viewer's filters and ``log_cursor``: the log API's own names (``log_tool_id`` is the API's ``tool_id``) |
 | ``stats_<name>``   | the analytics panel's filters, ``stats_max_runs``, ``stats_max_attempts`` and ``stats_sort`` (the analytics API's names) |
+| ``range``          | the shared time range of every panel: ``1h``, ``24h``, ``7d``, ``30d`` (default: all time) |
+| ``from``, ``to``   | a fixed time range instead (``to`` exclusive, a bare date covers its UTC day); wins over ``range`` |
+| ``live``           | ``on`` (default) or ``off``: whether the log tail, the overview and the analytics refresh on their own |
+| ``open``           | the sections below the overview that are open, comma-separated (default: all; ``none`` closes every one) |
 
 The panels' parameters carry a prefix because the bare names already mean the selection; behind
 the prefix they are the API's names and go through the API's own parsers
@@ -35,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
@@ -74,6 +79,18 @@ STATS_NAMES: tuple[str, ...] = (*ANALYTICS_FILTERS, "max_runs", "max_attempts", 
 PANEL_VALUE_MAX = 200
 
 PanelQuery = tuple[tuple[str, str], ...]
+
+RANGE, FROM, TO, LIVE, OPEN = "range", "from", "to", "live", "open"
+#: The relative time ranges the overview offers, and their length.
+RANGES: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+#: The sections below the overview (each a <details> whose state is in ``open``).
+SECTIONS: tuple[str, ...] = ("log", "inspector", "analytics", "editor")
+SECTIONS_DEFAULT: tuple[str, ...] = SECTIONS
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,11 @@ class DashboardState:
     log_tab: str = LOG_TABS[0]
     log_query: PanelQuery = ()  # the log viewer's parameters, API names without the prefix
     stats_query: PanelQuery = ()  # the analytics panel's, likewise
+    time_range: str = ""  # one of RANGES ("" = all time), unless time_from / time_to are set
+    time_from: str = ""  # as given (checked by parse)
+    time_to: str = ""
+    live: bool = True
+    sections: tuple[str, ...] = SECTIONS_DEFAULT  # the sections below the overview that are open
 
     # -- what the panels show -----------------------------------------------------------------
 
@@ -197,6 +219,22 @@ class DashboardState:
     def with_stats(self, query: Mapping[str, str] | Iterable[tuple[str, str]]) -> DashboardState:
         return replace(self, stats_query=_panel_query(query, STATS_NAMES))
 
+    def with_range(self, time_range: str = "", *, time_from: str = "", time_to: str = "") -> DashboardState:
+        """Another shared time range (a relative one, or fixed bounds); the log's page starts again."""
+        log_query = tuple((k, v) for k, v in self.log_query if k != "cursor")
+        return replace(self, time_range=time_range, time_from=time_from, time_to=time_to, log_query=log_query)
+
+    def with_live(self, on: bool) -> DashboardState:
+        return replace(self, live=on)
+
+    def with_section(self, name: str, open_: bool) -> DashboardState:
+        """The same view with one section opened or closed."""
+        wanted = set(self.sections) | {name} if open_ else set(self.sections) - {name}
+        return replace(self, sections=tuple(s for s in SECTIONS if s in wanted))
+
+    def section_open(self, name: str) -> bool:
+        return name in self.sections
+
     def with_sampling(self, *, n_samples: int | None = None, seed: int | None = None) -> DashboardState:
         """Another sample size and/or seed for the inspector (and the what-if preview)."""
         return replace(
@@ -224,6 +262,16 @@ class DashboardState:
             items.append((LOG_TAB, self.log_tab))
         items.extend((LOG_PREFIX + k, v) for k, v in self.log_query)
         items.extend((STATS_PREFIX + k, v) for k, v in self.stats_query)
+        if self.time_range:
+            items.append((RANGE, self.time_range))
+        if self.time_from:
+            items.append((FROM, self.time_from))
+        if self.time_to:
+            items.append((TO, self.time_to))
+        if not self.live:
+            items.append((LIVE, "off"))
+        if self.sections != SECTIONS_DEFAULT:
+            items.append((OPEN, ",".join(self.sections) or "none"))
         return [(k, v) for k, v in items if k not in skip]
 
     def query_string(self) -> str:
@@ -236,7 +284,20 @@ class DashboardState:
 
 #: Every parameter of the dashboard's state, but the panels' (see :func:`is_parameter`).
 PARAMETERS = frozenset(
-    (*CONTEXT_FIELDS, *(PIN_PREFIX + f for f in CONTEXT_FIELDS), "autoload", "n_samples", "seed", "profile", LOG_TAB)
+    (
+        *CONTEXT_FIELDS,
+        *(PIN_PREFIX + f for f in CONTEXT_FIELDS),
+        "autoload",
+        "n_samples",
+        "seed",
+        "profile",
+        LOG_TAB,
+        RANGE,
+        FROM,
+        TO,
+        LIVE,
+        OPEN,
+    )
 )
 
 
@@ -353,6 +414,29 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
     if log_tab not in LOG_TABS:
         problems.append(Problem(LOG_TAB, f"ignored {log_tab[:40]!r}, use {' or '.join(LOG_TABS)}"))
         log_tab = LOG_TABS[0]
+    time_range = _get(query, RANGE).lower()
+    if time_range and time_range not in RANGES:
+        problems.append(Problem(RANGE, f"ignored {time_range[:40]!r}, use one of {', '.join(RANGES)}"))
+        time_range = ""
+    bounds = {}
+    for key in (FROM, TO):
+        raw = _get(query, key)
+        if raw and len(raw) > 40:
+            problems.append(Problem(key, "ignored, longer than 40 characters"))
+            raw = ""
+        bounds[key] = raw
+    raw_live = _get(query, LIVE).lower()
+    live = raw_live not in _OFF
+    if raw_live and raw_live not in _ON | _OFF:
+        problems.append(Problem(LIVE, f"ignored {raw_live[:40]!r}, use on or off"))
+    sections = SECTIONS_DEFAULT
+    raw_open = _get(query, OPEN).lower()
+    if raw_open:
+        names = {n.strip() for n in raw_open.split(",") if n.strip()}
+        unknown = names - set(SECTIONS) - {"none"}
+        if unknown:
+            problems.append(Problem(OPEN, f"ignored {sorted(unknown)[0][:40]!r}, use some of {', '.join(SECTIONS)}"))
+        sections = tuple(s for s in SECTIONS if s in names)
     state = DashboardState(
         selection=selection,
         autoload=autoload,
@@ -363,6 +447,11 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
         log_tab=log_tab,
         log_query=_parse_panel(query, LOG_PREFIX, LOG_NAMES),
         stats_query=_parse_panel(query, STATS_PREFIX, STATS_NAMES),
+        time_range=time_range,
+        time_from=bounds[FROM],
+        time_to=bounds[TO],
+        live=live,
+        sections=sections,
     )
     return state, problems
 
@@ -373,6 +462,8 @@ __all__ = [
     "RUNS_PATH",
     "LOG_TABS",
     "PARAMETERS",
+    "RANGES",
+    "SECTIONS",
     "STATS_PREFIX",
     "DashboardState",
     "Problem",

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 
 from dashboard.url_state import DASHBOARD_PATH
 from dashboard.views import change_requests as request_views
-from dashboard.views import dashboard, impact
+from dashboard.views import dashboard, impact, live
 from dashboard.views import profiles as profile_views
 from dashboard.views import runs as run_detail
 from dashboard.views import tuning as tuning_views
@@ -15,6 +15,9 @@ urlpatterns = [
     path("rmos/tuning/<int:job_id>/", tuning_views.tuning_job_detail, name="tuning-job"),
     path("rmos/tuning/<int:job_id>/cancel/", tuning_views.tuning_cancel, name="tuning-cancel"),
     path("rmos/ai-ops/", dashboard.dashboard, name="dashboard"),
+    path("rmos/ai-ops/live/log/", live.live_log, name="dashboard-live-log"),
+    path("rmos/ai-ops/live/overview/", live.live_overview, name="dashboard-live-overview"),
+    path("rmos/ai-ops/live/analytics/", live.live_analytics, name="dashboard-live-analytics"),
     # The seed's development route; kept so old bookmarks (with their selection) still work.
     path("dev/rmos-ai-ops/", RedirectView.as_view(url=DASHBOARD_PATH, query_string=True, permanent=False)),
     path("rmos/profiles/", profile_views.profile_list, name="profile-list"),

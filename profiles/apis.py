@@ -28,6 +28,7 @@ from rmos_site.api import (
     single_query_params,
 )
 from rmos_site.api_views import NoQueryParamsApi
+from rmos_site.errors import ValidationFailed
 
 CHANGE_PROFILE = "profiles.change_constraintprofile"
 
@@ -226,10 +227,33 @@ class ProfileAdminRollbackApi(APIView):
     permission_classes = [permission_for_writes(CHANGE_PROFILE)]
 
     class InputSerializer(StrictSerializer):
-        id = StrictIntegerField(min_value=1, help_text="history record id of this profile to restore")
+        id = StrictIntegerField(
+            required=False,
+            min_value=1,
+            help_text="the history record to restore: the `id` of an entry of {name}/history (not its version); "
+            "give this or to_version",
+        )
+        to_version = StrictIntegerField(
+            required=False,
+            min_value=1,
+            help_text="the profile version to restore (the `version` of an entry of {name}/history); give this or id",
+        )
         note = StrictCharField(max_length=services.NOTE_MAX)
         operator = StrictCharField(required=False, allow_blank=True, max_length=services.OPERATOR_MAX)
-        version = StrictIntegerField(required=False, min_value=1)
+        version = StrictIntegerField(
+            required=False,
+            min_value=1,
+            help_text="the current version you are rolling back (optional): if someone saved since, 409 and nothing is written",
+        )
+
+        def validate(self, attrs):
+            if ("id" in attrs) == ("to_version" in attrs):
+                raise serializers.ValidationError(
+                    {
+                        "id": "give either id (a history record id) or to_version (a profile version), not both or neither"
+                    }
+                )
+            return attrs
 
     @extend_schema(
         operation_id="profile_admin_rollback", request=InputSerializer, responses=ProfileChangeOutputSerializer
@@ -238,9 +262,17 @@ class ProfileAdminRollbackApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        history_id = data.get("id")
+        if history_id is None:
+            selectors.profile_get(name=name)  # 404 for a profile that does not exist
+            history_id = selectors.ProfileVersionLookup([name]).history_id_of(name, data["to_version"])
+            if history_id is None:
+                raise ValidationFailed.single(
+                    "to_version", "unknown_version", f"profile {name!r} has no version {data['to_version']} to restore"
+                )
         change = services.profile_rollback(
             name=name,
-            history_id=data["id"],
+            history_id=history_id,
             note=data["note"],
             user=request.user,
             operator=data.get("operator", ""),
@@ -285,8 +317,20 @@ class ResolveApi(APIView):
 
 class SnapshotApi(APIView):
     class QuerySerializer(QuerySerializer, ContextFields):
-        n_samples = StrictQueryInteger(required=False, default=50, min_value=5, max_value=10_000)
-        seed = StrictQueryInteger(required=False, min_value=0, max_value=2**63 - 1)
+        n_samples = StrictQueryInteger(
+            required=False,
+            default=50,
+            min_value=5,
+            max_value=10_000,
+            help_text="default 50 here, for a quick look; the dashboard's inspector samples 500",
+        )
+        seed = StrictQueryInteger(
+            required=False,
+            min_value=0,
+            max_value=2**63 - 1,
+            help_text="without it every call draws a new random sample; the dashboard uses seed 1 so one address "
+            "shows one picture",
+        )
         profile = serializers.CharField(
             required=False, max_length=64, help_text="sample this profile instead of the resolved one"
         )

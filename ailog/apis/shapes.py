@@ -148,7 +148,10 @@ def page_schema(name: str, item: type[serializers.Serializer]):
     return inline_serializer(
         name,
         {
-            "count": serializers.IntegerField(help_text="rows on this page"),
+            "count": serializers.IntegerField(
+                help_text="rows on this page (len(results), at most limit), not a total: follow next_cursor "
+                "until it is null; totals over a range come from GET /api/rmos/ai/analytics/overview"
+            ),
             "limit": serializers.IntegerField(),
             "next_cursor": serializers.CharField(allow_null=True),
             "next": serializers.URLField(allow_null=True),

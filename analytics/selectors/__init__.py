@@ -25,6 +25,7 @@ from analytics.selectors.alerts import (
     rollback_url,
 )
 from analytics.selectors.comparisons import default_pairs, version_comparison, version_table
+from analytics.selectors.overview import overview, overview_fields
 from analytics.selectors.traffic import (
     Traffic,
     contexts_seen,
@@ -46,6 +47,8 @@ def profile_version_comparisons(*, profile: str) -> dict[int, list[dict]]:
 
 
 __all__ = [
+    "overview",
+    "overview_fields",
     "CONTEXT",
     "Traffic",
     "aggregates_lack_run_risk",

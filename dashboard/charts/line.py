@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from dashboard.charts.common import CHAR_PX, NO_RUNS, Plot, Tick, plural, svg_number
 
+#: The least horizontal distance between two change markers, so lines on one day stay apart.
+MARKER_GAP = 7
+
 
 @dataclass(frozen=True)
 class RatePoint:
@@ -192,8 +195,18 @@ def rate_line_chart(
     row_ends = [-math.inf] * marker_rows
     last_in_row: list[int | None] = [None] * marker_rows  # index in marker_lines of each row's last label
     unlabelled = [0] * marker_rows
-    for m, moment in shown:
+    # Several changes on one day would draw their lines on top of each other: each one after the
+    # first sits MARKER_GAP px right of the one before (its tooltip has its time), and a group that
+    # would pass the plot's right edge is moved left as a whole.
+    xs: list[float] = []
+    for _, moment in shown:
         x = min(max(x_of(moment), plot.left), plot.right)
+        xs.append(x if not xs or x - xs[-1] >= MARKER_GAP else xs[-1] + MARKER_GAP)
+    limit = plot.right
+    for i in range(len(xs) - 1, -1, -1):
+        xs[i] = min(xs[i], limit)
+        limit = xs[i] - MARKER_GAP
+    for (m, moment), x in zip(shown, xs):
         label = _shorten(m.label, 22)
         label_px = len(label) * CHAR_PX * 0.9
         anchor = "end" if x + 3 + label_px > width - 2 else "start"
@@ -208,7 +221,6 @@ def rate_line_chart(
         else:
             row_ends[row] = max(row_ends[row], x + 3 + label_px + 6 if anchor == "start" else x + 6)
             last_in_row[row] = len(marker_lines)
-        when_text = moment.strftime("%Y-%m-%d %H:%M") if isinstance(m.when, datetime) else moment.strftime("%Y-%m-%d")
         marker_lines.append(
             MarkerLine(
                 x=round(x, 2),
@@ -216,7 +228,7 @@ def rate_line_chart(
                 label_x=round(x + 3 if anchor == "start" else x - 3, 2),
                 label_y=round(11 + 14 * row, 2),
                 anchor=anchor,
-                title=f"{m.label} ({when_text})",
+                title=f"{m.label} ({_when_text(m, moment)})",
                 href=m.href,
             )
         )
@@ -256,3 +268,7 @@ def rate_line_chart(
         False,
         empty_message,
     )
+
+
+def _when_text(marker: ChangeMarker, moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if isinstance(marker.when, datetime) else moment.strftime("%Y-%m-%d")

@@ -52,16 +52,23 @@ def attempt_score_chart(
     """``attempts`` as (index, score 0-100, bucket), in any order; ``selected`` is the index of the
     attempt the run selected. ``href`` links each dot (``{index}`` is filled in)."""
     plot = Plot(left=34, top=8, right=width - 10, bottom=height - 22)
-    y_ticks = tuple(Tick(round(plot.bottom - plot.height * v / 100, 2), str(v)) for v in (0, 50, 80, 100))
     ordered = sorted(attempts, key=lambda a: a[0])
     for index, score, bucket in ordered:
         if not 0 <= score <= 100:
             raise ValueError(f"attempt {index}: score must be 0-100, got {score!r}")
         if bucket.upper() not in RISK_BUCKETS:
             raise ValueError(f"attempt {index}: unknown risk bucket {bucket!r}")
+    # The axis is scaled to the data (and the threshold): from a round ten below the lowest score
+    # up to 100, so scores of 78-92 do not huddle in the top fifth of the plot.
+    lowest = min([score for _, score, _ in ordered] + ([threshold] if threshold is not None else []), default=0.0)
+    floor = max(0, int((lowest - 5) // 10) * 10)
+    step = 10 if 100 - floor <= 50 else 20
+    floor = max(0, 100 - -(-(100 - floor) // step) * step)  # whole steps up to 100: no crowded last tick
 
     def y_of(score: float) -> float:
-        return round(plot.bottom - plot.height * score / 100, 2)
+        return round(plot.bottom - plot.height * (score - floor) / (100 - floor), 2)
+
+    y_ticks = tuple(Tick(y_of(v), str(v)) for v in (*range(floor, 100, step), 100))
 
     if not ordered:
         return ScoreChart(

@@ -87,7 +87,13 @@ COLUMNS: tuple[Column, ...] = (
         "success_rate", "Success", False, lambda r: r["success_rate"], title="success rate, 95% Wilson interval below"
     ),
     Column("avg_attempts", "Attempts", True, lambda r: r["avg_attempts"], title="average attempts per run"),
-    Column("avg_selected_score", "Score", False, lambda r: r["avg_selected_score"], title="average selected score"),
+    Column(
+        "avg_selected_score",
+        "Score",
+        False,
+        lambda r: r["avg_selected_score"],
+        title="average selected score of the successful runs",
+    ),
     Column(
         "red_share",
         "Risk mix",
@@ -127,7 +133,7 @@ class IntervalBar:
     rate_x: float
 
 
-def interval_bar(rate: float | None, bounds: list[float] | None, *, width: float = 64) -> IntervalBar | None:
+def interval_bar(rate: float | None, bounds: list[float] | None, *, width: float = 96) -> IntervalBar | None:
     if rate is None or not bounds:
         return None
     low, high = bounds
@@ -156,6 +162,7 @@ class ContextCells:
 class StatsRow(ContextCells):
     avg_attempts: str = ""
     avg_score: str = ""
+    score_hint: str = ""  # what the score means when no run succeeded (it averages successful runs)
     last_run: present.When | None = None
     profiles: tuple[tuple[str, str], ...] = ()  # (label, title)
 
@@ -251,9 +258,18 @@ def _stats_row(row: Mapping[str, Any], *shared: Any) -> StatsRow:
         **_cells(row, *shared),
         avg_attempts=present.number(row["avg_attempts"]),
         avg_score=present.number(row["avg_selected_score"]),
+        score_hint=_score_hint(row),
         last_run=present.when(row["last_run"]),
         profiles=profiles,
     )
+
+
+def _score_hint(row: Mapping[str, Any]) -> str:
+    """The score averages successful runs only; beside 0% success, say what the failed runs reached."""
+    if row["avg_selected_score"] is not None or not row["runs"]:
+        return ""
+    best = row.get("avg_failed_best_score")
+    return "no run succeeded" + (f"; failed runs' best {present.number(best)} on average" if best is not None else "")
 
 
 def _hotspot_row(rank: int, row: Mapping[str, Any], *shared: Any) -> HotspotRow:
@@ -292,8 +308,10 @@ def sort_rows(rows: list[dict[str, Any]], column: Column, descending: bool) -> l
     return with_value + without
 
 
-def analytics_panel(state: DashboardState) -> AnalyticsPanel:
+def analytics_panel(state: DashboardState, time_range: Mapping[str, str] | None = None) -> AnalyticsPanel:
+    """The panel; ``time_range`` (``since`` / ``until``) applies under the panel's own filters."""
     query = dict(state.stats_query)
+    shared_range = {k: v for k, v in (time_range or {}).items() if k not in query}
     form = AnalyticsFilterForm(query)
     problems: list[str] = []
     errors = [FieldError(key, "unknown_field", "") for key in query if key in FIXED_HERE]
@@ -302,7 +320,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
     window: Window | None = None
     try:
         filters = stats_query_parse(
-            {k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}
+            {**shared_range, **{k: v for k, v in query.items() if k not in (*FIXED_HERE, *WINDOW_KEYS, SORT_KEY)}}
         ).filters
     except ValidationFailed as exc:
         errors += exc.errors
@@ -389,7 +407,7 @@ def analytics_panel(state: DashboardState) -> AnalyticsPanel:
         windowed=windowed,
         filtered=filtered,
         clear_url=link({SORT_KEY: sort_value} if sort_value != DEFAULT_SORT else {}) if filtered else "",
-        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**filter_query, 'limit': STATS_LIMIT_MAX})}"
+        api_url=f"{reverse('analytics-profile-stats')}?{urlencode({**shared_range, **filter_query, 'limit': STATS_LIMIT_MAX})}"
         if not invalid
         else "",
         empty_message=message,

@@ -14,7 +14,8 @@ Each row links to select its context (the inspector's anchor) and to its run's p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -140,6 +141,8 @@ class LogRow:
     attempts: int | None = None  # runs
     success: bool | None = None  # runs
     reason: str = ""  # runs
+    row_id: int = 0
+    new: bool = False  # arrived since the live refresh before (``after``)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ class LogPanel:
     api_url: str
     empty_message: str
     empty_detail: str
+    newest_id: int = 0  # the newest row's id on the first page (0: none); the live tail asks for rows after it
+    floor: str = ""  # the oldest moment on a full first page ("" when the page is not full)
+    live: bool = False  # the first page of a valid list: the live tail may refresh it
 
     @property
     def status(self) -> int:
@@ -174,7 +180,34 @@ class LogPanel:
         return bool(self.form.errors or any(self.form.data.get(self.form.add_prefix(n)) for n in self.form.fields))
 
 
-def log_panel(state: DashboardState) -> LogPanel:
+def log_filters(state: DashboardState, time_range: Mapping[str, str]) -> LogFilter:
+    """The list's filter with the shared time range under its own (raises ValidationFailed)."""
+    runs = state.log_tab == "runs"
+    query = {**time_range, **dict(state.log_query)}
+    return log_filter_parse(query, allowed=RUN_FILTERS if runs else ATTEMPT_FILTERS, extra=PAGE_KEYS)
+
+
+def has_newer(state: DashboardState, time_range: Mapping[str, str], after: int, floor: datetime | None) -> bool:
+    """Whether a row that belongs on the first page arrived after row ``after`` (the newest id the
+    page showed): one indexed probe, only as far back as ``floor``, the oldest moment on that full
+    page (a row posted later but dated before it would not be on the page). False when the
+    filters are invalid: the page shows why."""
+    try:
+        filters = log_filters(state, time_range)
+    except ValidationFailed:
+        return False
+    listed = log_selectors.runs_filtered if state.log_tab == "runs" else log_selectors.attempts_filtered
+    newer = listed(filters=filters).filter(id__gt=after)
+    if floor is not None:
+        newer = newer.filter(timestamp__gte=floor)
+    return newer.exists()
+
+
+def log_panel(
+    state: DashboardState, time_range: Mapping[str, str] | None = None, *, after: int | None = None
+) -> LogPanel:
+    """The panel; ``time_range`` (``since`` / ``until``) applies under the list's own filters,
+    and rows with an id above ``after`` are marked new."""
     tab = state.log_tab
     runs = tab == "runs"
     query = dict(state.log_query)
@@ -183,7 +216,7 @@ def log_panel(state: DashboardState) -> LogPanel:
     filters: LogFilter | None = None
     page_request = None
     try:
-        filters = log_filter_parse(query, allowed=RUN_FILTERS if runs else ATTEMPT_FILTERS, extra=PAGE_KEYS)
+        filters = log_filters(state, time_range or {})
     except ValidationFailed as exc:
         problems += form.attach(exc.errors)
     try:
@@ -201,6 +234,8 @@ def log_panel(state: DashboardState) -> LogPanel:
         build = _run_row if runs else _attempt_row
         shared = _Shared(state.selection, state.select_url_maker(fragment=state.selection_landing(ANCHOR)), {})
         rows = tuple(build(item, shared) for item in page.items)
+        if after is not None:
+            rows = tuple(replace(row, new=True) if row.row_id > after else row for row in rows)
 
     filter_query = {k: v for k, v in query.items() if k not in PAGE_KEYS}
     first_page = {k: v for k, v in query.items() if k != "cursor"}
@@ -263,6 +298,9 @@ def log_panel(state: DashboardState) -> LogPanel:
         api_url=api_url,
         empty_message=message,
         empty_detail=detail,
+        newest_id=max((row.row_id for row in rows), default=after or 0),
+        floor=rows[-1].when.iso if len(rows) == PAGE_SIZE and rows[-1].when else "",
+        live="cursor" not in query and filters is not None and not problems and not form.errors,
     )
 
 
@@ -322,6 +360,7 @@ def _common(item: Mapping[str, Any], shared: _Shared) -> dict[str, Any]:
         "profile": name,
         "profile_version": item["profile_version"],
         "profile_url": profile_urls.get(name, ""),
+        "row_id": item["id"],
     }
 
 

@@ -33,15 +33,24 @@ def state_url(
     *,
     profile: str | None = None,
     autoload: str | None = None,
+    live: str | None = None,
     fragment: str = "",
     path: str = DASHBOARD_PATH,
 ) -> str:
-    """The state's URL with the profile and/or auto-load changed, everything else kept."""
+    """The state's URL with the profile, auto-load and/or live refresh changed, everything else kept."""
+    if live is not None:
+        state = state.with_live(live == "on")
     if profile is not None:
         state = state.with_profile(profile)
     if autoload is not None:
         state = state.with_autoload(autoload == "on")
     return state.url(path, fragment=fragment)
+
+
+@register.simple_tag
+def section_url(state: DashboardState, name: str, open_: str = "on", fragment: str = "") -> str:
+    """The state's URL with one section below the overview opened (``on``) or closed."""
+    return state.with_section(name, open_ == "on").url(fragment=fragment)
 
 
 @register.simple_tag

@@ -28,7 +28,9 @@ from dashboard import url_state
 from dashboard.panels.analytics import analytics_panel
 from dashboard.panels.inspector import InspectorForm, inspector_panel, preview_context, split_problems
 from dashboard.panels.log_viewer import log_panel
+from dashboard.panels.overview import overview_panel, time_bounds
 from dashboard.views import profiles as profile_views
+from dashboard.views.live import live_urls
 from engine.resolver import FALLBACK_PROFILE
 from profiles import selectors as profile_selectors
 from profiles.presentation import history_rows
@@ -37,6 +39,14 @@ from rmos_site import roles
 EDITOR_ANCHOR = "profile-editor"
 WHAT_IF_ANCHOR = "what-if"
 EDITOR_HISTORY_ITEMS = 5
+#: The panel links below the overview: (section of url_state.SECTIONS, the panel's anchor, label).
+SECTION_LABELS = (
+    ("log", "log-viewer", "Log"),
+    ("inspector", "snapshot-inspector", "Snapshot inspector"),
+    ("analytics", "analytics", "Analytics"),
+    ("analytics", "hotspots", "Hotspots"),
+    ("editor", "profile-editor", "Profile editor"),
+)
 
 
 @login_required
@@ -93,9 +103,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         rows = history_rows(history.entries, current_version=editor_profile.version)
 
-    log = log_panel(state)
-    stats = analytics_panel(state)
+    bounds, range_problems = time_bounds(state)
+    notices += [str(p) for p in range_problems]
+    time_range = bounds.params()
+    log = log_panel(state, time_range)
+    stats = analytics_panel(state, time_range)
     analytics_services.alerts_refresh()
+    overview = overview_panel(state, bounds)
     context = {
         "nav": "dashboard",
         "messages_in_panel": True,
@@ -103,6 +117,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "notices": notices,
         "log": log,
         "stats": stats,
+        "overview": overview,
+        "sections": SECTION_LABELS,
+        "live": live_urls(state, log),
         "inspector": inspector,
         "can_admin_rules": roles.can_open_rule_admin(request.user),
         "profiles": profiles,

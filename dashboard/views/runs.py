@@ -55,6 +55,7 @@ class Fact:
     href: str = ""
     note: str = ""
     bucket: str = ""  # shown as a risk badge
+    nowrap: bool = False  # a number that must not break between its digits (the seed)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def run_view(
             ),
             Fact("Min acceptable score", present.number(run["min_feasibility_score"])),
             Fact("Stop on first GREEN", _yes_no(run["stop_on_first_green"])),
-            Fact("Seed", str(run["seed"]) if run["seed"] is not None else present.DASH),
+            Fact("Seed", str(run["seed"]) if run["seed"] is not None else present.DASH, nowrap=True),
         ),
         outcome=(
             Fact("Outcome", present.reason_label(run["reason"])),

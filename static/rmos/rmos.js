@@ -3,6 +3,9 @@
 // - Forms marked data-warn-unsaved ask before the page is left with edits that were not saved;
 //   when the page only reloads itself with other parameters (loading a context in the snapshot
 //   inspector, selecting a log row), the edits are carried over instead and shown again.
+// - Opening or closing a dashboard section (<details data-section>) keeps the address's "open"
+//   parameter in step, so a reload or a shared link shows the same sections.
+// - A chart's parts (data-tip) show their value in a tooltip on hover and on keyboard focus.
 // - A click anywhere on a log or analytics row follows the row's select link (the seed's
 //   "select-context on row click"); keyboard users use that link itself.
 (function () {
@@ -34,6 +37,59 @@
     if (link) {
       link.click();
     }
+  });
+  document.addEventListener("toggle", function (event) {
+    var section = event.target;
+    if (!section.matches || !section.matches("details[data-section]")) {
+      return;
+    }
+    var all = Array.prototype.slice.call(document.querySelectorAll("details[data-section]"));
+    var open = all.filter(function (d) { return d.open; }).map(function (d) { return d.getAttribute("data-section"); });
+    var url = new URL(window.location.href);
+    if (open.length === all.length) {
+      url.searchParams.delete("open");
+    } else {
+      url.searchParams.set("open", open.join(",") || "none");
+    }
+    window.history.replaceState(window.history.state, "", url.toString());
+  }, true);
+  var tip = null;
+  function showTip(part) {
+    var title = part.querySelector("title");
+    if (!title || !title.textContent) {
+      return;
+    }
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "chart-tip";
+      tip.setAttribute("role", "status");
+      document.body.appendChild(tip);
+    }
+    tip.textContent = title.textContent;
+    var box = part.getBoundingClientRect();
+    tip.style.left = (window.scrollX + box.left + box.width / 2) + "px";
+    tip.style.top = (window.scrollY + box.top - 6) + "px";
+    tip.hidden = false;
+  }
+  function hideTip() {
+    if (tip) {
+      tip.hidden = true;
+    }
+  }
+  ["mouseover", "focusin"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var part = event.target.closest ? event.target.closest("[data-tip]") : null;
+      if (part) {
+        showTip(part);
+      }
+    });
+  });
+  ["mouseout", "focusout"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      if (event.target.closest && event.target.closest("[data-tip]")) {
+        hideTip();
+      }
+    });
   });
   var CARRIED = "rmos-unsaved-edits";
   // The profile the editor edits: its action names it (the dashboard's editor posts to

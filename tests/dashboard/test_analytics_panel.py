@@ -284,8 +284,8 @@ def test_the_panel_reads_aggregates_with_a_fixed_number_of_queries(
     contexts = [{**EBONY, "material_id": f"wood:m{i}"} for i in range(30)]
     log_runs(*[run_item(at=next(at), **c) for c in contexts for _ in range(5)])
     with django_assert_max_num_queries(
-        17
-    ):  # 12 + the regression watch (refresh 3, open alerts 1) + requests awaiting you 1
+        20
+    ):  # 12 + the regression watch (refresh 3, open alerts 1) + requests awaiting you 1 + the overview 3
         html = get(viewer_client)
     assert len(rows(html)) == 30 and "30 contexts" in stats(html)
 
@@ -303,3 +303,11 @@ def test_the_panel_takes_no_format_parameter(viewer_client, db):
     response = viewer_client.get("/rmos/ai-ops/?stats_format=csv")
     assert response.status_code == 400
     assert "format" in response.content.decode()
+
+
+def test_a_score_beside_no_success_says_what_it_is(viewer_client, default_profile):
+    at = iter(T0 + timedelta(minutes=i) for i in range(10))
+    log_runs(*[run_item(at=next(at), success=False, scores=[(70.0, "RED"), (88.5, "RED")], **EBONY) for _ in range(3)])
+    table = stats(get(viewer_client))
+    assert "no run succeeded; failed runs' best 88.5 on average" in table
+    assert 'title="average selected score of the successful runs; sort' in get(viewer_client)

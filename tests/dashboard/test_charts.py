@@ -410,3 +410,18 @@ def test_histograms_can_share_their_axes_for_a_side_by_side_comparison():
     assert [bar.label for bar in charts.integer_histogram({2: 1, 9: 1}, low=3, high=6).bars][0::7] == ["2", "9"]
     binned = charts.binned_histogram([0.0, 1.0, 2.0], [5, 5], y_max=40)
     assert binned.y_ticks[-1].label == "40"
+
+
+def test_change_markers_on_one_day_do_not_draw_over_each_other():
+    from dashboard.charts.line import MARKER_GAP
+
+    points = [RatePoint(date(2025, 12, d), 0.5, runs=10) for d in range(1, 15)]
+    same_day = [ChangeMarker(datetime(2025, 12, 5, h, tzinfo=UTC), f"v{h}", f"#version-{h}") for h in (9, 10, 11)]
+    chart = charts.rate_line_chart(points, markers=same_day, title="t")
+    xs = [m.x for m in chart.markers]
+    assert len(xs) == 3 and all(b - a >= MARKER_GAP - 0.01 for a, b in zip(xs, xs[1:]))
+    assert [m.href for m in chart.markers] == ["#version-9", "#version-10", "#version-11"]
+    # At the right edge the group moves left as a whole, inside the plot.
+    late = [ChangeMarker(datetime(2025, 12, 14, h, tzinfo=UTC), f"v{h}") for h in (20, 21, 22, 23)]
+    edge = [m.x for m in charts.rate_line_chart(points, markers=late, title="t").markers]
+    assert max(edge) <= chart.plot.right and all(b - a >= MARKER_GAP - 0.01 for a, b in zip(edge, edge[1:]))

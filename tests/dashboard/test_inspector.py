@@ -39,8 +39,8 @@ def test_without_a_context_the_inspector_offers_the_catalog_and_an_empty_state(
     viewer_client, starter_profiles, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(
-        16
-    ):  # 8 + the log viewer's and the analytics' 3 + the alerts' 4 + requests awaiting 1
+        19
+    ):  # 8 + the log viewer's and the analytics' 3 + the alerts' 4 + requests awaiting 1 + the overview 3
         html = page(viewer_client)
     panel = inspector(html)
     assert "No context chosen" in panel
@@ -59,8 +59,8 @@ def test_a_context_is_sampled_with_histograms_risk_mix_and_rosettes(
     viewer_client, starter_profiles, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(
-        19
-    ):  # 11 + the log viewer's and the analytics' 3 + the alerts' 4 + requests awaiting 1
+        22
+    ):  # 11 + the log viewer's and the analytics' 3 + the alerts' 4 + requests awaiting 1 + the overview 3
         html = page(viewer_client, MAPLE)
     panel = inspector(html)
     assert 'Profile used: <a href="/rmos/profiles/maple_contrast/"><strong>maple_contrast</strong></a>' in panel

@@ -49,7 +49,10 @@ def test_the_run_page_shows_everything_about_the_run(viewer_client, run):
     assert "<dt>Tool</dt><dd><code>saw:jeweler-0.25</code></dd>" in html
     assert '<dt>Profile</dt><dd><a href="/rmos/profiles/default/#version-1">default v1</a>' in html
     assert "<dt>Resolved by</dt><dd>fallback <span" in html and "no rule matched" in html
-    assert "<dt>Max attempts</dt><dd>20</dd>" in html and "<dt>Seed</dt><dd>42</dd>" in html
+    assert (
+        "<dt>Max attempts</dt><dd>20</dd>" in html
+        and '<dt>Seed</dt><dd><span class="fact-nowrap">42</span></dd>' in html
+    )
     assert '<dt>Selected risk</dt><dd><span class="bucket bucket-green">GREEN</span>' in html
     assert '<dt>Selected attempt</dt><dd><a href="#attempt-3">#3</a>' in html
     assert "is not in the catalog; defaults used" in html
@@ -139,6 +142,8 @@ def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
     )
     assert [d.index for d in chart.dots] == [1, 2, 3] and [d.selected for d in chart.dots] == [False, False, True]
     assert chart.dots[0].x == chart.plot.left and chart.dots[-1].x == chart.plot.right
+    # The axis starts a round ten below the lowest score (20), in whole steps of 20 up to 100: 0..100.
+    assert [t.label for t in chart.y_ticks] == ["0", "20", "40", "60", "80", "100"]
     assert chart.dots[1].y == round(chart.plot.bottom - chart.plot.height / 2, 2)
     assert (
         chart.threshold_y == round(chart.plot.bottom - chart.plot.height * 0.8, 2) and chart.threshold_label == "min 80"
@@ -149,6 +154,15 @@ def test_the_score_chart_marks_the_selected_attempt_and_the_threshold():
     assert empty.empty and empty.summary == "No attempts recorded"
     with pytest.raises(ValueError):
         charts.attempt_score_chart([(1, 120.0, "GREEN")])
+
+
+def test_the_score_chart_is_scaled_to_its_scores():
+    chart = charts.attempt_score_chart([(1, 78.0, "YELLOW"), (2, 92.0, "GREEN")], selected=2, threshold=80)
+    assert [t.label for t in chart.y_ticks] == ["70", "80", "90", "100"]
+    low = charts.attempt_score_chart([(1, 40.0, "RED"), (2, 45.0, "RED")], threshold=80)
+    assert [t.label for t in low.y_ticks] == ["20", "40", "60", "80", "100"]
+    assert chart.dots[0].y == round(chart.plot.bottom - chart.plot.height * 8 / 30, 2)
+    assert chart.dots[1].y < chart.plot.top + chart.plot.height * 0.3
 
 
 def test_the_score_chart_does_not_colour_score_ranges_as_buckets(viewer_client, default_profile):
@@ -163,3 +177,13 @@ def test_the_score_chart_does_not_colour_score_ranges_as_buckets(viewer_client, 
         in chart
     )
     assert "Attempt 1: 85.0, RED" in chart
+
+
+def test_a_failed_run_does_not_headline_a_selected_candidate(viewer_client, default_profile):
+    from tests.factories import log_runs, run_item
+
+    item = run_item(success=False)
+    log_runs(item)
+    html = viewer_client.get(f"/rmos/runs/{item['run_id']}/").content.decode()
+    assert "Selected candidate</h2>" not in html
+    assert "Best candidate tried" in html and "not acceptable: the run failed" in html

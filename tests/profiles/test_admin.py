@@ -129,7 +129,8 @@ def _history_table(response) -> list[dict[str, str]]:
     text = lambda cell: " ".join(html.unescape(re.sub(r"<[^>]+>", "", cell)).split())  # noqa: E731
     headers = [text(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)
-    return [dict(zip(headers, (text(td) for td in re.findall(r"<td>(.*?)</td>", row, re.S)))) for row in rows]
+    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
+    return [dict(zip(headers, (text(cell) for cell in re.findall(cells, row, re.S)))) for row in rows]
 
 
 def test_the_history_page_says_who_changed_each_version_with_or_without_an_account(admin_client, admin_user):
@@ -140,12 +141,17 @@ def test_the_history_page_says_who_changed_each_version_with_or_without_an_accou
         f"/admin/profiles/constraintprofile/{profile.pk}/change/", _form_data(profile, max_rings=6, edited_version=2)
     )
     rows = _history_table(admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/"))
-    assert [(row["change_type"], row["operator"], row["Changed by"]) for row in rows] == [
-        ("changed", "", "ada-admin"),
-        ("changed", "seed-bot", "an API client"),
-        ("import", "", "the system"),
+    # Issue 18: readable headers, the operator beside the account, UTC times, no "Version 1 → 2" as a change.
+    assert [(row["Version"], row["Change"], row["By"]) for row in rows] == [
+        ("v3", "changed", "ada-admin"),
+        ("v2", "changed", "“seed-bot” (an API client)"),
+        ("v1", "import", "the system"),
     ]
-    assert "None" not in {row["Changed by"] for row in rows}
+    assert "None" not in {row["By"] for row in rows}
+    assert rows[1]["Fields changed"] == "Max rings: 8 → 7"
+    assert all("ersion" not in row["Fields changed"] for row in rows)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0]["When UTC"])
+    assert rows[0]["Change request"] == "—"
     page = admin_client.get(f"/admin/profiles/constraintprofile/{profile.pk}/history/").content.decode()
     assert f'<a href="/admin/auth/user/{admin_user.pk}/change/">ada-admin</a>' in page  # the account still links
 

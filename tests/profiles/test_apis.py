@@ -386,3 +386,34 @@ def test_journal_times_sort_as_text_in_time_order(starter_profiles):
         times.append(journal.entry(record, None, ["max_rings"], subject="default")["time"])
     assert times == ["2026-01-01T08:00:00.000500Z", "2026-01-01T08:00:00.000000Z"]
     assert sorted(times) == times[::-1]
+
+
+class TestRollbackByVersion:
+    """Rollback takes the history record's ``id`` or the profile version ``to_version`` (issue 18)."""
+
+    def test_to_version_restores_that_version(self, op_client):
+        assert put(op_client, f"{ADMIN}/default", {"max_rings": 5, "note": "a"}).status_code == 200
+        response = post(op_client, f"{ADMIN}/default/rollback", {"to_version": 1, "note": "back", "version": 2})
+        assert response.status_code == 200, response.json()
+        assert response.json()["profile"]["max_rings"] == 6 and response.json()["profile"]["version"] == 3
+        newest = op_client.get(f"{ADMIN}/default/history?limit=1").json()["results"][0]
+        assert newest["type"] == "rollback" and newest["note"].startswith("rollback to version 1 (record #")
+
+    @pytest.mark.parametrize(
+        "body, field, rule",
+        [
+            ({"note": "x"}, "id", "invalid"),
+            ({"id": 1, "to_version": 1, "note": "x"}, "id", "invalid"),
+            ({"to_version": 99, "note": "x"}, "to_version", "unknown_version"),
+            ({"to_version": 0, "note": "x"}, "to_version", "min_value"),
+        ],
+    )
+    def test_id_or_to_version_exactly_one_and_known(self, op_client, body, field, rule):
+        response = post(op_client, f"{ADMIN}/default/rollback", body)
+        assert response.status_code == 400
+        assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
+        assert ConstraintProfile.objects.get(name="default").version == 1
+
+    def test_to_version_of_an_unknown_profile_is_a_404(self, op_client):
+        response = post(op_client, f"{ADMIN}/nosuch/rollback", {"to_version": 1, "note": "x"})
+        assert response.status_code == 404
