@@ -7,6 +7,7 @@ from analytics.services.alerts import (
     ALERT_MIN_RUNS,
     alert_acknowledge,
     alerts_refresh,
+    alerts_refresh_due,
     current_comparisons,
 )
 from analytics.services.predictions import (
@@ -25,6 +26,7 @@ __all__ = [
     "aggregates_rebuild",
     "alert_acknowledge",
     "alerts_refresh",
+    "alerts_refresh_due",
     "current_comparisons",
     "predictions_fill",
     "predictions_wait",

@@ -6,7 +6,8 @@ current version with at least :data:`ALERT_MIN_RUNS` runs, the stratified compar
 version it replaced (the nearest earlier version with runs, as in ``profile-versions``). Two
 queries of the aggregates whatever the log's size, then one comparison per profile. The alerts
 API, the dashboard and the profile page refresh before they read (a refresh is idempotent, so
-concurrent ones agree); the page header only counts the open alerts.
+concurrent ones agree), the dashboard's live overview at most once a minute; the page header only
+counts the open alerts.
 
 An alert's states: ``open`` (raised), ``acknowledged`` (someone looked; it stays so),
 ``cleared`` (with the runs since, the version is no longer worse; reopens if it becomes worse
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -87,6 +89,19 @@ def _current_versions() -> dict[str, int]:
 
 def _raises(comparison: dict[str, Any]) -> bool:
     return comparison["verdict"] == "worse" and min(comparison["runs"]) >= ALERT_MIN_RUNS
+
+
+REFRESH_EVERY_SECONDS = 60
+
+
+def alerts_refresh_due() -> bool:
+    """:func:`alerts_refresh`, at most once a minute across every process (the shared cache holds
+    the mark): the dashboard's live overview asks on each of its refreshes, so an alert raised by
+    new runs reaches an open dashboard without a reload. True when it refreshed."""
+    if not cache.add("rmos:alerts-refreshed", True, REFRESH_EVERY_SECONDS):
+        return False
+    alerts_refresh()
+    return True
 
 
 def alerts_refresh(*, now: datetime | None = None) -> None:

@@ -6,7 +6,8 @@ Progressive enhancement: the dashboard is complete without them. With JavaScript
 * the log tail, every :data:`LOG_SECONDS` s: one indexed probe for a row newer than the newest
   shown (``after``); nothing new answers 204 (htmx keeps the table), else the first page is
   drawn again with the new rows marked. Never on a later page (``log_cursor``): it stays put.
-* the overview strip, every :data:`OVERVIEW_SECONDS` s (one read of the aggregates);
+* the overview strip, every :data:`OVERVIEW_SECONDS` s (one read of the aggregates; the regression
+  watch refreshed at most once a minute, so a new alert shows up);
 * the analytics and hotspots, every :data:`ANALYTICS_SECONDS` s.
 
 Each answers for the same address as the page (the same parameters), so it shows what a reload
@@ -24,6 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ailog.filters import parse_instant
+from analytics import services as analytics_services
 from dashboard import url_state
 from dashboard.panels.analytics import analytics_panel
 from dashboard.panels.log_viewer import LogPanel, has_newer, log_panel
@@ -93,6 +95,7 @@ def live_overview(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if isinstance(state, HttpResponse):
         return state
+    analytics_services.alerts_refresh_due()  # new runs may have made a version worse
     bounds, _ = time_bounds(state)
     context = {"state": state, "overview": overview_panel(state, bounds), "live": {"overview": request.get_full_path()}}
     context["live"]["overview_seconds"] = OVERVIEW_SECONDS

@@ -178,3 +178,25 @@ def test_versions_without_runs_are_skipped_and_said_so(viewer_api, integrator_ap
     assert v2["comparisons"][0]["verdict"] == "not_comparable" and v2["runs"] == 0
     assert alerts_refresh() is None and not RegressionAlert.objects.exists()  # 20 runs: too few to raise
     del v1
+
+
+def test_an_open_dashboard_sees_a_new_alert_on_its_live_refresh(viewer_client, paradox, integrator_api):
+    """The live overview refreshes the regression watch at most once a minute, across processes."""
+    edit_profile("thin_saw", max_rings=8, note="v3: a real regression")
+    now = datetime.now(UTC)
+    _post(
+        integrator_api,
+        _runs(EASY, version=None, runs=50, successes=30, at=now)
+        + _runs(HARD, version=None, runs=50, successes=5, at=now),
+    )
+    assert not RegressionAlert.objects.exists()  # nothing has read the alerts yet
+    from tests.dashboard.test_live import figures
+
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    body = viewer_client.get("/rmos/ai-ops/live/overview/?range=7d", **htmx).content.decode()
+    [alert] = RegressionAlert.objects.all()
+    assert (alert.profile_name, alert.version, alert.state) == ("thin_saw", 3, "open")
+    assert figures(body)["open-alerts"] == "1"
+    alert.delete()
+    viewer_client.get("/rmos/ai-ops/live/overview/?range=7d", **htmx)
+    assert not RegressionAlert.objects.exists()  # within the minute: not refreshed again
