@@ -92,6 +92,12 @@ def alerts_header() -> dict:
 
 
 @register.filter
+def points(value) -> str:
+    """0.1495 -> "+15.0 pp": a difference of two shares, signed, in percentage points."""
+    return present.points(value)
+
+
+@register.filter
 def share(value) -> str:
     """0.4123 -> "41.2%" (a share the API gives as a fraction); a dash for none."""
     return present.percent(value, 1)

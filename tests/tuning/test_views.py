@@ -67,6 +67,10 @@ def test_propose_fills_the_editor_of_an_unprotected_profile(tuned_profile, opera
     page = operator_client.get(f"/rmos/tuning/{job.pk}/").content.decode()
     link = f"/rmos/profiles/tuned/?tuning_job={job.pk}&amp;proposal=1#edit-heading"
     assert link in page
+    # The difference row in percentage points, as the shares above it are in percent.
+    gain = job.result["proposals"][0]["prediction"]["overall"]["difference"]["acceptable_share"]
+    row = re.search(r"<th scope=\"row\">Difference</th><td class=\"num\">([^<]*)</td>", page).group(1)
+    assert row == f"{gain * 100:+.1f} pp".replace("+0.0 pp", "±0.0 pp").replace("-0.0 pp", "±0.0 pp")
     editor = operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=1").content.decode()
     proposal = job.result["proposals"][0]
     for change in proposal["changes"]:
