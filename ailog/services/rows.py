@@ -84,7 +84,10 @@ def insert_run_rows(runs: list[Run], *, recorded_at: datetime, source: str) -> s
         cursor.execute(
             f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy:
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy,
+        ):
             for run in runs:
                 copy.write_row(_run_row(run, sqlite=False, recorded_at=recorded_at, source=source))
         cursor.execute(
@@ -149,6 +152,11 @@ class AttemptRows:
                     f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", self.rows
                 )
             else:
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                # The driver's own cursor: wrap its errors as Django's (a unique key taken by a
+                # racing writer must be an IntegrityError, which store_batch retries).
+                with (
+                    connection.wrap_database_errors,
+                    cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                ):
                     for row in self.rows:
                         copy.write_row(row)
