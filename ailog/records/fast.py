@@ -11,7 +11,7 @@ generated items): same tuples, same dicts, the posted candidate object itself (s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,6 +20,7 @@ from msgspec import Meta
 from ailog.models import CATALOG_REVISION_MAX, MAX_ATTEMPTS_PER_RUN, RiskBucket
 from ailog.records.items import Checker
 from ailog.records.shapes import (
+    EARLIEST,
     MAX_ELAPSED_SECONDS,
     MAX_RING_WIDTH_MM,
     MAX_TOTAL_WIDTH_MM,
@@ -132,17 +133,24 @@ class FastChecks:
 
     def __init__(self, now: datetime) -> None:
         self.scratch = Checker(now=now, problems=Problems())
+        self.latest = self.scratch.latest
         self.stamps: dict[str, Any] = {}
 
     def _ok(self) -> None:
         if self.scratch.problems.total:
             raise _Doubt
 
-    def stamp(self, text: str):
+    def stamp(self, text: str) -> datetime:
+        """The Checker's timestamp rule for the plain forms (…Z, …±hh:mm); others are a doubt."""
         parsed = self.stamps.get(text)
         if parsed is None:
-            parsed = self.scratch.timestamp(text, 0, "")
-            self._ok()
+            parsed = datetime.fromisoformat(text)  # ValueError: a doubt (see fast_runs)
+            if parsed.tzinfo is None:
+                raise _Doubt
+            if parsed.tzinfo is not UTC:
+                parsed = parsed.astimezone(UTC)
+            if not EARLIEST <= parsed <= self.latest:
+                raise _Doubt
             self.stamps[text] = parsed
         return parsed
 
@@ -322,7 +330,7 @@ def fast_runs(items: list, now: datetime) -> list[Run] | None:
         structs = msgspec.convert(items, _RUN_TYPE, strict=True)
         checks = FastChecks(now)
         return [checks.batch_run(r, item, index) for index, (r, item) in enumerate(zip(structs, items))]
-    except (msgspec.MsgspecError, ValueError, _Doubt):  # ValueError: e.g. a lone surrogate in a text
+    except (msgspec.MsgspecError, ValueError, OverflowError, _Doubt):  # ValueError: e.g. a lone surrogate
         return None
 
 
@@ -340,5 +348,5 @@ def fast_events(items: list, now: datetime) -> tuple[list[Run], list[tuple[int, 
                 values, given = checks.run_values(e, item)
                 runs.append(Run(values, [], index, given))
         return runs, loose
-    except (msgspec.MsgspecError, ValueError, _Doubt):  # ValueError: e.g. a lone surrogate in a text
+    except (msgspec.MsgspecError, ValueError, OverflowError, _Doubt):  # ValueError: e.g. a lone surrogate
         return None

@@ -8,12 +8,12 @@ history-tracked (no signals to miss) and every value was checked before."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from django.db import connection
 
 from ailog.models import AiAttempt, AiRun
@@ -35,7 +35,12 @@ from ailog.records import (
 RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
 _RUN_JSON = {"selected_candidate", "warnings"}
 _RUN_DATETIMES = {"timestamp", "started_at", "recorded_at"}
-_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
+_encode = msgspec.json.Encoder().encode  # compiled: 1.15 µs a candidate, where json's took 7.1 (issue 19)
+
+
+def _json(value: Any) -> str:
+    """Compact JSON text of a checked value (finite numbers only: the checks refused the others)."""
+    return _encode(value).decode()
 
 
 def _db_datetime():
