@@ -19,10 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
 
 from ailog import services
 from ailog.models import AiAttempt
 from ailog.records import ATTEMPT_FIELDS
+from ailog.services.rows import ATTEMPT_INSERT_COLUMNS
 from bench.core import Bench, Row, register
 from bench.dataset import RUNS_PER_BATCH, Traffic
 from rmos_site.roles import api_account_ensure
@@ -106,13 +108,17 @@ def _raw_sqlite_rate(rows: list[tuple], batch_sizes: list[int], *, indexes: str,
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _raw_same_table_rate(rows: list[tuple], batch_sizes: list[int]) -> tuple[float, set[str]]:
+def _raw_same_table_rate(rows: list[tuple], batch_sizes: list[int]) -> float:
     """Rows per second of a raw insert into the attempts table itself (its indexes, its size),
     one transaction per batch as ingestion commits: executemany on SQLite, COPY on PostgreSQL,
-    what ingestion's own insert does with the driver. Returns the run ids inserted (to delete)."""
+    what ingestion's own insert does with the driver. Each run gets an internal key as ingestion
+    gives one, in arrival order - negative here, so that they never meet ingestion's own keys."""
     table = connection.ops.quote_name(AiAttempt._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_FIELDS)
+    columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_INSERT_COLUMNS)
     sqlite = connection.vendor == "sqlite"
+    keys: dict[str, int] = {}
+    lowest = AiAttempt.objects.aggregate(low=Min("run_key"))["low"] or 0
+    rows = [(*row, keys.setdefault(row[0], min(lowest, 0) - 1 - len(keys))) for row in rows]
     start = time.perf_counter()
     offset = 0
     for size in batch_sizes:
@@ -120,22 +126,18 @@ def _raw_same_table_rate(rows: list[tuple], batch_sizes: list[int]) -> tuple[flo
         offset += size
         with transaction.atomic(), connection.cursor() as cursor:
             if sqlite:
-                cursor.executemany(
-                    f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ATTEMPT_FIELDS))})", part
-                )
+                placeholders = ", ".join(["%s"] * len(ATTEMPT_INSERT_COLUMNS))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", part)
             else:
                 with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in part:
                         copy.write_row(row)
-    rate = len(rows) / (time.perf_counter() - start)
-    return rate, {row[0] for row in rows}
+    return len(rows) / (time.perf_counter() - start)
 
 
-def _raw_same_table_clear(run_ids: set[str]) -> None:
+def _raw_same_table_clear() -> None:
     """Delete what the raw baseline inserted (not timed), so the dataset stays the log it was."""
-    ids = [uuid.UUID(run_id) for run_id in run_ids]
-    for offset in range(0, len(ids), 500):
-        AiAttempt.objects.filter(run_id__in=ids[offset : offset + 500])._raw_delete(AiAttempt.objects.db)
+    AiAttempt.objects.filter(run_key__lt=0)._raw_delete(AiAttempt.objects.db)
 
 
 def _python_floor_rate(batches: list[list[dict[str, Any]]]) -> float:
@@ -201,13 +203,12 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
             # A and B alternate: the same rows (under run ids of their own) raw into the same
             # table, then runs_ingest of the batch; the raw rows are deleted after each round.
             same_rows = _raw_rows([batch for _, batch in batches], new_ids=True, sqlite=connection.vendor == "sqlite")
-            rate, raw_ids = _raw_same_table_rate(same_rows, sizes)
-            same_rounds.append(rate)
+            same_rounds.append(_raw_same_table_rate(same_rows, sizes))
             start = time.perf_counter()
             for source, batch in batches:
                 services.runs_ingest(runs=batch, source=source)
             ours_rounds.append(len(rows) / (time.perf_counter() - start))
-            _raw_same_table_clear(raw_ids)
+            _raw_same_table_clear()
             ours, same_table = max(ours_rounds), max(same_rounds)
             total_attempts += len(rows)
             bar.update(1)
@@ -305,15 +306,17 @@ def _post_bodies(args: tuple[str, str, list[bytes]]) -> list[int]:
     return statuses
 
 
-def _http_rate(bench: Bench, tree: Path, bodies: list[bytes], token: str, clients: int) -> tuple[float, list[int]]:
+def _http_rate(
+    bench: Bench, tree: Path, bodies: list[bytes], token: str, clients: int, database_url: str | None = None
+) -> tuple[float, list[int]]:
     """Attempts per second of ``bodies`` posted by ``clients`` threads to gunicorn (4 workers)
-    serving the code in ``tree`` against the benchmark database."""
+    serving the code in ``tree`` against the benchmark database (or ``database_url``)."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "rmos_site.wsgi:application", "--workers", "4", "--bind", f"127.0.0.1:{port}",
          "--timeout", "300", "--log-level", "warning"],
         cwd=tree,
-        env=dict(os.environ),
+        env={**os.environ, **({"DATABASE_URL": database_url} if database_url else {})},
     )  # fmt: skip
     try:
         _wait_for(port)
@@ -329,6 +332,20 @@ def _http_rate(bench: Bench, tree: Path, bodies: list[bytes], token: str, client
         server.terminate()
         server.wait(timeout=30)
     return sum(_attempts_in(body) for body in bodies) / elapsed, statuses
+
+
+def _token_in(tree: Path, database_url: str) -> str:
+    """An integrator token in another database, made by the code in ``tree``."""
+    code = "from rmos_site.roles import api_account_ensure as a; print(a(username='bench-integrator', role='integrator').token)"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=tree,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _attempts_in(body: bytes) -> int:
@@ -359,7 +376,12 @@ def ingest_http(bench: Bench) -> list[Row]:
         for name, tree in trees:  # A/B alternately, on one dataset: each round new runs for each
             bodies = _http_bodies(bench, clients * requests_per_client)
             sizes += [len(body) for body in bodies]
-            rate, got = _http_rate(bench, tree, bodies, token, clients)
+            # Older code may need the schema it was written for: a copy of the dataset migrated
+            # back (RMOS_BENCH_BEFORE_DATABASE_URL), e.g. before issue 19's time-ordered keys.
+            other_db = os.environ.get("RMOS_BENCH_BEFORE_DATABASE_URL") if name == "before" else None
+            rate, got = _http_rate(
+                bench, tree, bodies, _token_in(tree, other_db) if other_db else token, clients, other_db
+            )
             rates[name].append(rate)
             statuses += got
     rate = max(rates["ours"])
@@ -381,7 +403,12 @@ def ingest_http(bench: Bench) -> list[Row]:
                 target=">= 1.3x on PostgreSQL",
                 met=(rate >= 1.3 * baseline and ok) if on_postgres else None,
                 baseline=baseline,
-                baseline_label=f"the same through gunicorn serving {Path(before).name}",
+                baseline_label=f"the same through gunicorn serving {Path(before).name}"
+                + (
+                    " on a copy of the dataset at its schema"
+                    if os.environ.get("RMOS_BENCH_BEFORE_DATABASE_URL")
+                    else ""
+                ),
                 notes=f"{per_request}; best of {rounds} alternating rounds each (ratios per round: {pairs})",
             )
         )

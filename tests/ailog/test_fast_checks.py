@@ -199,7 +199,7 @@ def rows_of(runs) -> str:
         if run is None:
             continue
         stored = Run({**run.values, "profile_history_id": None}, run.attempts, run.index, run.given)
-        out.append(repr(_run_row(stored, sqlite=True, recorded_at=NOW, source="api")))
+        out.append(repr(_run_row(stored, sqlite=True, recorded_at=NOW, source="api", key=1)))
         rows.add_nested({**run.values, "profile_version": None}, run.attempts)
     return "\n".join(out + [repr(row) for row in rows.rows])
 

@@ -24,10 +24,10 @@ def post_text(client, path: str, text: str):
 
 def stored(run_id: str) -> tuple:
     run = AiRun.objects.filter(run_id=run_id).values().get()
-    run.pop("id"), run.pop("recorded_at")
+    run.pop("id"), run.pop("recorded_at"), run.pop("run_key")
     attempts = list(AiAttempt.objects.filter(run_id=run_id).order_by("attempt_index").values())
     for attempt in attempts:
-        attempt.pop("id")
+        attempt.pop("id"), attempt.pop("run_key")
     return repr(run), repr(attempts)
 
 

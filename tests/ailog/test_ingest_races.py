@@ -111,7 +111,7 @@ def test_a_unique_key_taken_under_the_raw_insert_is_djangos_integrity_error(inte
     as its cursor wraps every other statement's."""
     item = run_item(attempts=2)
     run = Checker(now=timezone.now(), problems=Problems()).run_item(item, 0, nested=True)
-    rows = AttemptRows()
+    rows = AttemptRows({run.run_id: 1})
     rows.add_nested({**run.values, "profile_version": 1}, run.attempts)
     rows.insert()
     with pytest.raises(IntegrityError) as raised, transaction.atomic():
