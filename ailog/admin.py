@@ -14,11 +14,12 @@ from functools import cached_property
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ailog.models import AiAttempt, AiRun
+from ailog.models import AiAttempt, AiRun, AiRunKey
 
 COUNT_CAP = 10_000
 NOT_ADDED_HERE = (
@@ -86,15 +87,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         """A run id finds that run's rows; anything else is an exact id of the search fields."""
         term = search_term.strip()
         try:
-            return queryset.filter(run_id=uuid.UUID(term)), False
+            run_id = uuid.UUID(term)
         except ValueError:
             return super().get_search_results(request, queryset, term)
+        if queryset.model is AiAttempt:  # found by the run's internal key, which the attempts index
+            return queryset.filter(run_key__in=AiRunKey.objects.filter(run_id=run_id).values("id")), False
+        return queryset.filter(run_id=run_id), False
+
+
+class _AttemptsOfRun(BaseInlineFormSet):
+    """A run's attempts found by its internal key, which the attempts index (not by run_id)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.queryset = AiAttempt.objects.filter(run_key=self.instance.run_key).order_by("attempt_index")
 
 
 class AttemptInline(admin.TabularInline):
     """A run's attempts; a run has at most 200 (the largest budget), so all are shown."""
 
     model = AiAttempt
+    formset = _AttemptsOfRun
     fk_name = "run"
     fields = (
         "attempt_index",
@@ -208,7 +222,7 @@ class AiAttemptAdmin(ReadOnlyAdmin):
     search_fields = ("=tool_id", "=material_id", "=machine_id", "=profile_name", "=geometry_engine")
     search_help_text = "Exact tool, material, machine, profile or geometry engine id, or a run id."
     readonly_fields = ("run_link",)
-    exclude = ("run",)
+    exclude = ("run", "run_key")
 
     @admin.display(description="run", ordering="run_id")
     def run_link(self, obj: AiAttempt):

@@ -5,8 +5,9 @@ Write only through ``ailog.services`` (it validates every item, keeps ingestion 
 
 Attempts carry their own context and the profile of their run, so the log viewer filters them
 without a join. An attempt may be recorded before the summary of its run (seed-style events
-arrive in any order), so it points at its run by ``run_id`` with no database constraint; the
-unique ``(run_id, attempt_index)`` makes a retried attempt impossible to store twice.
+arrive in any order), so it points at its run by ``run_id`` with no database constraint, and by
+the run's time-ordered internal key (:class:`AiRunKey`); the unique ``(run_key, attempt_index)``
+makes a retried attempt impossible to store twice.
 
 Indexes: every selective filter of the log viewer has a ``(column, timestamp, id)`` index, so
 "newest first" with that filter is a backward range scan that stops after one page, and the
@@ -61,8 +62,29 @@ def _newest_first_index(table: str, column: str) -> models.Index:
     return models.Index(fields=[column, "timestamp", "id"], name=f"ailog_{table}_{column[:10]}_ts")
 
 
+class AiRunKey(models.Model):
+    """A run's internal key, issued in arrival order (issue 19): with the run's first item,
+    attempt or summary, whichever comes first.
+
+    The public ``run_id`` is a random UUID chosen by the integrator; indexes led by it take each
+    new run at a random place, which costs every insert (a page read and written, and after each
+    checkpoint a full-page image). Attempts are unique and looked up by ``(run_key,
+    attempt_index)`` instead, which new runs append at the end; only this table (one row a run)
+    and the runs table keep a ``run_id`` index.
+    """
+
+    run_id = models.UUIDField(unique=True)
+
+    class Meta:
+        verbose_name = "AI run key"
+
+    def __str__(self) -> str:
+        return f"key {self.pk} of run {self.run_id}"
+
+
 class AiRun(models.Model):
     run_id = models.UUIDField(unique=True)
+    run_key = models.BigIntegerField(unique=True, help_text="internal, time-ordered (AiRunKey)")
     timestamp = models.DateTimeField(help_text="when the run ended (its summary)")
     started_at = models.DateTimeField(null=True, blank=True)
     elapsed_seconds = models.FloatField(null=True, blank=True)
@@ -142,10 +164,11 @@ class AiAttempt(models.Model):
         to_field="run_id",
         db_column="run_id",
         db_constraint=False,
-        db_index=False,  # the unique (run_id, attempt_index) below serves lookups by run
+        db_index=False,  # looked up by run_key (the unique (run_key, attempt_index) below)
         on_delete=models.DO_NOTHING,
         related_name="attempt_records",
     )
+    run_key = models.BigIntegerField(help_text="internal, time-ordered: the run's AiRunKey")
     attempt_index = models.PositiveSmallIntegerField()
     timestamp = models.DateTimeField()
 
@@ -176,7 +199,7 @@ class AiAttempt(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["run", "attempt_index"], name="ailog_attempt_once_per_run"),
+            models.UniqueConstraint(fields=["run_key", "attempt_index"], name="ailog_attempt_once_per_run"),
             models.CheckConstraint(
                 condition=Q(attempt_index__gte=1, attempt_index__lte=MAX_ATTEMPTS_PER_RUN),
                 name="ailog_attempt_index_range",

@@ -21,7 +21,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from ailog.counts import ADDITIVE, DAY_KEY
 from ailog.filters import LIMIT_DEFAULT, Cursor, LogFilter, RunIdPrefix
-from ailog.models import AiAttempt, AiRun
+from ailog.models import AiAttempt, AiRun, AiRunKey
 from engine.search import REASONS
 from rmos_site.errors import NotFound
 
@@ -32,8 +32,9 @@ STREAM_CHUNK = 2000
 Row = TypeVar("Row", AiAttempt, AiRun)
 
 
-ATTEMPT_ROW_FIELDS = tuple(f.attname for f in AiAttempt._meta.concrete_fields)
-RUN_ROW_FIELDS = tuple(f.attname for f in AiRun._meta.concrete_fields)
+# Every field but the internal key (AiRunKey), which no answer shows.
+ATTEMPT_ROW_FIELDS = tuple(f.attname for f in AiAttempt._meta.concrete_fields if f.attname != "run_key")
+RUN_ROW_FIELDS = tuple(f.attname for f in AiRun._meta.concrete_fields if f.attname != "run_key")
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,17 @@ def context_q(filters: LogFilter) -> Q:
     return q
 
 
-def _context_q(filters: LogFilter) -> Q:
+def _context_q(filters: LogFilter, *, attempts: bool = False) -> Q:
     q = context_q(filters)
+    run_q = None
     if isinstance(filters.run_id, RunIdPrefix):
         low, high = filters.run_id.bounds()
-        q &= Q(run_id__gte=low, run_id__lte=high)
+        run_q = Q(run_id__gte=low, run_id__lte=high)
     elif filters.run_id is not None:
-        q &= Q(run_id=filters.run_id)
+        run_q = Q(run_id=filters.run_id)
+    if run_q is not None:
+        # Attempts are found by their run's internal key (no attempt index leads with run_id).
+        q &= Q(run_key__in=AiRunKey.objects.filter(run_q).values("id")) if attempts else run_q
     if filters.since is not None:
         q &= Q(timestamp__gte=filters.since)
     if filters.until is not None:
@@ -77,7 +82,7 @@ def _context_q(filters: LogFilter) -> Q:
 
 def attempts_filtered(*, filters: LogFilter) -> QuerySet[AiAttempt]:
     """Attempts matching ``filters`` (``success`` and ``reason`` are run filters and ignored here)."""
-    q = _context_q(filters)
+    q = _context_q(filters, attempts=True)
     if filters.risk_bucket is not None:
         q &= Q(risk_bucket=filters.risk_bucket)
     return AiAttempt.objects.filter(q)
@@ -158,7 +163,11 @@ def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
     except ValueError:
         raise NotFound(f"{run_id!r} is not a run id (a UUID).", extra={"field": "run_id"}) from None
     run = AiRun.objects.filter(run_id=key).values(*RUN_ROW_FIELDS).first()
-    attempts = list(AiAttempt.objects.filter(run_id=key).order_by("attempt_index").values(*ATTEMPT_ROW_FIELDS))
+    attempts = list(
+        AiAttempt.objects.filter(run_key__in=AiRunKey.objects.filter(run_id=key).values("id"))
+        .order_by("attempt_index")
+        .values(*ATTEMPT_ROW_FIELDS)
+    )
     if run is None:
         if attempts:
             raise NotFound(
@@ -192,9 +201,9 @@ def _grouped(queryset, group: tuple[str, ...]):
 #: Each run's RED share of the attempt rows recorded for it (NULL when it has none), as
 #: :meth:`ailog.counts.Tally.run_risk` counts it.
 _red_share_of_run = (
-    AiAttempt.objects.filter(run_id=OuterRef("run_id"))
+    AiAttempt.objects.filter(run_key=OuterRef("run_key"))
     .order_by()
-    .values("run_id")
+    .values("run_key")
     .annotate(share=Cast(Count("id", filter=Q(risk_bucket="RED")), FloatField()) / Cast(Count("id"), FloatField()))
     .values("share")
 )
@@ -303,7 +312,7 @@ def runs_latest(*, day: date) -> dict[tuple, datetime]:
 
 def attempts_of_runs(runs: QuerySet[AiRun]) -> QuerySet[AiAttempt]:
     """Every attempt of these runs, whatever its own timestamp."""
-    return AiAttempt.objects.filter(run_id__in=Subquery(runs.values("run_id")))
+    return AiAttempt.objects.filter(run_key__in=Subquery(runs.values("run_key")))
 
 
 def log_between(*, start: datetime, end: datetime) -> tuple[QuerySet[AiRun], QuerySet[AiAttempt]]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
-from rest_framework import serializers
+from rest_framework import parsers, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +24,7 @@ from ailog.filters import (
     log_filter_parse,
     page_parse,
 )
+from rmos_site.api import JSONParser
 from rmos_site.errors import PayloadTooLarge
 
 ADD_RUN = "ailog.add_airun"
@@ -143,6 +146,29 @@ class PassThroughItems(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class IngestJSONParser(JSONParser):
+    """The ingestion endpoints' parser: the body's bytes decoded by msgspec (compiled, several
+    times faster than ``json`` on 50,000 attempts), into the plain data the fast checks take.
+
+    msgspec keeps the last of a key given twice, where the product refuses it (400
+    ``duplicate_key``): a body is taken only when re-encoding what msgspec decoded gives back the
+    body itself (compacted), which no body with a repeated key does. Any other body (a repeated
+    key, a number or text written another way such as ``1.50`` or ``\u00e9``, malformed JSON, a
+    charset other than UTF-8) goes to the general parser, whose answers stay the same.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read() if stream is not None else b""
+        if parsers.get_encoding(parser_context or {}).lower().replace("_", "-") in ("utf-8", "utf8"):
+            try:
+                data = msgspec.json.decode(body)
+                if msgspec.json.encode(data) == msgspec.json.format(body, indent=-1):
+                    return data
+            except (msgspec.MsgspecError, ValueError, RecursionError):
+                pass  # the general parser answers
+        return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
 def refuse_oversized(request) -> None:

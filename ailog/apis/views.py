@@ -7,7 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ailog import selectors, services
-from ailog.apis.common import ADD_RUN, ListApi, PassThroughItems, filter_parameters, refuse_oversized
+from ailog.apis.common import (
+    ADD_RUN,
+    IngestJSONParser,
+    ListApi,
+    PassThroughItems,
+    filter_parameters,
+    refuse_oversized,
+)
 from ailog.apis.shapes import (
     ATTEMPT_COLUMNS,
     RUN_COLUMNS,
@@ -79,6 +86,7 @@ class RunListApi(ListApi):
 class RunIngestApi(APIView):
     permission_classes = [permission_for_writes(ADD_RUN)]
     throttle_classes = [IngestRateThrottle]
+    parser_classes = [IngestJSONParser]
 
     class InputSerializer(StrictSerializer):
         runs = PassThroughItems(
@@ -95,9 +103,10 @@ class RunIngestApi(APIView):
     )
     def post(self, request):
         refuse_oversized(request)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return ingest_response(services.runs_ingest(runs=serializer.validated_data["runs"]))
+        with services.paused_gc():  # decoding too: see ailog.services.ingest.paused_gc
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return ingest_response(services.runs_ingest(runs=serializer.validated_data["runs"]))
 
 
 class RunsApi(RunListApi, RunIngestApi):
@@ -121,6 +130,7 @@ class RunDetailApi(NoQueryParamsApi):
 class EventIngestApi(APIView):
     permission_classes = [permission_for_writes(ADD_RUN)]
     throttle_classes = [IngestRateThrottle]
+    parser_classes = [IngestJSONParser]
 
     class InputSerializer(StrictSerializer):
         events = PassThroughItems(
@@ -137,6 +147,7 @@ class EventIngestApi(APIView):
     )
     def post(self, request):
         refuse_oversized(request)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return ingest_response(services.events_ingest(events=serializer.validated_data["events"]))
+        with services.paused_gc():
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return ingest_response(services.events_ingest(events=serializer.validated_data["events"]))

@@ -1,11 +1,12 @@
 """Checking and normalising posted runs, attempts and events: the rules of every log item.
 
-Plain Python on plain data (decoded JSON), written for speed: ingestion checks up to 50,000
-attempts per request, so each check is a type test and a comparison, with no serializer or
-model instance per item. Every problem becomes a :class:`~rmos_site.errors.FieldError` with the
-item's ``index`` in the batch and a ``field`` path inside it (``attempt_records[3].score``);
-checking goes on after the first problem so that one answer lists them all (up to
-:data:`MAX_ERRORS`).
+Two layers (issue 19). :mod:`~ailog.records.fast` accepts the happy batch: msgspec Structs
+(compiled) check types, ranges, lengths, choices and unknown keys, and a short Python pass the
+rest. It never refuses anything itself: on any refusal or doubt the :class:`Checker` (plain
+Python on plain data) checks the batch again and lists every problem, each a
+:class:`~rmos_site.errors.FieldError` with the item's ``index`` in the batch and a ``field`` path
+inside it (``attempt_records[3].score``), up to :data:`MAX_ERRORS`. What the fast layer accepts
+it turns into exactly the Checker's values (tests/ailog/test_fast_checks.py).
 
 The shapes (field names follow the seed handoff):
 

@@ -88,21 +88,13 @@ class Checker(ValueChecks):
         problems = self.problems
         before = problems.total
         get = item.get
-        attempt_index = get("attempt_index")
-        if type(attempt_index) is not int or not 1 <= attempt_index <= MAX_ATTEMPTS_PER_RUN:
-            attempt_index = self.integer(attempt_index, index, prefix + "attempt_index", 1, MAX_ATTEMPTS_PER_RUN)
+        attempt_index = self.integer(get("attempt_index"), index, prefix + "attempt_index", 1, MAX_ATTEMPTS_PER_RUN)
         ts = self.timestamp(get("timestamp"), index, prefix + "timestamp")
-        score = get("score")
-        if type(score) is not float or not 0.0 <= score <= 100.0:  # the common case costs one test
-            score = self.number(score, index, prefix + "score", 0.0, 100.0)
-        bucket = get("risk_bucket")
-        if type(bucket) is not str or bucket not in RISK_BUCKETS:
-            bucket = self.choice(bucket, index, prefix + "risk_bucket", RISK_BUCKETS)
-        acceptable = get("is_acceptable")
-        if type(acceptable) is not bool:
-            acceptable = self.boolean(acceptable, index, prefix + "is_acceptable")
+        score = self.number(get("score"), index, prefix + "score", 0.0, 100.0)
+        bucket = self.choice(get("risk_bucket"), index, prefix + "risk_bucket", RISK_BUCKETS)
+        acceptable = self.boolean(get("is_acceptable"), index, prefix + "is_acceptable")
         ring_count = get("ring_count")
-        if ring_count is not None and (type(ring_count) is not int or not 1 <= ring_count <= MAX_RINGS_LIMIT):
+        if ring_count is not None:
             ring_count = self.integer(ring_count, index, prefix + "ring_count", 1, MAX_RINGS_LIMIT)
         width = get("total_width_mm")
         if width is not None:

@@ -185,40 +185,6 @@ class ValueChecks:
 
     def candidate(self, value: Any, index: int, path: str) -> dict | None:
         """A candidate ``{rings: [{width_mm, pattern, material_key}], ring_count, total_width_mm}``."""
-        if type(value) is dict and CANDIDATE_KEYS.issuperset(value):
-            rings = value.get("rings")
-            if type(rings) is list and 0 < len(rings) <= MAX_RINGS_LIMIT:
-                # Fast path: one pass of type tests; any doubt goes to the careful path below.
-                total = 0.0
-                for ring in rings:
-                    if type(ring) is not dict or not RING_KEYS.issuperset(ring):
-                        break
-                    width = ring.get("width_mm")
-                    pattern = ring.get("pattern")
-                    material = ring.get("material_key")
-                    if (
-                        type(width) is not float
-                        or not 0.0 < width <= MAX_RING_WIDTH_MM
-                        or type(pattern) is not str
-                        or pattern not in RING_PATTERNS
-                        or type(material) is not str
-                        or len(material) > ID_MAX_LENGTH
-                        or not material.isprintable()
-                    ):
-                        break
-                    total += width
-                else:
-                    if total > MAX_TOTAL_WIDTH_MM + WIDTH_TOLERANCE_MM:
-                        return self._candidate_in_detail(value, index, path)
-                    count = value.get("ring_count")
-                    stated = value.get("total_width_mm")
-                    if (count is None or count == len(rings)) and (
-                        stated is None or (type(stated) is float and abs(stated - total) <= WIDTH_TOLERANCE_MM)
-                    ):
-                        return value
-        return self._candidate_in_detail(value, index, path)
-
-    def _candidate_in_detail(self, value: Any, index: int, path: str) -> dict | None:
         add = self.problems.add
         if type(value) is not dict:
             add(index, path, "type", "must be an object {rings, ring_count, total_width_mm}")

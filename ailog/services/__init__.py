@@ -14,6 +14,7 @@ from ailog.services.ingest import (
     MAX_EVENTS_PER_REQUEST,
     MAX_RUNS_PER_REQUEST,
     events_ingest,
+    paused_gc,
     run_record,
     runs_ingest,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_RUNS_PER_REQUEST",
     "IngestResult",
     "events_ingest",
+    "paused_gc",
     "run_record",
     "runs_ingest",
     "PruneResult",

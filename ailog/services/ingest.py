@@ -18,8 +18,10 @@ Rules every write keeps:
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +41,7 @@ from ailog.records import (
     Run,
     shown,
 )
+from ailog.records.fast import fast_events, fast_runs
 from ailog.services.store import IngestResult, raise_problems, store_batch
 from rmos_site.errors import FieldError, PayloadTooLarge, ValidationFailed
 
@@ -66,12 +69,16 @@ def runs_ingest(*, runs: Any, source: str = Source.API) -> IngestResult:
             f"{attempt_count} attempts in one request; the limit is {MAX_ATTEMPTS_PER_REQUEST}. Split the batch.",
             errors=[FieldError("runs", "max_attempts", f"at most {MAX_ATTEMPTS_PER_REQUEST} attempts per request")],
         )
-    problems = Problems()
-    checker = Checker(now=timezone.now(), problems=problems)
-    checked = [checker.run_item(item, index, nested=True) for index, item in enumerate(runs)]
-    _refuse_repeated_runs(checked, problems)
-    raise_problems(problems)
-    return store_batch([run for run in checked if run is not None], [], source=source)
+    with paused_gc():
+        now = timezone.now()
+        problems = Problems()
+        checked = fast_runs(runs, now)
+        if checked is None:  # refused or in doubt: the full Checker lists every problem
+            checker = Checker(now=now, problems=problems)
+            checked = [checker.run_item(item, index, nested=True) for index, item in enumerate(runs)]
+        _refuse_repeated_runs(checked, problems)
+        raise_problems(problems)
+        return store_batch([run for run in checked if run is not None], [], source=source)
 
 
 def events_ingest(*, events: Any) -> IngestResult:
@@ -91,8 +98,34 @@ def events_ingest(*, events: Any) -> IngestResult:
             f"{summaries} run summaries in one request; the limit is {MAX_RUNS_PER_REQUEST}. Split the batch.",
             errors=[FieldError("events", "max_runs", f"at most {MAX_RUNS_PER_REQUEST} run summaries per request")],
         )
+    with paused_gc():
+        return _events_ingest(events)
+
+
+def _events_ingest(events: list) -> IngestResult:
+    now = timezone.now()
     problems = Problems()
-    checker = Checker(now=timezone.now(), problems=problems)
+    fast = fast_events(events, now)
+    if fast is not None:
+        runs, loose = fast
+    else:  # refused or in doubt: the full Checker lists every problem
+        runs, loose = _check_events(events, Checker(now=now, problems=problems))
+    _refuse_repeated_runs(runs, problems)
+    seen: dict[tuple[uuid.UUID, int], int] = {}
+    for index, attempt in loose:
+        key = (attempt[A_RUN], attempt[A_INDEX])
+        if key in seen:
+            problems.add(
+                index, "attempt_index", "unique", f"attempt {key[1]} of run {key[0]} is also event [{seen[key]}]"
+            )
+        else:
+            seen[key] = index
+    raise_problems(problems)
+    return store_batch([run for run in runs if run is not None], loose, source=Source.API)
+
+
+def _check_events(events: list, checker: Checker) -> tuple[list[Run | None], list[tuple[int, Attempt]]]:
+    problems = checker.problems
     runs: list[Run | None] = []
     loose: list[tuple[int, Attempt]] = []
     for index, item in enumerate(events):
@@ -108,18 +141,7 @@ def events_ingest(*, events: Any) -> IngestResult:
                 loose.append((index, attempt))
         else:
             problems.add(index, "event_type", "choice", f"must be one of {', '.join(EVENT_TYPES)}; got {shown(kind)}")
-    _refuse_repeated_runs(runs, problems)
-    seen: dict[tuple[uuid.UUID, int], int] = {}
-    for index, attempt in loose:
-        key = (attempt[A_RUN], attempt[A_INDEX])
-        if key in seen:
-            problems.add(
-                index, "attempt_index", "unique", f"attempt {key[1]} of run {key[0]} is also event [{seen[key]}]"
-            )
-        else:
-            seen[key] = index
-    raise_problems(problems)
-    return store_batch([run for run in runs if run is not None], loose, source=Source.API)
+    return runs, loose
 
 
 def run_record(
@@ -181,7 +203,9 @@ def run_record(
         ],
     )
     problems = Problems()
-    run = Checker(now=timezone.now(), problems=problems).run_item(item, 0, nested=True)
+    now = timezone.now()
+    checked = fast_runs([item], now)
+    run = checked[0] if checked else Checker(now=now, problems=problems).run_item(item, 0, nested=True)
     raise_problems(problems)
     assert run is not None
     if profile_history_id is not None:
@@ -189,6 +213,22 @@ def run_record(
         run.given = run.given | {"profile_history_id"}
     store_batch([run], [], source=source)
     return AiRun.objects.get(run_id=run.run_id)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection while a batch is checked and stored (issue 19): a batch makes
+    hundreds of thousands of containers, none of them cyclic garbage, and the collector's passes
+    over them cost more than the checks (msgspec's conversion 4.5 -> 1.5 µs an attempt). What the
+    batch leaves is freed by reference counting; the collector resumes when it ends."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _iso(moment: datetime) -> str:

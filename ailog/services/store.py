@@ -42,7 +42,7 @@ from ailog.records import (
     shown,
 )
 from ailog.services.risk import RunRisk, lock_stored_runs
-from ailog.services.rows import RUN_COLUMNS, AttemptRows, insert_run_rows
+from ailog.services.rows import RUN_COLUMNS, AttemptRows, insert_run_rows, run_keys_allocate
 from ailog.services.versions import resolve_profiles
 from ailog.signals import log_changed
 from rmos_site.errors import Conflict, FieldError, ValidationFailed
@@ -138,15 +138,17 @@ class _Writer:
         self.conflicts: list[FieldError] = []
         self.conflicting_runs: set[str] = set()
         self.problems = Problems()
-        self.rows = AttemptRows()
+        self.keys: dict[uuid.UUID, int] = {}  # each touched run's internal key (AiRunKey)
+        self.rows = AttemptRows(self.keys)
         self.tally = Tally()  # the counts this write changes, sent with the rows (ailog.signals)
         self.risk = RunRisk()  # each run's RED share, as this write changes it (ailog.services.risk)
 
     def write(self) -> IngestResult:
         self._pass_the_orphan_gate()
+        touched = {run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose}
+        self.keys.update(run_keys_allocate(touched))
         created = self._insert_runs()
         known = self._runs_known()
-        touched = {run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose}
         lock_stored_runs(touched - created)
         stored = self._stored_attempts(touched)
         self._nested_attempts(stored)
@@ -199,7 +201,7 @@ class _Writer:
     def _insert_runs(self) -> set[uuid.UUID]:
         if not self.runs:
             return set()
-        created = insert_run_rows(self.runs, recorded_at=timezone.now(), source=self.source)
+        created = insert_run_rows(self.runs, recorded_at=timezone.now(), source=self.source, keys=self.keys)
         self.result.runs_created = len(created)
         existing = [run for run in self.runs if run.run_id not in created]
         if existing:
@@ -243,7 +245,9 @@ class _Writer:
         """Attempts already stored for these runs (retries, or events that came first)."""
         if not run_ids:
             return {}
-        rows = AiAttempt.objects.filter(run_id__in=run_ids).values_list(*ATTEMPT_FIELDS)
+        rows = AiAttempt.objects.filter(run_key__in=[self.keys[run_id] for run_id in run_ids]).values_list(
+            *ATTEMPT_FIELDS
+        )
         return {(row[A_RUN], row[A_INDEX]): row for row in rows}
 
     def _nested_attempts(self, stored: dict[tuple, tuple]) -> None:
@@ -415,7 +419,8 @@ class _Writer:
                     self.tally.attempt(before, sign=-1)
                     self.tally.attempt({**before, "profile_name": profile[0], "profile_version": profile[1]})
         for (name, version), run_ids in by_profile.items():
-            AiAttempt.objects.filter(run_id__in=run_ids).update(profile_name=name, profile_version=version)
+            keys = [self.keys[run_id] for run_id in run_ids]
+            AiAttempt.objects.filter(run_key__in=keys).update(profile_name=name, profile_version=version)
 
 
 #: Which field a problem of _Writer._fits_run names, on the attempt's item or on the run's summary.

@@ -109,7 +109,8 @@ def runs_reattribute(*, name: str, saved_at: datetime | None, **signal: Any) -> 
             change.add_counts(key, counts, sign=-1)
         for run_id, (version, history_id) in moving.items():
             AiRun.objects.filter(run_id=run_id).update(profile_version=version, profile_history_id=history_id)
-            AiAttempt.objects.filter(run_id=run_id).update(profile_version=version)
+            run_key = AiRun.objects.filter(run_id=run_id).values("run_key")
+            AiAttempt.objects.filter(run_key__in=run_key).update(profile_version=version)
         for key, counts in log_counts(runs=moved, attempts=attempts_of_runs(moved), group=DAY_KEY).items():
             change.add_counts(key, counts)
         log_changed.send(sender=AiRun, change=change)

@@ -12,7 +12,9 @@ What it does, on a fresh PostgreSQL database of its own:
    ``POST /api/rmos/logs/ai/runs``; each client re-sends some of its batches at random
    (idempotent retries), and retries any batch whose request failed;
 4. in the middle of ingestion it SIGKILLs one gunicorn worker (the master starts another);
-5. races ``--racers`` concurrent PUTs on one profile, all naming the same version;
+5. races identical retries (tests/reliability/racing.py): ``--retry-rounds`` rounds in which
+   ``--retry-clients`` clients post the identical batch at once, on ``/events`` and ``/runs``;
+   then ``--racers`` concurrent PUTs on one profile, all naming the same version;
 6. then verifies from the database: every run stored exactly once, attempt counts exact, no run
    with a partial set of attempts, analytics aggregates equal to a recomputation from the raw
    rows (``rebuild_aggregates --check``), no 5xx other than requests cut by the killed worker,
@@ -52,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.reliability.front import Front, refusals, slow_body_probe  # noqa: E402 - after the path
+from tests.reliability.racing import racing_identical_retries  # noqa: E402 - after the path
 
 PYTHON = sys.executable
 PG = os.environ.get("RMOS_CI_PG", "postgres://postgres@127.0.0.1:5432")
@@ -409,6 +412,8 @@ def main() -> int:
     parser.add_argument("--attempts-per-run", type=int, default=10, help="attempts per run (default 10)")
     parser.add_argument("--resend", type=float, default=0.15, help="share of batches re-sent on purpose (default 0.15)")
     parser.add_argument("--racers", type=int, default=16, help="concurrent PUTs of one profile version (default 16)")
+    parser.add_argument("--retry-rounds", type=int, default=20, help="rounds of racing identical retries (default 20)")
+    parser.add_argument("--retry-clients", type=int, default=4, help="clients posting each identical batch (default 4)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for batches")
     parser.add_argument("--slow-sockets", type=int, help="slow-body clients in the probe (default: twice the workers)")
     parser.add_argument("--slow-seconds", type=float, default=10.0, help="length of the slow-body probe (default 10)")
@@ -452,6 +457,15 @@ def main() -> int:
             transport_errors=dict(tally.errors),
             fivexx_outside_fault=tally.fivexx_outside_fault,
         )
+        racing, raced_runs = racing_identical_retries(
+            lambda path, body: request(dep.public_port, "POST", path, tokens["integrator"], body)[0],
+            make_batch,
+            rounds=args.retry_rounds,
+            clients=args.retry_clients,
+            rng=random.Random(args.seed + 1),
+        )
+        report["racing_identical_retries"] = racing
+        expected.update(raced_runs)
         report["race"] = race(dep, tokens["operator"], args.racers)
         slow_sockets = args.slow_sockets or 2 * args.workers
         report["slow_body_through_nginx"] = slow_body_probe(
@@ -493,6 +507,8 @@ def main() -> int:
             failures.append("5xx outside the fault window")
         if aggregates.returncode != 0:
             failures.append("aggregates differ from a recomputation")
+        if racing["not_2xx"]:
+            failures.append(f"racing identical retries: {racing['statuses']}")
         race_statuses = report["race"]["statuses"]
         if race_statuses.get(200) != 1 or race_statuses.get(409) != args.racers - 1:
             failures.append(f"race: expected one 200 and {args.racers - 1} 409s, got {race_statuses}")
@@ -515,6 +531,8 @@ def main() -> int:
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=1, default=str))
     print(json.dumps(report, indent=1, default=str))
+    if "racing_identical_retries" in report:
+        print(report["racing_identical_retries"]["figure"])
     print("LOAD/FAULT TEST", "PASSED" if not failures else "FAILED: " + "; ".join(failures))
     return 0 if not failures else 1
 
