@@ -110,5 +110,10 @@ def live_analytics(request: HttpRequest) -> HttpResponse:
         return state
     bounds, _ = time_bounds(state)
     stats = analytics_panel(state, bounds.params())
-    context = {"state": state, "stats": stats}
+    # The refreshed part carries its own trigger (hx-get), or polling would end after one refresh.
+    context = {
+        "state": state,
+        "stats": stats,
+        "live": {"analytics": request.get_full_path(), "analytics_seconds": ANALYTICS_SECONDS},
+    }
     return render(request, "dashboard/panels/analytics_tables.html", context)

@@ -168,6 +168,8 @@ def test_the_overview_and_analytics_refreshes_render_their_parts(viewer_client, 
     response = viewer_client.get("/rmos/ai-ops/live/analytics/?range=7d", **HTMX)
     body = response.content.decode()
     assert 'id="analytics-live"' in body and 'id="hotspots-live" hx-swap-oob="true"' in body
+    # The part keeps polling: its own trigger comes back with it.
+    assert 'hx-get="/rmos/ai-ops/live/analytics/?range=7d"' in body and 'hx-trigger="every 30s' in body
     assert '<td class="num">21</td>' in body
 
 
