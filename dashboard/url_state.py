@@ -436,7 +436,8 @@ def parse(query: Mapping[str, Any]) -> tuple[DashboardState, list[Problem]]:
         unknown = names - set(SECTIONS) - {"none"}
         if unknown:
             problems.append(Problem(OPEN, f"ignored {sorted(unknown)[0][:40]!r}, use some of {', '.join(SECTIONS)}"))
-        sections = tuple(s for s in SECTIONS if s in names)
+        if names - unknown:  # only unknown names: the default, not every section closed
+            sections = tuple(s for s in SECTIONS if s in names)
     state = DashboardState(
         selection=selection,
         autoload=autoload,

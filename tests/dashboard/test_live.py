@@ -107,6 +107,9 @@ def test_range_live_and_sections_round_trip_through_the_address():
     assert state.url() == "/rmos/ai-ops/?range=7d&live=off&open=log%2Ceditor"
     assert url_state.parse({"open": "none"})[0].sections == ()
     assert url_state.parse({})[0].sections == url_state.SECTIONS
+    # Only names it does not know: said, and the default kept (not every section closed).
+    unknown, problems = url_state.parse({"open": "foo"})
+    assert unknown.sections == url_state.SECTIONS and problems[0].key == "open"
     again, _ = url_state.parse(parse_qs(urlsplit(state.with_section("inspector", True).url()).query))
     assert again.sections == ("log", "inspector", "editor")
 
