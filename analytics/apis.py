@@ -235,7 +235,9 @@ class OverviewApi(APIView):
                 "until": serializers.DateTimeField(allow_null=True),
                 **{name: _Stats().get_fields()[name] for name in selectors.overview_fields()},
                 "open_alerts": serializers.IntegerField(help_text="regression alerts open now (whatever the range)"),
-                "open_change_requests": serializers.IntegerField(help_text="change requests open now"),
+                "open_change_requests": serializers.IntegerField(
+                    help_text="change requests awaiting review now (state open; approved ones wait to be published)"
+                ),
             },
         ),
     )

@@ -154,7 +154,7 @@ def overview_panel(state: DashboardState, bounds: Bounds) -> Overview:
         Figure(
             "Change requests",
             f"{numbers['open_change_requests']:,}",
-            "open for review",
+            "awaiting review (state open)",
             reverse("change-request-list") + "?state=open",
         ),
     )

@@ -3,6 +3,7 @@ radius, prediction, reviews, actions), revising, the header's count, the profile
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,6 +151,9 @@ def test_the_request_page_shows_blast_radius_and_prediction(production, operator
     assert "contexts that resolved to production_machine in the last 30 days: 3 runs" in html
     assert "<code>saw:slitting-0.5</code></td><td><code>wood:ebony</code>" in html and "67%" in html
     assert "Prediction on real traffic" in html and "Acceptable share" in html and "Per context" in html
+    # The difference in percentage points beside the percents, not a raw fraction.
+    difference = re.search(r'<th scope="row">Difference</th><td class="num">([^<]*)</td>', html).group(1)
+    assert re.fullmatch(r"([+-]\d+\.\d|±0\.0) pp", difference), difference
     assert "Reviewing needs the reviewer role" in html
 
 
