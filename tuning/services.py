@@ -133,6 +133,20 @@ def _finish(job: TuningJob, state: str, *, result: dict | None = None, error: st
     return job
 
 
+def _finish_running(job: TuningJob, state: str, *, result: dict | None = None, error: str = "") -> TuningJob:
+    """The worker's last write, only if the job is still running: a cancel of a job that looked
+    stalled (:attr:`TuningJob.stalled`) has finished it already, and stands."""
+    fields: dict[str, Any] = {"state": state, "result": result, "error": error, "finished_at": timezone.now()}
+    if result is not None:
+        fields["trials_done"] = result["trials_done"]
+    if TuningJob.objects.filter(pk=job.pk, state=TuningJob.State.RUNNING).update(**fields):
+        for name, value in fields.items():
+            setattr(job, name, value)
+    else:
+        job.refresh_from_db()
+    return job
+
+
 def tuning_job_run(
     *,
     job_id: int,
@@ -181,13 +195,13 @@ def tuning_job_run(
             should_stop=should_stop,
         )
     except TuningError as exc:
-        return _finish(job, TuningJob.State.FAILED, error=f"The job's record breaks a rule: {exc}")
+        return _finish_running(job, TuningJob.State.FAILED, error=f"The job's record breaks a rule: {exc}")
     except Exception as exc:
         logger.exception("tuning job %s failed", job.pk)
-        _finish(job, TuningJob.State.FAILED, error=f"{type(exc).__name__}: {exc}")
+        _finish_running(job, TuningJob.State.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     state = TuningJob.State.CANCELLED if result["stopped"] else TuningJob.State.DONE
-    return _finish(job, state, result=result)
+    return _finish_running(job, state, result=result)
 
 
 def tuning_job_cancel(*, job_id: int, user=None) -> TuningJob:

@@ -153,6 +153,25 @@ def test_a_job_whose_worker_died_reads_stalled_and_a_cancel_finishes_it_at_once(
 
 
 @pytest.mark.django_db
+def test_a_worker_that_was_only_slow_does_not_undo_a_stalled_jobs_cancel(tuned_profile, operator):
+    """The cancel of a job that looked stalled lands while its worker, alive after all, is past its
+    last trial: the worker's final write must not turn the cancelled job into a done one."""
+    from django.utils import timezone
+
+    job = services.tuning_job_create(profile="tuned", trials=10, seed=1, user=operator, enqueue=False)
+
+    def cancelled_meanwhile(done: int, total: int) -> None:
+        if done == total:  # as tuning_job_cancel leaves a stalled job
+            TuningJob.objects.filter(pk=job.pk).update(
+                state="cancelled", error="Its worker stopped: no trial finished after …", finished_at=timezone.now()
+            )
+
+    finished = services.tuning_job_run(job_id=job.pk, on_trial=cancelled_meanwhile)
+    job.refresh_from_db()
+    assert job.state == finished.state == "cancelled" and job.error.startswith("Its worker stopped")
+
+
+@pytest.mark.django_db
 def test_cancelling_a_finished_job_is_refused(tuned_profile):
     from rmos_site.errors import Conflict
 
