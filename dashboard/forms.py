@@ -303,6 +303,8 @@ class ProfileForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    # The revision on the page the reviewer read: a revision made since refuses the review (409).
+    revision = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     decision = forms.ChoiceField(
         label="Your review",
         choices=[

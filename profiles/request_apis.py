@@ -209,6 +209,12 @@ class ChangeRequestReviewApi(APIView):
         note = StrictCharField(
             required=False, allow_blank=True, max_length=services.NOTE_MAX, help_text="required unless approving"
         )
+        revision = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="the revision you reviewed: if the author revised the request since, 409 (rule revision_changed) "
+            "and nothing is recorded",
+        )
 
     @extend_schema(
         operation_id="change_requests_review", request=InputSerializer, responses={201: RequestDetailSerializer}
@@ -218,7 +224,11 @@ class ChangeRequestReviewApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         services.change_request_review(
-            request_id=request_id, decision=data["decision"], note=data.get("note", ""), user=request.user
+            request_id=request_id,
+            decision=data["decision"],
+            note=data.get("note", ""),
+            user=request.user,
+            revision=data.get("revision"),
         )
         return Response(_detail(request_id), status=201)
 

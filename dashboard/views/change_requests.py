@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -161,22 +162,26 @@ def change_request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
         form.is_valid()
-        try:
-            created = services.change_request_create(
-                profile_name=profile.name,
-                base_version=form.cleaned_data.get("version"),
-                changes=form.changes(),
-                note=form.cleaned_data.get("note", ""),
-                user=request.user,
-            )
-        except ApplicationError as exc:
-            form.attach(exc)
-            status = exc.status
-        else:
-            if not form.errors:
-                messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
-                return redirect("change-request-detail", created.pk)
-            status = 400
+        # The service also checks what the form could not (every error at once); with errors in
+        # the form it must store nothing, so its write is rolled back then.
+        with transaction.atomic():
+            try:
+                created = services.change_request_create(
+                    profile_name=profile.name,
+                    base_version=form.cleaned_data.get("version"),
+                    changes=form.changes(),
+                    note=form.cleaned_data.get("note", ""),
+                    user=request.user,
+                )
+            except ApplicationError as exc:
+                form.attach(exc)
+                status = exc.status
+            else:
+                if not form.errors:
+                    messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
+                    return redirect("change-request-detail", created.pk)
+                transaction.set_rollback(True)
+                status = 400
         if form.errors and status == 200:
             status = 400
     else:
@@ -209,28 +214,34 @@ def change_request_revise(request: HttpRequest, request_id: int) -> HttpResponse
     if request.method == "POST":
         form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
         form.is_valid()
-        try:
-            services.change_request_revise(
-                request_id=change_request.pk,
-                base_version=form.cleaned_data.get("version"),
-                changes=form.changes(),
-                note=form.cleaned_data.get("note", ""),
-                user=request.user,
-            )
-        except ApplicationError as exc:
-            form.attach(exc)
-            status = exc.status
-        else:
-            if not form.errors:
-                messages.success(request, f"Request #{change_request.pk} revised: earlier approvals no longer count.")
-                return redirect("change-request-detail", change_request.pk)
+        with transaction.atomic():  # nothing stored while the form has errors (see change_request_new)
+            try:
+                services.change_request_revise(
+                    request_id=change_request.pk,
+                    base_version=form.cleaned_data.get("version"),
+                    changes=form.changes(),
+                    note=form.cleaned_data.get("note", ""),
+                    user=request.user,
+                )
+            except ApplicationError as exc:
+                form.attach(exc)
+                status = exc.status
+            else:
+                if not form.errors:
+                    messages.success(
+                        request, f"Request #{change_request.pk} revised: earlier approvals no longer count."
+                    )
+                    return redirect("change-request-detail", change_request.pk)
+                transaction.set_rollback(True)
         if form.errors and status == 200:
             status = 400
     else:
         form = ProfileForm(
             profile=profile,
             palette_keys=selectors.palette_keys(),
-            values=selectors.request_proposed_values(change_request),
+            # The profile as it is now with the request's changes on top: a base that moved since
+            # keeps its moves (the request's old base values would quietly undo them).
+            values={**selectors.profile_values(profile), **change_request.changes},
             propose=True,
         )
         form.initial["note"] = change_request.note
@@ -259,6 +270,7 @@ def _act(request: HttpRequest, change_request, review_form: ReviewForm) -> tuple
                 decision=review_form.cleaned_data["decision"],
                 note=review_form.cleaned_data["note"],
                 user=user,
+                revision=review_form.cleaned_data["revision"],
             )
             messages.success(request, f"Your review of request #{change_request.pk} is recorded.")
         elif action == "publish":

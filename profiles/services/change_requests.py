@@ -153,6 +153,8 @@ def change_request_revise(*, request_id: Any, base_version: Any, changes: Any, n
     profile, request = _locked(request_id)
     if request.author_id != getattr(user, "pk", None):
         raise _forbidden("author_only", f"Only the author of request #{request.pk} ({request.author}) revises it.")
+    if not may_open(user):  # the author may have lost the role since opening it
+        raise _forbidden("permission_denied", "Revising a change request needs the operator or reviewer role.")
     if request.state not in REVISABLE:
         raise _state_refusal(request, "revised")
     _base_version(profile, base_version)
@@ -167,8 +169,16 @@ def change_request_revise(*, request_id: Any, base_version: Any, changes: Any, n
 
 
 @transaction.atomic
-def change_request_review(*, request_id: Any, decision: Any, note: Any, user) -> ChangeRequestReview:
-    """Approve, request changes or comment. Enough approvals of the current revision approve the request."""
+def change_request_review(
+    *, request_id: Any, decision: Any, note: Any, user, revision: Any = None
+) -> ChangeRequestReview:
+    """Approve, request changes or comment. Enough approvals of the current revision approve the request.
+
+    ``revision`` is the revision the reviewer read (the pages always send it; the API takes it
+    optionally): if the author revised the request since, nothing is recorded and a 409 says so,
+    so an approval never lands on a proposal its reviewer did not see."""
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
+        raise ValidationFailed.single("revision", "type", "must be a whole number from 1: the revision you reviewed")
     if decision not in ReviewDecision.values:
         raise ValidationFailed.single("decision", "choice", f"must be one of {', '.join(ReviewDecision.values)}")
     if note is None:
@@ -178,6 +188,13 @@ def change_request_review(*, request_id: Any, decision: Any, note: Any, user) ->
     if decision != ReviewDecision.APPROVE or note.strip():
         note = clean_note(note)
     profile, request = _locked(request_id)
+    if revision is not None and revision != request.revision:
+        message = f"request #{request.pk} is at revision {request.revision}, not {revision}: read it again first"
+        raise Conflict(
+            message[:1].upper() + message[1:] + ".",
+            errors=[FieldError("revision", "revision_changed", message)],
+            extra={"current_revision": request.revision},
+        )
     is_author = request.author_id == getattr(user, "pk", None)
     if decision == ReviewDecision.COMMENT:
         if not (is_author or may_review(user)):
@@ -228,8 +245,12 @@ def change_request_publish(*, request_id: Any, user) -> ChangeRequest:
     stale: Conflict | None = None
     with transaction.atomic():
         profile, request = _locked(request_id)
-        if request.author_id != getattr(user, "pk", None) and not may_review(user):
-            raise _forbidden("permission_denied", f"Request #{request.pk} is published by its author or by a reviewer.")
+        is_author = request.author_id == getattr(user, "pk", None)
+        if not (is_author and may_open(user)) and not may_review(user):
+            raise _forbidden(
+                "permission_denied",
+                f"Request #{request.pk} is published by its author (with the operator role) or by a reviewer.",
+            )
         if request.state == RequestState.APPROVED and profile.version != request.base_version:
             request.state = RequestState.STALE
             _stamp(request, user=user, reason=f"profile moved to version {profile.version}")

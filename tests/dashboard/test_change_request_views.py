@@ -45,7 +45,9 @@ def test_propose_from_the_page_then_review_and_publish(production, operator, rev
     assert "Waiting for a reviewer other than you" in html and 'value="publish"' not in html
     # A reviewer approves on the page; the author publishes there.
     assert (
-        rita.post(f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve"}).status_code
+        rita.post(
+            f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve", "revision": 1}
+        ).status_code
         == 302
     )
     html = author.get(f"/rmos/change-requests/{request.pk}/").content.decode()
@@ -87,7 +89,9 @@ def test_self_approval_is_refused_on_the_page(production, reviewer):
     client = signed_in(reviewer)
     html = client.get(f"/rmos/change-requests/{request.pk}/").content.decode()
     assert 'value="approve"' not in html and 'value="comment"' in html  # the author may only comment
-    response = client.post(f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve"})
+    response = client.post(
+        f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve", "revision": 1}
+    )
     assert response.status_code == 403
     assert "The author never approves or rejects their own request" in response.content.decode()
     request.refresh_from_db()
@@ -97,7 +101,8 @@ def test_self_approval_is_refused_on_the_page(production, reviewer):
 def test_request_changes_needs_a_note(production, operator, reviewer):
     request = open_request("production_machine", author=operator, max_rings=8)
     response = signed_in(reviewer).post(
-        f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "request_changes", "note": ""}
+        f"/rmos/change-requests/{request.pk}/",
+        {"action": "review", "decision": "request_changes", "note": "", "revision": 1},
     )
     assert response.status_code == 400 and "A change note is required" in response.content.decode()
 
@@ -117,6 +122,11 @@ def test_a_stale_request_shows_what_changed_and_revises_on_the_new_version(produ
     assert publish.status_code == 409
     page = client.get(f"/rmos/change-requests/{request.pk}/revise/")
     assert page.status_code == 200 and "on production_machine v3" in page.content.decode()
+    # The form starts from v3 with the request's change on top: mosaic stays off as v3 has it
+    # (v2's value there would quietly undo the other request).
+    mosaic = re.search(r'<input type="checkbox" name="allow_mosaic"[^>]*>', page.content.decode()).group(0)
+    assert "checked" not in mosaic
+    assert re.search(r'name="max_rings" value="8"', page.content.decode())
     profile = ConstraintProfile.objects.get(name="production_machine")
     revised = client.post(
         f"/rmos/change-requests/{request.pk}/revise/", form_data(profile, max_rings="9", note="on v3", action="propose")
@@ -182,3 +192,66 @@ def test_the_header_counts_what_awaits_you(production, operator, reviewer):
 
 def test_unknown_request_is_404(viewer_client):
     assert viewer_client.get("/rmos/change-requests/999/").status_code == 404
+
+
+def test_an_approval_of_a_revision_the_reviewer_did_not_see_is_refused(production, operator, reviewer):
+    """The reviewer read revision 1; the author revised meanwhile: the approval is not recorded."""
+    from profiles import services
+
+    request = open_request("production_machine", author=operator, max_rings=8)
+    rita = signed_in(reviewer)
+    assert 'name="revision" value="1"' in rita.get(f"/rmos/change-requests/{request.pk}/").content.decode()
+    services.change_request_revise(
+        request_id=request.pk, base_version=2, changes={"max_rings": 4}, note="now much fewer", user=operator
+    )
+    response = rita.post(
+        f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve", "revision": 1}
+    )
+    assert response.status_code == 409
+    assert (
+        "is at revision 2, not 1" in response.content.decode()
+        and 'name="revision" value="2"' in response.content.decode()
+    )
+    request.refresh_from_db()
+    assert request.state == "open" and not request.reviews.exists()
+    missing = rita.post(f"/rmos/change-requests/{request.pk}/", {"action": "review", "decision": "approve"})
+    assert missing.status_code == 400 and not request.reviews.exists()
+
+
+def test_a_proposal_with_a_form_error_stores_nothing(production, operator_client):
+    """A field left empty beside a valid change: a 400 with the field named, and no request."""
+    data = form_data(production, max_rings="8", note="fewer rings", action="propose")
+    data["min_rings"] = ""
+    response = operator_client.post("/rmos/change-requests/new/?profile=production_machine", data)
+    assert response.status_code == 400
+    assert ChangeRequest.objects.count() == 0
+
+
+def test_a_revision_with_a_form_error_stores_nothing(production, operator, reviewer):
+    request = open_request("production_machine", author=operator, max_rings=8)
+    review(request, by=reviewer)
+    data = form_data(
+        ConstraintProfile.objects.get(name="production_machine"), max_rings="9", note="nine", action="propose"
+    )
+    data["min_rings"] = ""
+    response = signed_in(operator).post(f"/rmos/change-requests/{request.pk}/revise/", data)
+    assert response.status_code == 400
+    request.refresh_from_db()
+    assert (request.revision, request.state, request.changes) == (1, "approved", {"max_rings": 8})
+
+
+def test_an_author_who_lost_the_role_neither_revises_nor_publishes(production, operator, reviewer):
+    from django.contrib.auth.models import Group
+
+    request = open_request("production_machine", author=operator, max_rings=8)
+    review(request, by=reviewer)
+    operator.groups.set([Group.objects.get(name="rmos-viewer")])
+    client = signed_in(operator)
+    assert client.post(f"/rmos/change-requests/{request.pk}/", {"action": "publish"}).status_code == 403
+    data = form_data(
+        ConstraintProfile.objects.get(name="production_machine"), max_rings="9", note="nine", action="propose"
+    )
+    assert client.post(f"/rmos/change-requests/{request.pk}/revise/", data).status_code == 403
+    request.refresh_from_db()
+    assert (request.state, request.revision) == ("approved", 1)
+    assert ConstraintProfile.objects.get(name="production_machine").max_rings == 10

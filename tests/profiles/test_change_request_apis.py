@@ -152,6 +152,17 @@ def test_review_errors(production, reviewer_api, operator):
     }
     assert reviewer_api.post(f"{URL}/999999/reviews", {"decision": "approve"}, format="json").status_code == 404
     assert reviewer_api.get(f"{URL}/999999").json()["errors"][0]["rule"] == "not_found"
+    # The revision reviewed, when given, must still be the request's: else 409 and nothing recorded.
+    stale = reviewer_api.post(f"{URL}/{request.pk}/reviews", {"decision": "approve", "revision": 2}, format="json")
+    assert stale.status_code == 409 and stale.json()["errors"][0]["rule"] == "revision_changed"
+    assert stale.json()["current_revision"] == 1
+    bad_revision = reviewer_api.post(
+        f"{URL}/{request.pk}/reviews", {"decision": "approve", "revision": 0}, format="json"
+    )
+    assert bad_revision.status_code == 400 and bad_revision.json()["errors"][0]["field"] == "revision"
+    assert not request.reviews.exists()
+    ok = reviewer_api.post(f"{URL}/{request.pk}/reviews", {"decision": "approve", "revision": 1}, format="json")
+    assert ok.status_code == 201 and ok.json()["state"] == "approved"
 
 
 def test_list_filters_and_pages(production, operator_api, reviewer, operator, django_assert_max_num_queries):
