@@ -43,7 +43,10 @@ def _tail_url(client: Client, page: str) -> str:
 def live_refresh(bench: Bench) -> list[Row]:
     client = _operator_client()
     repeat = 5 if bench.quick else 41
-    end = datetime.fromisoformat(bench.dataset["span"][1].replace("Z", "+00:00"))
+    # The newest row's day (a dataset built to a size may stop before its planned span ends).
+    newest = client.get("/api/rmos/logs/ai/attempts?limit=1").json()["results"][0]["timestamp"]
+    end = datetime.fromisoformat(newest.replace("Z", "+00:00")).replace(hour=0, minute=0, second=0, microsecond=0)
+    end += timedelta(days=1)
     # One minute past the last day's midnight: its whole day of rows is a partial edge, read from
     # the log (the worst "last 24 h"; on the hour the day rows would answer it).
     since = (end - timedelta(hours=24) + timedelta(minutes=1)).replace(microsecond=0)
