@@ -272,3 +272,41 @@ def test_stats_and_hotspots_answer_as_the_two_selectors_do(log, filters, window)
     stats, spots = selectors.stats_and_hotspots(filters=filters, window=window, limit=1, hotspots_limit=5, min_runs=1)
     assert stats == selectors.profile_stats(filters=filters, window=window, limit=1)
     assert spots == selectors.hotspots(filters=filters, window=window, limit=5, min_runs=1)
+
+
+@pytest.mark.parametrize("since_minutes", [1, 20, 60, 3 * 60, 11 * 60 + 59])
+def test_most_of_a_day_is_the_days_aggregates_minus_the_short_rest(default_profile, since_minutes):
+    """A start edge that is most of its day ("the last 24 h" from just after midnight) is read as
+    the day's aggregates minus the log before it: every number equals reading the edge from the log."""
+    from django.db.models import Q
+
+    from analytics.selectors.aggregates import _counts, _from_log, _most_of_a_day, _sums
+
+    midnight = datetime(2025, 6, 1, tzinfo=UTC)
+    moments = [midnight + timedelta(minutes=m) for m in (10, 40, 120, 300, 780, 1430)]
+    log_services.runs_ingest(
+        runs=[
+            run_item(
+                **(A if i % 2 else B),
+                at=moment,
+                success=i % 3 != 0,
+                attempts=1 + i % 3,
+            )
+            for i, moment in enumerate(moments)
+        ]
+        + [run_item(**A, at=midnight - timedelta(hours=1)), run_item(**B, at=midnight + timedelta(days=1, hours=2))]
+    )
+    group = ("tool_id", "material_id", "machine_id", "geometry_engine")
+    since = midnight + timedelta(minutes=since_minutes)
+    next_midnight = midnight + timedelta(days=1)
+    assert _most_of_a_day(LogFilter(since=since), Q(), group, since, next_midnight) is not None
+    by_difference = {k: _counts(v) for k, v in _sums(LogFilter(since=since), group, Window()).items()}
+    from_log = {
+        k: _counts(v) for k, v in _from_log(LogFilter(), group, since, next_midnight + timedelta(days=1)).items()
+    }
+    assert by_difference.keys() == from_log.keys()
+    for key, counts in from_log.items():
+        assert by_difference[key].summary() == counts.summary(), key
+        assert by_difference[key].last_run_at == counts.last_run_at
+    # Half the day or more is read from the log, as before.
+    assert _most_of_a_day(LogFilter(), Q(), group, midnight + timedelta(hours=12), next_midnight) is None
