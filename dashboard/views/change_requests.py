@@ -8,6 +8,7 @@ API would answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +149,28 @@ def _proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
     return {field: getattr(record, field) for field in selectors.profile_values(profile)}
 
 
+def _save_proposal(form: ProfileForm, save: Callable[..., Any]) -> tuple[Any, int]:
+    """Call ``save(base_version=, changes=, note=)`` with the form's values: (its result, 200)
+    when stored, else (None, the status) with every error on the form. The service also checks
+    what the form could not (so all errors show at once), but with errors in the form nothing
+    may be stored, so its write is rolled back then."""
+    form.is_valid()
+    with transaction.atomic():
+        try:
+            result = save(
+                base_version=form.cleaned_data.get("version"),
+                changes=form.changes(),
+                note=form.cleaned_data.get("note", ""),
+            )
+        except ApplicationError as exc:
+            form.attach(exc)
+            return None, exc.status
+        if form.errors:
+            transaction.set_rollback(True)
+            return None, 400
+    return result, 200
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def change_request_new(request: HttpRequest) -> HttpResponse:
@@ -161,29 +184,13 @@ def change_request_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
-        form.is_valid()
-        # The service also checks what the form could not (every error at once); with errors in
-        # the form it must store nothing, so its write is rolled back then.
-        with transaction.atomic():
-            try:
-                created = services.change_request_create(
-                    profile_name=profile.name,
-                    base_version=form.cleaned_data.get("version"),
-                    changes=form.changes(),
-                    note=form.cleaned_data.get("note", ""),
-                    user=request.user,
-                )
-            except ApplicationError as exc:
-                form.attach(exc)
-                status = exc.status
-            else:
-                if not form.errors:
-                    messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
-                    return redirect("change-request-detail", created.pk)
-                transaction.set_rollback(True)
-                status = 400
-        if form.errors and status == 200:
-            status = 400
+        created, status = _save_proposal(
+            form,
+            lambda **fields: services.change_request_create(profile_name=profile.name, user=request.user, **fields),
+        )
+        if created is not None:
+            messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
+            return redirect("change-request-detail", created.pk)
     else:
         form = ProfileForm(
             profile=profile,
@@ -213,28 +220,13 @@ def change_request_revise(request: HttpRequest, request_id: int) -> HttpResponse
     status = 200
     if request.method == "POST":
         form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
-        form.is_valid()
-        with transaction.atomic():  # nothing stored while the form has errors (see change_request_new)
-            try:
-                services.change_request_revise(
-                    request_id=change_request.pk,
-                    base_version=form.cleaned_data.get("version"),
-                    changes=form.changes(),
-                    note=form.cleaned_data.get("note", ""),
-                    user=request.user,
-                )
-            except ApplicationError as exc:
-                form.attach(exc)
-                status = exc.status
-            else:
-                if not form.errors:
-                    messages.success(
-                        request, f"Request #{change_request.pk} revised: earlier approvals no longer count."
-                    )
-                    return redirect("change-request-detail", change_request.pk)
-                transaction.set_rollback(True)
-        if form.errors and status == 200:
-            status = 400
+        revised, status = _save_proposal(
+            form,
+            lambda **fields: services.change_request_revise(request_id=change_request.pk, user=request.user, **fields),
+        )
+        if revised is not None:
+            messages.success(request, f"Request #{change_request.pk} revised: earlier approvals no longer count.")
+            return redirect("change-request-detail", change_request.pk)
     else:
         form = ProfileForm(
             profile=profile,
