@@ -101,9 +101,16 @@ def test_api_docs_link_back_to_the_app(page, sign_in, viewer, db):
         ("rate per day", "/rmos/profiles/maple_contrast/", ".chart-line circle.dot[data-tip]"),
         ("change marker", "/rmos/profiles/maple_contrast/", ".chart-line g.marker[data-tip]"),
         ("scores", "RUN", ".chart-scores a[data-tip]"),
+        ("tuning trials", "TUNING", ".chart-trials circle.dot[data-tip]"),
+        ("tuning importances", "TUNING", ".chart-importances g.bar[data-tip]"),
     ],
 )
 def test_hover_and_focus_show_a_value_on_each_chart_kind(page, sign_in, viewer, traffic, name, url, part):
+    if url == "TUNING":  # a finished tuning job on the profile's traffic
+        from tuning import services as tuning_services
+
+        job = tuning_services.tuning_job_create(profile="maple_contrast", trials=12, seed=3, enqueue=False)
+        url = f"/rmos/tuning/{tuning_services.tuning_job_run(job_id=job.pk).pk}/"
     sign_in(viewer)
     page.goto(f"/rmos/runs/{traffic[1]['run_id']}/" if url == "RUN" else url)
     target = page.locator(part).first
