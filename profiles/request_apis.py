@@ -8,7 +8,7 @@ reviewing one); the finer rules (who revises, approves, publishes) are the servi
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from rmos_site.api import (
     single_query_params,
 )
 from rmos_site.api_views import NoQueryParamsApi
+from rmos_site.schema import paged_list
 
 
 class MayTakePart(BasePermission):
@@ -121,16 +122,7 @@ class ChangeRequestListApi(APIView):
             OpenApiParameter("page", int, description="from 1"),
             OpenApiParameter("limit", int, description=f"1-{selectors.change_requests.PER_PAGE_MAX}, default 20"),
         ],
-        responses=inline_serializer(
-            "ChangeRequestList",
-            {
-                "count": serializers.IntegerField(),
-                "page": serializers.IntegerField(),
-                "pages": serializers.IntegerField(),
-                "limit": serializers.IntegerField(),
-                "results": RequestSerializer(many=True),
-            },
-        ),
+        responses=paged_list("ChangeRequestList", RequestSerializer),
     )
     def get(self, request):
         params = single_query_params(request)

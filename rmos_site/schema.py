@@ -83,3 +83,21 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
+
+
+def paged_list(name: str, item_serializer) -> object:
+    """The schema of a page of a numbered list (``count``, ``page``, ``pages``, ``limit``,
+    ``results``), as the change-request and tuning-job lists answer."""
+    from drf_spectacular.utils import inline_serializer
+    from rest_framework import serializers
+
+    return inline_serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "page": serializers.IntegerField(),
+            "pages": serializers.IntegerField(),
+            "limit": serializers.IntegerField(),
+            "results": item_serializer(many=True),
+        },
+    )

@@ -20,6 +20,7 @@ from rmos_site.api import (
     single_query_params,
 )
 from rmos_site.api_views import NoQueryParamsApi
+from rmos_site.schema import paged_list
 from tuning import selectors, services
 
 
@@ -92,16 +93,7 @@ class TuningJobListApi(APIView):
             OpenApiParameter("page", int, description="from 1"),
             OpenApiParameter("limit", int, description=f"1-{selectors.PER_PAGE_MAX}, default 20"),
         ],
-        responses=inline_serializer(
-            "TuningJobList",
-            {
-                "count": serializers.IntegerField(),
-                "page": serializers.IntegerField(),
-                "pages": serializers.IntegerField(),
-                "limit": serializers.IntegerField(),
-                "results": TuningJobSerializer(many=True),
-            },
-        ),
+        responses=paged_list("TuningJobList", TuningJobSerializer),
     )
     def get(self, request):
         query = self.QuerySerializer(data=single_query_params(request))
