@@ -340,3 +340,19 @@ def together(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]
     for thread in threads:
         thread.join(timeout=120)
     return results, errors
+
+
+def run_task_worker() -> None:
+    """django-tasks-db's worker, as ``manage.py db_worker --batch`` runs it: every queued task, then stop."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()

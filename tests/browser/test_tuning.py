@@ -8,11 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import expect
 
 from profiles.models import ChangeRequest
-from tests.factories import log_runs, make_user, run_item
+from tests.factories import log_runs, make_user, run_item, run_task_worker
 from tuning.models import TuningJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,19 +21,6 @@ ROUTER = {"tool_id": "router:vbit-60", "material_id": "wood:maple-hard", "machin
 def _fits(page, width: int) -> None:
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll <= width, scroll
-
-
-def _run_worker() -> None:
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="browser-test",
-        excluded_queue_names=[],
-    ).run()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
@@ -55,7 +41,7 @@ def test_tune_to_a_prefilled_change_request(page, shot, sign_in, starter_profile
     _fits(page, width)
     shot(f"queued-{width}")
 
-    _run_worker()  # the page reloads itself while the job is queued or running
+    run_task_worker()  # the page reloads itself while the job is queued or running
     expect(page.locator(".tuning-state").first).to_have_text("done", timeout=15_000)
     expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
     expect(page.locator("progress")).to_have_attribute("value", "20")

@@ -10,28 +10,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connections
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from engine.profile import parse_profile
 from profiles import selectors as profile_selectors
+from tests.factories import run_task_worker
 from tests.tuning.conftest import ROUTER
 from tuning import services
 from tuning.models import TuningJob
-
-
-def run_worker() -> None:
-    """django-tasks-db's worker, as ``manage.py db_worker --batch`` runs it: every queued task, then stop."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 @pytest.mark.django_db(transaction=True)  # the worker closes its connection between tasks
@@ -39,7 +25,7 @@ def test_a_queued_job_runs_on_the_worker_to_done_with_valid_proposals(tuned_prof
     job = services.tuning_job_create(profile="tuned", trials=12, seed=4, user=operator)
     assert job.state == "queued" and job.trials_done == 0 and job.task_id
     assert job.profile_version == 1 and [runs for _, runs in job.traffic] == [20, 10]
-    run_worker()
+    run_task_worker()
     job.refresh_from_db()
     assert job.state == "done", job.error
     assert job.trials_done == 12 and job.started_at <= job.finished_at
@@ -80,7 +66,7 @@ def test_a_job_whose_record_breaks_a_rule_fails_and_says_why(tuned_profile):
     job = services.tuning_job_create(profile="tuned", trials=10, seed=1)
     # The catalog lost the palette since the job was queued.
     TuningJob.objects.filter(pk=job.pk).update(saved_values={**job.saved_values, "palette_key": "gone"})
-    run_worker()
+    run_task_worker()
     job.refresh_from_db()
     assert job.state == "failed" and job.result is None
     assert "palette_key" in job.error and "gone" in job.error
@@ -91,7 +77,7 @@ def test_a_queued_job_cancelled_never_runs(tuned_profile, operator):
     job = services.tuning_job_create(profile="tuned", trials=10, seed=1, user=operator)
     cancelled = services.tuning_job_cancel(job_id=job.pk, user=operator)
     assert cancelled.state == "cancelled" and cancelled.finished_at is not None
-    run_worker()
+    run_task_worker()
     job.refresh_from_db()
     assert job.state == "cancelled" and job.trials_done == 0 and job.result is None
 
@@ -102,7 +88,7 @@ def test_a_running_job_cancelled_stops_before_its_next_trial_and_keeps_what_it_f
 
     def in_thread() -> None:
         try:
-            run_worker()
+            run_task_worker()
         finally:
             connections.close_all()  # this thread's own connection: PostgreSQL drops the test database after
 
