@@ -66,7 +66,6 @@ def test_failure_lower_bounds_of_many_contexts_equal_each_one_by_hand(pairs):
     assert len(bounds) == len(pairs)
     for (k, n), bound in zip(pairs, bounds):
         assert bound == (pytest.approx(max(0.0, _wilson_by_hand(k, n)[0]), abs=1e-12) if n else 0.0)
-        assert bound == failure_lower_bound(failures=k, runs=n)
 
 
 # -- mean of per-run shares with an interval over runs ------------------------------------------
