@@ -14,12 +14,14 @@ from functools import cached_property
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ailog.models import AiAttempt, AiRun, AiRunKey
+from ailog import selectors
+from ailog.models import AiAttempt, AiRun
 
 COUNT_CAP = 10_000
 NOT_ADDED_HERE = (
@@ -91,7 +93,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         except ValueError:
             return super().get_search_results(request, queryset, term)
         if queryset.model is AiAttempt:  # found by the run's internal key, which the attempts index
-            return queryset.filter(run_key__in=AiRunKey.objects.filter(run_id=run_id).values("id")), False
+            return queryset.filter(run_key__in=selectors.run_keys(Q(run_id=run_id))), False
         return queryset.filter(run_id=run_id), False
 
 

@@ -63,14 +63,15 @@ def _newest_first_index(table: str, column: str) -> models.Index:
 
 
 class AiRunKey(models.Model):
-    """A run's internal key, issued in arrival order (issue 19): with the run's first item,
-    attempt or summary, whichever comes first.
+    """The internal key of a run whose attempts arrived before its summary (issue 19).
 
-    The public ``run_id`` is a random UUID chosen by the integrator; indexes led by it take each
-    new run at a random place, which costs every insert (a page read and written, and after each
-    checkpoint a full-page image). Attempts are unique and looked up by ``(run_key,
-    attempt_index)`` instead, which new runs append at the end; only this table (one row a run)
-    and the runs table keep a ``run_id`` index.
+    Runs and attempts are keyed internally by ``run_key``, issued in arrival order from this
+    table's id sequence. The public ``run_id`` is a random UUID chosen by the integrator; an
+    index led by it takes each new run at a random place, which costs every insert (a page read
+    and written, and after each checkpoint a full-page image). So attempts are unique and looked
+    up by ``(run_key, attempt_index)``, which new runs append at the end. A stored run keeps its
+    key in its row (``AiRun.run_key``); only a run known by its attempts alone needs a row here,
+    so that its later attempts and its summary find the key it was given.
     """
 
     run_id = models.UUIDField(unique=True)

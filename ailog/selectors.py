@@ -71,8 +71,7 @@ def _context_q(filters: LogFilter, *, attempts: bool = False) -> Q:
     elif filters.run_id is not None:
         run_q = Q(run_id=filters.run_id)
     if run_q is not None:
-        # Attempts are found by their run's internal key (no attempt index leads with run_id).
-        q &= Q(run_key__in=AiRunKey.objects.filter(run_q).values("id")) if attempts else run_q
+        q &= Q(run_key__in=run_keys(run_q)) if attempts else run_q
     if filters.since is not None:
         q &= Q(timestamp__gte=filters.since)
     if filters.until is not None:
@@ -162,12 +161,10 @@ def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
         key = run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
     except ValueError:
         raise NotFound(f"{run_id!r} is not a run id (a UUID).", extra={"field": "run_id"}) from None
-    run = AiRun.objects.filter(run_id=key).values(*RUN_ROW_FIELDS).first()
-    attempts = list(
-        AiAttempt.objects.filter(run_key__in=AiRunKey.objects.filter(run_id=key).values("id"))
-        .order_by("attempt_index")
-        .values(*ATTEMPT_ROW_FIELDS)
-    )
+    run = AiRun.objects.filter(run_id=key).values(*RUN_ROW_FIELDS, "run_key").first()
+    # A stored run has its key in its row; without one, only AiRunKey may know the run.
+    keys = [run.pop("run_key")] if run is not None else AiRunKey.objects.filter(run_id=key).values("id")
+    attempts = list(AiAttempt.objects.filter(run_key__in=keys).order_by("attempt_index").values(*ATTEMPT_ROW_FIELDS))
     if run is None:
         if attempts:
             raise NotFound(
@@ -177,6 +174,15 @@ def run_get(*, run_id: uuid.UUID | str) -> RunDetail:
             )
         raise NotFound(f"No run {key}.", extra={"field": "run_id"})
     return RunDetail(run, attempts)
+
+
+def run_keys(run_q: Q) -> list[int]:
+    """The internal keys of the runs ``run_q`` selects by run id (a handful: a run id or a prefix
+    of at least 8 digits), to find their attempts, which no index leads with run_id: a stored
+    run's key is in its row, a run whose attempts came first has it in AiRunKey."""
+    keys = set(AiRun.objects.filter(run_q).values_list("run_key", flat=True))
+    keys.update(AiRunKey.objects.filter(run_q).values_list("id", flat=True))
+    return sorted(keys)
 
 
 def log_is_empty() -> bool:

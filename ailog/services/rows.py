@@ -54,28 +54,70 @@ def _db_datetime():
     return lambda moment: moment
 
 
-def run_keys_allocate(run_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """The internal key of each run id, issuing one (the next in the sequence) to each run id not
-    seen before: keys follow the order in which runs first arrive (AiRunKey). In run id order, the
-    lock order of every writer, so that two batches of the same runs wait for each other instead
-    of deadlocking."""
-    if not run_ids:
-        return {}
-    ordered = sorted(run_ids)
-    table = connection.ops.quote_name(AiRunKey._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.executemany(f"INSERT OR IGNORE INTO {table} (run_id) VALUES (%s)", [(r.hex,) for r in ordered])
-        else:
-            cursor.execute(
-                f"INSERT INTO {table} (run_id) SELECT unnest(%s::uuid[]) ORDER BY 1 ON CONFLICT (run_id) DO NOTHING",
-                [ordered],
-            )
+def run_keys_allocate(
+    summaries: set[uuid.UUID], orphans: set[uuid.UUID]
+) -> tuple[dict[uuid.UUID, int], set[uuid.UUID]]:
+    """The internal key of each run a batch touches, and which of them are stored runs already.
+
+    ``summaries``: runs whose summary is in the batch; ``orphans``: runs only attempts of which
+    are. A stored run has its key in its row; a run whose attempts came first has it in AiRunKey.
+    A run seen for the first time takes the next number of one sequence (AiRunKey's ids), so
+    keys follow arrival order. Only a run whose attempts arrive before its summary gets an
+    AiRunKey row: that is the one write here, since its random ``run_id`` index costs a page
+    per run, which runs posted with their summary (the common case) no longer pay.
+
+    PostgreSQL: a batch with orphans holds ingestion's gate exclusively (store.py), so no other
+    writer issues a key for the same run id meanwhile. Two writers of one new run's summary may
+    both issue a key; the unique run_id of the runs table keeps one, and the loser takes the
+    stored key (_Writer._insert_runs). SQLite: the transaction holds the write lock.
+    """
+    touched = summaries | orphans
+    if not touched:
+        return {}, set()
     keys: dict[uuid.UUID, int] = {}
-    for offset in range(0, len(ordered), 10_000):
-        part = ordered[offset : offset + 10_000]
+    for part in _parts(sorted(touched)):
+        keys.update(AiRun.objects.filter(run_id__in=part).values_list("run_id", "run_key"))
+    stored = set(keys)
+    missing = sorted(touched - stored)
+    for part in _parts(missing):
         keys.update(AiRunKey.objects.filter(run_id__in=part).values_list("run_id", "id"))
-    return keys
+    new = [run_id for run_id in missing if run_id not in keys]  # in run id order: one lock order
+    if not new:
+        return keys, stored
+    issued = dict(zip(new, _next_keys(len(new))))
+    keys.update(issued)
+    first_seen = [(issued[run_id], run_id) for run_id in new if run_id in orphans]
+    if first_seen:
+        table = connection.ops.quote_name(AiRunKey._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (id, run_id) VALUES (%s, %s)",
+                [(key, run_id.hex if connection.vendor == "sqlite" else run_id) for key, run_id in first_seen],
+            )
+    return keys, stored
+
+
+def _parts(items: list, size: int = 10_000):
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+def _next_keys(count: int) -> list[int]:
+    """``count`` new keys, in increasing order: the next values of AiRunKey's id sequence."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            table = AiRunKey._meta.db_table
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s) ORDER BY 1",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: this transaction holds the write lock, so the largest key stored is the last issued.
+        cursor.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM ailog_airunkey), 0), coalesce((SELECT max(run_key) FROM ailog_airun), 0))"
+        )
+        last = cursor.fetchone()[0]
+        return list(range(last + 1, last + 1 + count))
 
 
 def _run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: int) -> tuple:
@@ -96,20 +138,18 @@ def _run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key:
 
 
 def insert_run_rows(
-    runs: list[Run], *, recorded_at: datetime, source: str, keys: dict[uuid.UUID, int]
+    runs: list[Run], *, recorded_at: datetime, source: str, keys: dict[uuid.UUID, int], stored: set[uuid.UUID]
 ) -> set[uuid.UUID]:
-    """Insert the runs whose run_id is new (``keys``: their internal keys); return those run ids."""
+    """Insert the runs whose run_id is new (``keys``: their internal keys; ``stored``: the runs
+    found stored by run_keys_allocate in this transaction); return those run ids."""
     sqlite = connection.vendor == "sqlite"
     table = connection.ops.quote_name(AiRun._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _RUN_INSERT_COLUMNS)
     with connection.cursor() as cursor:
         if sqlite:
             # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
-            # can add a run between this check and the insert.
-            existing = set(
-                AiRun.objects.filter(run_id__in=[run.run_id for run in runs]).values_list("run_id", flat=True)
-            )
-            new = [run for run in runs if run.run_id not in existing]
+            # can have added a run since run_keys_allocate looked them up.
+            new = [run for run in runs if run.run_id not in stored]
             rows = [
                 _run_row(run, sqlite=True, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in new
             ]

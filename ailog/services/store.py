@@ -138,15 +138,18 @@ class _Writer:
         self.conflicts: list[FieldError] = []
         self.conflicting_runs: set[str] = set()
         self.problems = Problems()
-        self.keys: dict[uuid.UUID, int] = {}  # each touched run's internal key (AiRunKey)
+        self.keys: dict[uuid.UUID, int] = {}  # each touched run's internal key (run_keys_allocate)
+        self.stored_runs: set[uuid.UUID] = set()  # the touched runs stored before this write
         self.rows = AttemptRows(self.keys)
         self.tally = Tally()  # the counts this write changes, sent with the rows (ailog.signals)
         self.risk = RunRisk()  # each run's RED share, as this write changes it (ailog.services.risk)
 
     def write(self) -> IngestResult:
         self._pass_the_orphan_gate()
-        touched = {run.run_id for run in self.runs} | {a[A_RUN] for _, a in self.loose}
-        self.keys.update(run_keys_allocate(touched))
+        summaries = {run.run_id for run in self.runs}
+        touched = summaries | {a[A_RUN] for _, a in self.loose}
+        keys, self.stored_runs = run_keys_allocate(summaries, touched - summaries)
+        self.keys.update(keys)
         created = self._insert_runs()
         known = self._runs_known()
         lock_stored_runs(touched - created)
@@ -201,16 +204,20 @@ class _Writer:
     def _insert_runs(self) -> set[uuid.UUID]:
         if not self.runs:
             return set()
-        created = insert_run_rows(self.runs, recorded_at=timezone.now(), source=self.source, keys=self.keys)
+        created = insert_run_rows(
+            self.runs, recorded_at=timezone.now(), source=self.source, keys=self.keys, stored=self.stored_runs
+        )
         self.result.runs_created = len(created)
         existing = [run for run in self.runs if run.run_id not in created]
         if existing:
             stored = {
                 row["run_id"]: row
-                for row in AiRun.objects.filter(run_id__in=[r.run_id for r in existing]).values(*RUN_COLUMNS)
+                for row in AiRun.objects.filter(run_id__in=[r.run_id for r in existing]).values(*RUN_COLUMNS, "run_key")
             }
             for run in existing:
                 row = stored[run.run_id]
+                # A concurrent writer may have stored the run under a key of its own (PostgreSQL).
+                self.keys[run.run_id] = row["run_key"]
                 # Only what the item states is compared: a retry may leave out optional fields.
                 differing = [name for name in RUN_FIELDS if name in run.given and row[name] != run.values[name]]
                 if row["source"] != self.source:

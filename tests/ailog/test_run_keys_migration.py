@@ -1,6 +1,7 @@
-"""The migration to time-ordered internal keys (issue 19) keeps every row: each run id gets a key
-in the order of its first timestamp, runs and attempts take their run's key, and the unique key
-of the attempts still refuses a second copy of an attempt stored before the migration."""
+"""The migrations to time-ordered internal keys (issue 19) keep every row: each run id gets a key
+in the order of its first timestamp, runs and attempts take their run's key, only the run with no
+summary keeps an AiRunKey row, and the unique key of the attempts still refuses a second copy of
+an attempt stored before the migration."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ _KEYS = """
 import json
 from ailog.models import AiAttempt, AiRun, AiRunKey
 print(json.dumps({
-    "keys": [[r.hex, k] for r, k in AiRunKey.objects.order_by("id").values_list("run_id", "id")],
+    "keys": sorted({(r.hex, k) for r, k in [*AiRun.objects.values_list("run_id", "run_key"),
+                                            *AiRunKey.objects.values_list("run_id", "id")]}, key=lambda pair: pair[1]),
+    "key_rows": [r.hex for r in AiRunKey.objects.values_list("run_id", flat=True)],
     "runs": sorted([r.hex, k] for r, k in AiRun.objects.values_list("run_id", "run_key")),
     "attempts": sorted([r.hex, i, k] for r, i, k in AiAttempt.objects.values_list("run_id", "attempt_index", "run_key")),
 }))
@@ -80,6 +83,7 @@ def test_existing_runs_and_attempts_get_time_ordered_keys_and_keep_their_rows(tm
         facts = json.loads(shown.stdout.splitlines()[-1])
         keys = dict(facts["keys"])
         assert [run_id for run_id, _ in facts["keys"]] == [A, B, C]  # in the order each run was first seen
+        assert facts["key_rows"] == [C]  # a stored run keeps its key in its row; only C needs AiRunKey's
         assert facts["runs"] == sorted([[A, keys[A]], [B, keys[B]]])
         assert facts["attempts"] == sorted([[A, 1, keys[A]], [B, 1, keys[B]], [B, 2, keys[B]], [C, 1, keys[C]]])
         retried = manage(url, "shell", "-c", _RETRY)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ailog import services
-from ailog.models import AiAttempt, AiRun
+from ailog.models import AiAttempt, AiRun, AiRunKey
 from ailog.services import ingest, store
 from profiles import services as profile_services
 from rmos_site.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -227,6 +227,25 @@ def test_different_payload_under_a_known_run_id_is_a_conflict_naming_it(default_
     assert not AiRun.objects.filter(run_id=fresh["run_id"]).exists()  # nothing of the batch was written
 
 
+def test_run_keys_follow_arrival_and_only_runs_known_by_their_attempts_get_a_key_row(default_profile):
+    """Issue 19: a run posted with its summary takes the next key without an AiRunKey row (its
+    random run_id index would cost a page per run); a run whose attempts come first gets one,
+    which its later attempts and its summary find."""
+    first, early, last = run_item(attempts=2), new_run_id(), run_item(attempts=1)
+    services.runs_ingest(runs=[first])
+    services.events_ingest(events=[attempt_event(early, 1, at=T0 - timedelta(seconds=2))])
+    services.runs_ingest(runs=[last])
+    assert list(AiRunKey.objects.values_list("run_id", flat=True)) == [uuid.UUID(early)]
+    services.events_ingest(events=[attempt_event(early, 2, at=T0 - timedelta(seconds=1)), run_event(early, attempts=2)])
+    keys = {str(r): k for r, k in AiRun.objects.values_list("run_id", "run_key")}
+    assert keys[first["run_id"]] < AiRunKey.objects.get().id == keys[early] < keys[last["run_id"]]
+    assert AiRunKey.objects.count() == 1  # the summary took the key; nothing else was written there
+    by_run = {}
+    for run_id, key in AiAttempt.objects.values_list("run_id", "run_key"):
+        by_run.setdefault(str(run_id), set()).add(key)
+    assert by_run == {run_id: {key} for run_id, key in keys.items()}
+
+
 def test_new_attempts_of_a_known_run_are_added():
     item = run_item(attempts=3)
     first = copy.deepcopy(item)
@@ -245,6 +264,10 @@ def test_concurrent_identical_batches_store_one_copy():
     assert sorted(r.runs_created for r in results) == [0, 0, 20]
     assert sorted(r.runs_unchanged for r in results) == [0, 20, 20]
     assert (AiRun.objects.count(), AiAttempt.objects.count()) == (20, 100)
+    # Each writer issued keys for the new runs; the losers took the winner's, so every attempt
+    # carries its stored run's key.
+    keys = dict(AiRun.objects.values_list("run_id", "run_key"))
+    assert all(keys[run_id] == key for run_id, key in AiAttempt.objects.values_list("run_id", "run_key"))
 
 
 # -- events --------------------------------------------------------------------------------------
@@ -277,6 +300,9 @@ def test_attempt_events_posted_at_the_same_moment_as_their_summary_are_linked_an
         else:
             assert errors == []
             assert stored == {("default", 1)}
+            # One key for the run, whichever request issued it.
+            keys = set(AiAttempt.objects.filter(run_id=run_id).values_list("run_key", flat=True))
+            assert keys == {AiRun.objects.get(run_id=run_id).run_key}
     assert mismatches == 4
     assert aggregates_rebuild(check_only=True) == []
 
