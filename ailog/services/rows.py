@@ -34,7 +34,7 @@ from ailog.records import (
 
 RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
 #: What a run row stores beyond RUN_COLUMNS (the internal key, never compared on a retry).
-_RUN_INSERT_COLUMNS = RUN_COLUMNS + ("run_key",)
+RUN_INSERT_COLUMNS = RUN_COLUMNS + ("run_key",)
 #: The attempt columns an insert writes: the checked values, then the run's internal key.
 ATTEMPT_INSERT_COLUMNS = ATTEMPT_FIELDS + ("run_key",)
 _RUN_JSON = {"selected_candidate", "warnings"}
@@ -120,7 +120,7 @@ def _next_keys(count: int) -> list[int]:
         return list(range(last + 1, last + 1 + count))
 
 
-def _run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: int) -> tuple:
+def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: int) -> tuple:
     to_db = _db_datetime()
     values = run.values
     row = []
@@ -144,16 +144,16 @@ def insert_run_rows(
     found stored by run_keys_allocate in this transaction); return those run ids."""
     sqlite = connection.vendor == "sqlite"
     table = connection.ops.quote_name(AiRun._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in _RUN_INSERT_COLUMNS)
+    columns = ", ".join(connection.ops.quote_name(name) for name in RUN_INSERT_COLUMNS)
     with connection.cursor() as cursor:
         if sqlite:
             # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
             # can have added a run since run_keys_allocate looked them up.
             new = [run for run in runs if run.run_id not in stored]
             rows = [
-                _run_row(run, sqlite=True, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in new
+                run_row(run, sqlite=True, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in new
             ]
-            placeholders = ", ".join(["%s"] * len(_RUN_INSERT_COLUMNS))
+            placeholders = ", ".join(["%s"] * len(RUN_INSERT_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
             return {run.run_id for run in new}
         # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
@@ -167,9 +167,7 @@ def insert_run_rows(
             cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy,
         ):
             for run in runs:
-                copy.write_row(
-                    _run_row(run, sqlite=False, recorded_at=recorded_at, source=source, key=keys[run.run_id])
-                )
+                copy.write_row(run_row(run, sqlite=False, recorded_at=recorded_at, source=source, key=keys[run.run_id]))
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ailog_incoming_runs ORDER BY run_id "
             f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ailog.records import Checker, Problems, Run
 from ailog.records.fast import fast_events, fast_runs
 from ailog.services.ingest import _check_events
-from ailog.services.rows import AttemptRows, _run_row
+from ailog.services.rows import AttemptRows, run_row
 from tests.factories import attempt_event, new_run_id, run_event, run_item
 
 NOW = datetime(2025, 6, 1, 12, 3, tzinfo=UTC)
@@ -199,7 +199,7 @@ def rows_of(runs) -> str:
         if run is None:
             continue
         stored = Run({**run.values, "profile_history_id": None}, run.attempts, run.index, run.given)
-        out.append(repr(_run_row(stored, sqlite=True, recorded_at=NOW, source="api", key=1)))
+        out.append(repr(run_row(stored, sqlite=True, recorded_at=NOW, source="api", key=1)))
         rows.add_nested({**run.values, "profile_version": None}, run.attempts)
     return "\n".join(out + [repr(row) for row in rows.rows])
 
