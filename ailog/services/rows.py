@@ -57,33 +57,32 @@ def _db_datetime():
 def run_keys_allocate(
     summaries: set[uuid.UUID], orphans: set[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, int], set[uuid.UUID]]:
-    """The internal key of each run a batch touches, and which of them are stored runs already.
+    """The internal key of each run a batch touches, and the runs given a new key now (which
+    can have no attempts stored yet).
 
     ``summaries``: runs whose summary is in the batch; ``orphans``: runs only attempts of which
     are. A stored run has its key in its row; a run whose attempts came first has it in AiRunKey.
     A run seen for the first time takes the next number of one sequence (AiRunKey's ids), so
     keys follow arrival order. Only a run whose attempts arrive before its summary gets an
-    AiRunKey row: that is the one write here, since its random ``run_id`` index costs a page
-    per run, which runs posted with their summary (the common case) no longer pay.
+    AiRunKey row: its random ``run_id`` index costs a page a run, which runs posted with their
+    summary (the common case) do not pay.
 
+    The runs table is not read for ``summaries``: that would visit the random pages of its
+    run_id key twice. A summary's key is therefore a candidate: when the run turns out to be
+    stored already, its insert does nothing and _Writer._insert_runs takes the stored key. So
+    two writers of one new run may both issue a key (PostgreSQL); the run_id key keeps one.
     PostgreSQL: a batch with orphans holds ingestion's gate exclusively (store.py), so no other
-    writer issues a key for the same run id meanwhile. Two writers of one new run's summary may
-    both issue a key; the unique run_id of the runs table keeps one, and the loser takes the
-    stored key (_Writer._insert_runs). SQLite: the transaction holds the write lock.
+    writer issues a key for an orphan meanwhile. SQLite: the transaction holds the write lock.
     """
-    touched = summaries | orphans
-    if not touched:
-        return {}, set()
     keys: dict[uuid.UUID, int] = {}
-    for part in _parts(sorted(touched)):
+    for part in _parts(sorted(orphans)):
         keys.update(AiRun.objects.filter(run_id__in=part).values_list("run_id", "run_key"))
-    stored = set(keys)
-    missing = sorted(touched - stored)
+    missing = sorted((summaries | orphans) - keys.keys())
     for part in _parts(missing):
         keys.update(AiRunKey.objects.filter(run_id__in=part).values_list("run_id", "id"))
     new = [run_id for run_id in missing if run_id not in keys]  # in run id order: one lock order
     if not new:
-        return keys, stored
+        return keys, set()
     issued = dict(zip(new, _next_keys(len(new))))
     keys.update(issued)
     first_seen = [(issued[run_id], run_id) for run_id in new if run_id in orphans]
@@ -94,7 +93,7 @@ def run_keys_allocate(
                 f"INSERT INTO {table} (id, run_id) VALUES (%s, %s)",
                 [(key, run_id.hex if connection.vendor == "sqlite" else run_id) for key, run_id in first_seen],
             )
-    return keys, stored
+    return keys, set(new)
 
 
 def _parts(items: list, size: int = 10_000):
@@ -138,24 +137,29 @@ def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: 
 
 
 def insert_run_rows(
-    runs: list[Run], *, recorded_at: datetime, source: str, keys: dict[uuid.UUID, int], stored: set[uuid.UUID]
+    runs: list[Run], *, recorded_at: datetime, source: str, keys: dict[uuid.UUID, int]
 ) -> set[uuid.UUID]:
-    """Insert the runs whose run_id is new (``keys``: their internal keys; ``stored``: the runs
-    found stored by run_keys_allocate in this transaction); return those run ids."""
+    """Insert the runs whose run_id is new (``keys``: their internal keys); return those run ids."""
     sqlite = connection.vendor == "sqlite"
     table = connection.ops.quote_name(AiRun._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in RUN_INSERT_COLUMNS)
     with connection.cursor() as cursor:
         if sqlite:
-            # This transaction began IMMEDIATE, so it holds SQLite's write lock: no other writer
-            # can have added a run since run_keys_allocate looked them up.
-            new = [run for run in runs if run.run_id not in stored]
+            # This transaction began IMMEDIATE, so it holds SQLite's write lock: the rows with a
+            # larger id than the largest before the insert are the ones it made.
+            cursor.execute(f"SELECT max(id) FROM {table}")
+            last = cursor.fetchone()[0] or 0
             rows = [
-                run_row(run, sqlite=True, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in new
+                run_row(run, sqlite=True, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in runs
             ]
             placeholders = ", ".join(["%s"] * len(RUN_INSERT_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
-            return {run.run_id for run in new}
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (run_id) DO NOTHING", rows
+            )
+            if cursor.rowcount == len(runs):  # the common case: every run is new
+                return {run.run_id for run in runs}
+            ids = [run.run_id for run in runs]
+            return set(AiRun.objects.filter(run_id__in=ids, id__gt=last).values_list("run_id", flat=True))
         # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
         # COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs more to build
         # than to run), then one INSERT … ON CONFLICT DO NOTHING reports which were new.

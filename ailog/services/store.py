@@ -139,7 +139,6 @@ class _Writer:
         self.conflicting_runs: set[str] = set()
         self.problems = Problems()
         self.keys: dict[uuid.UUID, int] = {}  # each touched run's internal key (run_keys_allocate)
-        self.stored_runs: set[uuid.UUID] = set()  # the touched runs stored before this write
         self.rows = AttemptRows(self.keys)
         self.tally = Tally()  # the counts this write changes, sent with the rows (ailog.signals)
         self.risk = RunRisk()  # each run's RED share, as this write changes it (ailog.services.risk)
@@ -148,12 +147,13 @@ class _Writer:
         self._pass_the_orphan_gate()
         summaries = {run.run_id for run in self.runs}
         touched = summaries | {a[A_RUN] for _, a in self.loose}
-        keys, self.stored_runs = run_keys_allocate(summaries, touched - summaries)
+        keys, issued = run_keys_allocate(summaries, touched - summaries)
         self.keys.update(keys)
         created = self._insert_runs()
         known = self._runs_known()
         lock_stored_runs(touched - created)
-        stored = self._stored_attempts(touched)
+        # A run created now under a key issued now has no attempts stored.
+        stored = self._stored_attempts(touched - (created & issued))
         self._nested_attempts(stored)
         self._loose_attempts(known, stored)
         self._check_orphans(created, stored, known)
@@ -204,9 +204,7 @@ class _Writer:
     def _insert_runs(self) -> set[uuid.UUID]:
         if not self.runs:
             return set()
-        created = insert_run_rows(
-            self.runs, recorded_at=timezone.now(), source=self.source, keys=self.keys, stored=self.stored_runs
-        )
+        created = insert_run_rows(self.runs, recorded_at=timezone.now(), source=self.source, keys=self.keys)
         self.result.runs_created = len(created)
         existing = [run for run in self.runs if run.run_id not in created]
         if existing:
@@ -216,7 +214,7 @@ class _Writer:
             }
             for run in existing:
                 row = stored[run.run_id]
-                # A concurrent writer may have stored the run under a key of its own (PostgreSQL).
+                # The key issued to the run was a candidate; the stored one stands.
                 self.keys[run.run_id] = row["run_key"]
                 # Only what the item states is compared: a retry may leave out optional fields.
                 differing = [name for name in RUN_FIELDS if name in run.given and row[name] != run.values[name]]

@@ -246,6 +246,27 @@ def test_run_keys_follow_arrival_and_only_runs_known_by_their_attempts_get_a_key
     assert by_run == {run_id: {key} for run_id, key in keys.items()}
 
 
+def test_a_retried_summary_is_unchanged_whichever_way_its_key_was_issued(default_profile):
+    """A summary's key is a candidate until its insert: a retry must be told from a new run even
+    when the key it finds (AiRunKey, attempts first) is the one the stored run has."""
+    early = new_run_id()
+    services.events_ingest(events=[attempt_event(early, 1, at=T0 - timedelta(seconds=2))])
+    services.events_ingest(events=[run_event(early, attempts=1)])
+    assert AiRunKey.objects.get().id == AiRun.objects.get().run_key
+    posted = run_item(attempts=1)
+    services.runs_ingest(runs=[posted])
+    result = services.events_ingest(events=[run_event(early, attempts=1), run_event(new_run_id(), attempts=1)])
+    assert (result.runs_created, result.runs_unchanged, result.unchanged_run_ids) == (1, 1, [early])
+    result = services.runs_ingest(runs=[copy.deepcopy(posted), run_item(attempts=2)])
+    assert (result.runs_created, result.runs_unchanged, result.attempts_unchanged, result.attempts_created) == (
+        1,
+        1,
+        1,
+        2,
+    )
+    assert AiRun.objects.count() == 4
+
+
 def test_new_attempts_of_a_known_run_are_added():
     item = run_item(attempts=3)
     first = copy.deepcopy(item)
