@@ -305,6 +305,19 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
             ),
         ),
         Row(
+            "ingest: unchecked floor with its runs vs raw insert into the same table (information)",
+            1 / (1 / floor + 1 / max(both_rounds)),
+            "attempts/s",
+            baseline=same_table,
+            baseline_label="the target row's baseline",
+            notes=(
+                f"computed: the least Python work per attempt ({floor:,.0f} attempts/s alone, see the unchecked floor below) "
+                "followed by the raw insert of the runs and attempts above. What a design with no checks, no profile lookup "
+                "and no aggregates would reach against the target row's baseline: everything ingestion must do besides "
+                "has to fit between this ratio and the target's 0.70x"
+            ),
+        ),
+        Row(
             "ingest: runs_ingest vs raw insert into a plain table (information)",
             ours,
             "attempts/s",

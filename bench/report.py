@@ -3,6 +3,11 @@
 Each ``./dev bench`` run writes its rows to ``bench-results/<time>-<vendor>-<size>.json``; the
 report keeps, per database and dataset size, the newest measurement of every row, so a run of
 ``--only ingest`` refreshes the ingestion rows and leaves the others as last measured.
+
+``bench-results/`` stays on the machine that measured, so the record of what is newest lives
+beside the page, in ``docs/performance.json`` (committed): each run there keeps the rows no later
+run has measured again. A run on a fresh checkout therefore adds to the record instead of
+replacing it with its own few rows.
 """
 
 from __future__ import annotations
@@ -20,31 +25,58 @@ def _size(attempts: int) -> str:
     return f"{attempts / 1_000_000:g}M" if attempts >= 1_000_000 else f"{attempts / 1000:g}k"
 
 
-def _load(results_dir: Path) -> list[dict[str, Any]]:
-    runs = []
-    for path in sorted(results_dir.glob("*.json")):
+Newest = dict[tuple[str, str], dict[str, tuple[dict[str, Any], dict[str, Any]]]]
+
+
+def _load(results_dir: Path, record: Path | None) -> list[dict[str, Any]]:
+    """The runs of the record (``docs/performance.json``) and of ``results_dir``, oldest first;
+    a run in both (same time, database and size) counts once, as in ``results_dir``."""
+    runs: dict[tuple[str, str, str], dict[str, Any]] = {}
+    if record is not None and record.exists():
+        for data in json.loads(record.read_text()):
+            runs[(data["time"], data["vendor"], data.get("size", ""))] = data
+    for path in sorted(results_dir.glob("*.json")) if results_dir.is_dir() else ():
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         if isinstance(data, dict) and data.get("rows") and not data.get("quick"):
-            runs.append(data)
-    return sorted(runs, key=lambda run: run["time"])
+            runs[(data["time"], data["vendor"], data.get("size", ""))] = data
+    return sorted(runs.values(), key=lambda run: run["time"])
 
 
-def render(results_dir: Path) -> str:
-    """The whole page: how to run the benchmark, then one table per database and dataset size."""
-    newest: dict[tuple[str, str], dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for run in _load(results_dir):
+def newest(results_dir: Path, record: Path | None = None) -> Newest:
+    """Per database and dataset size, the newest measurement of every row, with its run."""
+    found: Newest = {}
+    for run in _load(results_dir, record):
         key = (run["vendor"], run.get("size") or _size(run["dataset"]["attempts"]))
         for row in run["rows"]:
-            newest.setdefault(key, {})[row["metric"]] = (row, run)
+            found.setdefault(key, {})[row["metric"]] = (row, run)
+    return found
+
+
+def record(found: Newest) -> list[dict[str, Any]]:
+    """The runs of ``found``, each with only the rows it is the newest measurement of."""
+    kept: dict[int, dict[str, Any]] = {}
+    for rows in found.values():
+        for row, run in rows.values():
+            kept.setdefault(id(run), {**run, "rows": []})["rows"].append(row)
+    return sorted(kept.values(), key=lambda run: (run["time"], run["vendor"]))
+
+
+def render(results_dir: Path, record: Path | None = None) -> str:
+    """The whole page: how to run the benchmark, then one table per database and dataset size."""
+    return _page(newest(results_dir, record))
+
+
+def _page(newest: Newest) -> str:
     out = [
         "# Performance",
         "",
-        "Written by `./dev bench` from its results (`bench-results/*.json`): per database and dataset",
-        "size, the newest measurement of every row. Every ratio is against a baseline measured in the",
-        "same run on the same machine, so ratios stay meaningful on a busy machine. Do not edit by hand.",
+        "Written by `./dev bench` from its results (`bench-results/*.json`, and the record of earlier runs",
+        "in `docs/performance.json`): per database and dataset size, the newest measurement of every row.",
+        "Every ratio is against a baseline measured in the same run on the same machine, so ratios stay",
+        "meaningful on a busy machine. Do not edit by hand.",
         "",
         "```sh",
         "./dev bench                                   # 1M attempts on SQLite",
@@ -82,7 +114,8 @@ def render(results_dir: Path) -> str:
             baseline = number(shown.baseline, shown.unit)
             if shown.baseline_label:
                 baseline = f"{baseline} ({shown.baseline_label})"
-            ratio = "-" if shown.ratio is None else f"{shown.ratio:.2f}×"
+            ratio = row.get("ratio", shown.ratio)  # as measured; the value may be shown rounded
+            ratio = "-" if ratio is None else f"{ratio:.2f}×"
             met = {True: "yes", False: "**no**", None: "-"}[shown.met]
             cells = (
                 shown.metric,
@@ -101,4 +134,8 @@ def render(results_dir: Path) -> str:
 
 
 def write(results_dir: Path, path: Path) -> None:
-    path.write_text(render(results_dir))
+    """``path`` (docs/performance.md) and its record beside it (the same name, ``.json``)."""
+    kept = path.with_suffix(".json")
+    found = newest(results_dir, kept)
+    path.write_text(_page(found))
+    kept.write_text(json.dumps(record(found), indent=1, default=str) + "\n")

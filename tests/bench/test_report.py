@@ -42,3 +42,25 @@ def test_the_newest_measurement_of_each_row_per_database_and_size(tmp_path):
 
 def test_without_results_it_says_how_to_get_them(tmp_path):
     assert "No measurements yet: run `./dev bench`." in render(tmp_path)
+
+
+def test_a_run_on_a_fresh_checkout_adds_to_the_record_instead_of_replacing_it(tmp_path):
+    """bench-results/ stays on the machine that measured; docs/performance.json keeps what is
+    newest, so a later run's few rows join the earlier ones, and rows it measured again replace them."""
+    from bench.report import write
+
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir(), later.mkdir()
+    page = tmp_path / "performance.md"
+    _run(first, "a.json", time="20261201T100000Z", rows=[_row("stats", 20.0), _row("hotspots", 9.0)])
+    write(first, page)
+    _run(later, "b.json", time="20261205T100000Z", rows=[_row("stats", 30.0, baseline=600.0, higher_is_better=False)])
+    write(later, page)  # a fresh checkout: only its own results, and the record
+    text = page.read_text()
+    assert "| hotspots | 9.00 ms |" in text and "| stats | 30.0 ms | 600 ms | 20.00× |" in text
+    assert "20.0 ms" not in text
+    kept = json.loads((tmp_path / "performance.json").read_text())
+    assert [(run["time"], [row["metric"] for row in run["rows"]]) for run in kept] == [
+        ("20261201T100000Z", ["hotspots"]),
+        ("20261205T100000Z", ["stats"]),
+    ]
