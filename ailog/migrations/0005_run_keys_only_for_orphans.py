@@ -9,11 +9,14 @@ go; the sequence is untouched, so keys keep growing.
 from django.db import migrations
 
 DROP_REDUNDANT = "DELETE FROM ailog_airunkey WHERE run_id IN (SELECT run_id FROM ailog_airun)"
-# Back: every run gets its AiRunKey row again, with the key it has.
-RESTORE = (
+# Back: every run gets its AiRunKey row again, with the key it has, and so do the attempts of
+# runs since pruned.
+RESTORE = [
     "INSERT INTO ailog_airunkey (id, run_id) SELECT run_key, run_id FROM ailog_airun "
-    "WHERE run_id NOT IN (SELECT run_id FROM ailog_airunkey)"
-)
+    "WHERE run_id NOT IN (SELECT run_id FROM ailog_airunkey)",
+    "INSERT INTO ailog_airunkey (id, run_id) SELECT DISTINCT run_key, run_id FROM ailog_aiattempt "
+    "WHERE run_id NOT IN (SELECT run_id FROM ailog_airunkey)",
+]
 
 
 class Migration(migrations.Migration):

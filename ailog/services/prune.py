@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min, Subquery
+from django.db.models import Exists, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from ailog import selectors
 from ailog.counts import DAY_KEY, Tally
-from ailog.models import AiAttempt, AiRun
+from ailog.models import AiAttempt, AiRun, AiRunKey
 from ailog.signals import log_changed
 from rmos_site.errors import ValidationFailed
 
@@ -75,6 +75,7 @@ def logs_prune(
             later_ids = list(later.values_list("run_id", flat=True))
             for key, counts in selectors.log_counts(runs=later, attempts=None, group=DAY_KEY).items():
                 removed.add_counts(key, counts, sign=-1)
+            _keep_keys_of_surviving_attempts(day_runs, end)
             runs += day_runs.delete()[0]
             attempts += day_attempts.delete()[0]
             if later_ids:
@@ -87,6 +88,16 @@ def logs_prune(
             progress(done, total_days)
         start = end
     return PruneResult(before, runs, attempts, False)
+
+
+def _keep_keys_of_surviving_attempts(day_runs, end: datetime) -> None:
+    """A run deleted while attempts of it dated ``end`` or later stay (nothing requires an
+    attempt to be older than its run's summary) keeps its key in AiRunKey, where a run known
+    only by its attempts has it: so its run id still finds them, and a retry of the run takes
+    that key and finds them stored instead of storing them again."""
+    later = AiAttempt.objects.filter(run_key=OuterRef("run_key"), timestamp__gte=end)
+    keep = day_runs.filter(Exists(later)).values_list("run_key", "run_id")
+    AiRunKey.objects.bulk_create([AiRunKey(id=key, run_id=run_id) for key, run_id in keep], ignore_conflicts=True)
 
 
 def log_hold_writers() -> None:

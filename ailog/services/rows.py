@@ -102,7 +102,8 @@ def _parts(items: list, size: int = 10_000):
 
 
 def _next_keys(count: int) -> list[int]:
-    """``count`` new keys, in increasing order: the next values of AiRunKey's id sequence."""
+    """``count`` new keys, in increasing order: the next values of AiRunKey's id sequence, which
+    never goes back (a key issued once, even to a run since pruned, is never issued again)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             table = AiRunKey._meta.db_table
@@ -111,11 +112,18 @@ def _next_keys(count: int) -> list[int]:
                 [table, count],
             )
             return [row[0] for row in cursor.fetchall()]
-        # SQLite: this transaction holds the write lock, so the largest key stored is the last issued.
+        # SQLite: AiRunKey's AUTOINCREMENT counter (sqlite_sequence) is the sequence; this
+        # transaction holds the write lock. The keys stored are looked at too, for a database
+        # whose counter is behind them (keys written before this scheme, by the migrations).
         cursor.execute(
-            "SELECT max(coalesce((SELECT max(id) FROM ailog_airunkey), 0), coalesce((SELECT max(run_key) FROM ailog_airun), 0))"
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ailog_airunkey'), 0),"
+            " coalesce((SELECT max(run_key) FROM ailog_airun), 0),"
+            " coalesce((SELECT max(run_key) FROM ailog_aiattempt), 0))"
         )
         last = cursor.fetchone()[0]
+        cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = 'ailog_airunkey'", [last + count])
+        if cursor.rowcount == 0:
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('ailog_airunkey', %s)", [last + count])
         return list(range(last + 1, last + 1 + count))
 
 
