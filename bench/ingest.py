@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,14 @@ def _raw_runs_and_attempts_rate(batches: list[list[dict[str, Any]]], batch_sizes
     return len(attempt_rows) / (time.perf_counter() - start)
 
 
+def _ingest_rate(batches: list[tuple[str, list[dict[str, Any]]]], attempts: int) -> float:
+    """Attempts per second of runs_ingest of ``batches`` (``attempts`` in all), one call a batch."""
+    start = time.perf_counter()
+    for source, batch in batches:
+        services.runs_ingest(runs=batch, source=source)
+    return attempts / (time.perf_counter() - start)
+
+
 def _settle() -> None:
     """Write back what earlier steps left in the write-ahead log (not timed), so that no timed
     step pays for the one before it. SQLite checkpoints inside the commit that finds its log over
@@ -264,7 +273,7 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
     directory = Path(tempfile.mkdtemp(prefix="rmos-bench-", dir=settings.BASE_DIR / "var"))
     total_attempts = 0
     with bench.progress(rounds, "ingestion rounds") as bar:
-        for _ in range(rounds):
+        for round_ in range(rounds):
             batches = _fresh_batches(bench, runs_per_round)
             rows = _raw_rows([batch for _, batch in batches])
             sizes = [sum(len(r["attempt_records"]) for r in batch) for _, batch in batches]
@@ -273,17 +282,19 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
             for indexes in RAW_INDEXES:
                 raw[indexes] = max(raw[indexes], _raw_sqlite_rate(rows, sizes, indexes=indexes, directory=directory))
             # A and B alternate: the same rows (under run ids of their own) raw into the same
-            # table, then runs_ingest of the batch; the raw rows are deleted after each round.
+            # table, the runs and attempts raw into the same tables, and runs_ingest of the batch;
+            # the raw rows are deleted after each round. Each round starts with another of the
+            # three, so no one of them is always the first after the previous round's delete.
             same_rows = _raw_rows([batch for _, batch in batches], new_ids=True, sqlite=connection.vendor == "sqlite")
-            _settle()
-            same_rounds.append(_raw_same_table_rate(same_rows, sizes))
-            _settle()
-            both_rounds.append(_raw_runs_and_attempts_rate([batch for _, batch in batches], sizes))
-            _settle()
-            start = time.perf_counter()
-            for source, batch in batches:
-                services.runs_ingest(runs=batch, source=source)
-            ours_rounds.append(len(rows) / (time.perf_counter() - start))
+
+            steps = [
+                (same_rounds, partial(_raw_same_table_rate, same_rows, sizes)),
+                (both_rounds, partial(_raw_runs_and_attempts_rate, [batch for _, batch in batches], sizes)),
+                (ours_rounds, partial(_ingest_rate, batches, len(rows))),
+            ]
+            for into, step in steps[round_ % 3 :] + steps[: round_ % 3]:
+                _settle()
+                into.append(step())
             _raw_same_table_clear()
             ours, same_table = max(ours_rounds), max(same_rounds)
             total_attempts += len(rows)
@@ -311,7 +322,8 @@ def ingest_inprocess(bench: Bench) -> list[Row]:
                 f"{RAW_INDEXES['ours']} indexes, one transaction a batch, alternating with ours round by round "
                 f"(ratios per round: {ratios}); its rows are deleted after each round, and the write-ahead log is "
                 "written back before each timed step (PRAGMA wal_checkpoint / CHECKPOINT, not timed) so no step pays "
-                "for the one before it"
+                "for the one before it; each round starts with another of the three steps (ours, this baseline, the runs "
+                "and attempts baseline)"
             ),
         ),
         Row(
