@@ -200,9 +200,12 @@ def _settle() -> None:
     """Write back what earlier steps left in the write-ahead log (not timed), so that no timed
     step pays for the one before it. SQLite checkpoints inside the commit that finds its log over
     1,000 pages, so without this the first step after the previous round's delete paid for it.
+    The operating system's dirty pages go to disk too (os.sync), else the first step of a
+    round paid for the SQLite files the plain-table baselines had just written.
     (Inside a transaction, as in the tests, there is nothing to write back yet.)"""
     if connection.in_atomic_block:
         return
+    os.sync()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
