@@ -116,9 +116,6 @@ def _raw_same_table_rate(rows: list[tuple], batch_sizes: list[int]) -> float:
     one transaction per batch as ingestion commits: executemany on SQLite, COPY on PostgreSQL,
     what ingestion's own insert does with the driver. Each run gets an internal key as ingestion
     gives one, in arrival order - negative here, so that they never meet ingestion's own keys."""
-    table = connection.ops.quote_name(AiAttempt._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_INSERT_COLUMNS)
-    sqlite = connection.vendor == "sqlite"
     keys: dict[str, int] = {}
     lowest = AiAttempt.objects.aggregate(low=Min("run_key"))["low"] or 0
     rows = [(*row, keys.setdefault(row[0], min(lowest, 0) - 1 - len(keys))) for row in rows]
@@ -128,14 +125,21 @@ def _raw_same_table_rate(rows: list[tuple], batch_sizes: list[int]) -> float:
         part = rows[offset : offset + size]
         offset += size
         with transaction.atomic(), connection.cursor() as cursor:
-            if sqlite:
-                placeholders = ", ".join(["%s"] * len(ATTEMPT_INSERT_COLUMNS))
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", part)
-            else:
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in part:
-                        copy.write_row(row)
+            _raw_insert(cursor, AiAttempt, ATTEMPT_INSERT_COLUMNS, part)
     return len(rows) / (time.perf_counter() - start)
+
+
+def _raw_insert(cursor, model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """``rows`` into ``model``'s table as ingestion writes with the driver: executemany on
+    SQLite, COPY on PostgreSQL."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(name) for name in columns)
+    if connection.vendor == "sqlite":
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
+        return
+    with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _raw_runs_and_attempts_rate(batches: list[list[dict[str, Any]]], batch_sizes: list[int]) -> float:
@@ -162,29 +166,14 @@ def _raw_runs_and_attempts_rate(batches: list[list[dict[str, Any]]], batch_sizes
             part.append(row)
         run_rows.append(part)
     attempt_rows = [(new_of[row[0]][0], *row[1:], new_of[row[0]][1]) for row in _raw_rows(batches, sqlite=sqlite)]
-    run_table, attempt_table = (connection.ops.quote_name(m._meta.db_table) for m in (AiRun, AiAttempt))
-    run_columns = ", ".join(connection.ops.quote_name(name) for name in RUN_INSERT_COLUMNS)
-    attempt_columns = ", ".join(connection.ops.quote_name(name) for name in ATTEMPT_INSERT_COLUMNS)
     start = time.perf_counter()
     offset = 0
     for part, size in zip(run_rows, batch_sizes):
         attempts = attempt_rows[offset : offset + size]
         offset += size
         with transaction.atomic(), connection.cursor() as cursor:
-            if sqlite:
-                cursor.executemany(
-                    f"INSERT INTO {run_table} ({run_columns}) VALUES ({', '.join(['%s'] * len(RUN_INSERT_COLUMNS))})",
-                    part,
-                )
-                placeholders = ", ".join(["%s"] * len(ATTEMPT_INSERT_COLUMNS))
-                cursor.executemany(f"INSERT INTO {attempt_table} ({attempt_columns}) VALUES ({placeholders})", attempts)
-            else:
-                with cursor.cursor.copy(f"COPY {run_table} ({run_columns}) FROM STDIN") as copy:
-                    for row in part:
-                        copy.write_row(row)
-                with cursor.cursor.copy(f"COPY {attempt_table} ({attempt_columns}) FROM STDIN") as copy:
-                    for row in attempts:
-                        copy.write_row(row)
+            _raw_insert(cursor, AiRun, RUN_INSERT_COLUMNS, part)
+            _raw_insert(cursor, AiAttempt, ATTEMPT_INSERT_COLUMNS, attempts)
     return len(attempt_rows) / (time.perf_counter() - start)
 
 
