@@ -181,32 +181,20 @@ def change_request_new(request: HttpRequest) -> HttpResponse:
     if not name:
         raise Http404("Name the profile to change: ?profile=<name>.")
     profile = profile_or_404(name)
-    status = 200
-    if request.method == "POST":
-        form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
-        created, status = _save_proposal(
-            form,
-            lambda **fields: services.change_request_create(profile_name=profile.name, user=request.user, **fields),
-        )
-        if created is not None:
-            messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
-            return redirect("change-request-detail", created.pk)
-    else:
-        form = ProfileForm(
-            profile=profile,
-            palette_keys=selectors.palette_keys(),
-            values=_proposal_initial(request, profile),
-            propose=True,
-        )
-    context = {
-        "nav": "change_requests",
-        "profile": profile,
-        "form": form,
-        "action": request.get_full_path(),
-        "what_if_action": reverse("profile-detail", args=[profile.name]) + "#what-if",
-        "heading": f"Propose a change to {profile.name}",
-    }
-    return render(request, "change_requests/propose.html", context, status=status)
+
+    def opened(created) -> HttpResponse:
+        messages.success(request, f"Change request #{created.pk} opened: reviewers will see it.")
+        return redirect("change-request-detail", created.pk)
+
+    return _proposal_page(
+        request,
+        profile,
+        save=lambda **fields: services.change_request_create(profile_name=profile.name, user=request.user, **fields),
+        saved=opened,
+        initial=lambda: (_proposal_initial(request, profile), ""),
+        what_if_action=reverse("profile-detail", args=[profile.name]) + "#what-if",
+        heading=f"Propose a change to {profile.name}",
+    )
 
 
 @login_required
@@ -217,35 +205,49 @@ def change_request_revise(request: HttpRequest, request_id: int) -> HttpResponse
     if change_request.author_id != request.user.pk:
         raise PermissionDenied(f"Only the author of request #{change_request.pk} ({change_request.author}) revises it.")
     profile = change_request.profile
+
+    def revised(_) -> HttpResponse:
+        messages.success(request, f"Request #{change_request.pk} revised: earlier approvals no longer count.")
+        return redirect("change-request-detail", change_request.pk)
+
+    return _proposal_page(
+        request,
+        profile,
+        save=lambda **fields: services.change_request_revise(request_id=change_request.pk, user=request.user, **fields),
+        saved=revised,
+        # The profile as it is now with the request's changes on top: a base that moved since
+        # keeps its moves (the request's old base values would quietly undo them).
+        initial=lambda: ({**selectors.profile_values(profile), **change_request.changes}, change_request.note),
+        what_if_action=None,  # a what-if answers on the profile page, whose form proposes anew
+        heading=f"Revise request #{change_request.pk} on {profile.name} v{profile.version}",
+        change_request=change_request,
+    )
+
+
+def _proposal_page(
+    request: HttpRequest,
+    profile,
+    *,
+    save: Callable[..., Any],
+    saved: Callable[[Any], HttpResponse],
+    initial: Callable[[], tuple[dict[str, Any], str]],
+    **context: Any,
+) -> HttpResponse:
+    """The proposal editor of a new request or a revision. POST: ``save`` the form's values
+    (:func:`_save_proposal`) and answer ``saved(result)``, or the form again with its errors.
+    GET: the form filled with ``initial()``, (values, note)."""
     status = 200
     if request.method == "POST":
         form = ProfileForm(request.POST, profile=profile, palette_keys=selectors.palette_keys(), propose=True)
-        revised, status = _save_proposal(
-            form,
-            lambda **fields: services.change_request_revise(request_id=change_request.pk, user=request.user, **fields),
-        )
-        if revised is not None:
-            messages.success(request, f"Request #{change_request.pk} revised: earlier approvals no longer count.")
-            return redirect("change-request-detail", change_request.pk)
+        result, status = _save_proposal(form, save)
+        if result is not None:
+            return saved(result)
     else:
-        form = ProfileForm(
-            profile=profile,
-            palette_keys=selectors.palette_keys(),
-            # The profile as it is now with the request's changes on top: a base that moved since
-            # keeps its moves (the request's old base values would quietly undo them).
-            values={**selectors.profile_values(profile), **change_request.changes},
-            propose=True,
-        )
-        form.initial["note"] = change_request.note
-    context = {
-        "nav": "change_requests",
-        "profile": profile,
-        "form": form,
-        "action": request.get_full_path(),
-        "what_if_action": None,  # a what-if answers on the profile page, whose form proposes anew
-        "heading": f"Revise request #{change_request.pk} on {profile.name} v{profile.version}",
-        "change_request": change_request,
-    }
+        values, note = initial()
+        form = ProfileForm(profile=profile, palette_keys=selectors.palette_keys(), values=values, propose=True)
+        if note:
+            form.initial["note"] = note
+    context = {"nav": "change_requests", "profile": profile, "form": form, "action": request.get_full_path(), **context}
     return render(request, "change_requests/propose.html", context, status=status)
 
 
