@@ -125,20 +125,26 @@ def tuning_job_create(
     return job
 
 
-def _finish(job: TuningJob, state: str, *, result: dict | None = None, error: str = "") -> TuningJob:
-    job.state, job.result, job.error, job.finished_at = state, result, error, timezone.now()
+def _ending(state: str, result: dict | None, error: str) -> dict[str, Any]:
+    """The fields a job's last write sets."""
+    fields: dict[str, Any] = {"state": state, "result": result, "error": error, "finished_at": timezone.now()}
     if result is not None:
-        job.trials_done = result["trials_done"]
-    job.save(update_fields=["state", "result", "error", "finished_at", "trials_done"])
+        fields["trials_done"] = result["trials_done"]
+    return fields
+
+
+def _finish(job: TuningJob, state: str, *, result: dict | None = None, error: str = "") -> TuningJob:
+    fields = _ending(state, result, error)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(fields))
     return job
 
 
 def _finish_running(job: TuningJob, state: str, *, result: dict | None = None, error: str = "") -> TuningJob:
     """The worker's last write, only if the job is still running: a cancel of a job that looked
     stalled (:attr:`TuningJob.stalled`) has finished it already, and stands."""
-    fields: dict[str, Any] = {"state": state, "result": result, "error": error, "finished_at": timezone.now()}
-    if result is not None:
-        fields["trials_done"] = result["trials_done"]
+    fields = _ending(state, result, error)
     if TuningJob.objects.filter(pk=job.pk, state=TuningJob.State.RUNNING).update(**fields):
         for name, value in fields.items():
             setattr(job, name, value)
