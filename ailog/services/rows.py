@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from ailog.models import AiAttempt, AiRun, AiRunKey
 from ailog.records import (
@@ -37,6 +37,7 @@ RUN_COLUMNS = RUN_FIELDS + ("recorded_at", "source")
 RUN_INSERT_COLUMNS = RUN_COLUMNS + ("run_key",)
 #: The attempt columns an insert writes: the checked values, then the run's internal key.
 ATTEMPT_INSERT_COLUMNS = ATTEMPT_FIELDS + ("run_key",)
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 _RUN_JSON = {"selected_candidate", "warnings"}
 _RUN_DATETIMES = {"timestamp", "started_at", "recorded_at"}
 _encode = msgspec.json.Encoder().encode  # compiled: 1.15 µs a candidate, where json's took 7.1 (issue 19)
@@ -79,7 +80,7 @@ def run_keys_allocate(
         keys.update(AiRun.objects.filter(run_id__in=part).values_list("run_id", "run_key"))
     missing = sorted((summaries | orphans) - keys.keys())
     for part in _parts(missing):
-        keys.update(AiRunKey.objects.filter(run_id__in=part).values_list("run_id", "id"))
+        keys.update(_run_key_rows(part))
     new = [run_id for run_id in missing if run_id not in keys]  # in run id order: one lock order
     if not new:
         return keys, set()
@@ -96,6 +97,17 @@ def run_keys_allocate(
     return keys, set(new)
 
 
+def _run_key_rows(run_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int]]:
+    """(run_id, key) of the AiRunKey rows of ``run_ids``. PostgreSQL takes the ids as one array
+    parameter: an IN list of a thousand parameters cost more to parse and plan than to run."""
+    if connection.vendor != "postgresql":
+        return list(AiRunKey.objects.filter(run_id__in=run_ids).values_list("run_id", "id"))
+    table = connection.ops.quote_name(AiRunKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT run_id, id FROM {table} WHERE run_id = ANY(%s::uuid[])", [run_ids])
+        return cursor.fetchall()
+
+
 def _parts(items: list, size: int = 10_000):
     for offset in range(0, len(items), size):
         yield items[offset : offset + size]
@@ -106,10 +118,12 @@ def _next_keys(count: int) -> list[int]:
     never goes back (a key issued once, even to a run since pruned, is never issued again)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            table = AiRunKey._meta.db_table
+            # The sequence's name is looked up once, not once per key (the lookup is no cheaper
+            # than nextval itself).
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s) ORDER BY 1",
-                [table, count],
+                "SELECT nextval(sequence) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS sequence) named,"
+                " generate_series(1, %s) ORDER BY 1",
+                [AiRunKey._meta.db_table, count],
             )
             return [row[0] for row in cursor.fetchall()]
         # SQLite: AiRunKey's AUTOINCREMENT counter (sqlite_sequence) is the sequence; this
@@ -137,8 +151,9 @@ def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: 
             value = to_db(value)
         elif name in _RUN_JSON:
             value = None if value is None else _json(value)
-        elif name == "run_id" and sqlite:
-            value = value.hex
+        elif name == "run_id":
+            # The text COPY takes too: psycopg's UUID adapter is Python code, its str one is not.
+            value = value.hex if sqlite else str(value)
         row.append(value)
     row += [to_db(recorded_at), source, key]
     return tuple(row)
@@ -168,9 +183,26 @@ def insert_run_rows(
                 return {run.run_id for run in runs}
             ids = [run.run_id for run in runs]
             return set(AiRun.objects.filter(run_id__in=ids, id__gt=last).values_list("run_id", flat=True))
-        # PostgreSQL: concurrent writers are real, so let the unique key decide. The rows go in by
-        # COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs more to build
-        # than to run), then one INSERT … ON CONFLICT DO NOTHING reports which were new.
+        # PostgreSQL: concurrent writers are real, so the unique key decides. First the common
+        # case, every run new: COPY straight into the table, under a savepoint. A run stored
+        # already (a retry, or a racing writer that committed it first) fails the COPY; then the
+        # rows go by COPY to a temporary table (a multi-row VALUES of 30,000 parameters costs
+        # more to build than to run) and one INSERT … ON CONFLICT DO NOTHING reports which were new.
+        rows = [
+            run_row(run, sqlite=False, recorded_at=recorded_at, source=source, key=keys[run.run_id]) for run in runs
+        ]
+        try:
+            with (
+                transaction.atomic(),
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return {run.run_id for run in runs}
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
         cursor.execute(
             f"CREATE TEMPORARY TABLE ailog_incoming_runs ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
         )
@@ -178,8 +210,8 @@ def insert_run_rows(
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY ailog_incoming_runs ({columns}) FROM STDIN") as copy,
         ):
-            for run in runs:
-                copy.write_row(run_row(run, sqlite=False, recorded_at=recorded_at, source=source, key=keys[run.run_id]))
+            for row in rows:
+                copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ailog_incoming_runs ORDER BY run_id "
             f"ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
@@ -202,7 +234,7 @@ class AttemptRows:
 
     def add_nested(self, run: Mapping[str, Any], attempts: list[NestedAttempt]) -> None:
         dumps = _json
-        run_id = run["run_id"].hex if self.sqlite else run["run_id"]
+        run_id = run["run_id"].hex if self.sqlite else str(run["run_id"])  # str: see run_row
         tool, material, machine, mode, engine = (run[key] for key in CONTEXT_KEYS)
         profile, version = run["profile_name"], run["profile_version"]
         key = self.keys.get(run["run_id"])
@@ -224,7 +256,7 @@ class AttemptRows:
     def add(self, a: Attempt) -> None:
         self.rows.append(
             (
-                a[A_RUN].hex if self.sqlite else a[A_RUN],
+                a[A_RUN].hex if self.sqlite else str(a[A_RUN]),
                 a[A_INDEX],
                 a[A_TS].replace(tzinfo=None).isoformat(" ") if self.sqlite else a[A_TS],
                 *a[A_TOOL:A_CANDIDATE],

@@ -42,7 +42,7 @@ from ailog.records import (
     shown,
 )
 from ailog.services.risk import RunRisk, lock_stored_runs
-from ailog.services.rows import RUN_COLUMNS, AttemptRows, insert_run_rows, run_keys_allocate
+from ailog.services.rows import RUN_COLUMNS, UNIQUE_VIOLATION, AttemptRows, insert_run_rows, run_keys_allocate
 from ailog.services.versions import resolve_profiles
 from ailog.signals import log_changed
 from rmos_site.errors import Conflict, FieldError, ValidationFailed
@@ -53,7 +53,7 @@ logger = logging.getLogger("rmos.ailog")
 WRITE_TRIES = 4
 #: PostgreSQL advisory lock key of ingestion's orphan gate (see _Writer._pass_the_orphan_gate).
 ORPHAN_GATE_LOCK = 0x726D6F735F6F7270  # "rmos_orp"
-_RETRYABLE_SQLSTATES = {"23505", "40001", "40P01"}  # unique violation, serialization failure, deadlock
+_RETRYABLE_SQLSTATES = {UNIQUE_VIOLATION, "40001", "40P01"}  # unique violation, serialization failure, deadlock
 
 
 @dataclass
