@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -46,13 +47,6 @@ _encode = msgspec.json.Encoder().encode  # compiled: 1.15 µs a candidate, where
 def _json(value: Any) -> str:
     """Compact JSON text of a checked value (finite numbers only: the checks refused the others)."""
     return _encode(value).decode()
-
-
-def _db_datetime():
-    if connection.vendor == "sqlite":
-        # What Django's SQLite backend stores: naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
-        return lambda moment: None if moment is None else moment.replace(tzinfo=None).isoformat(" ")
-    return lambda moment: moment
 
 
 def run_keys_allocate(
@@ -142,21 +136,33 @@ def _next_keys(count: int) -> list[int]:
 
 
 def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: int) -> tuple:
-    to_db = _db_datetime()
-    values = run.values
-    row = []
-    for name in RUN_FIELDS:
-        value = values[name]
-        if name in _RUN_DATETIMES:
-            value = to_db(value)
-        elif name in _RUN_JSON:
-            value = None if value is None else _json(value)
-        elif name == "run_id":
-            # The text COPY takes too: psycopg's UUID adapter is Python code, its str one is not.
-            value = value.hex if sqlite else str(value)
-        row.append(value)
-    row += [to_db(recorded_at), source, key]
+    """The row of a checked run as the driver takes it (RUN_INSERT_COLUMNS)."""
+    to_db = _sqlite_datetime if sqlite else _as_is
+    row = list(_run_values(run.values))
+    # The run id as text COPY takes too: psycopg's UUID adapter is Python code, its str one is not.
+    row[0] = row[0].hex if sqlite else str(row[0])
+    for at in _RUN_DATETIMES_AT:
+        row[at] = to_db(row[at])
+    for at in _RUN_JSON_AT:
+        value = row[at]
+        row[at] = None if value is None else _json(value)
+    row += (to_db(recorded_at), source, key)
     return tuple(row)
+
+
+_run_values = itemgetter(*RUN_FIELDS)
+assert RUN_FIELDS[0] == "run_id"
+_RUN_DATETIMES_AT = tuple(at for at, name in enumerate(RUN_FIELDS) if name in _RUN_DATETIMES)
+_RUN_JSON_AT = tuple(at for at, name in enumerate(RUN_FIELDS) if name in _RUN_JSON)
+
+
+def _sqlite_datetime(moment: datetime | None) -> str | None:
+    """What Django's SQLite backend stores: naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]"."""
+    return None if moment is None else moment.replace(tzinfo=None).isoformat(" ")
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def insert_run_rows(
