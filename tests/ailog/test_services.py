@@ -208,6 +208,30 @@ def test_retry_written_differently_but_equal_is_unchanged(default_profile):
     assert services.runs_ingest(runs=[lower]).runs_unchanged == 1
 
 
+def test_a_batch_around_a_stored_run_stores_each_new_run_once_under_its_own_key(default_profile):
+    """The runs of a batch go in run id order; on PostgreSQL they go by one COPY, which fails at
+    the stored run and is rolled back to its savepoint. The runs before it in that order must not
+    stay behind twice or keyed twice: the fallback inserts each new run once, and its attempts
+    carry the key its row has."""
+    stored = run_item(run_id=str(uuid.UUID(int=2**127)), attempts=2)  # the middle of the id order
+    services.runs_ingest(runs=[copy.deepcopy(stored)])
+    before = AiRun.objects.get().run_key
+    low = run_item(run_id=str(uuid.UUID(int=1)), attempts=3)
+    high = run_item(run_id=str(uuid.UUID(int=2**128 - 1)), attempts=1)
+    result = services.runs_ingest(runs=[copy.deepcopy(high), copy.deepcopy(stored), copy.deepcopy(low)])
+    assert (result.runs_created, result.runs_unchanged, result.attempts_created, result.attempts_unchanged) == (
+        2,
+        1,
+        4,
+        2,
+    )
+    assert AiRun.objects.count() == 3 and AiAttempt.objects.count() == 6
+    keys = dict(AiRun.objects.values_list("run_id", "run_key"))
+    assert keys[uuid.UUID(stored["run_id"])] == before and len(set(keys.values())) == 3
+    for run_id, key in keys.items():
+        assert set(AiAttempt.objects.filter(run_id=run_id).values_list("run_key", flat=True)) == {key}
+
+
 def test_different_payload_under_a_known_run_id_is_a_conflict_naming_it(default_profile):
     item = run_item()
     services.runs_ingest(runs=[item])
