@@ -13,6 +13,7 @@ from django.utils import timezone
 from ailog import selectors
 from ailog.counts import DAY_KEY, Tally
 from ailog.models import AiAttempt, AiRun, AiRunKey
+from ailog.services.store import ORPHAN_GATE_LOCK
 from ailog.signals import log_changed
 from rmos_site.errors import ValidationFailed
 
@@ -108,8 +109,14 @@ def log_hold_writers() -> None:
     COMMITTED an ingestion committed between them would be lost from the counts or counted twice.
     Ingestion writes its rows and sends its counts in one transaction, so it now waits for this
     one, or this one for it. SQLite has one writer at a time already (transactions begin
-    IMMEDIATE)."""
+    IMMEDIATE).
+
+    PostgreSQL: it first takes ingestion's gate exclusively (store.ORPHAN_GATE_LOCK), which every
+    writer takes before it reads a run's key. The table lock alone came too late: a writer that
+    read a run's key, or found no key, before a prune day committed then stored the pruned run
+    anew under a fresh key beside its surviving attempts, each of them a second time."""
     if connection.vendor == "postgresql":
         tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (AiRun, AiAttempt))
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ORPHAN_GATE_LOCK])
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")

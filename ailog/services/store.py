@@ -88,18 +88,26 @@ def raise_problems(problems: Problems) -> None:
 def store_batch(runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) -> IngestResult:
     warnings = resolve_profiles(runs)
     runs.sort(key=lambda run: run.run_id)  # one lock order for every writer
-    for attempt in range(WRITE_TRIES):
+    exclusive = False  # PostgreSQL: pass ingestion's gate alone (see _Writer._pass_the_orphan_gate)
+    tries = 0
+    while True:
         try:
             with transaction.atomic():
                 _prefer_indexes()
-                result = _Writer(runs, loose, source=source).write()
+                result = _Writer(runs, loose, source=source, exclusive=exclusive).write()
             result.warnings = warnings
             return result
+        except _OrphansAtTheGate:
+            exclusive = True  # nothing was written; not a lost race
         except (IntegrityError, OperationalError) as exc:
-            if not _lost_a_race(exc) or attempt == WRITE_TRIES - 1:
+            tries += 1
+            if not _lost_a_race(exc) or tries == WRITE_TRIES:
                 raise
             logger.info("ingestion raced another writer (%s); trying again", exc.__class__.__name__)
-    raise AssertionError("unreachable")
+
+
+class _OrphansAtTheGate(Exception):
+    """A batch that passed ingestion's gate shared holds attempts of a run that is not stored."""
 
 
 def _prefer_indexes() -> None:
@@ -130,7 +138,10 @@ def _lost_a_race(exc: Exception) -> bool:
 class _Writer:
     """One try at storing a checked batch, inside a transaction."""
 
-    def __init__(self, runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str) -> None:
+    def __init__(
+        self, runs: list[Run], loose: list[tuple[int, Attempt]], *, source: str, exclusive: bool = False
+    ) -> None:
+        self.exclusive = exclusive
         self.runs = runs
         self.loose = loose
         self.source = source
@@ -190,14 +201,22 @@ class _Writer:
         progress commit, and reads their runs afterwards (each statement reads what is committed
         when it starts). It takes the lock before writing anything, so it holds nothing another
         writer waits for. SQLite runs one writer at a time already.
+
+        Whether a batch has orphans is read once the shared lock is held: read before, a run found
+        stored could be deleted by a prune day (which holds the gate alone, prune.py) before the
+        lock was granted, and the batch would write orphans beside a writer of their run's
+        summary. A batch that finds orphans then starts again, exclusively (store_batch).
         """
         if connection.vendor != "postgresql":
             return
-        outside = {attempt[A_RUN] for _, attempt in self.loose} - {run.run_id for run in self.runs}
-        orphans = bool(outside) and AiRun.objects.filter(run_id__in=outside).count() < len(outside)
         with connection.cursor() as cursor:
-            lock = "pg_advisory_xact_lock" if orphans else "pg_advisory_xact_lock_shared"
+            lock = "pg_advisory_xact_lock" if self.exclusive else "pg_advisory_xact_lock_shared"
             cursor.execute(f"SELECT {lock}(%s)", [ORPHAN_GATE_LOCK])
+        if self.exclusive:
+            return
+        outside = {attempt[A_RUN] for _, attempt in self.loose} - {run.run_id for run in self.runs}
+        if outside and AiRun.objects.filter(run_id__in=outside).count() < len(outside):
+            raise _OrphansAtTheGate
 
     # -- runs ------------------------------------------------------------------------------
 
