@@ -16,13 +16,12 @@ from django.db import connection
 
 from ailog import selectors, services
 from ailog.models import AiAttempt, AiRun
-from ailog.services import store
 from tests.factories import T0, attempt_event, attempt_item, run_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_retry_racing_a_prune_of_its_run_stores_no_attempt_twice(default_profile, monkeypatch):
+def test_a_retry_racing_a_prune_of_its_run_stores_no_attempt_twice(default_profile):
     gone = run_item(attempts=1, at=T0)
     gone["attempt_records"] = [attempt_item(1, at=T0 + timedelta(minutes=1))]  # outlives the prune
     services.runs_ingest(runs=[copy.deepcopy(gone)])
@@ -38,17 +37,17 @@ def test_a_retry_racing_a_prune_of_its_run_stores_no_attempt_twice(default_profi
             connection.close()
 
     pruner = threading.Thread(target=prune)
-    allocate = store.run_keys_allocate
 
-    def allocate_then_let_a_prune_in(*args, **kwargs):
-        keys = allocate(*args, **kwargs)
-        if not pruner.is_alive() and pruner.ident is None:
+    def let_a_prune_in_once_keys_are_issued(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        # The statement that issues the batch's new keys (nextval, or SQLite's counter).
+        if ("nextval" in sql or "sqlite_sequence" in sql) and pruner.ident is None:
             pruner.start()
             pruner.join(timeout=3)  # the prune commits here unless ingestion keeps it out
-        return keys
+        return result
 
-    monkeypatch.setattr(store, "run_keys_allocate", allocate_then_let_a_prune_in)
-    services.runs_ingest(runs=[copy.deepcopy(gone)])  # the integrator retries the batch
+    with connection.execute_wrapper(let_a_prune_in_once_keys_are_issued):
+        services.runs_ingest(runs=[copy.deepcopy(gone)])  # the integrator retries the batch
     pruner.join(timeout=30)
     assert not pruner.is_alive()
     assert pruned == [1]
@@ -65,7 +64,10 @@ def test_attempts_posted_while_their_run_is_pruned_keep_the_key_its_summary_take
     lock, so a summary of the run posted meanwhile issued the run another key than the one its
     attempts were stored under, and the run showed none of them."""
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite has one writer at a time: a prune and two batches cannot interleave")
+        # SQLite has one writer at a time: a prune and two batches cannot interleave (every
+        # write transaction begins IMMEDIATE, taking the database's write lock first).
+        assert connection.settings_dict["OPTIONS"].get("transaction_mode") == "IMMEDIATE"
+        return
     run = run_item(attempts=1, at=T0)
     services.runs_ingest(runs=[copy.deepcopy(run)])
     summary = {k: v for k, v in run.items() if k != "attempt_records"} | {"event_type": "ai_constraint_run_summary"}
