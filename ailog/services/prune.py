@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, Min, OuterRef, Subquery
+from django.db.models import Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ailog import selectors
@@ -77,8 +77,14 @@ def logs_prune(
             for key, counts in selectors.log_counts(runs=later, attempts=None, group=DAY_KEY).items():
                 removed.add_counts(key, counts, sign=-1)
             _keep_keys_of_surviving_attempts(day_runs, end)
+            day_keys = list(  # the day's keys that have an AiRunKey row (few: runs whose attempts came first)
+                AiRunKey.objects.filter(
+                    Q(id__in=Subquery(day_runs.values("run_key"))) | Q(id__in=Subquery(day_attempts.values("run_key")))
+                ).values_list("id", flat=True)
+            )
             runs += day_runs.delete()[0]
             attempts += day_attempts.delete()[0]
+            _drop_keys_left_unused(day_keys)
             if later_ids:
                 survivors = AiRun.objects.filter(run_id__in=later_ids)
                 for key, counts in selectors.log_counts(runs=survivors, attempts=None, group=DAY_KEY).items():
@@ -99,6 +105,18 @@ def _keep_keys_of_surviving_attempts(day_runs, end: datetime) -> None:
     later = AiAttempt.objects.filter(run_key=OuterRef("run_key"), timestamp__gte=end)
     keep = day_runs.filter(Exists(later)).values_list("run_key", "run_id")
     AiRunKey.objects.bulk_create([AiRunKey(id=key, run_id=run_id) for key, run_id in keep], ignore_conflicts=True)
+
+
+def _drop_keys_left_unused(keys: list[int]) -> None:
+    """Delete the AiRunKey rows among ``keys`` (those of the runs and attempts a prune day
+    deleted) that no run row and no attempt uses any more: runs the day deleted whole. A key is
+    never issued again (AiRunKey's id sequence never goes back), so a late retry of such a run
+    is stored anew under a new key, as a retry of any pruned run is."""
+    if keys:
+        used = Q(Exists(AiRun.objects.filter(run_key=OuterRef("id")))) | Q(
+            Exists(AiAttempt.objects.filter(run_key=OuterRef("id")))
+        )
+        AiRunKey.objects.filter(id__in=keys).exclude(used).delete()
 
 
 def log_hold_writers() -> None:

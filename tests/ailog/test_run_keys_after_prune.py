@@ -5,14 +5,15 @@ summary) stay found by their run id, so a retry of the run does not store them t
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.db.models import Q
 
 from ailog import selectors, services
-from ailog.models import AiAttempt, AiRun
-from tests.factories import T0, attempt_item, run_item
+from ailog.models import AiAttempt, AiRun, AiRunKey
+from tests.factories import T0, attempt_event, attempt_item, new_run_id, run_event, run_item
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,30 @@ def test_the_attempts_filter_finds_attempts_that_outlive_their_pruned_run(defaul
     services.logs_prune(before=T0 + timedelta(seconds=30))
     assert AiAttempt.objects.count() == 1
     assert selectors.run_keys(Q(run_id=gone["run_id"])) == [AiAttempt.objects.get().run_key]
+
+
+def test_a_prune_drops_the_key_rows_of_the_runs_it_deletes_whole_and_keeps_the_others(default_profile):
+    """A run whose attempts came before its summary has an AiRunKey row; so has a run deleted
+    while attempts of it stay. Once a prune has deleted a run and every attempt of it, nothing
+    needs the row: it goes, and a late retry of such a run is stored once under a new key."""
+    orphan, summarised, outliving = new_run_id(), new_run_id(), run_item(attempts=1, at=T0)
+    outliving["attempt_records"] = [attempt_item(1, at=T0 + timedelta(hours=2))]
+    services.events_ingest(events=[attempt_event(orphan, 1, at=T0)])  # its summary never comes
+    services.events_ingest(events=[attempt_event(summarised, 1, at=T0)])
+    services.events_ingest(events=[run_event(summarised, at=T0)])
+    services.runs_ingest(runs=[copy.deepcopy(outliving)])
+    keys = dict(AiRunKey.objects.values_list("run_id", "id"))
+    assert set(map(str, keys)) == {orphan, summarised}
+
+    services.logs_prune(before=T0 + timedelta(hours=1))
+    # Deleted whole: the orphan run's attempt, the summarised run and its attempt. The third run
+    # is deleted but its attempt stays: its key moves to a row of its own.
+    assert list(AiAttempt.objects.values_list("run_id", flat=True)) == [uuid.UUID(outliving["run_id"])]
+    assert list(AiRunKey.objects.values_list("run_id", flat=True)) == [uuid.UUID(outliving["run_id"])]
+
+    services.events_ingest(events=[attempt_event(orphan, 1, at=T0 + timedelta(hours=3))])  # a late retry
+    assert AiAttempt.objects.filter(run_id=orphan).count() == 1
+    assert AiRunKey.objects.get(run_id=orphan).id > max(keys.values())  # a key is never issued again
+
+    services.logs_prune(before=T0 + timedelta(hours=4))
+    assert (AiRun.objects.count(), AiAttempt.objects.count(), AiRunKey.objects.count()) == (0, 0, 0)
