@@ -79,6 +79,14 @@ def test_proposal_problems_show_next_to_their_fields(production, operator_client
     assert ChangeRequest.objects.count() == 0
 
 
+def test_the_proposal_page_says_whether_the_profile_is_protected(production, operator_client):
+    protected = operator_client.get("/rmos/change-requests/new/?profile=production_machine").content.decode()
+    assert "production_machine is <strong>protected</strong>" in protected
+    unprotected = operator_client.get("/rmos/change-requests/new/?profile=default").content.decode()
+    assert "is <strong>protected</strong>" not in unprotected
+    assert 'default is not protected' in unprotected and 'href="/rmos/profiles/default/">edit it directly</a>' in unprotected
+
+
 def test_proposing_needs_the_role(production, viewer_client):
     assert viewer_client.get("/rmos/change-requests/new/?profile=production_machine").status_code == 403
     assert viewer_client.get("/rmos/change-requests/new/?profile=nope").status_code == 403
