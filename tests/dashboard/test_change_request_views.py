@@ -87,6 +87,19 @@ def test_the_proposal_page_says_whether_the_profile_is_protected(production, ope
     assert 'default is not protected' in unprotected and 'href="/rmos/profiles/default/">edit it directly</a>' in unprotected
 
 
+def test_a_proposal_without_a_note_still_names_every_other_problem_in_form_order(production, operator_client):
+    response = operator_client.post(
+        "/rmos/change-requests/new/?profile=production_machine",
+        form_data(production, max_total_width_mm="-3", note="", action="propose"),
+    )
+    assert response.status_code == 400
+    summary = re.search(r'id="error-summary".*?</div>', response.content.decode(), re.S).group(0)
+    assert "2 problems to fix" in summary
+    assert summary.index("Widest rosette") < summary.index("Change note")
+    assert 'value="-3"' in response.content.decode()
+    assert ChangeRequest.objects.count() == 0
+
+
 def test_proposing_needs_the_role(production, viewer_client):
     assert viewer_client.get("/rmos/change-requests/new/?profile=production_machine").status_code == 403
     assert viewer_client.get("/rmos/change-requests/new/?profile=nope").status_code == 403
