@@ -319,6 +319,7 @@ class ReviewForm(forms.Form):
             ("comment", "Comment only"),
         ],
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose your review: approve, request changes or comment only."},
     )
     note = forms.CharField(
         label="Note",

@@ -119,6 +119,17 @@ def test_self_approval_is_refused_on_the_page(production, reviewer):
     assert request.state == "open"
 
 
+def test_the_author_comments_without_choosing_and_a_missing_choice_is_named(production, operator, reviewer):
+    request = open_request("production_machine", author=operator, max_rings=8)
+    author = signed_in(operator)
+    html = author.get(f"/rmos/change-requests/{request.pk}/").content.decode()
+    assert '<input type="hidden" name="decision" value="comment">' in html and 'type="radio"' not in html
+    rita = signed_in(reviewer)
+    response = rita.post(f"/rmos/change-requests/{request.pk}/", {"action": "review", "revision": 1, "note": "hm"})
+    assert response.status_code == 400
+    assert "Choose your review: approve, request changes or comment only." in response.content.decode()
+
+
 def test_request_changes_needs_a_note(production, operator, reviewer):
     request = open_request("production_machine", author=operator, max_rings=8)
     response = signed_in(reviewer).post(
