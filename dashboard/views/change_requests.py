@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
 from dashboard.forms import STAND_IN_NOTE, ProfileForm, ReviewForm
+from dashboard.panels.outcomes import VERDICT_LABELS
 from dashboard.views.profiles import profile_or_404
 from profiles import selectors, services
 from profiles.presentation import display_value, field_label
@@ -82,6 +83,7 @@ def outcome_view(change_request) -> dict[str, Any] | None:
         "prediction": row["prediction"],
         "observed": row["observed"],
         "comparison": previous,
+        "verdict_label": VERDICT_LABELS.get(previous["verdict"], previous["verdict"]) if previous else None,
     }
 
 

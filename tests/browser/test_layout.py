@@ -204,3 +204,25 @@ def test_long_unbroken_values_wrap_inside_their_panels(page, shot, sign_in, long
     chips = page.locator(".context-list").bounding_box()
     autoload = page.locator(".context-autoload").bounding_box()
     assert not _overlap(chips, autoload), (chips, autoload)
+
+
+def test_a_proposals_values_stay_whole_on_a_phone(page, shot, sign_in, starter_profiles):
+    """Found in review: at 390 px the change request's diff split "10.00 mm" as "10.0|0 mm", and
+    the tuning page's effect column shrank to a syllable per line."""
+    from tests.factories import open_request
+
+    author = make_user("olga", role="operator")
+    request = open_request("maple_contrast", author=author, max_total_width_mm="9.50")
+    sign_in(author)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/rmos/change-requests/{request.pk}/")
+    shot("request-390")
+    row = page.locator("table.diff-semantic tbody tr").first
+    for cell in (".diff-before del", ".diff-after ins"):
+        number = row.locator(cell).evaluate(
+            "el => { const r = document.createRange(); r.setStart(el.firstChild, 0); r.setEnd(el.firstChild, el.textContent.indexOf(' ')); return r.getClientRects().length; }"
+        )
+        assert number == 1, cell  # the digits of a value are on one line
+    effect = row.locator("td").last.bounding_box()
+    assert effect["width"] >= 8 * 16 - 1, effect
+    assert _geometry(page)["width"] <= 390
