@@ -58,6 +58,7 @@ def test_propose_from_the_page_then_review_and_publish(production, operator, rev
     html = author.get(f"/rmos/change-requests/{request.pk}/").content.decode()
     assert 'as <a href="/rmos/profiles/production_machine/#history">version 3 of production_machine</a>' in html
     assert "Outcome of version 3" in html
+    assert 'verdict-not_comparable">not comparable</span>' in html  # the label, not "notcomparable"
     history = author.get("/rmos/profiles/production_machine/").content.decode()
     assert (
         f'<a class="request-link" href="/rmos/change-requests/{request.pk}/">change request #{request.pk}</a>'
