@@ -226,3 +226,15 @@ def test_a_proposals_values_stay_whole_on_a_phone(page, shot, sign_in, starter_p
     effect = row.locator("td").last.bounding_box()
     assert effect["width"] >= 8 * 16 - 1, effect
     assert _geometry(page)["width"] <= 390
+
+
+def test_the_profile_pages_actions_are_one_row_of_buttons(page, sign_in, starter_profiles):
+    """Found in review: "Open in the dashboard" stretched to the height of the Tune form beside it,
+    a tall empty box, and "Tune" sat under its trials field."""
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/profiles/maple_contrast/")
+    link = page.get_by_role("link", name="Open in the dashboard").bounding_box()
+    tune = page.get_by_role("button", name="Tune").bounding_box()
+    trials = page.get_by_label("Trials").bounding_box()
+    assert link["height"] < 48, link
+    assert abs((tune["y"] + tune["height"] / 2) - (trials["y"] + trials["height"] / 2)) < 4, (tune, trials)
