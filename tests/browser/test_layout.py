@@ -238,3 +238,15 @@ def test_the_profile_pages_actions_are_one_row_of_buttons(page, sign_in, starter
     trials = page.get_by_label("Trials").bounding_box()
     assert link["height"] < 48, link
     assert abs((tune["y"] + tune["height"] / 2) - (trials["y"] + trials["height"] / 2)) < 4, (tune, trials)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_runs_long_seed_is_shown_whole(page, sign_in, starter_profiles, width):
+    """Found in review: a 19-digit seed was cut off at the edge of the budget's value column."""
+    run = run_item(at=datetime.now(UTC) - timedelta(minutes=5), profile="maple_contrast", seed=5781887404773108526)
+    log_runs(run)
+    sign_in(make_user("lena", role="viewer"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/rmos/runs/{run['run_id']}/")
+    seed = page.locator(".fact-nowrap", has_text="5781887404773108526")
+    assert seed.evaluate("el => el.parentElement.scrollWidth <= el.parentElement.clientWidth")
