@@ -85,7 +85,10 @@ def test_the_proposal_page_says_whether_the_profile_is_protected(production, ope
     assert "production_machine is <strong>protected</strong>" in protected
     unprotected = operator_client.get("/rmos/change-requests/new/?profile=default").content.decode()
     assert "is <strong>protected</strong>" not in unprotected
-    assert 'default is not protected' in unprotected and 'href="/rmos/profiles/default/">edit it directly</a>' in unprotected
+    assert (
+        "default is not protected" in unprotected
+        and 'href="/rmos/profiles/default/">edit it directly</a>' in unprotected
+    )
 
 
 def test_a_proposal_without_a_note_still_names_every_other_problem_in_form_order(production, operator_client):
