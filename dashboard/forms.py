@@ -38,7 +38,11 @@ if TYPE_CHECKING:  # the model instances profiles.selectors returns
 NOTE_HELP = "Required. Say why: the note is kept with the new version in the history."
 # The service checks the note before anything else; when the note is missing we still want every
 # field's problems at once, so we validate with a stand-in note in a dry run.
-_STAND_IN_NOTE = "(validation only)"
+STAND_IN_NOTE = "(validation only)"
+
+
+def _position(order: list[str], name: str) -> int:
+    return order.index(name) if name in order else len(order)
 
 
 def _message(text: str) -> str:
@@ -167,7 +171,7 @@ class ProfileForm(forms.Form):
             change = services.profile_update(
                 name=self.profile.name,
                 changes=self.changes(),
-                note=_STAND_IN_NOTE if problems_already else note,
+                note=STAND_IN_NOTE if problems_already else note,
                 version=version,
                 user=user,
                 dry_run=problems_already,
@@ -293,7 +297,9 @@ class ProfileForm(forms.Form):
     def error_summary(self) -> list[tuple[str, str, str]]:
         """(anchor id, label, message) for the summary at the top of the form."""
         items = []
-        for name, errors in self.errors.items():
+        # In the order of the form, whichever check (the form's or the service's) found them.
+        order = list(self.fields)
+        for name, errors in sorted(self.errors.items(), key=lambda item: _position(order, item[0])):
             if name == "__all__":
                 continue
             anchor = self[name].id_for_label if name != "version" else ""
@@ -313,6 +319,7 @@ class ReviewForm(forms.Form):
             ("comment", "Comment only"),
         ],
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose your review: approve, request changes or comment only."},
     )
     note = forms.CharField(
         label="Note",

@@ -145,7 +145,12 @@ def comparison_view(profile: str, version: int, c: Mapping[str, Any]) -> Compari
         interval=f"{ci[0] * 100:+.1f} to {ci[1] * 100:+.1f} pp" if ci else present.DASH,
         crude=present.points(c["crude_difference"]),
         p_value=present.DASH if c["p_value"] is None else f"{c['p_value']:.3g}",
-        runs=f"{c['runs'][0]:,} vs {c['runs'][1]:,} runs in {strata} shared context{'s' if strata != 1 else ''}",
+        # "0 vs 0 runs" beside a version with a hundred runs read as if it had none.
+        runs=(
+            f"{c['runs'][0]:,} vs {c['runs'][1]:,} runs in {strata} shared context{'s' if strata != 1 else ''}"
+            if strata
+            else f"no context seen by both v{c['against']} and v{version}"
+        ),
         runs_needed=needed,
         note=c["note"] or "",
         chart=charts.difference_chart(

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ailog.filters import LogFilter
 from analytics import selectors as analytics_selectors
-from dashboard.forms import ProfileForm, ReviewForm
+from dashboard.forms import STAND_IN_NOTE, ProfileForm, ReviewForm
+from dashboard.panels.outcomes import VERDICT_LABELS
 from dashboard.views.profiles import profile_or_404
 from profiles import selectors, services
 from profiles.presentation import display_value, field_label
@@ -82,6 +83,7 @@ def outcome_view(change_request) -> dict[str, Any] | None:
         "prediction": row["prediction"],
         "observed": row["observed"],
         "comparison": previous,
+        "verdict_label": VERDICT_LABELS.get(previous["verdict"], previous["verdict"]) if previous else None,
     }
 
 
@@ -154,13 +156,14 @@ def _save_proposal(form: ProfileForm, save: Callable[..., Any]) -> tuple[Any, in
     when stored, else (None, the status) with every error on the form. The service also checks
     what the form could not (so all errors show at once), but with errors in the form nothing
     may be stored, so its write is rolled back then."""
-    form.is_valid()
+    problems_already = not form.is_valid()
     with transaction.atomic():
         try:
             result = save(
                 base_version=form.cleaned_data.get("version"),
                 changes=form.changes(),
-                note=form.cleaned_data.get("note", ""),
+                # The service checks the note first: a stand-in lets it name every other problem too.
+                note=STAND_IN_NOTE if problems_already else form.cleaned_data.get("note", ""),
             )
         except ApplicationError as exc:
             form.attach(exc)

@@ -121,6 +121,13 @@ def proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
         raise Http404(exc.detail) from None
     if job.profile_name != profile.name:
         raise Http404(f"Tuning job #{job.pk} tuned {job.profile_name}, not {profile.name}.")
+    if job.profile_version != profile.version:
+        messages.warning(
+            request,
+            f"Tuning job #{job.pk} searched {profile.name} v{job.profile_version}; it is now at v{profile.version}. "
+            "The proposal's values are applied over the current ones and its prediction does not know the "
+            "changes made since: check the values, preview the what-if, or tune again.",
+        )
     overall = proposal["prediction"]["overall"]
     note = (
         f"Tuning job #{job.pk}, proposal {proposal['rank']}: predicted acceptable share "

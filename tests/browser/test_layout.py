@@ -204,3 +204,49 @@ def test_long_unbroken_values_wrap_inside_their_panels(page, shot, sign_in, long
     chips = page.locator(".context-list").bounding_box()
     autoload = page.locator(".context-autoload").bounding_box()
     assert not _overlap(chips, autoload), (chips, autoload)
+
+
+def test_a_proposals_values_stay_whole_on_a_phone(page, shot, sign_in, starter_profiles):
+    """Found in review: at 390 px the change request's diff split "10.00 mm" as "10.0|0 mm", and
+    the tuning page's effect column shrank to a syllable per line."""
+    from tests.factories import open_request
+
+    author = make_user("olga", role="operator")
+    request = open_request("maple_contrast", author=author, max_total_width_mm="9.50")
+    sign_in(author)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/rmos/change-requests/{request.pk}/")
+    shot("request-390")
+    row = page.locator("table.diff-semantic tbody tr").first
+    for cell in (".diff-before del", ".diff-after ins"):
+        number = row.locator(cell).evaluate(
+            "el => { const r = document.createRange(); r.setStart(el.firstChild, 0); r.setEnd(el.firstChild, el.textContent.indexOf(' ')); return r.getClientRects().length; }"
+        )
+        assert number == 1, cell  # the digits of a value are on one line
+    effect = row.locator("td").last.bounding_box()
+    assert effect["width"] >= 8 * 16 - 1, effect
+    assert _geometry(page)["width"] <= 390
+
+
+def test_the_profile_pages_actions_are_one_row_of_buttons(page, sign_in, starter_profiles):
+    """Found in review: "Open in the dashboard" stretched to the height of the Tune form beside it,
+    a tall empty box, and "Tune" sat under its trials field."""
+    sign_in(make_user("olga", role="operator"))
+    page.goto("/rmos/profiles/maple_contrast/")
+    link = page.get_by_role("link", name="Open in the dashboard").bounding_box()
+    tune = page.get_by_role("button", name="Tune").bounding_box()
+    trials = page.get_by_label("Trials").bounding_box()
+    assert link["height"] < 48, link
+    assert abs((tune["y"] + tune["height"] / 2) - (trials["y"] + trials["height"] / 2)) < 4, (tune, trials)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_runs_long_seed_is_shown_whole(page, sign_in, starter_profiles, width):
+    """Found in review: a 19-digit seed was cut off at the edge of the budget's value column."""
+    run = run_item(at=datetime.now(UTC) - timedelta(minutes=5), profile="maple_contrast", seed=5781887404773108526)
+    log_runs(run)
+    sign_in(make_user("lena", role="viewer"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/rmos/runs/{run['run_id']}/")
+    seed = page.locator(".fact-nowrap", has_text="5781887404773108526")
+    assert seed.evaluate("el => el.parentElement.scrollWidth <= el.parentElement.clientWidth")

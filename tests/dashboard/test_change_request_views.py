@@ -58,6 +58,7 @@ def test_propose_from_the_page_then_review_and_publish(production, operator, rev
     html = author.get(f"/rmos/change-requests/{request.pk}/").content.decode()
     assert 'as <a href="/rmos/profiles/production_machine/#history">version 3 of production_machine</a>' in html
     assert "Outcome of version 3" in html
+    assert 'verdict-not_comparable">not comparable</span>' in html  # the label, not "notcomparable"
     history = author.get("/rmos/profiles/production_machine/").content.decode()
     assert (
         f'<a class="request-link" href="/rmos/change-requests/{request.pk}/">change request #{request.pk}</a>'
@@ -79,6 +80,30 @@ def test_proposal_problems_show_next_to_their_fields(production, operator_client
     assert ChangeRequest.objects.count() == 0
 
 
+def test_the_proposal_page_says_whether_the_profile_is_protected(production, operator_client):
+    protected = operator_client.get("/rmos/change-requests/new/?profile=production_machine").content.decode()
+    assert "production_machine is <strong>protected</strong>" in protected
+    unprotected = operator_client.get("/rmos/change-requests/new/?profile=default").content.decode()
+    assert "is <strong>protected</strong>" not in unprotected
+    assert (
+        "default is not protected" in unprotected
+        and 'href="/rmos/profiles/default/">edit it directly</a>' in unprotected
+    )
+
+
+def test_a_proposal_without_a_note_still_names_every_other_problem_in_form_order(production, operator_client):
+    response = operator_client.post(
+        "/rmos/change-requests/new/?profile=production_machine",
+        form_data(production, max_total_width_mm="-3", note="", action="propose"),
+    )
+    assert response.status_code == 400
+    summary = re.search(r'id="error-summary".*?</div>', response.content.decode(), re.S).group(0)
+    assert "2 problems to fix" in summary
+    assert summary.index("Widest rosette") < summary.index("Change note")
+    assert 'value="-3"' in response.content.decode()
+    assert ChangeRequest.objects.count() == 0
+
+
 def test_proposing_needs_the_role(production, viewer_client):
     assert viewer_client.get("/rmos/change-requests/new/?profile=production_machine").status_code == 403
     assert viewer_client.get("/rmos/change-requests/new/?profile=nope").status_code == 403
@@ -96,6 +121,17 @@ def test_self_approval_is_refused_on_the_page(production, reviewer):
     assert "The author never approves or rejects their own request" in response.content.decode()
     request.refresh_from_db()
     assert request.state == "open"
+
+
+def test_the_author_comments_without_choosing_and_a_missing_choice_is_named(production, operator, reviewer):
+    request = open_request("production_machine", author=operator, max_rings=8)
+    author = signed_in(operator)
+    html = author.get(f"/rmos/change-requests/{request.pk}/").content.decode()
+    assert '<input type="hidden" name="decision" value="comment">' in html and 'type="radio"' not in html
+    rita = signed_in(reviewer)
+    response = rita.post(f"/rmos/change-requests/{request.pk}/", {"action": "review", "revision": 1, "note": "hm"})
+    assert response.status_code == 400
+    assert "Choose your review: approve, request changes or comment only." in response.content.decode()
 
 
 def test_request_changes_needs_a_note(production, operator, reviewer):

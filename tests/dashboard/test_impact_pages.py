@@ -56,6 +56,12 @@ def test_the_compare_view_shows_the_table_behind_the_pooled_number(viewer_client
     assert "v3 against v2" in page(viewer_client, "/rmos/profiles/default/compare/")
 
 
+def test_versions_without_a_shared_context_say_so_rather_than_count_zero_runs(viewer_client, regressed):
+    edit_profile("default", max_rings=6, note="v4, no runs yet")
+    html = page(viewer_client, "/rmos/profiles/default/compare/?a=3&b=4")
+    assert "no context seen by both v3 and v4" in html and "0 vs 0 runs" not in html
+
+
 def test_the_compare_view_refuses_bad_versions_with_a_message(viewer_client, regressed):
     html = page(viewer_client, "/rmos/profiles/default/compare/?a=2&b=2", status=400)
     assert "b: compare two different versions" in html

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.factories import edit_profile
 from tests.tuning.conftest import ROUTER
 from tuning import services
 from tuning.models import TuningJob
@@ -76,7 +77,12 @@ def test_propose_fills_the_editor_of_an_unprotected_profile(tuned_profile, opera
     for change in proposal["changes"]:
         if isinstance(change["after"], int) and not isinstance(change["after"], bool):
             assert re.search(rf'name="{change["field"]}" value="{change["after"]}"', editor), change
-    assert f"Tuning job #{job.pk}, proposal 1" in editor
+    assert f"Tuning job #{job.pk}, proposal 1" in editor and "it is now at v" not in editor
+    edit_profile("tuned", description="changed after the job", note="a save since")
+    later = operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=1").content.decode()
+    assert (
+        f"Tuning job #{job.pk} searched tuned v{job.profile_version}; it is now at v{job.profile_version + 1}" in later
+    )
     assert operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=9").status_code == 404
 
 
