@@ -25,6 +25,7 @@ from dashboard.views.change_requests import diff_rows
 from dashboard.views.profiles import safe_next
 from engine.tuning import DEFAULT_TRIALS, MAX_TRIALS, MIN_TRIALS, SEED_LIMIT
 from profiles import selectors as profile_selectors
+from profiles.presentation import display_value, field_label
 from rmos_site.errors import ApplicationError, NotFound
 from rmos_site.roles import permission_refusal
 from tuning import selectors, services
@@ -100,12 +101,13 @@ def tuning_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("tuning-job", job_id)
 
 
-def propose_url(job, rank: int, *, protected: bool) -> str:
-    """Where "Propose this change" goes: a prefilled change request, or the prefilled editor."""
+def propose_url(job, rank: int, *, protected: bool, stale: bool = False) -> str:
+    """Where "Propose this change" goes: a prefilled change request, or the prefilled editor
+    (scrolled to it, unless the profile moved on since the job: then the top of the page says so)."""
     query = urlencode({"tuning_job": job.pk, "proposal": rank})
     if protected:
         return reverse("change-request-new") + f"?profile={job.profile_name}&{query}"
-    return reverse("profile-detail", args=[job.profile_name]) + f"?{query}#edit-heading"
+    return reverse("profile-detail", args=[job.profile_name]) + f"?{query}" + ("" if stale else "#edit-heading")
 
 
 def proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
@@ -122,12 +124,7 @@ def proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
     if job.profile_name != profile.name:
         raise Http404(f"Tuning job #{job.pk} tuned {job.profile_name}, not {profile.name}.")
     if job.profile_version != profile.version:
-        messages.warning(
-            request,
-            f"Tuning job #{job.pk} searched {profile.name} v{job.profile_version}; it is now at v{profile.version}. "
-            "The proposal's values are applied over the current ones and its prediction does not know the "
-            "changes made since: check the values, preview the what-if, or tune again.",
-        )
+        messages.warning(request, _moved_on(job, proposal, profile))
     overall = proposal["prediction"]["overall"]
     note = (
         f"Tuning job #{job.pk}, proposal {proposal['rank']}: predicted acceptable share "
@@ -137,11 +134,35 @@ def proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
     return {**{c["field"]: c["after"] for c in proposal["changes"]}, "note": note}
 
 
+def _moved_on(job, proposal: dict[str, Any], profile) -> str:
+    """What to tell about a proposal of a job that searched an older version of the profile; the
+    proposal's own changes go over the current values, so a field it changes that a later
+    version changed too is named: saving would undo that later change."""
+    then = profile_selectors.profile_values_at_version(profile=profile, version=job.profile_version) or {}
+    now = profile_selectors.profile_values(profile)
+    clashes = [
+        f"{field_label(c['field'])} (v{job.profile_version} {display_value(c['field'], then[c['field']])}, "
+        f"now {display_value(c['field'], now[c['field']])}, proposed {display_value(c['field'], c['after'])})"
+        for c in proposal["changes"]
+        if c["field"] in then and then[c["field"]] != now.get(c["field"]) != c["after"]
+    ]
+    text = (
+        f"Tuning job #{job.pk} searched {profile.name} v{job.profile_version}; it is now at v{profile.version}. "
+        "The proposal's changes are filled in over the current values, and its prediction does not know "
+        "what changed since."
+    )
+    if clashes:
+        return (
+            text + f" It also changes what v{profile.version} changed since, and would undo it: {'; '.join(clashes)}."
+        )
+    return text + " Check the values and preview the what-if, or tune again."
+
+
 def _context_label(context: dict[str, str]) -> str:
     return " · ".join(v for v in (context.get(f) for f in ("tool_id", "material_id", "machine_id")) if v)
 
 
-def _proposal_view(job, proposal: dict[str, Any], *, protected: bool) -> dict[str, Any]:
+def _proposal_view(job, proposal: dict[str, Any], *, protected: bool, stale: bool) -> dict[str, Any]:
     overall = proposal["prediction"]["overall"]
     return {
         "rank": proposal["rank"],
@@ -154,7 +175,7 @@ def _proposal_view(job, proposal: dict[str, Any], *, protected: bool) -> dict[st
             for row in proposal["prediction"]["contexts"]
         ],
         "diff": diff_rows(proposal["diff"]),
-        "propose_url": propose_url(job, proposal["rank"], protected=protected),
+        "propose_url": propose_url(job, proposal["rank"], protected=protected, stale=stale),
     }
 
 
@@ -184,7 +205,10 @@ def tuning_job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "percent": round(100 * job.trials_done / job.trials) if job.trials else 0,
         "focus_label": _context_label(job.focus) if job.focus else "",
         "saved": saved,
-        "proposals": [_proposal_view(job, p, protected=protected) for p in result.get("proposals", [])],
+        "proposals": [
+            _proposal_view(job, p, protected=protected, stale=bool(profile and profile.version != job.profile_version))
+            for p in result.get("proposals", [])
+        ],
         "history_chart": trial_history_chart(result.get("history", []), saved=saved.get("objective")),
         "importance_chart": importance_chart(result.get("importances", {})),
         "can_cancel": not job.finished and request.user.has_perm(services.CANCEL_PERMISSION),

@@ -3,10 +3,12 @@ way into the editor (an unprotected profile) or a change request (a protected on
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
+from profiles.presentation import display_value, field_label
 from tests.factories import edit_profile
 from tests.tuning.conftest import ROUTER
 from tuning import services
@@ -84,6 +86,27 @@ def test_propose_fills_the_editor_of_an_unprotected_profile(tuned_profile, opera
         f"Tuning job #{job.pk} searched tuned v{job.profile_version}; it is now at v{job.profile_version + 1}" in later
     )
     assert operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=9").status_code == 404
+
+
+def test_a_proposal_that_would_undo_a_later_change_says_which(tuned_profile, operator_client):
+    """The proposal's changes go over the current values: a field it changes that a version
+    saved since the job changed too is named, with its three values, and the job page's link
+    lands at the top of the editor's page, where that is said."""
+    job = services.tuning_job_create(profile="tuned", trials=10, seed=2, enqueue=False)
+    job = services.tuning_job_run(job_id=job.pk)
+    changes = {c["field"]: c for c in job.result["proposals"][0]["changes"]}
+    assert "max_total_width_mm" in changes and "max_rings" in changes  # what seed 2 proposes
+    edit_profile("tuned", max_total_width_mm="10.00", note="narrower rosettes, after the job")
+    page = operator_client.get(f"/rmos/tuning/{job.pk}/").content.decode()
+    assert f'/rmos/profiles/tuned/?tuning_job={job.pk}&amp;proposal=1"' in page  # no #edit-heading
+    editor = operator_client.get(f"/rmos/profiles/tuned/?tuning_job={job.pk}&proposal=1").content.decode()
+    widest = changes["max_total_width_mm"]
+    named = (
+        f"{field_label('max_total_width_mm')} (v{job.profile_version} {display_value('max_total_width_mm', widest['before'])}, "
+        f"now {display_value('max_total_width_mm', 10.0)}, proposed {display_value('max_total_width_mm', widest['after'])})"
+    )
+    assert html.escape(named) in editor and "would undo it" in editor
+    assert html.escape(field_label("max_rings")) + " (" not in editor  # changed by the proposal only
 
 
 def test_cancel_from_the_page(tuned_profile, operator_client):
