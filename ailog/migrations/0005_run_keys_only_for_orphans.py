@@ -11,11 +11,13 @@ from django.db import migrations
 DROP_REDUNDANT = "DELETE FROM ailog_airunkey WHERE run_id IN (SELECT run_id FROM ailog_airun)"
 # Back: every run gets its AiRunKey row again, with the key it has, and so do the attempts of
 # runs since pruned.
+# NOT EXISTS, not NOT IN: PostgreSQL runs a NOT IN whose subquery outgrows work_mem as a scan of
+# the subquery per row (a 2M-attempt log took over ten minutes); NOT EXISTS is an anti-join.
 RESTORE = [
-    "INSERT INTO ailog_airunkey (id, run_id) SELECT run_key, run_id FROM ailog_airun "
-    "WHERE run_id NOT IN (SELECT run_id FROM ailog_airunkey)",
-    "INSERT INTO ailog_airunkey (id, run_id) SELECT DISTINCT run_key, run_id FROM ailog_aiattempt "
-    "WHERE run_id NOT IN (SELECT run_id FROM ailog_airunkey)",
+    "INSERT INTO ailog_airunkey (id, run_id) SELECT run_key, run_id FROM ailog_airun r "
+    "WHERE NOT EXISTS (SELECT 1 FROM ailog_airunkey k WHERE k.run_id = r.run_id)",
+    "INSERT INTO ailog_airunkey (id, run_id) SELECT DISTINCT run_key, run_id FROM ailog_aiattempt a "
+    "WHERE NOT EXISTS (SELECT 1 FROM ailog_airunkey k WHERE k.run_id = a.run_id)",
 ]
 
 

@@ -89,3 +89,12 @@ def test_existing_runs_and_attempts_get_time_ordered_keys_and_keep_their_rows(tm
         retried = manage(url, "shell", "-c", _RETRY)
         assert retried.returncode == 0, retried.stderr[-2000:]
         assert json.loads(retried.stdout.splitlines()[-1]) == [1, 0, 1, [keys[C], keys[C]]]
+
+        # 0005 back and forth: every run gets its key row again, with the key it has, then only C.
+        for target, key_rows in ((["ailog", "0004"], [A, B, C]), ([], [C])):
+            step = manage(url, "migrate", *target, "--noinput")
+            assert step.returncode == 0, step.stderr[-2000:]
+            shown = manage(url, "shell", "-c", _KEYS)
+            assert shown.returncode == 0, shown.stderr[-2000:]
+            facts = json.loads(shown.stdout.splitlines()[-1])
+            assert sorted(facts["key_rows"]) == key_rows and dict(facts["keys"]) == keys
