@@ -8,6 +8,7 @@ exactly what the API would say. Numbers stay text until the service parses them,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,16 @@ def _message(text: str) -> str:
     """Service messages are fragments ("must be ..."): shown on their own, they start upper-case."""
     text = text.strip()
     return text[:1].upper() + text[1:] if text else text
+
+
+#: A constraint field's name inside a service message ("must be at least min_rings (5)").
+_FIELD_NAME = re.compile(r"\b(" + "|".join(sorted(CONSTRAINT_FIELDS, key=len, reverse=True)) + r")\b")
+
+
+def _in_words(text: str) -> str:
+    """A service message for the page: the fields it names by their labels, as the form shows
+    them ("must be at least fewest rings (5)"); the API keeps the names its clients send."""
+    return _FIELD_NAME.sub(lambda match: field_label(match.group(1)).lower(), text)
 
 
 def _constraint_field(spec: FieldSpec, palette_choices: list[tuple[str, str]]) -> forms.Field:
@@ -223,7 +234,8 @@ class ProfileForm(forms.Form):
             field = name if name in self.fields else None
             if field is not None and field in self.errors:
                 continue  # the form already says what is wrong with it
-            self.add_error(field, _message(error.message) if field or not name else f"{name}: {error.message}")
+            message = _in_words(error.message)
+            self.add_error(field, _message(message) if field or not name else f"{name}: {message}")
         if not exc.errors:
             self.add_error(None, exc.detail)
 

@@ -72,7 +72,7 @@ def test_proposal_problems_show_next_to_their_fields(production, operator_client
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Not proposed: 1 problem to fix" in html and "Must be at least min_rings (3), got 2" in html
+    assert "Not proposed: 1 problem to fix" in html and "Must be at least fewest rings (3), got 2" in html
     unchanged = operator_client.post(
         "/rmos/change-requests/new/?profile=production_machine", form_data(production, action="propose")
     )

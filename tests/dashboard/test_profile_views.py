@@ -141,7 +141,7 @@ def test_min_above_max_is_reported_next_to_the_field_and_nothing_is_saved(operat
     response = operator_client.post(detail_url(), form_data(default_profile, min_rings="5", max_rings="3"))
     html = response.content.decode()
     assert response.status_code == 400
-    assert field_error(html, "max_rings") == "Must be at least min_rings (5), got 3"
+    assert field_error(html, "max_rings") == "Must be at least fewest rings (5), got 3"
     assert 'aria-invalid="true"' in html
     assert "Not saved: 1 problem to fix" in html
     assert '<a href="#id_max_rings">Most rings</a>' in html
@@ -158,7 +158,7 @@ def test_min_above_max_is_reported_next_to_the_field_and_nothing_is_saved(operat
         ("max_ring_width_mm", "1.234", "Must have at most 2 decimal places (0.01 mm), got 1.234"),
         ("min_ring_width_mm", "abc", "Must be a number of millimetres, got &#x27;abc&#x27;"),
         ("min_rings", "", "Enter a value (1–24)."),
-        ("max_total_width_mm", "0.2", "Must be at least min_total_width_mm (3.00 mm), got 0.20 mm"),
+        ("max_total_width_mm", "0.2", "Must be at least narrowest rosette (3.00 mm), got 0.20 mm"),
     ],
 )
 def test_each_rule_is_reported_next_to_its_field(operator_client, default_profile, field, value, message):

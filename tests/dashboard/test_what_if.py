@@ -136,7 +136,7 @@ def test_a_what_if_with_nothing_changed_says_both_sides_are_the_same(operator_cl
     ("overrides", "field", "message"),
     [
         ({"max_rings": "99"}, "max_rings", "Must be between 1 and 24, got 99"),
-        ({"min_rings": "8", "max_rings": "4"}, "max_rings", "Must be at least min_rings (8), got 4"),
+        ({"min_rings": "8", "max_rings": "4"}, "max_rings", "Must be at least fewest rings (8), got 4"),
         ({"max_ring_width_mm": ""}, "max_ring_width_mm", "Enter a value (0.01–20.00 mm, at least the narrowest)."),
     ],
 )
