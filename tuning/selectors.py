@@ -91,6 +91,21 @@ def tuning_job_proposal(*, job: TuningJob, rank: Any) -> dict[str, Any]:
     raise NotFound(f"Tuning job #{job.pk} has no proposal {rank}.", extra={"field": "proposal"})
 
 
+def proposal_set_back(*, job: TuningJob, proposal: dict[str, Any], profile) -> list[dict[str, Any]]:
+    """The fields a proposal would set back if filled in over the profile's current values: those
+    it changes that a version saved since the job changed to something else. Each as ``field``,
+    ``then`` (the job's version), ``now`` and ``proposed``; empty while the profile is unchanged."""
+    if profile.version == job.profile_version:
+        return []
+    then = profile_selectors.profile_values_at_version(profile=profile, version=job.profile_version) or {}
+    now = profile_selectors.profile_values(profile)
+    return [
+        {"field": c["field"], "then": then[c["field"]], "now": now[c["field"]], "proposed": c["after"]}
+        for c in proposal["changes"]
+        if c["field"] in then and then[c["field"]] != now.get(c["field"]) != c["after"]
+    ]
+
+
 def tuning_focus_find(
     *,
     profile: str | None,

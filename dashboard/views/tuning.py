@@ -135,16 +135,12 @@ def proposal_initial(request: HttpRequest, profile) -> dict[str, Any] | None:
 
 
 def _moved_on(job, proposal: dict[str, Any], profile) -> str:
-    """What to tell about a proposal of a job that searched an older version of the profile; the
-    proposal's own changes go over the current values, so a field it changes that a later
-    version changed too is named: saving would undo that later change."""
-    then = profile_selectors.profile_values_at_version(profile=profile, version=job.profile_version) or {}
-    now = profile_selectors.profile_values(profile)
+    """What to tell about a proposal of a job that searched an older version of the profile,
+    naming each field saving it would set back (tuning.selectors.proposal_set_back)."""
     clashes = [
-        f"{field_label(c['field'])} (v{job.profile_version} {display_value(c['field'], then[c['field']])}, "
-        f"now {display_value(c['field'], now[c['field']])}, proposed {display_value(c['field'], c['after'])})"
-        for c in proposal["changes"]
-        if c["field"] in then and then[c["field"]] != now.get(c["field"]) != c["after"]
+        f"{field_label(c['field'])} (v{job.profile_version} {display_value(c['field'], c['then'])}, "
+        f"now {display_value(c['field'], c['now'])}, proposed {display_value(c['field'], c['proposed'])})"
+        for c in selectors.proposal_set_back(job=job, proposal=proposal, profile=profile)
     ]
     text = (
         f"Tuning job #{job.pk} searched {profile.name} v{job.profile_version}; it is now at v{profile.version}. "
