@@ -140,7 +140,7 @@ def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: 
     to_db = _sqlite_datetime if sqlite else _as_is
     row = list(_run_values(run.values))
     # The run id as text COPY takes too: psycopg's UUID adapter is Python code, its str one is not.
-    row[0] = row[0].hex if sqlite else str(row[0])
+    row[_RUN_ID_AT] = row[_RUN_ID_AT].hex if sqlite else str(row[_RUN_ID_AT])
     for at in _RUN_DATETIMES_AT:
         row[at] = to_db(row[at])
     for at in _RUN_JSON_AT:
@@ -151,7 +151,7 @@ def run_row(run: Run, *, sqlite: bool, recorded_at: datetime, source: str, key: 
 
 
 _run_values = itemgetter(*RUN_FIELDS)
-assert RUN_FIELDS[0] == "run_id"
+_RUN_ID_AT = RUN_FIELDS.index("run_id")
 _RUN_DATETIMES_AT = tuple(at for at, name in enumerate(RUN_FIELDS) if name in _RUN_DATETIMES)
 _RUN_JSON_AT = tuple(at for at, name in enumerate(RUN_FIELDS) if name in _RUN_JSON)
 
