@@ -14,7 +14,9 @@ from tests.factories import edit_profile, log_runs, make_profile, make_user, run
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+# Half past an hour, at least half an hour ago: each group of runs below spans at most 7 minutes
+# before it, so it never straddles midnight (at 00:03 UTC, "3 days with data" read 4).
+NOW = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=30, second=0, microsecond=0)
 FAIL = {"success": False, "scores": [(30.0, "RED"), (45.0, "RED")]}
 
 
@@ -110,7 +112,7 @@ def test_a_short_history_is_drawn_over_two_weeks_at_least(viewer_client, db):
     make_profile("default")
     log_runs(run_item(at=NOW - timedelta(hours=2), profile_version=1))
     rate = chart(get(viewer_client))
-    first = (NOW - timedelta(days=13)).date()
+    first = (datetime.now(UTC) - timedelta(days=13)).date()  # two weeks up to today, whatever NOW's day
     assert f"since {first.day} {first:%b %Y}" in rate and rate.count('<th scope="row">20') == 14
 
 
